@@ -1,0 +1,118 @@
+# Shared shell helpers for the project's scripts (sourced, not executed).
+# Everything lives under $KOSCHEI_STATE (default: <repo>/.state); nothing is
+# installed as a system service.
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+KOSCHEI_STATE=${KOSCHEI_STATE:-$REPO_ROOT/.state}
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+PG_PORT=${PG_PORT:-5544}
+AMQP_PORT=${AMQP_PORT:-5673}
+VENV=$KOSCHEI_STATE/venv
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# Debian packages the project needs to build, test and run.
+APT_PACKAGES=(
+    build-essential pkg-config libclang-dev libsolv-dev zlib1g-dev libzstd-dev
+    liblzma-dev libbz2-dev postgresql rabbitmq-server python3-venv chromium
+    curl procps
+)
+
+# Installs missing Debian packages (root only; skipped when all are present).
+ensure_apt_packages() {
+    local missing=()
+    for p in "${APT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    log "installing Debian packages: ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# Python test clients (the real koji client, fedora-messaging and schemas) in a venv.
+ensure_python_venv() {
+    local stamp=$VENV/.koschei-requirements
+    if [ -f "$stamp" ] && cmp -s "$stamp" "$REPO_ROOT/tests/python/requirements.txt"; then
+        return 0
+    fi
+    log "creating Python venv with test clients in $VENV"
+    python3 -m venv "$VENV" 2>/dev/null || /usr/bin/python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --upgrade pip >/dev/null
+    "$VENV/bin/pip" install -q --no-deps koji
+    "$VENV/bin/pip" install -q -r "$REPO_ROOT/tests/python/requirements.txt"
+    cp "$REPO_ROOT/tests/python/requirements.txt" "$stamp"
+}
+
+# Starts (initialising if needed) a private PostgreSQL cluster; sets DATABASE_URL base.
+pg_start() {
+    local dir=$KOSCHEI_STATE/pg
+    mkdir -p "$dir/data" "$dir/sock"
+    chmod 755 "$KOSCHEI_STATE"
+    local as=()
+    if [ "$(id -u)" -eq 0 ]; then
+        chown -R postgres:postgres "$dir"
+        as=(su postgres -s /bin/sh -c)
+    else
+        as=(sh -c)
+    fi
+    if [ ! -f "$dir/data/PG_VERSION" ]; then
+        log "initialising PostgreSQL cluster in $dir/data"
+        "${as[@]}" "$PG_BIN/initdb -D '$dir/data' -A trust -U postgres -E UTF8 --locale=C.UTF-8" >/dev/null
+    fi
+    if ! "${as[@]}" "$PG_BIN/pg_ctl -D '$dir/data' status" >/dev/null 2>&1; then
+        "${as[@]}" "$PG_BIN/pg_ctl -D '$dir/data' -l '$dir/server.log' -w -o \"-k '$dir/sock' -p $PG_PORT -c listen_addresses='' -c max_connections=300 -c fsync=off -c synchronous_commit=off\" start" >/dev/null
+    fi
+    export PG_SOCKET_DIR=$dir/sock
+    export PG_URL_BASE="postgres://postgres@localhost:$PG_PORT"
+    export PG_URL_QUERY="host=$dir/sock"
+}
+
+pg_stop() {
+    local dir=$KOSCHEI_STATE/pg
+    [ -f "$dir/data/postmaster.pid" ] || return 0
+    if [ "$(id -u)" -eq 0 ]; then
+        su postgres -s /bin/sh -c "$PG_BIN/pg_ctl -D '$dir/data' -m fast stop" >/dev/null 2>&1 || true
+    else
+        "$PG_BIN/pg_ctl" -D "$dir/data" -m fast stop >/dev/null 2>&1 || true
+    fi
+}
+
+# Creates database $1 if missing and prints its URL.
+pg_database_url() {
+    local db=$1
+    psql -h "$PG_SOCKET_DIR" -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$db'" postgres | grep -q 1 ||
+        psql -h "$PG_SOCKET_DIR" -p "$PG_PORT" -U postgres -qc "CREATE DATABASE \"$db\"" postgres
+    echo "$PG_URL_BASE/$db?$PG_URL_QUERY"
+}
+
+# Starts a private RabbitMQ broker; sets AMQP_URL.
+rmq_start() {
+    local dir=$KOSCHEI_STATE/rmq
+    mkdir -p "$dir/home" "$dir/mnesia" "$dir/log"
+    export HOME_SAVED=$HOME
+    rmq_env() {
+        env HOME="$dir/home" RABBITMQ_NODENAME=koschei@localhost RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+            RABBITMQ_NODE_PORT=$AMQP_PORT RABBITMQ_DIST_PORT=$((AMQP_PORT + 20000)) ERL_EPMD_PORT=4370 \
+            ERL_EPMD_ADDRESS=127.0.0.1 RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log" \
+            RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" RABBITMQ_CONFIG_FILE="$dir/rabbitmq" "$@"
+    }
+    echo '[].' > "$dir/enabled_plugins"
+    echo 'loopback_users = none' > "$dir/rabbitmq.conf"
+    if ! rmq_env rabbitmqctl -n koschei@localhost status >/dev/null 2>&1; then
+        log "starting RabbitMQ on port $AMQP_PORT"
+        rmq_env setsid /usr/lib/rabbitmq/bin/rabbitmq-server > "$dir/stdout.log" 2>&1 &
+        rmq_env rabbitmqctl -n koschei@localhost -t 60 await_startup >/dev/null
+    fi
+    export AMQP_URL="amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f"
+}
+
+rmq_stop() {
+    local dir=$KOSCHEI_STATE/rmq
+    [ -d "$dir" ] || return 0
+    env HOME="$dir/home" rabbitmqctl -n koschei@localhost stop >/dev/null 2>&1 || true
+    pkill -f "epmd.*-port 4370" >/dev/null 2>&1 || true
+    ERL_EPMD_PORT=4370 epmd -kill >/dev/null 2>&1 || true
+}

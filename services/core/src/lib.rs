@@ -1,0 +1,1 @@
+//! Shared library of the Koschei services: configuration, models, EVR, database access and backend operations

@@ -1,0 +1,1 @@
+//! Safe libsolv wrapper: rpm-md loading, build-dependency resolution, distances and changes

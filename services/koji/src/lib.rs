@@ -1,0 +1,1 @@
+//! Koji XML-RPC codec and typed async client
