@@ -116,3 +116,9 @@ rmq_stop() {
     pkill -f "epmd.*-port 4370" >/dev/null 2>&1 || true
     ERL_EPMD_PORT=4370 epmd -kill >/dev/null 2>&1 || true
 }
+
+# cargo-nextest is the test runner; install it when the toolchain lacks it.
+ensure_rust_tools() {
+    command -v cargo >/dev/null || { echo "cargo not found: install Rust (rustup) first" >&2; return 1; }
+    cargo nextest --version >/dev/null 2>&1 || { log "installing cargo-nextest"; cargo install --locked cargo-nextest; }
+}

@@ -1,1 +1,14 @@
-//! Shared library of the Koschei services: configuration, models, EVR, database access and backend operations
+//! Shared library of the Koschei services: configuration, the data model's
+//! enums, RPM EVR comparison, database access and the operations several
+//! services share.
+
+pub mod audit;
+pub mod config;
+pub mod db;
+pub mod evr;
+#[cfg(feature = "test-fixtures")]
+pub mod fixtures;
+pub mod model;
+pub mod testdata;
+
+pub use config::Config;

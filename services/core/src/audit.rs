@@ -1,0 +1,56 @@
+//! The audit log (`log_entry`) and the users it names.
+
+use sqlx::PgConnection;
+
+use crate::model::LogEnvironment;
+
+/// Returns the id of user `name`, creating the user when missing.
+pub async fn get_or_create_user(conn: &mut PgConnection, name: &str) -> sqlx::Result<i32> {
+    sqlx::query_scalar(
+        r#"INSERT INTO "user" (name) VALUES ($1)
+           ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
+           RETURNING id"#,
+    )
+    .bind(name)
+    .fetch_one(conn)
+    .await
+}
+
+/// Who performs an audited action.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub environment: LogEnvironment,
+    /// `None` only for the backend.
+    pub user_id: Option<i32>,
+}
+
+impl Actor {
+    /// The backend services (no user).
+    pub fn backend() -> Self {
+        Actor {
+            environment: LogEnvironment::Backend,
+            user_id: None,
+        }
+    }
+
+    /// Writes one audit-log entry, optionally about a base package.
+    pub async fn log(
+        &self,
+        conn: &mut PgConnection,
+        message: &str,
+        base_id: Option<i32>,
+    ) -> sqlx::Result<()> {
+        tracing::info!(environment = %self.environment, "{message}");
+        sqlx::query(
+            "INSERT INTO log_entry (user_id, environment, message, base_id)
+             VALUES ($1, $2::log_environment, $3, $4)",
+        )
+        .bind(self.user_id)
+        .bind(self.environment.as_str())
+        .bind(message)
+        .bind(base_id)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,104 @@
+//! Test fixtures shared by the crates' database tests (feature
+//! `test-fixtures`): small builders for collections, packages and builds with
+//! Koschei's test defaults (collection `f25`, "Fedora Rawhide", repo 123).
+
+use chrono::{Duration, NaiveDateTime, Utc};
+use sqlx::PgPool;
+
+use crate::model::BuildState;
+
+/// Current UTC time as stored in the database.
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc()
+}
+
+/// `hours` hours ago.
+pub fn hours_ago(hours: f64) -> NaiveDateTime {
+    now() - Duration::milliseconds((hours * 3_600_000.0) as i64)
+}
+
+/// Inserts a collection like Koschei's test default `f25`, named `name`,
+/// with target `name`, dest tag `name`, build tag `<name>-build`, latest repo
+/// 123 resolved. Returns its id.
+pub async fn collection(pool: &PgPool, name: &str) -> i32 {
+    sqlx::query_scalar(
+        "INSERT INTO collection (name, display_name, target, dest_tag, build_tag,
+                                 latest_repo_id, latest_repo_resolved, bugzilla_product, bugzilla_version)
+         VALUES ($1, 'Fedora Rawhide', $1, $1, $1 || '-build', 123, true, 'Fedora', '25')
+         RETURNING id",
+    )
+    .bind(name)
+    .fetch_one(pool)
+    .await
+    .expect("insert collection")
+}
+
+/// Inserts package `name` (and its base package when missing) into the
+/// collection, tracked and resolved. Returns the package id.
+pub async fn package(pool: &PgPool, collection_id: i32, name: &str) -> i32 {
+    let base_id: i32 = sqlx::query_scalar(
+        "INSERT INTO base_package (name) VALUES ($1)
+         ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id",
+    )
+    .bind(name)
+    .fetch_one(pool)
+    .await
+    .expect("insert base package");
+    sqlx::query_scalar(
+        "INSERT INTO package (base_id, name, collection_id, tracked, resolved)
+         VALUES ($1, $2, $3, true, true) RETURNING id",
+    )
+    .bind(base_id)
+    .bind(name)
+    .bind(collection_id)
+    .fetch_one(pool)
+    .await
+    .expect("insert package")
+}
+
+/// A build to insert with [`build`].
+#[derive(Debug, Clone)]
+pub struct NewBuild {
+    pub state: BuildState,
+    pub started: NaiveDateTime,
+    pub task_id: i32,
+    pub version: String,
+    pub release: String,
+    pub real: bool,
+    pub repo_id: Option<i32>,
+}
+
+impl NewBuild {
+    /// A scratch build in `state` started `hours` ago, version 1-1, repo 123.
+    pub fn new(state: BuildState, hours: f64) -> Self {
+        static TASK: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(1000);
+        NewBuild {
+            state,
+            started: hours_ago(hours),
+            task_id: TASK.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            version: "1".into(),
+            release: "1.fc25".into(),
+            real: false,
+            repo_id: Some(123),
+        }
+    }
+}
+
+/// Inserts a build of the package. Returns its id.
+pub async fn build(pool: &PgPool, package_id: i32, b: NewBuild) -> i32 {
+    sqlx::query_scalar(
+        "INSERT INTO build (package_id, state, task_id, started, finished, version, release, real, repo_id)
+         VALUES ($1, $2, $3, $4, CASE WHEN $2 = 2 THEN NULL ELSE $4 END, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(package_id)
+    .bind(b.state.code())
+    .bind(b.task_id)
+    .bind(b.started)
+    .bind(b.version)
+    .bind(b.release)
+    .bind(b.real)
+    .bind(b.repo_id)
+    .fetch_one(pool)
+    .await
+    .expect("insert build")
+}
