@@ -1,0 +1,67 @@
+//! Connection settings of one Koji instance.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How to reach and talk to one Koji hub. The service configuration maps its
+/// `koji_config` keys onto this struct; defaults are those of Fedora's Koji and Koschei.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KojiConfig {
+    /// XML-RPC endpoint (`koji_config.server`).
+    pub server: String,
+    /// Root of the file tree with `repos/` and `work/` (`koji_config.topurl`).
+    pub topurl: String,
+    /// Web UI root, for links (`koji_config.weburl`).
+    pub weburl: String,
+    /// Total time allowed for one HTTP exchange.
+    pub timeout: Duration,
+    /// Time allowed to establish a connection.
+    pub connect_timeout: Duration,
+    /// Retries after the first attempt on transport errors, 5xx and `ServerOffline`.
+    pub max_retries: u32,
+    /// First back-off delay; doubled after each retry.
+    pub retry_interval: Duration,
+    /// Upper bound of the back-off delay.
+    pub max_retry_interval: Duration,
+    /// Calls per `multiCall` request (`koji_config.multicall_chunk_size`).
+    pub multicall_chunk_size: usize,
+    /// PEM file with the client certificate and its private key, for `sslLogin`.
+    pub cert: Option<PathBuf>,
+    /// PEM file with the CA that signed the hub's certificate (system roots otherwise).
+    pub serverca: Option<PathBuf>,
+}
+
+impl Default for KojiConfig {
+    fn default() -> Self {
+        KojiConfig {
+            server: "https://koji.fedoraproject.org/kojihub".to_owned(),
+            topurl: "https://kojipkgs.fedoraproject.org".to_owned(),
+            weburl: "https://koji.fedoraproject.org/koji".to_owned(),
+            timeout: Duration::from_secs(15 * 60),
+            connect_timeout: Duration::from_secs(30),
+            max_retries: 5,
+            retry_interval: Duration::from_secs(1),
+            max_retry_interval: Duration::from_secs(60),
+            multicall_chunk_size: 100,
+            cert: None,
+            serverca: None,
+        }
+    }
+}
+
+impl KojiConfig {
+    /// A default configuration pointing at `server` and `topurl`.
+    pub fn new(server: impl Into<String>, topurl: impl Into<String>) -> Self {
+        KojiConfig {
+            server: server.into(),
+            topurl: topurl.into(),
+            ..KojiConfig::default()
+        }
+    }
+
+    /// The back-off delay before retry number `attempt` (1-based).
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
+        self.retry_interval.saturating_mul(factor).min(self.max_retry_interval)
+    }
+}
