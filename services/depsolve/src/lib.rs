@@ -1,1 +1,36 @@
-//! Safe libsolv wrapper: rpm-md loading, build-dependency resolution, distances and changes
+//! Safe libsolv wrapper for Koschei: rpm-md loading with a `.solv` cache, build-dependency
+//! resolution (§3.5), dependency distances (§3.6), dependency changes (§3.7), parallel
+//! whole-repository passes and exact incremental re-resolution.
+//!
+//! This is the only crate of the project allowed `unsafe`; all of it lives in the private
+//! `solv` module (the FFI layer against the *system* libsolv, see `build.rs`).
+//!
+//! Typical use (a Koji simulator, the admin CLI):
+//! ```no_run
+//! use koschei_depsolve::{comps, RepoDir, Sack, LoadOptions, ResolveOptions};
+//! let repo = RepoDir::open("/path/to/repo")?;
+//! let group = comps::read_group(&repo.comps().unwrap(), "build")?.unwrap_or_default();
+//! let mut sack = Sack::load(&repo, &LoadOptions::default())?;
+//! let res = sack.resolve(&group, &["gcc", "make >= 4"], &ResolveOptions::default());
+//! for dep in sack.dependencies(&res) { println!("{} {:?}", dep.nevra, dep.distance); }
+//! # Ok::<(), koschei_depsolve::DepsolveError>(())
+//! ```
+
+pub mod changes;
+pub mod comps;
+mod distance;
+pub mod error;
+mod goal;
+pub mod package;
+pub mod repomd;
+mod sack;
+mod solv;
+
+pub use changes::{compute_changes, ChangeKind, DependencyChange};
+pub use distance::MAX_DISTANCE;
+pub use error::DepsolveError;
+pub use goal::{Install, Resolution, ResolveOptions};
+pub use package::{Dependency, Nevra, PackageIndex, PackageTable};
+pub use repomd::{RepoDir, Repomd, RepomdEntry};
+pub use sack::{LoadOptions, Sack, SolvFile, DEFAULT_ARCH};
+pub use solv::rpmvercmp;

@@ -1,0 +1,113 @@
+//! Dependency changes between two dependency sets (§3.7).
+//!
+//! Identity is the full NEVRA: `removed = prev − curr`, `added = curr − prev`. A removed and
+//! an added package are paired into one change when they have the same name **and arch**
+//! (upgrade/downgrade), then leftovers of one name are paired when exactly one remains on
+//! each side (an arch change, e.g. noarch → x86_64). Two arches of one name therefore stay
+//! two changes — Koschei collapsed them into one ([bug] fixed). Comparison uses RPM EVR
+//! ordering (`rpmvercmp`).
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashSet};
+
+use crate::package::{Dependency, Nevra};
+
+/// What happened to one dependency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeKind {
+    /// New dependency.
+    Added,
+    /// Dependency no longer installed.
+    Removed,
+    /// Higher EVR.
+    Upgraded,
+    /// Lower EVR.
+    Downgraded,
+    /// Same EVR, different architecture.
+    ArchChanged,
+}
+
+/// One dependency change: `prev` and/or `curr` (never both absent, never equal).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DependencyChange {
+    /// The previous package, if any.
+    pub prev: Option<Nevra>,
+    /// The current package, if any.
+    pub curr: Option<Nevra>,
+    /// Distance of the current package (`None` for removals and far dependencies).
+    pub distance: Option<u8>,
+}
+
+impl DependencyChange {
+    /// Classify the change.
+    pub fn kind(&self) -> ChangeKind {
+        match (&self.prev, &self.curr) {
+            (None, _) => ChangeKind::Added,
+            (_, None) => ChangeKind::Removed,
+            (Some(p), Some(c)) => match p.evr_cmp(c) {
+                Ordering::Less => ChangeKind::Upgraded,
+                Ordering::Greater => ChangeKind::Downgraded,
+                Ordering::Equal => ChangeKind::ArchChanged,
+            },
+        }
+    }
+
+    /// Name of the dependency concerned.
+    pub fn name(&self) -> &str {
+        self.curr
+            .as_ref()
+            .or(self.prev.as_ref())
+            .map(|n| n.name.as_str())
+            .unwrap_or("")
+    }
+}
+
+/// Changes from `prev` to `curr`; empty when either set is empty (§3.7). Sorted by name,
+/// then arch.
+pub fn compute_changes(prev: &[Dependency], curr: &[Dependency]) -> Vec<DependencyChange> {
+    if prev.is_empty() || curr.is_empty() {
+        return Vec::new();
+    }
+    let prev_set: HashSet<&Nevra> = prev.iter().map(|d| &d.nevra).collect();
+    let curr_set: HashSet<&Nevra> = curr.iter().map(|d| &d.nevra).collect();
+    type Side<'a> = (Vec<&'a Nevra>, Vec<&'a Dependency>);
+    // name -> arch -> (removed, added)
+    let mut by_name: BTreeMap<&str, BTreeMap<&str, Side<'_>>> = BTreeMap::new();
+    for d in prev.iter().filter(|d| !curr_set.contains(&d.nevra)) {
+        let slot = by_name.entry(&d.nevra.name).or_default();
+        slot.entry(&d.nevra.arch).or_default().0.push(&d.nevra);
+    }
+    for d in curr.iter().filter(|d| !prev_set.contains(&d.nevra)) {
+        let slot = by_name.entry(&d.nevra.name).or_default();
+        slot.entry(&d.nevra.arch).or_default().1.push(d);
+    }
+    let mut changes = Vec::new();
+    for arches in by_name.into_values() {
+        let mut removed_left = Vec::new();
+        let mut added_left = Vec::new();
+        for (mut removed, mut added) in arches.into_values() {
+            removed.sort();
+            added.sort_by(|a, b| a.nevra.cmp(&b.nevra));
+            let paired = removed.len().min(added.len());
+            for (r, a) in removed.drain(..paired).zip(added.drain(..paired)) {
+                changes.push(change(Some(r), Some(a)));
+            }
+            removed_left.extend(removed);
+            added_left.extend(added);
+        }
+        if removed_left.len() == 1 && added_left.len() == 1 {
+            changes.push(change(removed_left.pop(), added_left.pop()));
+        }
+        changes.extend(removed_left.into_iter().map(|r| change(Some(r), None)));
+        changes.extend(added_left.into_iter().map(|a| change(None, Some(a))));
+    }
+    changes
+}
+
+fn change(prev: Option<&Nevra>, curr: Option<&Dependency>) -> DependencyChange {
+    DependencyChange {
+        prev: prev.cloned(),
+        curr: curr.map(|d| d.nevra.clone()),
+        distance: curr.and_then(|d| d.distance),
+    }
+}

@@ -1,0 +1,163 @@
+//! A loaded binary repository ready for resolution: one libsolv pool (per thread) holding
+//! one repo, with a `.solv` cache so that reloading costs a fraction of parsing XML.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::DepsolveError;
+use crate::package::{Nevra, PackageIndex, PackageTable};
+use crate::repomd::RepoDir;
+use crate::solv::{Id, Pool, RepoHandle};
+
+/// The architecture Koschei resolves for (`dependency.resolve_for_arch`).
+pub const DEFAULT_ARCH: &str = "x86_64";
+
+/// How to load a repository.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// Architecture to resolve for.
+    pub arch: String,
+    /// Directory for `.solv` cache files (named after the repomd.xml fingerprint); `None`
+    /// parses the XML every time.
+    pub solv_cache_dir: Option<PathBuf>,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            arch: DEFAULT_ARCH.to_string(),
+            solv_cache_dir: None,
+        }
+    }
+}
+
+/// A `.solv` file holding one repository, from which any number of [`Sack`]s (one per
+/// thread) can be loaded quickly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SolvFile {
+    /// Path of the `.solv` file.
+    pub path: PathBuf,
+    /// Architecture the sacks resolve for.
+    pub arch: String,
+}
+
+impl SolvFile {
+    /// Return the `.solv` cache file of `repo` in `cache_dir`, writing it from the rpm-md
+    /// XML (primary + filelists) first when missing. Concurrent writers are safe: the file
+    /// is written under a unique temporary name and renamed into place.
+    pub fn ensure(repo: &RepoDir, cache_dir: &Path, arch: &str) -> Result<Self, DepsolveError> {
+        let path = cache_dir.join(format!("{}.solv", repo.fingerprint()));
+        if !path.is_file() {
+            std::fs::create_dir_all(cache_dir).map_err(|e| DepsolveError::io(cache_dir, e))?;
+            let (pool, handle) = load_xml(repo, arch)?;
+            let tmp = cache_dir.join(format!(
+                ".{}.{}.tmp",
+                repo.fingerprint(),
+                std::process::id()
+            ));
+            pool.write_solv(handle, &tmp)?;
+            std::fs::rename(&tmp, &path).map_err(|e| DepsolveError::io(&path, e))?;
+        }
+        Ok(SolvFile {
+            path,
+            arch: arch.to_string(),
+        })
+    }
+
+    /// Load a sack from this file.
+    pub fn load(&self) -> Result<Sack, DepsolveError> {
+        let mut pool = Pool::new(&self.arch);
+        let handle = pool.add_repo("repo");
+        pool.add_solv(handle, &self.path)?;
+        Ok(Sack::from_pool(pool, handle))
+    }
+}
+
+fn load_xml(repo: &RepoDir, arch: &str) -> Result<(Pool, RepoHandle), DepsolveError> {
+    let mut pool = Pool::new(arch);
+    let handle = pool.add_repo("repo");
+    pool.add_rpmmd(handle, &repo.primary()?, false)?;
+    if let Some(filelists) = repo.filelists() {
+        pool.add_rpmmd(handle, &filelists, true)?;
+    }
+    pool.internalize(handle);
+    Ok((pool, handle))
+}
+
+/// One binary repository loaded into its own libsolv pool (RPM semantics), with the
+/// provides index built. Not `Send`: create one per thread.
+pub struct Sack {
+    pub(crate) pool: Pool,
+    pub(crate) repo: RepoHandle,
+    pub(crate) start: Id,
+    pub(crate) len: u32,
+    pub(crate) scratch: crate::goal::Scratch,
+}
+
+impl Sack {
+    /// Load an rpm-md repository (primary + filelists), through the `.solv` cache when
+    /// `options.solv_cache_dir` is set.
+    pub fn load(repo: &RepoDir, options: &LoadOptions) -> Result<Self, DepsolveError> {
+        match &options.solv_cache_dir {
+            Some(dir) => SolvFile::ensure(repo, dir, &options.arch)?.load(),
+            None => {
+                let (pool, handle) = load_xml(repo, &options.arch)?;
+                Ok(Sack::from_pool(pool, handle))
+            }
+        }
+    }
+
+    /// Open and load the rpm-md repository under `root` without a cache.
+    pub fn load_dir(root: impl Into<PathBuf>) -> Result<Self, DepsolveError> {
+        Sack::load(&RepoDir::open(root)?, &LoadOptions::default())
+    }
+
+    fn from_pool(mut pool: Pool, repo: RepoHandle) -> Self {
+        pool.create_whatprovides();
+        let range = pool.repo_range(repo);
+        let scratch = crate::goal::Scratch::new(pool.nsolvables());
+        Sack {
+            pool,
+            repo,
+            start: range.start,
+            len: (range.end - range.start) as u32,
+            scratch,
+        }
+    }
+
+    /// Number of packages (slots) in the repository.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// True when the repository holds no packages.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub(crate) fn index_of(&self, id: Id) -> PackageIndex {
+        PackageIndex((id - self.start) as u32)
+    }
+
+    pub(crate) fn id_of(&self, index: PackageIndex) -> Id {
+        self.start + index.0 as Id
+    }
+
+    /// The package at `index`.
+    pub fn package(&self, index: PackageIndex) -> Nevra {
+        let id = self.id_of(index);
+        Nevra::from_evr(
+            self.pool.id2str(self.pool.solvable_name(id)),
+            self.pool.id2str(self.pool.solvable_evr(id)),
+            self.pool.id2str(self.pool.solvable_arch(id)),
+        )
+    }
+
+    /// All packages of the repository, indexed by [`PackageIndex`].
+    pub fn package_table(&self) -> PackageTable {
+        PackageTable::new(
+            (0..self.len)
+                .map(|i| self.package(PackageIndex(i)))
+                .collect(),
+        )
+    }
+}
