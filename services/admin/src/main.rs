@@ -1,6 +1,22 @@
-//! Koschei admin command-line interface
+//! `koschei-admin`: the administration command line (spec §7).
 
-fn main() {
-    eprintln!("koschei-admin: not built yet");
-    std::process::exit(2);
+mod cli;
+mod commands;
+
+use clap::Parser;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .without_time()
+        .init();
+    let cli = cli::Cli::parse();
+    if let Err(e) = commands::run(cli).await {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
 }

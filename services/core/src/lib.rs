@@ -3,12 +3,19 @@
 //! services share.
 
 pub mod audit;
+pub mod cleanup;
+pub mod collections;
 pub mod config;
 pub mod db;
+pub mod error;
 pub mod evr;
 #[cfg(feature = "test-fixtures")]
 pub mod fixtures;
+pub mod groups;
+pub mod inspect;
 pub mod model;
+pub mod notices;
+pub mod packages;
 pub mod testdata;
 
 pub use config::Config;

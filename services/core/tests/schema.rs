@@ -122,7 +122,8 @@ async fn sql_rpmvercmp_agrees_with_rust_on_every_vector(pool: PgPool) {
 
 #[sqlx::test(migrator = "MIGRATIONS")]
 async fn rpmvercmp_evr_treats_null_epoch_as_zero(pool: PgPool) {
-    let cases: &[(Option<i32>, &str, &str, Option<i32>, &str, &str, i32)] = &[
+    type Case<'a> = (Option<i32>, &'a str, &'a str, Option<i32>, &'a str, &'a str, i32);
+    let cases: &[Case] = &[
         (None, "1.0", "1", Some(0), "1.0", "1", 0),
         (Some(1), "1.0", "1", None, "2.0", "1", 1),
         (None, "1.0", "1", None, "1.0", "2", -1),

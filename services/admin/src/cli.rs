@@ -1,0 +1,141 @@
+//! Command-line definition of `koschei-admin`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Administer Koschei: database, notices, packages, groups and collections.
+#[derive(Debug, Parser)]
+#[command(name = "koschei-admin", version)]
+pub struct Cli {
+    /// Extra configuration file, merged after KOSCHEI_CONFIG (repeatable).
+    #[arg(long = "config", global = true, value_name = "FILE")]
+    pub config: Vec<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create or upgrade the database schema (harmless when it is current).
+    CreateDb,
+    /// Delete old builds and resolution changes.
+    Cleanup {
+        /// Age in months (at least 2).
+        #[arg(long, default_value_t = 6)]
+        older_than: i32,
+    },
+    /// Set the global notice shown on every web page.
+    SetNotice { content: String },
+    /// Remove the global notice.
+    ClearNotice,
+    /// Track packages in a collection.
+    AddPkg {
+        #[arg(required = true)]
+        names: Vec<String>,
+        #[arg(short, long)]
+        collection: String,
+    },
+    /// Create a group, or set the packages and maintainers of an existing one.
+    AddGroup {
+        /// Group name as [namespace/]name.
+        group: String,
+        /// Packages (replace the current content when given).
+        pkgs: Vec<String>,
+        /// Maintainers (replace the current ones when given).
+        #[arg(short, long = "maintainer", num_args = 1..)]
+        maintainers: Vec<String>,
+    },
+    /// Set the manual (or static) priority of packages.
+    SetPriority {
+        /// Package names followed by the priority value.
+        #[arg(required = true, num_args = 2.., allow_negative_numbers = true, value_name = "NAMES... VALUE")]
+        args: Vec<String>,
+        /// Set the static priority (never reset) instead of the manual one.
+        #[arg(long = "static")]
+        static_priority: bool,
+        #[arg(long, short)]
+        collection: String,
+    },
+    /// Set the arch override of a package (or of every package of a group).
+    SetArchOverride {
+        /// Package name, or group name with --group.
+        name: String,
+        /// Space-separated arches, "^arch" to exclude; empty to clear.
+        arch_override: String,
+        /// Limit to one collection (default: every collection).
+        #[arg(long, short)]
+        collection: Option<String>,
+        /// NAME is a group: set the override on all its packages.
+        #[arg(long)]
+        group: bool,
+    },
+    /// Create a package group.
+    CreateGroup {
+        /// Group name as [namespace/]name.
+        name: String,
+        #[command(flatten)]
+        content: GroupContent,
+        /// Maintainers.
+        #[arg(short, long = "maintainer", num_args = 1..)]
+        maintainers: Vec<String>,
+    },
+    /// Rename a group or change its content.
+    EditGroup {
+        current_name: String,
+        #[arg(long)]
+        new_name: Option<String>,
+        #[arg(long, conflicts_with = "make_global")]
+        new_namespace: Option<String>,
+        #[arg(long)]
+        make_global: bool,
+        #[command(flatten)]
+        content: GroupContent,
+    },
+    /// Create a collection group (a UI grouping of collections).
+    CreateCollectionGroup {
+        name: String,
+        #[arg(short, long)]
+        display_name: String,
+        #[arg(short, long, num_args = 1..)]
+        contents: Vec<String>,
+    },
+    /// Change a collection group.
+    EditCollectionGroup {
+        name: String,
+        #[arg(short, long)]
+        display_name: Option<String>,
+        #[arg(short, long, num_args = 1..)]
+        contents: Option<Vec<String>>,
+    },
+    /// Delete a collection group.
+    DeleteCollectionGroup { name: String },
+    /// Run psql on the configured database.
+    Psql {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Explain a package: state, priority components, skip reasons, builds.
+    Package {
+        name: String,
+        #[arg(long, short)]
+        collection: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Number of builds to show.
+        #[arg(long, default_value_t = 10)]
+        builds: i64,
+    },
+}
+
+/// Group content read from a file.
+#[derive(Debug, Args)]
+pub struct GroupContent {
+    /// Whitespace-separated package names from FILE ("-" for stdin).
+    #[arg(long, value_name = "FILE")]
+    pub content_from_file: Option<PathBuf>,
+    /// Add to the current content instead of replacing it.
+    #[arg(long, requires = "content_from_file")]
+    pub append: bool,
+}

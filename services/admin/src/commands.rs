@@ -1,0 +1,303 @@
+//! Execution of the admin commands. Each command runs in one transaction
+//! that is committed only when the whole command succeeded, so a refused
+//! command changes nothing.
+
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use koschei_core::audit::{get_or_create_user, Actor};
+use koschei_core::collections::{self, find_collection};
+use koschei_core::error::DataError;
+use koschei_core::model::LogEnvironment;
+use koschei_core::packages::{self, PackageAttr};
+use koschei_core::{cleanup, db, groups, inspect, notices, Config};
+use sqlx::PgConnection;
+
+use crate::cli::{Cli, Command, GroupContent};
+
+/// Runs one parsed command line.
+pub async fn run(cli: Cli) -> Result<()> {
+    let config = Config::load(&cli.config)?;
+    if let Command::Psql { args } = &cli.command {
+        return exec_psql(&config.database_url(), args);
+    }
+    let pool = db::connect(&config, 2).await?;
+    if let Command::CreateDb = cli.command {
+        db::migrate(&pool, config.unpriv_db_username.as_deref()).await?;
+        println!("Database schema is up to date");
+        return Ok(());
+    }
+    let mut tx = pool.begin().await?;
+    let actor = admin_actor(&mut tx).await?;
+    let output = execute(&mut tx, &actor, &config, cli.command).await?;
+    tx.commit().await?;
+    if !output.is_empty() {
+        println!("{}", output.trim_end());
+    }
+    Ok(())
+}
+
+/// The audit identity: `SUDO_USER`, else the OS user.
+async fn admin_actor(conn: &mut PgConnection) -> Result<Actor> {
+    let name = ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "admin".to_string());
+    Ok(Actor {
+        environment: LogEnvironment::Admin,
+        user_id: Some(get_or_create_user(conn, &name).await?),
+    })
+}
+
+async fn execute(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    config: &Config,
+    command: Command,
+) -> Result<String> {
+    Ok(match command {
+        Command::CreateDb | Command::Psql { .. } => unreachable!("handled before"),
+        Command::Cleanup { older_than } => {
+            let report = cleanup::cleanup(conn, actor, older_than).await?;
+            format!(
+                "Cleanup: Deleted {} builds\nCleanup: Deleted {} resolution changes",
+                report.builds, report.resolution_changes
+            )
+        }
+        Command::SetNotice { content } => {
+            notices::set_notice(conn, actor, &content).await?;
+            format!("Admin notice added: {}", content.trim())
+        }
+        Command::ClearNotice => {
+            notices::clear_notice(conn, actor).await?;
+            "Admin notice cleared".into()
+        }
+        Command::AddPkg { names, collection } => {
+            let collection = find_collection(conn, &collection).await?;
+            let added = packages::track_packages(conn, actor, &collection, &names).await?;
+            if added.is_empty() {
+                "No package changed: all were tracked already".into()
+            } else {
+                format!("Packages added: {}", added.join(", "))
+            }
+        }
+        Command::AddGroup {
+            group,
+            pkgs,
+            maintainers,
+        } => {
+            let g = match groups::find_group(conn, &group).await {
+                Ok(g) => g,
+                Err(DataError::GroupNotFound(_)) => {
+                    groups::create_group(conn, actor, &group).await?
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if !pkgs.is_empty() {
+                groups::set_group_content(conn, actor, &g, &pkgs, false).await?;
+            }
+            if !maintainers.is_empty() {
+                groups::set_group_maintainers(conn, actor, &g, &maintainers, false).await?;
+            }
+            format!("Group {} updated", g.full_name())
+        }
+        Command::SetPriority {
+            mut args,
+            static_priority,
+            collection,
+        } => {
+            let raw = args.pop().expect("clap requires two values");
+            let value: i32 = raw
+                .parse()
+                .with_context(|| format!("invalid priority value {raw:?}: expected an integer"))?;
+            let collection = find_collection(conn, &collection).await?;
+            let found = packages::find_packages(conn, &collection, &args).await?;
+            for p in &found {
+                let attr = if static_priority {
+                    PackageAttr::StaticPriority(value)
+                } else {
+                    PackageAttr::ManualPriority(value)
+                };
+                packages::set_attribute(conn, actor, &collection, p, attr).await?;
+            }
+            format!(
+                "{} priority of {} set to {value}",
+                if static_priority { "Static" } else { "Manual" },
+                args.join(", ")
+            )
+        }
+        Command::SetArchOverride {
+            name,
+            arch_override,
+            collection,
+            group,
+        } => {
+            let value =
+                packages::parse_arch_override(&arch_override, &config.koji_config.build_arches)?;
+            set_arch_override(conn, actor, &name, value, collection.as_deref(), group).await?
+        }
+        Command::CreateGroup {
+            name,
+            content,
+            maintainers,
+        } => {
+            let names = read_content(&content)?;
+            if content.content_from_file.is_some() && names.is_empty() {
+                bail!(DataError::GroupContentEmpty);
+            }
+            let g = groups::create_group(conn, actor, &name).await?;
+            if !names.is_empty() {
+                groups::set_group_content(conn, actor, &g, &names, false).await?;
+            }
+            if !maintainers.is_empty() {
+                groups::set_group_maintainers(conn, actor, &g, &maintainers, false).await?;
+            }
+            format!("Group {} created", g.full_name())
+        }
+        Command::EditGroup {
+            current_name,
+            new_name,
+            new_namespace,
+            make_global,
+            content,
+        } => {
+            let g = groups::find_group(conn, &current_name).await?;
+            let names = read_content(&content)?;
+            if content.content_from_file.is_some() && names.is_empty() && !content.append {
+                bail!(DataError::GroupContentEmpty);
+            }
+            let namespace = if make_global {
+                Some(None)
+            } else {
+                new_namespace.as_deref().map(Some)
+            };
+            let g = groups::rename_group(conn, actor, &g, new_name.as_deref(), namespace).await?;
+            if content.content_from_file.is_some() {
+                groups::set_group_content(conn, actor, &g, &names, content.append).await?;
+            }
+            format!("Group {} modified", g.full_name())
+        }
+        Command::CreateCollectionGroup {
+            name,
+            display_name,
+            contents,
+        } => {
+            collections::create_collection_group(conn, actor, &name, &display_name, &contents)
+                .await?;
+            format!("Collection group {name} created")
+        }
+        Command::EditCollectionGroup {
+            name,
+            display_name,
+            contents,
+        } => {
+            collections::edit_collection_group(
+                conn,
+                actor,
+                &name,
+                display_name.as_deref(),
+                contents.as_deref(),
+            )
+            .await?;
+            format!("Collection group {name} modified")
+        }
+        Command::DeleteCollectionGroup { name } => {
+            collections::delete_collection_group(conn, actor, &name).await?;
+            format!("Collection group {name} deleted")
+        }
+        Command::Package {
+            name,
+            collection,
+            json,
+            builds,
+        } => {
+            let report =
+                inspect::package_report(conn, &name, &collection, &config.priorities, builds)
+                    .await?;
+            if json {
+                serde_json::to_string_pretty(&report)?
+            } else {
+                report.render_text()
+            }
+        }
+    })
+}
+
+/// Sets the arch override of a package or a group's packages, in one
+/// collection or in all.
+async fn set_arch_override(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    name: &str,
+    value: Option<String>,
+    collection: Option<&str>,
+    group: bool,
+) -> Result<String> {
+    let base_names = if group {
+        let g = groups::find_group(conn, name).await?;
+        groups::group_package_names(conn, &g).await?
+    } else {
+        vec![name.to_string()]
+    };
+    let targets = match collection {
+        Some(c) => vec![find_collection(conn, c).await?],
+        None => collections::all_collections(conn).await?,
+    };
+    let mut changed = 0;
+    for c in &targets {
+        // A package named explicitly in one collection must exist there;
+        // across collections or for a group, missing ones are skipped.
+        let found = if collection.is_some() && !group {
+            packages::find_packages(conn, c, &base_names).await?
+        } else {
+            packages::packages_named(conn, c.id, &base_names).await?
+        };
+        for p in &found {
+            if packages::set_attribute(conn, actor, c, p, PackageAttr::ArchOverride(value.clone()))
+                .await?
+            {
+                changed += 1;
+            }
+        }
+    }
+    if changed == 0 && !group {
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM package WHERE name = $1)")
+                .bind(name)
+                .fetch_one(&mut *conn)
+                .await?;
+        if !exists {
+            bail!(DataError::PackagesDontExist(vec![name.to_string()]));
+        }
+    }
+    Ok(format!(
+        "Arch override {} on {changed} package(s)",
+        value.map_or("cleared".to_string(), |v| format!("set to {v:?}"))
+    ))
+}
+
+/// Reads whitespace-separated names from the content file (or stdin).
+fn read_content(content: &GroupContent) -> Result<Vec<String>> {
+    let Some(path) = &content.content_from_file else {
+        return Ok(Vec::new());
+    };
+    let mut text = String::new();
+    if path == Path::new("-") {
+        std::io::stdin().read_to_string(&mut text)?;
+    } else {
+        text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+    }
+    Ok(text.split_whitespace().map(str::to_string).collect())
+}
+
+/// Replaces this process with psql on the database.
+fn exec_psql(url: &str, args: &[String]) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+    let err = std::process::Command::new("psql")
+        .arg(url)
+        .args(args)
+        .exec();
+    Err(anyhow::anyhow!("cannot run psql: {err}"))
+}
