@@ -108,12 +108,18 @@ CREATE TABLE build (
     submit_reason jsonb,
     -- [koschei-rs] human-readable cause of an infrastructure failure.
     failure_reason text,
+    -- [koschei-rs] when a real build was (last) seen tagged into the
+    -- collection's tag. Builds are ordered by COALESCE(tagged, started), so a
+    -- build merged from a side tag counts from its tagging, not its build
+    -- date (K#361).
+    tagged timestamp,
     CONSTRAINT build_state_valid CHECK (state IN (2, 3, 4, 5, 6, 7)),
     CONSTRAINT build_finished_has_nvr_and_repo
         CHECK (state NOT IN (3, 5) OR (version IS NOT NULL AND release IS NOT NULL AND repo_id IS NOT NULL)),
     CONSTRAINT build_real_not_running CHECK (NOT real OR state IN (3, 5))
 );
 CREATE INDEX ix_build_package_started ON build (package_id, started DESC);
+CREATE INDEX ix_build_package_order ON build (package_id, (COALESCE(tagged, started)) DESC);
 CREATE INDEX ix_build_running ON build (state) WHERE state = 2;
 CREATE INDEX ix_build_task_id ON build (task_id);
 CREATE INDEX ix_build_unresolved ON build (task_id) WHERE deps_resolved IS NULL AND repo_id IS NOT NULL;

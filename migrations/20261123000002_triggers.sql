@@ -1,6 +1,6 @@
 -- Triggers maintaining denormalised columns (spec §4.2).
 --
--- package.last_build_id: newest (by started) build that is not untagged and
+-- package.last_build_id: newest (by COALESCE(tagged, started)) build that is not untagged and
 -- is running, complete or failed. Canceled, timed-out and infrastructure
 -- failures (states 4, 6, 7) are history only and never become the last build.
 -- package.last_complete_build_id/_state: the last build itself when it is
@@ -18,13 +18,13 @@ BEGIN
     SELECT id, state INTO lb_id, lb_state
         FROM build
         WHERE package_id = pkg_id AND NOT untagged AND state IN (2, 3, 5)
-        ORDER BY started DESC, id DESC
+        ORDER BY COALESCE(tagged, started) DESC, id DESC
         LIMIT 1;
     IF lb_state = 2 THEN
         SELECT id, state INTO lcb_id, lcb_state
             FROM build
             WHERE package_id = pkg_id AND NOT untagged AND state IN (3, 5)
-            ORDER BY started DESC, id DESC
+            ORDER BY COALESCE(tagged, started) DESC, id DESC
             LIMIT 1;
     ELSE
         lcb_id := lb_id;
@@ -66,6 +66,7 @@ BEGIN
                 WHERE o.state IS DISTINCT FROM n.state
                    OR o.untagged IS DISTINCT FROM n.untagged
                    OR o.started IS DISTINCT FROM n.started
+                   OR o.tagged IS DISTINCT FROM n.tagged
                 ORDER BY 1) AS affected;
     RETURN NULL;
 END

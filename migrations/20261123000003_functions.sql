@@ -161,18 +161,26 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
        AND (p.retry_after IS NULL OR p.retry_after <= (now() AT TIME ZONE 'UTC'));
 $$;
 
+-- The time a build counts from: when it was tagged (real builds merged
+-- later, K#361), else when it started.
+CREATE FUNCTION build_time(b build) RETURNS timestamp
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT COALESCE(b.tagged, b.started);
+$$;
+
 -- Current priority (spec §2.1–2.2): NULL when the package cannot be
 -- scheduled, otherwise manual + static + coefficient * (dependency + build +
--- time priority).
-CREATE FUNCTION package_priority(p package, c collection, last_build_started timestamp,
+-- time priority). `lb` is the package's last build (a NULL row when it has
+-- none); time counts from build_time(lb).
+CREATE FUNCTION package_priority(p package, c collection, lb build,
                                  t0 double precision, t1 double precision,
                                  threshold double precision)
 RETURNS double precision
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN package_schedulable(p, c) AND last_build_started IS NOT NULL THEN
+    SELECT CASE WHEN package_schedulable(p, c) AND lb.id IS NOT NULL THEN
         p.manual_priority + p.static_priority
         + c.priority_coefficient * (p.dependency_priority + p.build_priority
-                                    + time_priority(last_build_started, t0, t1, threshold))
+                                    + time_priority(build_time(lb), t0, t1, threshold))
     END;
 $$;
 

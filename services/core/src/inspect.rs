@@ -109,10 +109,10 @@ pub async fn package_report(
         "SELECT p.id, p.name, c.name AS collection, c.display_name AS collection_display_name,
                 package_state(p) AS state, p.tracked, p.blocked, p.resolved, p.skip_resolution,
                 p.arch_override, package_skip_reasons(p, c) AS skip_reasons,
-                package_priority(p, c, lb.started, $3, $4, $5) AS current,
+                package_priority(p, c, lb, $3, $4, $5) AS current,
                 p.manual_priority AS manual, p.static_priority, p.dependency_priority AS dependency,
                 p.build_priority AS build,
-                CASE WHEN lb.started IS NOT NULL THEN time_priority(lb.started, $3, $4, $5) END AS time,
+                CASE WHEN lb.id IS NOT NULL THEN time_priority(build_time(lb), $3, $4, $5) END AS time,
                 c.priority_coefficient AS coefficient, $5::float8 AS threshold
          FROM package p JOIN collection c ON c.id = p.collection_id
          LEFT JOIN build lb ON lb.id = p.last_build_id

@@ -122,7 +122,15 @@ async fn sql_rpmvercmp_agrees_with_rust_on_every_vector(pool: PgPool) {
 
 #[sqlx::test(migrator = "MIGRATIONS")]
 async fn rpmvercmp_evr_treats_null_epoch_as_zero(pool: PgPool) {
-    type Case<'a> = (Option<i32>, &'a str, &'a str, Option<i32>, &'a str, &'a str, i32);
+    type Case<'a> = (
+        Option<i32>,
+        &'a str,
+        &'a str,
+        Option<i32>,
+        &'a str,
+        &'a str,
+        i32,
+    );
     let cases: &[Case] = &[
         (None, "1.0", "1", Some(0), "1.0", "1", 0),
         (Some(1), "1.0", "1", None, "2.0", "1", 1),
@@ -258,6 +266,27 @@ async fn infra_outcomes_never_become_the_last_build(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "MIGRATIONS")]
+async fn builds_order_by_tagging_time(pool: PgPool) {
+    // K#361: a real build merged from a side tag is older than the latest
+    // scratch build, but it was tagged after it: it becomes the last build.
+    let c = fixtures::collection(&pool, "f25").await;
+    let p = fixtures::package(&pool, c, "rnv").await;
+    let scratch = fixtures::build(&pool, p, NewBuild::new(BuildState::Complete, 2.0)).await;
+    let mut merged = NewBuild::new(BuildState::Complete, 24.0 * 9.0);
+    merged.real = true;
+    let real = fixtures::build(&pool, p, merged).await;
+    assert_eq!(pointers(&pool, p).await.0, Some(scratch));
+    sqlx::query("UPDATE build SET tagged = now() AT TIME ZONE 'UTC' WHERE id = $1")
+        .bind(real)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(pointers(&pool, p).await, (Some(real), Some(real), Some(3)));
+    // Its time priority counts from the tagging: it is fresh.
+    assert_eq!(priority(&pool, p).await, Some(-30.0));
+}
+
+#[sqlx::test(migrator = "MIGRATIONS")]
 async fn bulk_insert_recomputes_each_package(pool: PgPool) {
     let c = fixtures::collection(&pool, "f25").await;
     let p = fixtures::package(&pool, c, "a").await;
@@ -390,7 +419,7 @@ async fn package_state_strings(pool: PgPool) {
 /// The priority of a package with the default formula settings.
 async fn priority(pool: &PgPool, package_id: i32) -> Option<f64> {
     sqlx::query_scalar(
-        "SELECT package_priority(p, c, lb.started, 6, 168, 256)
+        "SELECT package_priority(p, c, lb, 6, 168, 256)
          FROM package p JOIN collection c ON c.id = p.collection_id
          LEFT JOIN build lb ON lb.id = p.last_build_id WHERE p.id = $1",
     )
