@@ -26,7 +26,11 @@ pub fn dep_to_string(dep: &RpmDep) -> Option<String> {
         return None;
     }
     let mut op = String::new();
-    for (bit, c) in [(RPMSENSE_LESS, '<'), (RPMSENSE_GREATER, '>'), (RPMSENSE_EQUAL, '=')] {
+    for (bit, c) in [
+        (RPMSENSE_LESS, '<'),
+        (RPMSENSE_GREATER, '>'),
+        (RPMSENSE_EQUAL, '='),
+    ] {
         if flags & bit != 0 {
             op.push(c);
         }
@@ -45,7 +49,10 @@ pub fn build_requires(deps: &[RpmDep]) -> Vec<String> {
 
 /// BuildRequires of many SRPMs, fetched with one chunked `getRPMDeps` multicall; each
 /// SRPM gets its own result.
-pub async fn get_build_requires(client: &KojiClient, srpms: &[Nvra]) -> KojiResult<Vec<KojiResult<Vec<String>>>> {
+pub async fn get_build_requires(
+    client: &KojiClient,
+    srpms: &[Nvra],
+) -> KojiResult<Vec<KojiResult<Vec<String>>>> {
     let results = client.get_rpm_requires_multi(srpms).await?;
     Ok(results
         .into_iter()

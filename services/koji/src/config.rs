@@ -62,6 +62,8 @@ impl KojiConfig {
     /// The back-off delay before retry number `attempt` (1-based).
     pub fn backoff(&self, attempt: u32) -> Duration {
         let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
-        self.retry_interval.saturating_mul(factor).min(self.max_retry_interval)
+        self.retry_interval
+            .saturating_mul(factor)
+            .min(self.max_retry_interval)
     }
 }

@@ -30,7 +30,10 @@ pub fn load_arches(all_arches: &[String], arches: &[String]) -> Vec<String> {
 pub fn arch_load(hosts: &[Host], arch: &str) -> f64 {
     let mut capacity = 0.0;
     let mut load = 0.0;
-    for h in hosts.iter().filter(|h| h.arches.split_whitespace().any(|a| a == arch)) {
+    for h in hosts
+        .iter()
+        .filter(|h| h.arches.split_whitespace().any(|a| a == arch))
+    {
         capacity += h.capacity;
         load += if h.ready {
             h.task_load.min(h.capacity)
@@ -58,15 +61,22 @@ pub fn combine_load(hosts: &[Host], canon_arches: &[String], noarch: bool) -> f6
 
 /// `get_koji_load(session, all_arches, arches)`: `getChannel('default')`, then
 /// `listHosts(<canonical arches>, channel_id, enabled=True)`, combined as above.
-pub async fn koji_load(client: &KojiClient, all_arches: &[String], arches: &[String]) -> KojiResult<f64> {
+pub async fn koji_load(
+    client: &KojiClient,
+    all_arches: &[String],
+    arches: &[String],
+) -> KojiResult<f64> {
     let canon = load_arches(all_arches, arches);
     if canon.is_empty() {
         return Ok(1.0);
     }
-    let channel = client.get_channel("default").await?.ok_or_else(|| KojiError::Fault {
-        method: "getChannel".to_owned(),
-        fault: Fault::generic("No such channel: default"),
-    })?;
+    let channel = client
+        .get_channel("default")
+        .await?
+        .ok_or_else(|| KojiError::Fault {
+            method: "getChannel".to_owned(),
+            fault: Fault::generic("No such channel: default"),
+        })?;
     let hosts = client.list_hosts(&canon, Some(channel.id), true).await?;
     let noarch = arches.iter().any(|a| a == "noarch");
     Ok(combine_load(&hosts, &canon, noarch))

@@ -86,7 +86,10 @@ int_enum! {
 impl TaskState {
     /// Whether the task has finished (closed, canceled or failed).
     pub fn is_finished(self) -> bool {
-        matches!(self, TaskState::Closed | TaskState::Canceled | TaskState::Failed)
+        matches!(
+            self,
+            TaskState::Closed | TaskState::Canceled | TaskState::Failed
+        )
     }
 }
 

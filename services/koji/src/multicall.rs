@@ -48,7 +48,10 @@ pub fn encode_calls(calls: &[Call]) -> Value {
 
 /// Splits a `multiCall` response into per-call results. Fails only when the response as a
 /// whole is not a list of `[value]` / fault entries of the expected length.
-pub fn decode_results(response: Value, expected: usize) -> Result<Vec<Result<Value, Fault>>, String> {
+pub fn decode_results(
+    response: Value,
+    expected: usize,
+) -> Result<Vec<Result<Value, Fault>>, String> {
     let Value::Array(entries) = response else {
         return Err("multiCall result is not an array".to_owned());
     };

@@ -70,5 +70,10 @@ pub async fn get_srpm_arches(
     let Some(headers) = client.get_arch_headers(srpm).await? else {
         return Ok(None);
     };
-    Ok(Some(compute_srpm_arches(tag_arches, &headers, arch_override, build_arches)))
+    Ok(Some(compute_srpm_arches(
+        tag_arches,
+        &headers,
+        arch_override,
+        build_arches,
+    )))
 }

@@ -58,15 +58,21 @@ async fn start(hub: Hub) -> (String, Shared) {
     let app = Router::new()
         .route(
             "/kojihub",
-            post(|State(h): State<Shared>, Query(q): Query<HashMap<String, String>>, body: axum::body::Bytes| async move {
-                handle("/kojihub", h, q, &body).await
-            }),
+            post(
+                |State(h): State<Shared>,
+                 Query(q): Query<HashMap<String, String>>,
+                 body: axum::body::Bytes| async move {
+                    handle("/kojihub", h, q, &body).await
+                },
+            ),
         )
         .route(
             "/kojihub/ssllogin",
-            post(|State(h): State<Shared>, _headers: HeaderMap, body: axum::body::Bytes| async move {
-                handle("/kojihub/ssllogin", h, HashMap::new(), &body).await
-            }),
+            post(
+                |State(h): State<Shared>, _headers: HeaderMap, body: axum::body::Bytes| async move {
+                    handle("/kojihub/ssllogin", h, HashMap::new(), &body).await
+                },
+            ),
         )
         .with_state(shared.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -174,7 +180,9 @@ async fn ssl_login_sends_session_in_query_like_koji() {
 
 #[tokio::test]
 async fn ssl_login_needs_a_certificate() {
-    let err = KojiClient::ssl_login(config("http://127.0.0.1:1/kojihub")).await.unwrap_err();
+    let err = KojiClient::ssl_login(config("http://127.0.0.1:1/kojihub"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, KojiError::Config(_)));
 }
 
@@ -186,11 +194,16 @@ async fn multicall_is_chunked_and_keeps_faults_per_call() {
         ..config(&url)
     })
     .unwrap();
-    let calls: Vec<Call> = (0..5).map(|i| Call::new("double", vec![Value::Int(i)])).collect();
+    let calls: Vec<Call> = (0..5)
+        .map(|i| Call::new("double", vec![Value::Int(i)]))
+        .collect();
     let results = koji.multicall(&calls).await.unwrap();
     assert_eq!(results.len(), 5);
     assert_eq!(results[0], Ok(Value::Int(0)));
-    assert_eq!(results[1].as_ref().unwrap_err().kind, FaultKind::GenericError);
+    assert_eq!(
+        results[1].as_ref().unwrap_err().kind,
+        FaultKind::GenericError
+    );
     assert_eq!(results[4], Ok(Value::Int(40)));
     assert_eq!(hub.lock().unwrap().seen.len(), 3, "5 calls in chunks of 2");
     let typed = koji.multicall_as::<i64>(&calls).await.unwrap();

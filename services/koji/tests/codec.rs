@@ -5,8 +5,8 @@ mod common;
 
 use koschei_koji::multicall::{decode_results, encode_calls, encode_result, parse_calls, Call};
 use koschei_koji::xmlrpc::{
-    decode_args, encode_args, parse_call, parse_response, write_call, write_fault, write_response, DecodeError,
-    Fault, FaultKind, MethodResponse, Struct, Value,
+    decode_args, encode_args, parse_call, parse_response, write_call, write_fault, write_response,
+    DecodeError, Fault, FaultKind, MethodResponse, Struct, Value,
 };
 use koschei_koji::xstruct;
 use proptest::prelude::*;
@@ -137,7 +137,11 @@ fn recorded_koji_requests_parse() {
 fn multicall_keeps_per_call_errors_separate() {
     let calls = vec![
         Call::new("getTaskInfo", vec![Value::Int(1)]),
-        Call::with_kwargs("getTaskChildren", vec![Value::Int(1)], xstruct! {"request" => true}),
+        Call::with_kwargs(
+            "getTaskChildren",
+            vec![Value::Int(1)],
+            xstruct! {"request" => true},
+        ),
     ];
     let parsed = parse_calls(&encode_calls(&calls)).unwrap();
     assert_eq!(parsed, calls);
@@ -148,7 +152,10 @@ fn multicall_keeps_per_call_errors_separate() {
     let response = roundtrip(&response);
     let results = decode_results(response, 2).unwrap();
     assert_eq!(results[0], Ok(Value::Struct(xstruct! {"id" => 1})));
-    assert_eq!(results[1].clone().unwrap_err().kind, FaultKind::GenericError);
+    assert_eq!(
+        results[1].clone().unwrap_err().kind,
+        FaultKind::GenericError
+    );
     assert!(decode_results(Value::Array(vec![]), 1).is_err());
     assert!(decode_results(Value::Array(vec![Value::Int(3)]), 1).is_err());
 }
@@ -170,8 +177,16 @@ fn structural_errors_are_reported() {
         b"<methodCall><params/></methodCall>",
     ];
     for doc in bad {
-        assert!(parse_response(doc).is_err() || parse_call(doc).is_err(), "{}", String::from_utf8_lossy(doc));
-        assert!(parse_response(doc).is_err(), "{}", String::from_utf8_lossy(doc));
+        assert!(
+            parse_response(doc).is_err() || parse_call(doc).is_err(),
+            "{}",
+            String::from_utf8_lossy(doc)
+        );
+        assert!(
+            parse_response(doc).is_err(),
+            "{}",
+            String::from_utf8_lossy(doc)
+        );
     }
 }
 
@@ -191,7 +206,9 @@ fn arb_value() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::Int),
         any::<bool>().prop_map(Value::Bool),
         text.prop_map(Value::String),
-        any::<f64>().prop_filter("finite", |d| d.is_finite()).prop_map(Value::Double),
+        any::<f64>()
+            .prop_filter("finite", |d| d.is_finite())
+            .prop_map(Value::Double),
         "[0-9]{8}T[0-9]{2}:[0-9]{2}:[0-9]{2}".prop_map(Value::DateTime),
         proptest::collection::vec(any::<u8>(), 0..16).prop_map(Value::Base64),
         Just(Value::Nil),

@@ -87,7 +87,9 @@ impl KojiClient {
 
     /// `cancelTask(task_id)`.
     pub async fn cancel_task(&self, task_id: i64) -> KojiResult<()> {
-        self.call("cancelTask", vec![task_id.into()]).await.map(drop)
+        self.call("cancelTask", vec![task_id.into()])
+            .await
+            .map(drop)
     }
 
     /// `getTaskResult(task_id)`: the result of a finished task, or the fault it failed with.
@@ -102,13 +104,24 @@ impl KojiClient {
     }
 
     /// `getTaskChildren(task_id, request=…)`.
-    pub async fn get_task_children(&self, task_id: i64, request: bool) -> KojiResult<Vec<TaskInfo>> {
-        self.call_as("getTaskChildren", vec![task_id.into()], task_kwargs(request))
-            .await
+    pub async fn get_task_children(
+        &self,
+        task_id: i64,
+        request: bool,
+    ) -> KojiResult<Vec<TaskInfo>> {
+        self.call_as(
+            "getTaskChildren",
+            vec![task_id.into()],
+            task_kwargs(request),
+        )
+        .await
     }
 
     /// `getTaskInfo` for many tasks in one multicall (chunked); `None` for unknown ones.
-    pub async fn get_task_infos(&self, task_ids: &[i64]) -> KojiResult<Vec<KojiResult<Option<TaskInfo>>>> {
+    pub async fn get_task_infos(
+        &self,
+        task_ids: &[i64],
+    ) -> KojiResult<Vec<KojiResult<Option<TaskInfo>>>> {
         let calls: Vec<Call> = task_ids
             .iter()
             .map(|id| Call::new("getTaskInfo", vec![(*id).into()]))
@@ -117,7 +130,10 @@ impl KojiClient {
     }
 
     /// `getTaskChildren(id, request=True)` for many tasks in one multicall (chunked).
-    pub async fn get_tasks_children(&self, task_ids: &[i64]) -> KojiResult<Vec<KojiResult<Vec<TaskInfo>>>> {
+    pub async fn get_tasks_children(
+        &self,
+        task_ids: &[i64],
+    ) -> KojiResult<Vec<KojiResult<Vec<TaskInfo>>>> {
         let calls: Vec<Call> = task_ids
             .iter()
             .map(|id| Call::with_kwargs("getTaskChildren", vec![(*id).into()], task_kwargs(true)))
@@ -126,7 +142,11 @@ impl KojiClient {
     }
 
     /// `listTagged(tag, event, inherit=, latest=, package=)`.
-    pub async fn list_tagged(&self, tag: impl Into<Value>, opts: &ListTaggedOpts) -> KojiResult<Vec<BuildInfo>> {
+    pub async fn list_tagged(
+        &self,
+        tag: impl Into<Value>,
+        opts: &ListTaggedOpts,
+    ) -> KojiResult<Vec<BuildInfo>> {
         let mut kwargs = xstruct! {"inherit" => opts.inherit, "latest" => opts.latest};
         if let Some(e) = opts.event {
             kwargs.insert("event".into(), Value::Int(e));
@@ -147,13 +167,21 @@ impl KojiClient {
     }
 
     /// `listPackages(tagID=tag, inherited=…)`.
-    pub async fn list_packages(&self, tag: impl Into<Value>, inherited: bool) -> KojiResult<Vec<PackageEntry>> {
+    pub async fn list_packages(
+        &self,
+        tag: impl Into<Value>,
+        inherited: bool,
+    ) -> KojiResult<Vec<PackageEntry>> {
         let kwargs = xstruct! {"tagID" => tag.into(), "inherited" => inherited};
         self.call_as("listPackages", Vec::new(), kwargs).await
     }
 
     /// `getRPMHeaders(rpmID=nvra, headers=[…])`; an empty map when Koji knows no such rpm.
-    pub async fn get_rpm_headers(&self, rpm: &Nvra, headers: &[&str]) -> KojiResult<serde_json::Map<String, Json>> {
+    pub async fn get_rpm_headers(
+        &self,
+        rpm: &Nvra,
+        headers: &[&str],
+    ) -> KojiResult<serde_json::Map<String, Json>> {
         let kwargs = xstruct! {
             "rpmID" => nvra_value(rpm),
             "headers" => headers.iter().map(|h| Value::str(*h)).collect::<Vec<_>>(),
@@ -177,34 +205,51 @@ impl KojiClient {
 
     /// `getBuildConfig(tag)`.
     pub async fn get_build_config(&self, tag: impl Into<Value>) -> KojiResult<TagInfo> {
-        self.call_as("getBuildConfig", vec![tag.into()], Struct::new()).await
+        self.call_as("getBuildConfig", vec![tag.into()], Struct::new())
+            .await
     }
 
     /// `getChannel(name)`.
     pub async fn get_channel(&self, channel: impl Into<Value>) -> KojiResult<Option<Channel>> {
-        self.call_as("getChannel", vec![channel.into()], Struct::new()).await
+        self.call_as("getChannel", vec![channel.into()], Struct::new())
+            .await
     }
 
     /// `listHosts(arches, channel_id, enabled=…)`.
-    pub async fn list_hosts(&self, arches: &[String], channel_id: Option<i64>, enabled: bool) -> KojiResult<Vec<Host>> {
+    pub async fn list_hosts(
+        &self,
+        arches: &[String],
+        channel_id: Option<i64>,
+        enabled: bool,
+    ) -> KojiResult<Vec<Host>> {
         let arches: Vec<Value> = arches.iter().map(|a| Value::str(a)).collect();
         let args = vec![Value::Array(arches), channel_id.into()];
-        self.call_as("listHosts", args, xstruct! {"enabled" => enabled}).await
+        self.call_as("listHosts", args, xstruct! {"enabled" => enabled})
+            .await
     }
 
     /// `getRepo(tag, state=…)`: the tag's latest repo in that state.
-    pub async fn get_repo(&self, tag: impl Into<Value>, state: RepoState) -> KojiResult<Option<RepoInfo>> {
+    pub async fn get_repo(
+        &self,
+        tag: impl Into<Value>,
+        state: RepoState,
+    ) -> KojiResult<Option<RepoInfo>> {
         let kwargs = xstruct! {"state" => i64::from(state)};
         self.call_as("getRepo", vec![tag.into()], kwargs).await
     }
 
     /// `repoInfo(repo_id)`; `None` for an unknown repo.
     pub async fn repo_info(&self, repo_id: i64) -> KojiResult<Option<RepoInfo>> {
-        self.call_as("repoInfo", vec![repo_id.into()], Struct::new()).await
+        self.call_as("repoInfo", vec![repo_id.into()], Struct::new())
+            .await
     }
 
     /// `getTagGroups(tag, event=…)`: comps groups as of an event.
-    pub async fn get_tag_groups(&self, tag: impl Into<Value>, event: Option<i64>) -> KojiResult<Vec<TagGroup>> {
+    pub async fn get_tag_groups(
+        &self,
+        tag: impl Into<Value>,
+        event: Option<i64>,
+    ) -> KojiResult<Vec<TagGroup>> {
         let mut kwargs = Struct::new();
         if let Some(e) = event {
             kwargs.insert("event".into(), Value::Int(e));
@@ -219,26 +264,44 @@ impl KojiClient {
     }
 
     /// `getRPMDeps(rpm, DEP_REQUIRE)` for many rpms in one multicall (chunked).
-    pub async fn get_rpm_requires_multi(&self, rpms: &[Nvra]) -> KojiResult<Vec<KojiResult<Vec<RpmDep>>>> {
+    pub async fn get_rpm_requires_multi(
+        &self,
+        rpms: &[Nvra],
+    ) -> KojiResult<Vec<KojiResult<Vec<RpmDep>>>> {
         let calls: Vec<Call> = rpms
             .iter()
-            .map(|r| Call::new("getRPMDeps", vec![nvra_value(r), Value::Int(DepType::Require as i64)]))
+            .map(|r| {
+                Call::new(
+                    "getRPMDeps",
+                    vec![nvra_value(r), Value::Int(DepType::Require as i64)],
+                )
+            })
             .collect();
         self.multicall_as(&calls).await
     }
 
     /// `getBuildTarget(name)`; `None` for an unknown target.
-    pub async fn get_build_target(&self, target: impl Into<Value>) -> KojiResult<Option<BuildTarget>> {
-        self.call_as("getBuildTarget", vec![target.into()], Struct::new()).await
+    pub async fn get_build_target(
+        &self,
+        target: impl Into<Value>,
+    ) -> KojiResult<Option<BuildTarget>> {
+        self.call_as("getBuildTarget", vec![target.into()], Struct::new())
+            .await
     }
 
     /// `getTag(tag)`; `None` for an unknown tag.
     pub async fn get_tag(&self, tag: impl Into<Value>) -> KojiResult<Option<TagInfo>> {
-        self.call_as("getTag", vec![tag.into()], Struct::new()).await
+        self.call_as("getTag", vec![tag.into()], Struct::new())
+            .await
     }
 
     /// `createTag(name, parent=…, arches=…)`; returns the new tag id.
-    pub async fn create_tag(&self, name: &str, parent: Option<&str>, arches: Option<&str>) -> KojiResult<i64> {
+    pub async fn create_tag(
+        &self,
+        name: &str,
+        parent: Option<&str>,
+        arches: Option<&str>,
+    ) -> KojiResult<i64> {
         let mut kwargs = Struct::new();
         if let Some(p) = parent {
             kwargs.insert("parent".into(), Value::str(p));
@@ -246,12 +309,22 @@ impl KojiClient {
         if let Some(a) = arches {
             kwargs.insert("arches".into(), Value::str(a));
         }
-        self.call_as("createTag", vec![Value::str(name)], kwargs).await
+        self.call_as("createTag", vec![Value::str(name)], kwargs)
+            .await
     }
 
     /// `createBuildTarget(name, build_tag, dest_tag)`.
-    pub async fn create_build_target(&self, name: &str, build_tag: &str, dest_tag: &str) -> KojiResult<()> {
-        let args = vec![Value::str(name), Value::str(build_tag), Value::str(dest_tag)];
+    pub async fn create_build_target(
+        &self,
+        name: &str,
+        build_tag: &str,
+        dest_tag: &str,
+    ) -> KojiResult<()> {
+        let args = vec![
+            Value::str(name),
+            Value::str(build_tag),
+            Value::str(dest_tag),
+        ];
         self.call("createBuildTarget", args).await.map(drop)
     }
 
@@ -273,31 +346,48 @@ impl KojiClient {
     ) -> KojiResult<()> {
         let args = vec![tag.into(), Value::str(group), Value::str(package)];
         let kwargs = xstruct! {"type" => kind, "blocked" => blocked};
-        self.call_kw("groupPackageListAdd", args, kwargs).await.map(drop)
+        self.call_kw("groupPackageListAdd", args, kwargs)
+            .await
+            .map(drop)
     }
 
     /// `getTagExternalRepos(tag_info=tag)`.
-    pub async fn get_tag_external_repos(&self, tag: impl Into<Value>) -> KojiResult<Vec<TagExternalRepo>> {
+    pub async fn get_tag_external_repos(
+        &self,
+        tag: impl Into<Value>,
+    ) -> KojiResult<Vec<TagExternalRepo>> {
         self.call_as("getTagExternalRepos", vec![tag.into()], Struct::new())
             .await
     }
 
     /// `removeExternalRepoFromTag(tag, repo)`.
-    pub async fn remove_external_repo_from_tag(&self, tag: impl Into<Value>, repo: impl Into<Value>) -> KojiResult<()> {
+    pub async fn remove_external_repo_from_tag(
+        &self,
+        tag: impl Into<Value>,
+        repo: impl Into<Value>,
+    ) -> KojiResult<()> {
         self.call("removeExternalRepoFromTag", vec![tag.into(), repo.into()])
             .await
             .map(drop)
     }
 
     /// `getExternalRepo(repo)`; `None` when unknown.
-    pub async fn get_external_repo(&self, repo: impl Into<Value>) -> KojiResult<Option<ExternalRepo>> {
-        self.call_as("getExternalRepo", vec![repo.into()], Struct::new()).await
+    pub async fn get_external_repo(
+        &self,
+        repo: impl Into<Value>,
+    ) -> KojiResult<Option<ExternalRepo>> {
+        self.call_as("getExternalRepo", vec![repo.into()], Struct::new())
+            .await
     }
 
     /// `createExternalRepo(name, url)`.
     pub async fn create_external_repo(&self, name: &str, url: &str) -> KojiResult<ExternalRepo> {
-        self.call_as("createExternalRepo", vec![Value::str(name), Value::str(url)], Struct::new())
-            .await
+        self.call_as(
+            "createExternalRepo",
+            vec![Value::str(name), Value::str(url)],
+            Struct::new(),
+        )
+        .await
     }
 
     /// `addExternalRepoToTag(tag, repo, priority)`.
@@ -307,14 +397,18 @@ impl KojiClient {
         repo: impl Into<Value>,
         priority: i64,
     ) -> KojiResult<()> {
-        self.call("addExternalRepoToTag", vec![tag.into(), repo.into(), priority.into()])
-            .await
-            .map(drop)
+        self.call(
+            "addExternalRepoToTag",
+            vec![tag.into(), repo.into(), priority.into()],
+        )
+        .await
+        .map(drop)
     }
 
     /// `newRepo(tag)`: starts a repo regeneration; returns the task id.
     pub async fn new_repo(&self, tag: impl Into<Value>) -> KojiResult<i64> {
-        self.call_as("newRepo", vec![tag.into()], Struct::new()).await
+        self.call_as("newRepo", vec![tag.into()], Struct::new())
+            .await
     }
 }
 

@@ -62,7 +62,9 @@ impl KojiClient {
     /// A client logged in with `sslLogin` using the configured client certificate.
     pub async fn ssl_login(config: KojiConfig) -> KojiResult<Self> {
         if config.cert.is_none() {
-            return Err(KojiError::Config("sslLogin needs a client certificate (cert)".into()));
+            return Err(KojiError::Config(
+                "sslLogin needs a client certificate (cert)".into(),
+            ));
         }
         let client = KojiClient::anonymous(config)?;
         client.login().await?;
@@ -72,7 +74,10 @@ impl KojiClient {
     /// (Re)opens the session with `sslLogin` at `<server>/ssllogin`.
     pub async fn login(&self) -> KojiResult<()> {
         self.set_session(None);
-        let url = format!("{}/ssllogin", self.inner.config.server.trim_end_matches('/'));
+        let url = format!(
+            "{}/ssllogin",
+            self.inner.config.server.trim_end_matches('/')
+        );
         let params = encode_args(Vec::new(), crate::xstruct! {"proxyuser" => Value::Nil});
         let value = self.send_with_retries(&url, "sslLogin", &params).await?;
         let session: SessionInfo = convert("sslLogin", value)?;
@@ -106,7 +111,12 @@ impl KojiClient {
     }
 
     /// Calls `method` with positional and keyword arguments.
-    pub async fn call_kw(&self, method: &str, args: Vec<Value>, kwargs: Struct) -> KojiResult<Value> {
+    pub async fn call_kw(
+        &self,
+        method: &str,
+        args: Vec<Value>,
+        kwargs: Struct,
+    ) -> KojiResult<Value> {
         let params = encode_args(args, kwargs);
         let url = self.inner.config.server.clone();
         self.send_with_retries(&url, method, &params).await
@@ -130,10 +140,11 @@ impl KojiClient {
         let mut results = Vec::with_capacity(calls.len());
         for batch in calls.chunks(chunk) {
             let value = self.call("multiCall", vec![encode_calls(batch)]).await?;
-            let decoded = decode_results(value, batch.len()).map_err(|message| KojiError::Unexpected {
-                method: "multiCall".to_owned(),
-                source: ConversionError::new(message),
-            })?;
+            let decoded =
+                decode_results(value, batch.len()).map_err(|message| KojiError::Unexpected {
+                    method: "multiCall".to_owned(),
+                    source: ConversionError::new(message),
+                })?;
             results.extend(decoded);
         }
         Ok(results)
@@ -168,17 +179,29 @@ impl KojiClient {
     }
 
     fn set_session(&self, session: Option<SessionInfo>) {
-        *self.inner.session.lock().unwrap_or_else(PoisonError::into_inner) = session;
+        *self
+            .inner
+            .session
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = session;
     }
 
-    async fn send_with_retries(&self, url: &str, method: &str, params: &[Value]) -> KojiResult<Value> {
+    async fn send_with_retries(
+        &self,
+        url: &str,
+        method: &str,
+        params: &[Value],
+    ) -> KojiResult<Value> {
         let body = write_call(method, params);
         let session = self.session();
         let callnum = self.inner.callnum.fetch_add(1, Ordering::Relaxed);
         let config = &self.inner.config;
         let mut attempt = 0;
         loop {
-            match self.send_once(url, method, &body, session.as_ref(), callnum).await {
+            match self
+                .send_once(url, method, &body, session.as_ref(), callnum)
+                .await
+            {
                 Err(e) if e.is_retryable() && attempt < config.max_retries => {
                     attempt += 1;
                     let delay = config.backoff(attempt);
@@ -260,8 +283,9 @@ fn http_client(config: &KojiConfig) -> KojiResult<reqwest::Client> {
         std::fs::read(path).map_err(|e| KojiError::Config(format!("{}: {e}", path.display())))
     };
     if let Some(cert) = &config.cert {
-        let identity = reqwest::Identity::from_pem(&read(cert)?)
-            .map_err(|e| KojiError::Config(format!("client certificate {}: {e}", cert.display())))?;
+        let identity = reqwest::Identity::from_pem(&read(cert)?).map_err(|e| {
+            KojiError::Config(format!("client certificate {}: {e}", cert.display()))
+        })?;
         builder = builder.identity(identity);
     }
     if let Some(ca) = &config.serverca {

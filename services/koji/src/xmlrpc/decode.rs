@@ -380,7 +380,11 @@ fn scalar(kind: &str, text: String) -> Result<Value, DecodeError> {
             "0" | "false" => Ok(Value::Bool(false)),
             _ => Err(bad(&text)),
         },
-        "double" => text.trim().parse().map(Value::Double).map_err(|_| bad(&text)),
+        "double" => text
+            .trim()
+            .parse()
+            .map(Value::Double)
+            .map_err(|_| bad(&text)),
         "dateTime.iso8601" => {
             let t = text.trim();
             if t.is_empty() {
@@ -400,6 +404,9 @@ fn scalar(kind: &str, text: String) -> Result<Value, DecodeError> {
                 .map(Value::Base64)
                 .map_err(|_| bad(&text))
         }
-        _ => Err(DecodeError::Structure(format!("unknown value type <{}>", truncate(kind)))),
+        _ => Err(DecodeError::Structure(format!(
+            "unknown value type <{}>",
+            truncate(kind)
+        ))),
     }
 }

@@ -99,7 +99,10 @@ impl FaultKind {
 
     /// The fault code Koji uses for this class (`None` for `Other`).
     pub fn code(self) -> Option<i64> {
-        TABLE.iter().find(|(_, k, _)| *k == self).map(|(c, _, _)| *c)
+        TABLE
+            .iter()
+            .find(|(_, k, _)| *k == self)
+            .map(|(c, _, _)| *c)
     }
 
     /// The Python class name, e.g. `GenericError`.
@@ -118,13 +121,19 @@ impl FaultKind {
     /// Whether this is an `AuthError` or one of its subclasses.
     pub fn is_auth_error(self) -> bool {
         use FaultKind::*;
-        matches!(self, AuthError | AuthLockError | AuthExpired | SequenceError | RetryError | GssapiAuthError)
+        matches!(
+            self,
+            AuthError | AuthLockError | AuthExpired | SequenceError | RetryError | GssapiAuthError
+        )
     }
 
     /// Whether this is a `BuildError` or one of its subclasses.
     pub fn is_build_error(self) -> bool {
         use FaultKind::*;
-        matches!(self, BuildError | PreBuildError | PostBuildError | BuildrootError)
+        matches!(
+            self,
+            BuildError | PreBuildError | PostBuildError | BuildrootError
+        )
     }
 }
 
@@ -170,7 +179,10 @@ impl Fault {
         Value::Struct(
             [
                 ("faultCode".to_owned(), Value::Int(self.code)),
-                ("faultString".to_owned(), Value::String(self.message.clone())),
+                (
+                    "faultString".to_owned(),
+                    Value::String(self.message.clone()),
+                ),
             ]
             .into_iter()
             .collect(),

@@ -134,7 +134,11 @@ impl Value {
             },
             J::String(s) => Value::String(s),
             J::Array(a) => Value::Array(a.into_iter().map(Value::from_json).collect()),
-            J::Object(m) => Value::Struct(m.into_iter().map(|(k, v)| (k, Value::from_json(v))).collect()),
+            J::Object(m) => Value::Struct(
+                m.into_iter()
+                    .map(|(k, v)| (k, Value::from_json(v)))
+                    .collect(),
+            ),
         }
     }
 

@@ -17,7 +17,11 @@ pub fn shared_dir() -> PathBuf {
 /// A file of the recorded Koschei test data.
 pub fn fixture(name: &str) -> PathBuf {
     let path = shared_dir().join("fixtures/koschei/data").join(name);
-    assert!(path.exists(), "missing shared fixture {} (set KOSCHEI_SHARED)", path.display());
+    assert!(
+        path.exists(),
+        "missing shared fixture {} (set KOSCHEI_SHARED)",
+        path.display()
+    );
     path
 }
 
@@ -31,8 +35,11 @@ pub fn vcr_responses(name: &str) -> Vec<(String, Value)> {
         .iter()
         .map(|i| {
             let request = i["request"]["body"].as_str().expect("request body");
-            let call = koschei_koji::xmlrpc::parse_call(request.as_bytes()).expect("recorded request parses");
-            let body = i["response"]["body"]["string"].as_str().expect("response body");
+            let call = koschei_koji::xmlrpc::parse_call(request.as_bytes())
+                .expect("recorded request parses");
+            let body = i["response"]["body"]["string"]
+                .as_str()
+                .expect("response body");
             match parse_response(body.as_bytes()).expect("recorded response parses") {
                 MethodResponse::Success(v) => (call.name, v),
                 MethodResponse::Fault(f) => panic!("recorded fault {f}"),

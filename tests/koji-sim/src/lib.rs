@@ -1,0 +1,97 @@
+//! koji-sim: a Koji hub simulator speaking Koji's XML-RPC dialect and serving a Koji
+//! `topurl` file tree, seeded from rpm-md repositories. See the README for usage.
+
+pub mod api;
+pub mod args;
+pub mod comps;
+pub mod hub;
+pub mod messaging;
+pub mod repos;
+pub mod resolver;
+pub mod rpmmd;
+pub mod scripting;
+pub mod seed;
+pub mod sim;
+pub mod state;
+pub mod tasks;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+
+use crate::messaging::Publisher;
+use crate::resolver::DepsolveResolver;
+use crate::seed::Seed;
+use crate::sim::{Behaviour, Endpoints, Sim};
+
+/// How to run the simulator.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on (port 0 picks a free one).
+    pub listen: SocketAddr,
+    /// Seed directory.
+    pub seed: PathBuf,
+    /// Collection name.
+    pub collection: String,
+    /// AMQP URL to publish messages to.
+    pub amqp_url: Option<String>,
+    /// Build outcome tunables.
+    pub behaviour: Behaviour,
+    /// Directory for the file tree and caches.
+    pub state_dir: PathBuf,
+}
+
+/// A started simulator.
+pub struct Running {
+    /// The hub URL.
+    pub hub_url: String,
+    /// The topurl.
+    pub topurl: String,
+    /// The simulator.
+    pub sim: Arc<Sim>,
+    /// The server task.
+    pub server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Loads the seed, writes the first repo and starts serving.
+pub async fn start(config: Config) -> Result<Running> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let hub_url = format!("http://{addr}/kojihub");
+    let topurl = format!("http://{addr}/kojifiles");
+    let seed_dir = config.seed.clone();
+    let seed = tokio::task::spawn_blocking(move || Seed::load(&seed_dir)).await??;
+    let files_dir = config.state_dir.join("files");
+    std::fs::create_dir_all(&files_dir)?;
+    let resolver = Arc::new(DepsolveResolver::start(
+        config.state_dir.join("solv-cache"),
+    )?);
+    let publisher = Publisher::start(config.amqp_url.as_deref()).await?;
+    let endpoints = Endpoints {
+        hub_url: hub_url.clone(),
+        topurl: topurl.clone(),
+        weburl: format!("http://{addr}/koji"),
+        collection: config.collection.clone(),
+    };
+    let sim = Sim::start(
+        seed,
+        endpoints,
+        config.behaviour,
+        files_dir,
+        resolver,
+        publisher,
+    )
+    .await?;
+    let app = hub::router(sim.clone());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(Running {
+        hub_url,
+        topurl,
+        sim,
+        server,
+    })
+}

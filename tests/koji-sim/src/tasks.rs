@@ -1,0 +1,550 @@
+//! Koji tasks: the task record, its XML-RPC view, and the scratch-build task tree
+//! (`build` → `rebuildSRPM` → per-arch `buildArch`) that runs on a timer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use koschei_koji::build_requires::dep_to_string;
+use koschei_koji::model::{RpmDep, TaskState};
+use koschei_koji::xmlrpc::{Fault, FaultKind, Struct, Value};
+use koschei_koji::xstruct;
+use rand::Rng;
+use tracing::{info, warn};
+
+use crate::messaging::Message;
+use crate::sim::Sim;
+use crate::state::{koji_time, now_ts, State};
+
+/// A task.
+#[derive(Debug, Clone)]
+pub struct Task {
+    /// Id.
+    pub id: i64,
+    /// Method.
+    pub method: String,
+    /// State.
+    pub state: TaskState,
+    /// Parent task.
+    pub parent: Option<i64>,
+    /// Canonical arch.
+    pub arch: String,
+    /// Label.
+    pub label: Option<String>,
+    /// Owner.
+    pub owner_id: i64,
+    /// Priority.
+    pub priority: i64,
+    /// Host.
+    pub host_id: Option<i64>,
+    /// Creation timestamp.
+    pub create_ts: f64,
+    /// Start timestamp.
+    pub start_ts: Option<f64>,
+    /// Completion timestamp.
+    pub completion_ts: Option<f64>,
+    /// Call arguments.
+    pub request: Vec<Value>,
+    /// Result or fault, once finished.
+    pub result: Option<Result<Value, Fault>>,
+    /// Load weight.
+    pub weight: f64,
+    /// Whether waiting for children.
+    pub waiting: Option<bool>,
+    /// Whether the parent awaits it.
+    pub awaited: Option<bool>,
+    /// Child task ids.
+    pub children: Vec<i64>,
+}
+
+/// Koji's channel id of the default channel.
+pub const DEFAULT_CHANNEL: i64 = 1;
+
+fn opt_ts(ts: Option<f64>) -> Value {
+    ts.map_or(Value::Nil, Value::Double)
+}
+
+fn opt_time(ts: Option<f64>) -> Value {
+    ts.map_or(Value::Nil, |t| Value::String(koji_time(t)))
+}
+
+impl Task {
+    /// A new task in state OPEN (picked up at once), started now.
+    pub fn open(
+        id: i64,
+        method: &str,
+        parent: Option<i64>,
+        arch: &str,
+        request: Vec<Value>,
+    ) -> Task {
+        let now = now_ts();
+        Task {
+            id,
+            method: method.to_owned(),
+            state: TaskState::Open,
+            parent,
+            arch: arch.to_owned(),
+            label: None,
+            owner_id: 0,
+            priority: 20,
+            host_id: None,
+            create_ts: now,
+            start_ts: Some(now),
+            completion_ts: None,
+            request,
+            result: None,
+            weight: if parent.is_some() { 1.5 } else { 0.2 },
+            waiting: None,
+            awaited: parent.map(|_| false),
+            children: Vec::new(),
+        }
+    }
+
+    /// Marks the task finished with an outcome.
+    pub fn finish(&mut self, state: TaskState, result: Result<Value, Fault>) {
+        self.state = state;
+        self.result = Some(result);
+        self.completion_ts = Some(now_ts());
+        if self.parent.is_none() {
+            self.waiting = Some(false);
+        }
+    }
+
+    /// The `getTaskInfo` struct (with `request` when asked).
+    pub fn info(&self, request: bool) -> Value {
+        let mut m = xstruct! {
+            "id" => self.id,
+            "method" => self.method.as_str(),
+            "state" => i64::from(self.state),
+            "parent" => self.parent,
+            "arch" => self.arch.as_str(),
+            "label" => self.label.clone(),
+            "owner" => self.owner_id,
+            "priority" => self.priority,
+            "channel_id" => DEFAULT_CHANNEL,
+            "host_id" => self.host_id,
+            "create_time" => koji_time(self.create_ts),
+            "create_ts" => self.create_ts,
+            "start_time" => opt_time(self.start_ts),
+            "start_ts" => opt_ts(self.start_ts),
+            "completion_time" => opt_time(self.completion_ts),
+            "completion_ts" => opt_ts(self.completion_ts),
+            "weight" => self.weight,
+            "waiting" => self.waiting,
+            "awaited" => self.awaited,
+        };
+        if request {
+            m.insert("request".into(), Value::Array(self.request.clone()));
+        }
+        Value::Struct(m)
+    }
+
+    /// The directory of its files under the topurl (`work/tasks/<id % 10000>/<id>`).
+    pub fn work_dir(id: i64) -> String {
+        format!("work/tasks/{}/{}", id % 10000, id)
+    }
+}
+
+/// The name of the SRPM file a build request refers to (last path component).
+pub fn srpm_basename(src: &str) -> &str {
+    src.rsplit('/').next().unwrap_or(src)
+}
+
+/// NVR of an SRPM file name (`n-v-r.src.rpm` → `n-v-r`).
+pub fn srpm_nvr(src: &str) -> Option<&str> {
+    srpm_basename(src).strip_suffix(".src.rpm")
+}
+
+/// What the `build` call decided before the tree runs.
+#[derive(Debug, Clone)]
+pub struct BuildPlan {
+    /// The parent task.
+    pub task_id: i64,
+    /// Build tag id.
+    pub build_tag: i64,
+    /// Repo id the build uses.
+    pub repo_id: i64,
+    /// Arches for buildArch tasks.
+    pub arches: Vec<String>,
+    /// The source path as given.
+    pub src: String,
+}
+
+/// Publishes a task state change of a scratch-build parent.
+pub fn state_change_message(
+    sim: &Sim,
+    state: &State,
+    task_id: i64,
+    old: TaskState,
+) -> Option<Message> {
+    let task = state.tasks.get(&task_id)?;
+    let src = task.request.first().and_then(Value::as_str).unwrap_or("");
+    let scratch = task
+        .request
+        .get(2)
+        .and_then(|o| o.get("scratch"))
+        .is_some_and(koschei_koji::xmlrpc::is_truthy);
+    if task.parent.is_some() || task.method != "build" || !scratch {
+        return None;
+    }
+    let info = message_info(sim, state, task);
+    Some(Message::task_state_change(
+        task,
+        &sim.options.weburl,
+        &format!("{}/{}", sim.options.topurl, Task::work_dir(task.id)),
+        state.user_name(task.owner_id),
+        srpm_basename(src),
+        old,
+        info,
+    ))
+}
+
+/// Task info as koji-fedoramessaging sends it: numeric times, url, result, children.
+fn message_info(sim: &Sim, state: &State, task: &Task) -> serde_json::Value {
+    let mut info = task.info(true).into_json();
+    if let Some(obj) = info.as_object_mut() {
+        obj.insert("create_time".into(), task.create_ts.into());
+        obj.insert("start_time".into(), task.start_ts.into());
+        obj.insert("completion_time".into(), task.completion_ts.into());
+        obj.insert(
+            "url".into(),
+            format!("{}/taskinfo?taskID={}", sim.options.weburl, task.id).into(),
+        );
+        let result = match &task.result {
+            Some(Ok(v)) if matches!(v, Value::Struct(_) | Value::Nil) => v.clone().into_json(),
+            _ => serde_json::Value::Null,
+        };
+        obj.insert("result".into(), result);
+        let host_name = task
+            .host_id
+            .and_then(|h| state.hosts.iter().find(|x| x.id == h))
+            .map(|h| h.name.clone());
+        obj.insert("host_name".into(), host_name.into());
+        let children: Vec<serde_json::Value> = task
+            .children
+            .iter()
+            .filter_map(|c| state.tasks.get(c))
+            .map(|c| message_info(sim, state, c))
+            .collect();
+        obj.insert("children".into(), children.into());
+    }
+    info
+}
+
+fn fail_srpm_infra(task_id: i64) -> Fault {
+    Fault::new(
+        1,
+        format!(
+            "Traceback (most recent call last):\n  File \"/usr/lib/python3/site-packages/koji/daemon.py\", line 1244, in runTask\n    response = (handler.run(),)\nkoji.GenericError: simulated infrastructure failure in task {task_id}"
+        ),
+    )
+}
+
+fn build_error(arch: &str, status: i32, log: &str) -> Fault {
+    Fault::koji(
+        FaultKind::BuildError,
+        format!("error building package (arch {arch}), mock exited with status {status}; see {log} for more information"),
+    )
+}
+
+/// Runs a scratch build's task tree: rebuildSRPM, then buildArch per arch, each phase
+/// taking part of the build time; the outcome is decided by dependency resolution in
+/// the build's repo, plus the configured random and infrastructure failure rates.
+pub async fn run_build(sim: Arc<Sim>, plan: BuildPlan) {
+    let build_time = sim.state.lock().map(|s| s.build_time).unwrap_or(0.0);
+    tokio::time::sleep(Duration::from_secs_f64(build_time * 0.2)).await;
+
+    // Phase 1: the SRPM.
+    let (children, srpm_nvr) = {
+        let mut guard = sim.lock();
+        let st = &mut *guard;
+        if st
+            .tasks
+            .get(&plan.task_id)
+            .is_none_or(|t| t.state != TaskState::Open)
+        {
+            return;
+        }
+        let srpm_task = st.tasks[&plan.task_id].children[0];
+        let infra = sim.roll(st.infra_failure_rate);
+        let nvr = srpm_nvr(&plan.src).map(str::to_owned);
+        let known = nvr.as_ref().is_some_and(|n| st.build_ids.contains_key(n));
+        let outcome = if infra {
+            Err(fail_srpm_infra(srpm_task))
+        } else if !known {
+            Err(Fault::koji(
+                FaultKind::BuildError,
+                "error building srpm, mock exited with status 1; see root.log for more information",
+            ))
+        } else {
+            Ok(())
+        };
+        let srpm_name = srpm_basename(&plan.src).to_owned();
+        if let Err(fault) = outcome {
+            let log = format!("simulated rebuildSRPM of {}\n{}\n", plan.src, fault.message);
+            sim.write_logs(srpm_task, &log, &log);
+            if let Some(t) = st.tasks.get_mut(&srpm_task) {
+                t.finish(TaskState::Failed, Err(fault.clone()));
+            }
+            finish_parent(&sim, st, plan.task_id, TaskState::Failed, Err(fault));
+            return;
+        }
+        let srpm_path = format!("{}/{}", Task::work_dir(srpm_task), srpm_name);
+        let result = Value::Struct(xstruct! {
+            "srpm" => srpm_path.as_str(),
+            "logs" => vec![format!("{}/build.log", Task::work_dir(srpm_task)), format!("{}/root.log", Task::work_dir(srpm_task))],
+            "brootid" => srpm_task,
+            "source" => Value::Struct(xstruct! {"source" => plan.src.as_str(), "url" => plan.src.as_str()}),
+        });
+        sim.write_logs(
+            srpm_task,
+            &format!("Wrote: {srpm_name}\n"),
+            "rebuildSRPM: buildroot ready\n",
+        );
+        if let Some(t) = st.tasks.get_mut(&srpm_task) {
+            t.finish(TaskState::Closed, Ok(result));
+        }
+        let owner = st.tasks[&plan.task_id].owner_id;
+        let priority = st.tasks[&plan.task_id].priority;
+        let mut children = Vec::new();
+        for (i, arch) in plan.arches.iter().enumerate() {
+            let id = st.new_task_id();
+            let request = vec![
+                Value::String(srpm_path.clone()),
+                Value::Int(plan.build_tag),
+                Value::str(arch),
+                Value::Bool(i == 0),
+                Value::Struct(xstruct! {"repo_id" => plan.repo_id, "scratch" => true}),
+            ];
+            let canon = if arch == "noarch" {
+                "x86_64"
+            } else {
+                koschei_koji::canon_arch(arch)
+            };
+            let mut t = Task::open(id, "buildArch", Some(plan.task_id), canon, request);
+            t.label = Some(arch.clone());
+            t.owner_id = owner;
+            t.priority = priority + 19;
+            t.host_id = sim.pick_host(st);
+            st.tasks.insert(id, t);
+            children.push((id, arch.clone()));
+        }
+        if let Some(p) = st.tasks.get_mut(&plan.task_id) {
+            p.children.extend(children.iter().map(|(id, _)| *id));
+        }
+        (children, nvr.unwrap_or_default())
+    };
+
+    // Phase 2: resolve the BuildRequires in the repo, then finish the arch tasks.
+    let inputs = {
+        let st = sim.lock();
+        resolution_inputs(&st, &srpm_nvr, plan.repo_id)
+    };
+    tokio::time::sleep(Duration::from_secs_f64(build_time * 0.8)).await;
+    let resolution = match inputs {
+        Some((group, brs)) => sim.resolve(plan.repo_id, group, brs).await,
+        None => Err(anyhow::anyhow!("repo {} has no build group", plan.repo_id)),
+    };
+    let mut guard = sim.lock();
+    let st = &mut *guard;
+    if st
+        .tasks
+        .get(&plan.task_id)
+        .is_none_or(|t| t.state != TaskState::Open)
+    {
+        return;
+    }
+    let random_failure = sim.roll(st.failure_rate);
+    let mut first_fault = None;
+    for (id, arch) in &children {
+        let (outcome, root_log, build_log) = match &resolution {
+            Err(e) => {
+                warn!(task = id, error = %e, "resolution failed");
+                let msg = format!("DEBUG util.py: buildroot setup failed: {e}\n");
+                (Err(build_error(arch, 30, "root.log")), msg, String::new())
+            }
+            Ok(r) if !r.resolved => {
+                let mut log =
+                    String::from("DEBUG util.py:446:  Problem: unresolvable BuildRequires\n");
+                for p in &r.problems {
+                    log.push_str(&format!("DEBUG util.py:446:  {p}\n"));
+                }
+                (Err(build_error(arch, 30, "root.log")), log, String::new())
+            }
+            Ok(_) if random_failure => (
+                Err(build_error(arch, 1, "build.log")),
+                "DEBUG util.py: buildroot ready\n".to_owned(),
+                "error: Bad exit status from /var/tmp/rpm-tmp (%build)\n".to_owned(),
+            ),
+            Ok(r) => {
+                let rpm = format!(
+                    "{}/{srpm_nvr}.{}.rpm",
+                    Task::work_dir(*id),
+                    if arch == "noarch" { "noarch" } else { arch }
+                );
+                let result = Value::Struct(xstruct! {
+                    "rpms" => vec![rpm],
+                    "srpms" => Vec::<String>::new(),
+                    "logs" => vec![format!("{}/build.log", Task::work_dir(*id)), format!("{}/root.log", Task::work_dir(*id))],
+                    "brootid" => *id,
+                });
+                (
+                    Ok(result),
+                    format!(
+                        "DEBUG util.py: installed {} packages into the buildroot\n",
+                        r.installs
+                    ),
+                    format!("Wrote: {srpm_nvr}\nChild return code was: 0\n"),
+                )
+            }
+        };
+        sim.write_logs(*id, &build_log, &root_log);
+        let state = if outcome.is_ok() {
+            TaskState::Closed
+        } else {
+            TaskState::Failed
+        };
+        if let Err(f) = &outcome {
+            first_fault.get_or_insert_with(|| f.clone());
+        }
+        if let Some(t) = st.tasks.get_mut(id) {
+            t.finish(state, outcome);
+        }
+    }
+    match first_fault {
+        Some(f) => finish_parent(&sim, st, plan.task_id, TaskState::Failed, Err(f)),
+        None if children.is_empty() => finish_parent(
+            &sim,
+            st,
+            plan.task_id,
+            TaskState::Failed,
+            Err(Fault::koji(
+                FaultKind::BuildError,
+                "No matching arches were found",
+            )),
+        ),
+        None => finish_parent(&sim, st, plan.task_id, TaskState::Closed, Ok(Value::Nil)),
+    }
+}
+
+/// The build group and BuildRequires strings of an SRPM for a repo.
+fn resolution_inputs(st: &State, nvr: &str, repo_id: i64) -> Option<(Vec<String>, Vec<String>)> {
+    let repo = st.repo(repo_id)?;
+    let build = st.build(*st.build_ids.get(nvr)?)?;
+    let groups = st.groups_at(repo.tag_id, repo.create_event);
+    let group = groups
+        .iter()
+        .find(|(_, g)| g.name == "build")
+        .map(|(_, g)| {
+            g.packages
+                .iter()
+                .filter(|p| !p.blocked && matches!(p.kind.as_str(), "mandatory" | "default"))
+                .map(|p| p.name.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let brs = build
+        .source
+        .requires
+        .iter()
+        .filter_map(|d| {
+            dep_to_string(&RpmDep {
+                name: d.name.to_string(),
+                version: d.version.to_string(),
+                flags: d.flags,
+                dep_type: 0,
+            })
+        })
+        .collect();
+    Some((group, brs))
+}
+
+fn finish_parent(
+    sim: &Sim,
+    st: &mut State,
+    task_id: i64,
+    state: TaskState,
+    result: Result<Value, Fault>,
+) {
+    let Some(t) = st.tasks.get_mut(&task_id) else {
+        return;
+    };
+    let old = t.state;
+    t.finish(state, result);
+    info!(
+        task = task_id,
+        state = state.name(),
+        "scratch build finished"
+    );
+    if let Some(m) = state_change_message(sim, st, task_id, old) {
+        sim.publish(m);
+    }
+}
+
+/// Cancels a task and its unfinished descendants; returns the (old state, id) of the
+/// tasks whose state changed.
+pub fn cancel(st: &mut State, task_id: i64) -> Vec<(i64, TaskState)> {
+    let mut changed = Vec::new();
+    let mut stack = vec![task_id];
+    while let Some(id) = stack.pop() {
+        let Some(t) = st.tasks.get_mut(&id) else {
+            continue;
+        };
+        stack.extend(t.children.iter().copied());
+        if !t.state.is_finished() {
+            let old = t.state;
+            t.finish(
+                TaskState::Canceled,
+                Err(Fault::generic(format!("Task {id} is canceled"))),
+            );
+            changed.push((id, old));
+        }
+    }
+    changed
+}
+
+/// Rolls a random event of probability `p` with the simulator's seeded generator.
+pub fn roll(rng: &mut impl Rng, p: f64) -> bool {
+    p > 0.0 && rng.random::<f64>() < p
+}
+
+/// Creates the parent `build` task and its `rebuildSRPM` child; returns the parent.
+pub fn create_build_tree(
+    st: &mut State,
+    sim: &Sim,
+    plan_src: &str,
+    request: Vec<Value>,
+    owner_id: i64,
+    priority: i64,
+    build_tag: i64,
+    repo_id: i64,
+) -> i64 {
+    let parent_id = st.new_task_id();
+    let mut parent = Task::open(parent_id, "build", None, "noarch", request);
+    parent.owner_id = owner_id;
+    parent.priority = priority;
+    parent.waiting = Some(true);
+    parent.host_id = sim.pick_host(st);
+    let srpm_id = st.new_task_id();
+    let mut srpm_opts = Struct::new();
+    srpm_opts.insert("repo_id".into(), Value::Int(repo_id));
+    srpm_opts.insert("scratch".into(), Value::Bool(true));
+    let mut srpm = Task::open(
+        srpm_id,
+        "rebuildSRPM",
+        Some(parent_id),
+        "noarch",
+        vec![
+            Value::str(plan_src),
+            Value::Int(build_tag),
+            Value::Struct(srpm_opts),
+        ],
+    );
+    srpm.label = Some("srpm".to_owned());
+    srpm.owner_id = owner_id;
+    srpm.priority = priority + 19;
+    srpm.host_id = sim.pick_host(st);
+    parent.children.push(srpm_id);
+    st.tasks.insert(parent_id, parent);
+    st.tasks.insert(srpm_id, srpm);
+    parent_id
+}
