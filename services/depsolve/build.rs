@@ -44,9 +44,15 @@ fn main() {
         .chain(solvext.include_paths.iter())
         .cloned()
         .collect();
-    include_dirs.extend([PathBuf::from("/usr/include"), PathBuf::from("/usr/local/include")]);
+    include_dirs.extend([
+        PathBuf::from("/usr/include"),
+        PathBuf::from("/usr/local/include"),
+    ]);
     for header in REQUIRED_HEADERS {
-        if !include_dirs.iter().any(|d| Path::new(d).join(header).is_file()) {
+        if !include_dirs
+            .iter()
+            .any(|d| Path::new(d).join(header).is_file())
+        {
             panic!(
                 "\n\nsystem libsolv header {header} not found in {include_dirs:?}: \
                  libsolv must be built with rpm-md and complex-dependency support \
@@ -61,8 +67,12 @@ fn main() {
         .allowlist_function("pool_.*|repo_.*|repodata_internalize|solver_.*|selection_.*")
         .allowlist_function("queue_.*|solv_xfopen|solv_vercmp_rpm|solvable_.*")
         .allowlist_function("fopen|fclose|fdopen|fflush")
-        .allowlist_type("Pool|Repo|Solvable|Solver|Queue|Id|Offset|Reldep|SolverRuleinfo|solv_knownid")
-        .allowlist_var("(SOLVER|SELECTION|REPO|REL|DISTTYPE|EVRCMP|SOLVABLE|ID|SYSTEMSOLVABLE|ARCH|RPM)_.*")
+        .allowlist_type(
+            "Pool|Repo|Solvable|Solver|Queue|Id|Offset|Reldep|SolverRuleinfo|solv_knownid",
+        )
+        .allowlist_var(
+            "(SOLVER|SELECTION|REPO|REL|DISTTYPE|EVRCMP|SOLVABLE|ID|SYSTEMSOLVABLE|ARCH|RPM)_.*",
+        )
         .prepend_enum_name(false)
         .derive_default(true)
         .layout_tests(false);

@@ -75,7 +75,7 @@ pub(crate) fn compute(
     let mut reqs = std::mem::take(&mut scratch.reqs);
     current.clear();
     // level stamps: on_level[p] == gen * 8 + level marks membership of the level being built
-    let mut level_stamp = |p: Id, level: u8, on_level: &mut Vec<u32>| -> bool {
+    let level_stamp = |p: Id, level: u8, on_level: &mut Vec<u32>| -> bool {
         let stamp = gen.wrapping_mul(8).wrapping_add(level as u32);
         let slot = &mut on_level[p as usize];
         if *slot == stamp {

@@ -19,6 +19,10 @@ pub struct LoadOptions {
     /// Directory for `.solv` cache files (named after the repomd.xml fingerprint); `None`
     /// parses the XML every time.
     pub solv_cache_dir: Option<PathBuf>,
+    /// Load without weak dependencies (Koschei's `dependency.ignore_weak_deps`): the solver
+    /// then never sees Recommends/Suggests/Supplements/Enhances, not even while building
+    /// its rules. Resolvability is the same as with libsolv's ignore-recommended flag.
+    pub ignore_weak_deps: bool,
 }
 
 impl Default for LoadOptions {
@@ -26,6 +30,7 @@ impl Default for LoadOptions {
         LoadOptions {
             arch: DEFAULT_ARCH.to_string(),
             solv_cache_dir: None,
+            ignore_weak_deps: false,
         }
     }
 }
@@ -38,13 +43,20 @@ pub struct SolvFile {
     pub path: PathBuf,
     /// Architecture the sacks resolve for.
     pub arch: String,
+    /// Sacks are loaded without weak dependencies (see [`LoadOptions::ignore_weak_deps`]).
+    pub ignore_weak_deps: bool,
 }
 
 impl SolvFile {
     /// Return the `.solv` cache file of `repo` in `cache_dir`, writing it from the rpm-md
     /// XML (primary + filelists) first when missing. Concurrent writers are safe: the file
     /// is written under a unique temporary name and renamed into place.
-    pub fn ensure(repo: &RepoDir, cache_dir: &Path, arch: &str) -> Result<Self, DepsolveError> {
+    pub fn ensure(
+        repo: &RepoDir,
+        cache_dir: &Path,
+        options: &LoadOptions,
+    ) -> Result<Self, DepsolveError> {
+        let arch = options.arch.as_str();
         let path = cache_dir.join(format!("{}.solv", repo.fingerprint()));
         if !path.is_file() {
             std::fs::create_dir_all(cache_dir).map_err(|e| DepsolveError::io(cache_dir, e))?;
@@ -60,6 +72,7 @@ impl SolvFile {
         Ok(SolvFile {
             path,
             arch: arch.to_string(),
+            ignore_weak_deps: options.ignore_weak_deps,
         })
     }
 
@@ -68,7 +81,7 @@ impl SolvFile {
         let mut pool = Pool::new(&self.arch);
         let handle = pool.add_repo("repo");
         pool.add_solv(handle, &self.path)?;
-        Ok(Sack::from_pool(pool, handle))
+        Ok(Sack::from_pool(pool, handle, self.ignore_weak_deps))
     }
 }
 
@@ -98,10 +111,10 @@ impl Sack {
     /// `options.solv_cache_dir` is set.
     pub fn load(repo: &RepoDir, options: &LoadOptions) -> Result<Self, DepsolveError> {
         match &options.solv_cache_dir {
-            Some(dir) => SolvFile::ensure(repo, dir, &options.arch)?.load(),
+            Some(dir) => SolvFile::ensure(repo, dir, options)?.load(),
             None => {
                 let (pool, handle) = load_xml(repo, &options.arch)?;
-                Ok(Sack::from_pool(pool, handle))
+                Ok(Sack::from_pool(pool, handle, options.ignore_weak_deps))
             }
         }
     }
@@ -111,7 +124,10 @@ impl Sack {
         Sack::load(&RepoDir::open(root)?, &LoadOptions::default())
     }
 
-    fn from_pool(mut pool: Pool, repo: RepoHandle) -> Self {
+    fn from_pool(mut pool: Pool, repo: RepoHandle, ignore_weak_deps: bool) -> Self {
+        if ignore_weak_deps {
+            pool.strip_weak_deps(repo);
+        }
         pool.create_whatprovides();
         let range = pool.repo_range(repo);
         let scratch = crate::goal::Scratch::new(pool.nsolvables());

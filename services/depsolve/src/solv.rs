@@ -62,7 +62,13 @@ pub mod rel {
     pub fn is_boolean(flags: i32) -> bool {
         use super::sys::*;
         [
-            REL_AND, REL_OR, REL_WITH, REL_WITHOUT, REL_COND, REL_UNLESS, REL_ELSE,
+            REL_AND,
+            REL_OR,
+            REL_WITH,
+            REL_WITHOUT,
+            REL_COND,
+            REL_UNLESS,
+            REL_ELSE,
         ]
         .iter()
         .any(|&f| f as i32 == flags)
@@ -349,6 +355,27 @@ impl Pool {
             )));
         }
         file.close(path)
+    }
+
+    /// Forget the weak dependencies (Recommends, Suggests, Supplements, Enhances) of every
+    /// package of `repo`. libsolv walks them while generating rules even when told to
+    /// ignore weak dependencies; stripping them makes a solve depend only on the hard
+    /// dependency graph (which the incremental analysis relies on).
+    pub fn strip_weak_deps(&mut self, repo: RepoHandle) {
+        for id in self.repo_range(repo) {
+            if !self.in_repo(id, repo) {
+                continue;
+            }
+            // SAFETY: id < nsolvables (repo range) and we hold &mut self, so no borrow of
+            // the solvable array is alive; only offset fields are reset.
+            unsafe {
+                let s = &mut *self.raw.as_ref().solvables.add(id as usize);
+                s.recommends = 0;
+                s.suggests = 0;
+                s.supplements = 0;
+                s.enhances = 0;
+            }
+        }
     }
 
     /// Build the provides index (file provides first). Call once after all repos are loaded.

@@ -53,7 +53,11 @@ fn nonexistent_group_members_are_skipped() {
 #[test]
 fn every_missing_buildrequire_is_reported() {
     let mut sack = f25_sack();
-    let res = resolve(&mut sack, &["R"], &["nonexistent", "A", "other-missing >= 2"]);
+    let res = resolve(
+        &mut sack,
+        &["R"],
+        &["nonexistent", "A", "other-missing >= 2"],
+    );
     assert!(!res.resolved);
     assert!(res.installs.is_empty());
     assert_eq!(

@@ -1,0 +1,856 @@
+//! Exact incremental re-resolution between two consecutive repositories.
+//!
+//! # The idea
+//!
+//! A libsolv solve (job = "install one provider of each dependency", empty root) is a
+//! deterministic function of the part of the pool it looks at. That part — the *rule
+//! universe* `U(p)` of a source package `p` — is what libsolv's rule generation walks
+//! (`solver_addpkgrulesforsolvable`): the job candidates, then recursively every provider
+//! of every `Requires`, `Recommends` and `Suggests` of a visited package (whatever the weak
+//! deps setting), plus rules (without recursion) for `Conflicts`, `Obsoletes` and same-name
+//! packages, plus packages whose `Supplements`/`Enhances` match something visited
+//! (`solver_addpkgrulesforweak`). The distances of §3.6 walk a subset of it (requires only).
+//!
+//! Map every old package to its successor `φ` (same name and arch). If, for everything the
+//! solver sees from `U(p)`, the new repository is an isomorphic image of the old one —
+//! same names and arches, dependency arrays of the same *structure* (same names and
+//! operators, EVRs free), every dependency evaluating to the φ-image of its old providers,
+//! same-name EVR order and solvable order preserved — then every rule, every policy
+//! decision (which compares names, EVRs of same-name candidates and arches) and every
+//! distance level of the new solve is the φ-image of the old one, and the new result is
+//! the old one with versions swapped. Nothing has to be solved.
+//!
+//! # The method
+//!
+//! 1. Load both repositories into **one** analysis pool (shared string and dependency
+//!    ids, so an unchanged dependency has the same id on both sides) and pair packages by
+//!    (name, arch) — identical EVR first, then the sole remaining one.
+//! 2. Classify each pair: *identical*, *same structure* (a version bump: positionally equal
+//!    dependency arrays up to EVRs), or *structurally changed*. Unpaired old packages are
+//!    removed, unpaired new ones added.
+//! 3. *Touched names*: the names and provided names of every changed, added or removed
+//!    package. Only dependencies mentioning a touched name (or a file path) can evaluate
+//!    differently, so only those are checked: the φ-image of their old providers must equal
+//!    their new providers, atom by atom for rich dependencies (and by name/EVR match for
+//!    obsoletes). A package owning a failing dependency is *tainted*, as is every
+//!    structurally changed or removed package, every package whose same-name EVR order
+//!    flips and every package out of solvable order.
+//! 4. Propagate taint backwards along the rule-generation edges (a package is tainted
+//!    when a provider of one of its requires/recommends/suggests is), and from tainted or
+//!    added packages with `Supplements`/`Enhances` to the providers of the names those
+//!    mention (they could join or leave a rule universe through `solver_addpkgrulesforweak`).
+//! 5. A source package is re-solved when its request changed, it was unresolved before
+//!    (problem texts name versions), one of its job dependencies selects differently, or
+//!    one of its job candidates is tainted — i.e. exactly when its rule universe contains
+//!    something that is not a clean φ-image. Otherwise its installs are mapped through φ.
+//!
+//! Because taint is closed under the reverse of every edge rule generation follows, "no
+//! job candidate tainted" means "nothing in `U(p)` tainted", which is the isomorphism
+//! condition above. The benchmark checks the claim on a real delta against a full pass.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::error::DepsolveError;
+use crate::goal::{Install, Resolution};
+use crate::package::PackageIndex;
+use crate::sack::SolvFile;
+use crate::solv::{is_reldep, rel, DepKind, Id, Pool};
+
+/// Dependency kinds along which libsolv's rule generation recurses into providers.
+const FORWARD: [DepKind; 3] = [DepKind::Requires, DepKind::Recommends, DepKind::Suggests];
+/// Dependency kinds that add packages in reverse (`solver_addpkgrulesforweak`).
+const REVERSE: [DepKind; 2] = [DepKind::Supplements, DepKind::Enhances];
+/// Dependency kinds whose evaluation the solver or the distances depend on.
+const EVALUATED: [DepKind; 7] = [
+    DepKind::Requires,
+    DepKind::Conflicts,
+    DepKind::Obsoletes,
+    DepKind::Recommends,
+    DepKind::Suggests,
+    DepKind::Supplements,
+    DepKind::Enhances,
+];
+/// Without weak dependencies only the first kinds of the lists above exist.
+const HARD_FORWARD: usize = 1;
+const HARD_EVALUATED: usize = 3;
+
+/// Why a package was tainted directly (before propagation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TaintReason {
+    /// Not in the new repository.
+    Removed,
+    /// Its dependencies changed beyond a version bump.
+    StructureChanged,
+    /// One of its dependencies has different providers now.
+    DependencyChanged,
+    /// Same-name packages changed their EVR order.
+    EvrOrderChanged,
+    /// Its successor is out of the repository's solvable order.
+    OrderChanged,
+}
+
+/// How a package of the old repository relates to the new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PairKind {
+    Identical,
+    SameStructure,
+    Structural,
+}
+
+/// Figures about a repository delta.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeltaStats {
+    /// Packages present in both with a different EVR or different dependencies.
+    pub updated: usize,
+    /// Of those, version bumps with unchanged dependency structure.
+    pub same_structure: usize,
+    /// Packages only in the new repository.
+    pub added: usize,
+    /// Packages only in the old repository.
+    pub removed: usize,
+    /// Dependencies (of old packages) whose providers changed.
+    pub changed_deps: usize,
+    /// Old packages whose solve context may have changed (after propagation).
+    pub tainted: usize,
+}
+
+impl DeltaStats {
+    /// Binary packages added, removed or updated.
+    pub fn changed_binaries(&self) -> usize {
+        self.updated + self.added + self.removed
+    }
+}
+
+/// What to do with one source package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// The previous result carries over with versions swapped.
+    Reuse(Resolution),
+    /// The package has to be solved again.
+    Resolve,
+}
+
+/// The analysis of an old → new repository transition; plans each package's
+/// re-resolution. Holds a libsolv pool, so it stays on the thread that built it.
+pub struct RepoDelta {
+    pool: Pool,
+    old_start: Id,
+    new_start: Id,
+    old_len: usize,
+    new_len: usize,
+    /// old index → new index
+    phi: Vec<Option<u32>>,
+    /// old index → tainted
+    tainted: Vec<bool>,
+    /// old index → paired with an identical package
+    identical: Vec<bool>,
+    /// new index → the identical successor of an old package
+    new_identical: Vec<bool>,
+    /// weak dependencies are part of the solve
+    weak: bool,
+    touched: HashSet<Id>,
+    reasons: Vec<(u32, TaintReason)>,
+    stats: DeltaStats,
+    /// job dependency string → (changed?, old candidates)
+    jobs: HashMap<String, (bool, Vec<u32>)>,
+}
+
+impl RepoDelta {
+    /// Analyse the transition from `old` to `new` (both `.solv` files of full binary
+    /// repositories, same architecture).
+    pub fn analyze(old: &SolvFile, new: &SolvFile) -> Result<Self, DepsolveError> {
+        if old.ignore_weak_deps != new.ignore_weak_deps || old.arch != new.arch {
+            return Err(DepsolveError::InvalidInput(
+                "old and new repositories must be loaded with the same options".into(),
+            ));
+        }
+        let weak = !old.ignore_weak_deps;
+        let mut pool = Pool::new(&old.arch);
+        let old_repo = pool.add_repo("old");
+        pool.add_solv(old_repo, &old.path)?;
+        let new_repo = pool.add_repo("new");
+        pool.add_solv(new_repo, &new.path)?;
+        if !weak {
+            pool.strip_weak_deps(old_repo);
+            pool.strip_weak_deps(new_repo);
+        }
+        pool.create_whatprovides();
+        let (or, nr) = (pool.repo_range(old_repo), pool.repo_range(new_repo));
+        let mut delta = RepoDelta {
+            old_start: or.start,
+            new_start: nr.start,
+            old_len: (or.end - or.start) as usize,
+            new_len: (nr.end - nr.start) as usize,
+            phi: vec![None; (or.end - or.start) as usize],
+            tainted: vec![false; (or.end - or.start) as usize],
+            pool,
+            identical: vec![false; (or.end - or.start) as usize],
+            new_identical: vec![false; (nr.end - nr.start) as usize],
+            weak,
+            touched: HashSet::new(),
+            reasons: Vec::new(),
+            stats: DeltaStats::default(),
+            jobs: HashMap::new(),
+        };
+        let kinds = delta.pair_packages();
+        delta.collect_touched_names(&kinds);
+        delta.check_dependencies(&kinds);
+        delta.check_same_name_order();
+        delta.check_solvable_order();
+        delta.propagate();
+        delta.stats.tainted = delta.tainted.iter().filter(|&&t| t).count();
+        Ok(delta)
+    }
+
+    /// Figures about the delta.
+    pub fn stats(&self) -> &DeltaStats {
+        &self.stats
+    }
+
+    /// The new index of an old package, unless it was removed.
+    pub fn successor(&self, old: PackageIndex) -> Option<PackageIndex> {
+        self.phi
+            .get(old.0 as usize)
+            .copied()
+            .flatten()
+            .map(PackageIndex)
+    }
+
+    /// Why an old package is tainted: the shortest chain of packages along rule-generation
+    /// edges from it to a directly tainted package (empty when it is clean).
+    pub fn explain(&mut self, old: PackageIndex) -> Vec<String> {
+        let start = old.0 as usize;
+        if !self.is_tainted(old) {
+            return Vec::new();
+        }
+        let direct: HashSet<u32> = self.reasons.iter().map(|&(i, _)| i).collect();
+        let mut parent: HashMap<usize, usize> = HashMap::new();
+        let mut queue = std::collections::VecDeque::from([start]);
+        let mut seen: HashSet<usize> = HashSet::from([start]);
+        let mut atoms = Vec::new();
+        while let Some(i) = queue.pop_front() {
+            if direct.contains(&(i as u32)) {
+                let mut chain = vec![i];
+                while let Some(&p) = parent.get(chain.last().expect("non-empty")) {
+                    chain.push(p);
+                }
+                chain.reverse();
+                return chain
+                    .into_iter()
+                    .map(|i| self.nevra_text(self.old_id(i)))
+                    .collect();
+            }
+            for &kind in self.forward() {
+                let deps: Vec<Id> = self.pool.solvable_deps(self.old_id(i), kind).collect();
+                for d in deps {
+                    atoms.clear();
+                    self.atoms(d, &mut atoms);
+                    atoms.push(d);
+                    for a in atoms.clone() {
+                        let providers = self.pool.whatprovides(a).to_vec();
+                        for p in providers {
+                            if let Some(q) = self.old_index(p) {
+                                if self.tainted[q] && seen.insert(q) {
+                                    parent.insert(q, i);
+                                    queue.push_back(q);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        vec![self.nevra_text(self.old_id(start))]
+    }
+
+    fn nevra_text(&self, id: Id) -> String {
+        format!(
+            "{}-{}.{}",
+            self.pool.id2str(self.pool.solvable_name(id)),
+            self.pool.id2str(self.pool.solvable_evr(id)),
+            self.pool.id2str(self.pool.solvable_arch(id))
+        )
+    }
+
+    /// Is an old package tainted (its rule universe may differ in the new repository)?
+    pub fn is_tainted(&self, old: PackageIndex) -> bool {
+        self.tainted.get(old.0 as usize).copied().unwrap_or(true)
+    }
+
+    /// Decide whether a source package must be solved again, given its previous request
+    /// and result and its new request (build group + BuildRequires).
+    pub fn plan<S: AsRef<str>>(
+        &mut self,
+        previous: Option<(&[S], &[S], &Resolution)>,
+        group: &[S],
+        buildrequires: &[S],
+    ) -> Plan {
+        let Some((prev_group, prev_brs, prev)) = previous else {
+            return Plan::Resolve;
+        };
+        let same_request = |a: &[S], b: &[S]| {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.as_ref() == y.as_ref())
+        };
+        if !prev.resolved
+            || !same_request(prev_group, group)
+            || !same_request(prev_brs, buildrequires)
+        {
+            return Plan::Resolve;
+        }
+        for dep in group.iter().chain(buildrequires) {
+            if !self.job_dep_is_clean(dep.as_ref()) {
+                return Plan::Resolve;
+            }
+        }
+        let mut installs = Vec::with_capacity(prev.installs.len());
+        for install in &prev.installs {
+            match self.successor(install.package) {
+                Some(package) => installs.push(Install {
+                    package,
+                    distance: install.distance,
+                }),
+                None => return Plan::Resolve,
+            }
+        }
+        Plan::Reuse(Resolution {
+            resolved: true,
+            problems: Vec::new(),
+            installs,
+        })
+    }
+
+    /// Packages tainted directly (before propagation), as `name-evr.arch` with the reason.
+    pub fn direct_taints(&self) -> Vec<(String, TaintReason)> {
+        self.reasons
+            .iter()
+            .map(|&(i, r)| (self.nevra_text(self.old_id(i as usize)), r))
+            .collect()
+    }
+
+    fn taint(&mut self, i: usize, reason: TaintReason) {
+        if !self.tainted[i] {
+            self.tainted[i] = true;
+            self.reasons.push((i as u32, reason));
+        }
+    }
+
+    fn old_id(&self, i: usize) -> Id {
+        self.old_start + i as Id
+    }
+
+    fn old_index(&self, id: Id) -> Option<usize> {
+        let i = id - self.old_start;
+        (i >= 0 && (i as usize) < self.old_len).then_some(i as usize)
+    }
+
+    fn new_index(&self, id: Id) -> Option<usize> {
+        let i = id - self.new_start;
+        (i >= 0 && (i as usize) < self.new_len).then_some(i as usize)
+    }
+
+    /// Step 1–2: φ by (name, arch) and the kind of every pair. Returns the pair kinds per
+    /// old index (`None` = removed) and counts added packages.
+    fn pair_packages(&mut self) -> Vec<Option<PairKind>> {
+        type Key = (Id, Id);
+        let mut old_by_key: HashMap<Key, Vec<Id>> = HashMap::new();
+        for i in 0..self.old_len {
+            let id = self.old_id(i);
+            old_by_key
+                .entry((self.pool.solvable_name(id), self.pool.solvable_arch(id)))
+                .or_default()
+                .push(id);
+        }
+        let mut new_by_key: HashMap<Key, Vec<Id>> = HashMap::new();
+        for i in 0..self.new_len {
+            let id = self.new_start + i as Id;
+            new_by_key
+                .entry((self.pool.solvable_name(id), self.pool.solvable_arch(id)))
+                .or_default()
+                .push(id);
+        }
+        let mut paired_new: HashSet<Id> = HashSet::new();
+        for (key, olds) in &old_by_key {
+            let Some(news) = new_by_key.get(key) else {
+                continue;
+            };
+            let mut olds_left: Vec<Id> = Vec::new();
+            let mut news_left: Vec<Id> = news.clone();
+            for &o in olds {
+                let evr = self.pool.solvable_evr(o);
+                match news_left
+                    .iter()
+                    .position(|&n| self.pool.solvable_evr(n) == evr)
+                {
+                    Some(pos) => {
+                        let n = news_left.remove(pos);
+                        self.pair(o, n, &mut paired_new);
+                    }
+                    None => olds_left.push(o),
+                }
+            }
+            if olds_left.len() == 1 && news_left.len() == 1 {
+                self.pair(olds_left[0], news_left[0], &mut paired_new);
+            }
+        }
+        self.stats.added = self.new_len - paired_new.len();
+        let mut kinds = vec![None; self.old_len];
+        for (i, kind) in kinds.iter_mut().enumerate() {
+            let Some(n) = self.phi[i] else {
+                self.stats.removed += 1;
+                self.taint(i, TaintReason::Removed);
+                continue;
+            };
+            let (o, n) = (self.old_id(i), self.new_start + n as Id);
+            let k = self.pair_kind(o, n);
+            if k != PairKind::Identical {
+                self.stats.updated += 1;
+            }
+            match k {
+                PairKind::SameStructure => self.stats.same_structure += 1,
+                PairKind::Structural => self.taint(i, TaintReason::StructureChanged),
+                PairKind::Identical => {
+                    self.identical[i] = true;
+                    if let Some(n) = self.new_index(n) {
+                        self.new_identical[n] = true;
+                    }
+                }
+            }
+            *kind = Some(k);
+        }
+        kinds
+    }
+
+    fn pair(&mut self, old: Id, new: Id, paired_new: &mut HashSet<Id>) {
+        if let (Some(o), Some(n)) = (self.old_index(old), self.new_index(new)) {
+            self.phi[o] = Some(n as u32);
+            paired_new.insert(new);
+        }
+    }
+
+    fn pair_kind(&self, o: Id, n: Id) -> PairKind {
+        let evr_same = self.pool.solvable_evr(o) == self.pool.solvable_evr(n);
+        let mut identical = evr_same;
+        for kind in DepKind::ALL {
+            let a: Vec<Id> = self.pool.solvable_deps(o, kind).collect();
+            let b: Vec<Id> = self.pool.solvable_deps(n, kind).collect();
+            if a.len() != b.len() {
+                return PairKind::Structural;
+            }
+            for (&x, &y) in a.iter().zip(&b) {
+                if x != y {
+                    identical = false;
+                    if !self.same_shape(x, y) {
+                        return PairKind::Structural;
+                    }
+                }
+            }
+        }
+        if identical {
+            PairKind::Identical
+        } else {
+            PairKind::SameStructure
+        }
+    }
+
+    /// Same dependency up to the EVRs of versioned relations.
+    fn same_shape(&self, a: Id, b: Id) -> bool {
+        if a == b {
+            return true;
+        }
+        match (self.pool.rel_parts(a), self.pool.rel_parts(b)) {
+            (Some((na, ea, fa)), Some((nb, eb, fb))) if fa == fb => {
+                if rel::is_boolean(fa) {
+                    self.same_shape(na, nb) && self.same_shape(ea, eb)
+                } else if is_version_flags(fa) {
+                    na == nb && !is_reldep(ea) && !is_reldep(eb)
+                } else {
+                    na == nb && ea == eb
+                }
+            }
+            _ => false,
+        }
+    }
+
+    /// Leaf dependencies of a (possibly rich) dependency.
+    fn atoms(&self, dep: Id, out: &mut Vec<Id>) {
+        match self.pool.rel_parts(dep) {
+            Some((name, evr, flags)) if rel::is_boolean(flags) => {
+                self.atoms(name, out);
+                self.atoms(evr, out);
+            }
+            _ => out.push(dep),
+        }
+    }
+
+    /// The plain name string id of a leaf dependency.
+    fn base_name(&self, mut dep: Id) -> Id {
+        while let Some((name, _, _)) = self.pool.rel_parts(dep) {
+            dep = name;
+        }
+        dep
+    }
+
+    /// Step 3a: names whose providers may differ between the repositories.
+    fn collect_touched_names(&mut self, kinds: &[Option<PairKind>]) {
+        let mut changed: Vec<Id> = Vec::new();
+        for (i, kind) in kinds.iter().enumerate() {
+            match kind {
+                Some(PairKind::Identical) => {}
+                Some(_) => {
+                    changed.push(self.old_id(i));
+                    changed.push(self.new_start + self.phi[i].expect("paired") as Id);
+                }
+                None => changed.push(self.old_id(i)),
+            }
+        }
+        let paired_new: HashSet<u32> = self.phi.iter().flatten().copied().collect();
+        changed.extend(
+            (0..self.new_len as u32)
+                .filter(|n| !paired_new.contains(n))
+                .map(|n| self.new_start + n as Id),
+        );
+        for id in changed {
+            self.touched.insert(self.pool.solvable_name(id));
+            let provides: Vec<Id> = self.pool.solvable_deps(id, DepKind::Provides).collect();
+            for p in provides {
+                let name = self.base_name(p);
+                self.touched.insert(name);
+            }
+        }
+    }
+
+    /// Does this dependency mention a touched name or a file path?
+    fn is_relevant(&self, dep: Id) -> bool {
+        let mut atoms = Vec::new();
+        self.atoms(dep, &mut atoms);
+        atoms.iter().any(|&a| {
+            let name = self.base_name(a);
+            self.touched.contains(&name) || self.pool.id2str(name).starts_with('/')
+        })
+    }
+
+    /// Old providers of `dep` mapped through φ (`None` when one was removed), and the new
+    /// providers, both restricted to their repository.
+    fn providers_match(&mut self, old_dep: Id, new_dep: Id, obsoletes: bool) -> bool {
+        let olds: Vec<Id> = self.pool.whatprovides(old_dep).to_vec();
+        let news: Vec<Id> = self.pool.whatprovides(new_dep).to_vec();
+        let mut mapped: Vec<u32> = Vec::new();
+        for p in olds {
+            if let Some(i) = self.old_index(p) {
+                if obsoletes && !self.pool.match_nevr(p, old_dep) {
+                    continue;
+                }
+                match self.phi[i] {
+                    Some(n) => mapped.push(n),
+                    None => return false,
+                }
+            }
+        }
+        let mut actual: Vec<u32> = Vec::new();
+        for p in news {
+            if let Some(i) = self.new_index(p) {
+                if obsoletes && !self.pool.match_nevr(p, new_dep) {
+                    continue;
+                }
+                actual.push(i as u32);
+            }
+        }
+        mapped == actual
+    }
+
+    /// Does `old_dep` (of an old package) evaluate like `new_dep` (its counterpart)?
+    fn dep_pair_is_clean(&mut self, old_dep: Id, new_dep: Id, obsoletes: bool) -> bool {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        self.atoms(old_dep, &mut a);
+        self.atoms(new_dep, &mut b);
+        if a.len() != b.len() {
+            return false;
+        }
+        a.iter()
+            .zip(&b)
+            .all(|(&x, &y)| self.providers_match(x, y, obsoletes))
+            && self.providers_match(old_dep, new_dep, obsoletes)
+    }
+
+    /// Step 3b: check every relevant dependency of every old package against its
+    /// counterpart; taint owners of dependencies that evaluate differently.
+    fn check_dependencies(&mut self, kinds: &[Option<PairKind>]) {
+        let mut memo: HashMap<(Id, Id, bool), bool> = HashMap::new();
+        let mut changed_deps: HashSet<(Id, Id)> = HashSet::new();
+        for i in 0..self.old_len {
+            if self.tainted[i] {
+                continue;
+            }
+            let o = self.old_id(i);
+            let n = self.new_start + self.phi[i].expect("untainted packages are paired") as Id;
+            let mut clean = true;
+            // the package's own name: same-name packages get implicit obsoletes rules
+            let name = self.pool.solvable_name(o);
+            if self.touched.contains(&name) && !self.cached_check(&mut memo, name, name, false) {
+                changed_deps.insert((name, name));
+                clean = false;
+            }
+            for &kind in self.evaluated() {
+                if !clean {
+                    break;
+                }
+                let olds: Vec<Id> = self.pool.solvable_deps(o, kind).collect();
+                let news: Vec<Id> = if kinds[i] == Some(PairKind::Identical) {
+                    olds.clone()
+                } else {
+                    self.pool.solvable_deps(n, kind).collect()
+                };
+                for (&d, &e) in olds.iter().zip(&news) {
+                    if !(self.is_relevant(d) || self.is_relevant(e)) {
+                        continue;
+                    }
+                    if !self.cached_check(&mut memo, d, e, kind == DepKind::Obsoletes) {
+                        changed_deps.insert((d, e));
+                        clean = false;
+                        break;
+                    }
+                }
+            }
+            if !clean {
+                self.taint(i, TaintReason::DependencyChanged);
+            }
+        }
+        self.stats.changed_deps = changed_deps.len();
+    }
+
+    fn cached_check(
+        &mut self,
+        memo: &mut HashMap<(Id, Id, bool), bool>,
+        d: Id,
+        e: Id,
+        obsoletes: bool,
+    ) -> bool {
+        if let Some(&v) = memo.get(&(d, e, obsoletes)) {
+            return v;
+        }
+        let v = self.dep_pair_is_clean(d, e, obsoletes);
+        memo.insert((d, e, obsoletes), v);
+        v
+    }
+
+    /// Step 3c: among old packages of one touched name, the EVR order must survive φ.
+    fn check_same_name_order(&mut self) {
+        let mut by_name: HashMap<Id, Vec<usize>> = HashMap::new();
+        for i in 0..self.old_len {
+            let name = self.pool.solvable_name(self.old_id(i));
+            if self.touched.contains(&name) {
+                by_name.entry(name).or_default().push(i);
+            }
+        }
+        for members in by_name.values().filter(|m| m.len() > 1) {
+            for (x, &a) in members.iter().enumerate() {
+                for &b in &members[x + 1..] {
+                    let (Some(na), Some(nb)) = (self.phi[a], self.phi[b]) else {
+                        continue;
+                    };
+                    let before = self.pool.evrcmp(
+                        self.pool.solvable_evr(self.old_id(a)),
+                        self.pool.solvable_evr(self.old_id(b)),
+                    );
+                    let after = self.pool.evrcmp(
+                        self.pool.solvable_evr(self.new_start + na as Id),
+                        self.pool.solvable_evr(self.new_start + nb as Id),
+                    );
+                    if before != after {
+                        self.taint(a, TaintReason::EvrOrderChanged);
+                        self.taint(b, TaintReason::EvrOrderChanged);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Step 3d: φ must preserve solvable order (provider lists and rule order follow it).
+    fn check_solvable_order(&mut self) {
+        let mut last: Option<u32> = None;
+        for i in 0..self.old_len {
+            let Some(n) = self.phi[i] else { continue };
+            if last.is_some_and(|l| n < l) {
+                self.taint(i, TaintReason::OrderChanged);
+            } else {
+                last = Some(n);
+            }
+        }
+    }
+
+    /// Step 4: backward closure of taint along rule-generation edges.
+    fn propagate(&mut self) {
+        // reverse edges: provider (old index) -> packages that require/recommend/suggest it
+        let mut reverse: Vec<Vec<u32>> = vec![Vec::new(); self.old_len];
+        let mut atoms = Vec::new();
+        for i in 0..self.old_len {
+            let o = self.old_id(i);
+            for &kind in self.forward() {
+                let deps: Vec<Id> = self.pool.solvable_deps(o, kind).collect();
+                for d in deps {
+                    atoms.clear();
+                    self.atoms(d, &mut atoms);
+                    atoms.push(d);
+                    for &a in &atoms {
+                        let providers: Vec<Id> = self.pool.whatprovides(a).to_vec();
+                        for p in providers {
+                            if let Some(q) = self.old_index(p) {
+                                if q != i {
+                                    reverse[q].push(i as u32);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut queue: Vec<usize> = (0..self.old_len).filter(|&i| self.tainted[i]).collect();
+        // added packages with weak reverse dependencies taint what they could attach to
+        let paired_new: HashSet<u32> = self.phi.iter().flatten().copied().collect();
+        for n in (0..self.new_len as u32).filter(|n| !paired_new.contains(n)) {
+            self.taint_weak_targets(self.new_start + n as Id, &mut queue);
+        }
+        while let Some(i) = queue.pop() {
+            let o = self.old_id(i);
+            self.taint_weak_targets(o, &mut queue);
+            if let Some(n) = self.phi[i] {
+                self.taint_weak_targets(self.new_start + n as Id, &mut queue);
+            }
+            for &r in &reverse[i] {
+                let r = r as usize;
+                if !self.tainted[r] {
+                    self.tainted[r] = true;
+                    queue.push(r);
+                }
+            }
+        }
+    }
+
+    fn forward(&self) -> &'static [DepKind] {
+        if self.weak {
+            &FORWARD
+        } else {
+            &FORWARD[..HARD_FORWARD]
+        }
+    }
+
+    fn evaluated(&self) -> &'static [DepKind] {
+        if self.weak {
+            &EVALUATED
+        } else {
+            &EVALUATED[..HARD_EVALUATED]
+        }
+    }
+
+    /// Taint the old providers of every name a package's Supplements/Enhances mention
+    /// (weak dependencies only; stripped sacks have none).
+    fn taint_weak_targets(&mut self, id: Id, queue: &mut Vec<usize>) {
+        if !self.weak {
+            return;
+        }
+        let mut atoms = Vec::new();
+        for kind in REVERSE {
+            let deps: Vec<Id> = self.pool.solvable_deps(id, kind).collect();
+            for d in deps {
+                self.atoms(d, &mut atoms);
+            }
+        }
+        for a in atoms {
+            let name = self.base_name(a);
+            let providers: Vec<Id> = self.pool.whatprovides(name).to_vec();
+            for p in providers {
+                if let Some(q) = self.old_index(p) {
+                    if !self.tainted[q] {
+                        self.tainted[q] = true;
+                        queue.push(q);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Step 5 for one job dependency: selects the φ-image of its old selection and none of
+    /// its old candidates is tainted.
+    fn job_dep_is_clean(&mut self, dep: &str) -> bool {
+        if let Some((changed, candidates)) = self.jobs.get(dep) {
+            return !changed && candidates.iter().all(|&c| !self.tainted[c as usize]);
+        }
+        let mut candidates = Vec::new();
+        let changed = !self.job_selection_matches(dep, &mut candidates);
+        let clean = !changed && candidates.iter().all(|&c| !self.tainted[c as usize]);
+        self.jobs.insert(dep.to_string(), (changed, candidates));
+        clean
+    }
+
+    fn job_selection_matches(&mut self, dep: &str, old_candidates: &mut Vec<u32>) -> bool {
+        let Some(parsed) = crate::goal::parse_dep(&mut self.pool, dep) else {
+            return false;
+        };
+        let is_path = dep.trim_start().starts_with('/');
+        if !is_path && self.is_relevant(parsed) && !self.dep_pair_is_clean(parsed, parsed, false) {
+            return false;
+        }
+        let mut all = Vec::new();
+        crate::goal::select(&mut self.pool, dep, &mut all);
+        if is_path {
+            // Which paths a pool indexes as provides depends on what its packages require,
+            // so a path may select by provides in one pool and by file list in another:
+            // accept it only when every owner, either way, is an identical package.
+            let mut owners = Vec::new();
+            self.pool.select_file(dep.trim(), &mut owners);
+            all.extend(owners);
+            all.sort_unstable();
+            all.dedup();
+            let untouched = all.iter().all(|&p| match self.old_index(p) {
+                Some(i) => self.identical[i],
+                None => self.new_index(p).is_some_and(|n| self.new_identical[n]),
+            });
+            if !untouched {
+                return false;
+            }
+        }
+        let (mut olds, mut news) = (Vec::new(), Vec::new());
+        for &p in &all {
+            if let Some(i) = self.old_index(p) {
+                olds.push(i);
+            } else if let Some(i) = self.new_index(p) {
+                news.push(i as u32);
+            }
+        }
+        if olds.is_empty() {
+            // nothing selected before: either the package was unresolvable (re-solved
+            // anyway) or an optional rich BuildRequire, which must stay unmatched
+            return dep.trim_start().starts_with('(') && news.is_empty();
+        }
+        let mut mapped = Vec::with_capacity(olds.len());
+        for &i in &olds {
+            match self.phi[i] {
+                Some(n) => mapped.push(n),
+                None => return false,
+            }
+        }
+        mapped.sort_unstable();
+        news.sort_unstable();
+        if mapped != news {
+            return false;
+        }
+        old_candidates.extend(olds.iter().map(|&i| i as u32));
+        true
+    }
+}
+
+fn is_version_flags(flags: i32) -> bool {
+    flags > 0 && flags <= (rel::LT | rel::EQ | rel::GT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_flags() {
+        assert!(is_version_flags(rel::EQ));
+        assert!(is_version_flags(rel::GT | rel::EQ));
+        assert!(!is_version_flags(0));
+    }
+}

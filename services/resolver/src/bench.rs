@@ -1,0 +1,432 @@
+//! `koschei-resolver bench`: resolve every source package of a distribution against its
+//! binary repository (build group from comps + BuildRequires, distances included), then
+//! the same for the next repository both fully and incrementally, and compare.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use koschei_depsolve::{
+    comps, compute_changes, peak_rss_bytes, read_source_packages, run_parallel, Dependency,
+    LoadOptions, PackageTable, ParallelOptions, Plan, RepoDelta, RepoDir, Resolution,
+    ResolveOptions, SolvFile, SourcePackage, DEFAULT_ARCH,
+};
+use serde_json::json;
+
+/// Arguments of `koschei-resolver bench`.
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// Binary rpm-md repository (directory containing repodata/).
+    #[arg(long)]
+    repo: PathBuf,
+    /// Source rpm-md repository whose packages' requires are BuildRequires.
+    #[arg(long)]
+    source_repo: PathBuf,
+    /// Next binary repository for the incremental pass (its sources in DIR/source).
+    #[arg(long)]
+    next: Option<PathBuf>,
+    /// Source repository of --next (default: NEXT/source).
+    #[arg(long)]
+    next_source_repo: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Only the first N source packages by name.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Ignore weak dependencies.
+    #[arg(long)]
+    ignore_weak_deps: bool,
+    /// Print JSON (the only output format; accepted for compatibility).
+    #[arg(long)]
+    json: bool,
+    /// comps group used as build group.
+    #[arg(long, default_value = "build")]
+    group: String,
+    /// Directory for .solv cache files (default: $TMPDIR/koschei-solv-cache).
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
+    /// Packages solved single-threaded without distances for the bare-solve baseline.
+    #[arg(long, default_value_t = 400)]
+    baseline_sample: usize,
+    /// Print the directly tainted binaries of the incremental analysis to stderr.
+    #[arg(long)]
+    show_taints: bool,
+    /// Print why binaries of this name are tainted (chain to a direct taint) to stderr.
+    #[arg(long)]
+    explain: Option<String>,
+}
+
+/// One repository with its build group and source packages.
+struct Input {
+    solv: SolvFile,
+    table: PackageTable,
+    group: Vec<String>,
+    sources: Vec<SourcePackage>,
+    load_s: f64,
+}
+
+fn load_input(repo: &Path, source_repo: &Path, args: &BenchArgs) -> anyhow::Result<Input> {
+    let t0 = Instant::now();
+    let dir = RepoDir::open(repo).with_context(|| format!("opening {}", repo.display()))?;
+    let comps_path = dir
+        .comps()
+        .context("repository has no comps (group) file")?;
+    let group = comps::read_group(&comps_path, &args.group)?
+        .with_context(|| format!("no group {:?} in {}", args.group, comps_path.display()))?;
+    let cache = args
+        .cache_dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join("koschei-solv-cache"));
+    let load_options = LoadOptions {
+        arch: DEFAULT_ARCH.to_string(),
+        solv_cache_dir: Some(cache.clone()),
+        ignore_weak_deps: args.ignore_weak_deps,
+    };
+    let solv = SolvFile::ensure(&dir, &cache, &load_options)?;
+    let table = solv.load()?.package_table();
+    let mut sources = read_source_packages(source_repo)?;
+    if let Some(limit) = args.limit {
+        sources.truncate(limit);
+    }
+    Ok(Input {
+        solv,
+        table,
+        group,
+        sources,
+        load_s: t0.elapsed().as_secs_f64(),
+    })
+}
+
+/// Results of one pass, by source package position.
+struct Pass {
+    results: Vec<Resolution>,
+    wall_s: f64,
+    changes: usize,
+}
+
+impl Pass {
+    fn resolved(&self) -> usize {
+        self.results.iter().filter(|r| r.resolved).count()
+    }
+}
+
+fn dependencies(table: &PackageTable, r: &Resolution) -> Vec<Dependency> {
+    r.installs
+        .iter()
+        .map(|i| Dependency {
+            nevra: table.get(i.package).clone(),
+            distance: i.distance,
+        })
+        .collect()
+}
+
+/// Previous results of the same source package, when there is one.
+struct Previous<'a> {
+    input: &'a Input,
+    pass: &'a Pass,
+    by_name: HashMap<&'a str, usize>,
+}
+
+impl<'a> Previous<'a> {
+    fn new(input: &'a Input, pass: &'a Pass) -> Self {
+        let by_name = input
+            .sources
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.as_str(), i))
+            .collect();
+        Previous {
+            input,
+            pass,
+            by_name,
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
+
+    /// Dependency changes from the previous resolution of `name` to `curr`.
+    fn changes(&self, name: &str, table: &PackageTable, curr: &Resolution) -> usize {
+        let Some(i) = self.get(name) else { return 0 };
+        let prev = &self.pass.results[i];
+        compute_changes(
+            &dependencies(&self.input.table, prev),
+            &dependencies(table, curr),
+        )
+        .len()
+    }
+}
+
+fn full_pass(
+    input: &Input,
+    previous: Option<&Previous<'_>>,
+    options: &ResolveOptions,
+    parallel: &ParallelOptions,
+) -> anyhow::Result<(Pass, usize)> {
+    let mut results = vec![Resolution::default(); input.sources.len()];
+    let mut changes = 0;
+    let stats = run_parallel(
+        &input.solv,
+        &input.sources,
+        parallel,
+        |sack, _, src| {
+            let r = sack.resolve(&input.group, &src.buildrequires, options);
+            let c = previous.map_or(0, |p| p.changes(&src.name, &input.table, &r));
+            (r, c)
+        },
+        |i, (r, c)| {
+            results[i] = r;
+            changes += c;
+        },
+    )?;
+    Ok((
+        Pass {
+            results,
+            wall_s: stats.wall.as_secs_f64(),
+            changes,
+        },
+        stats.threads,
+    ))
+}
+
+/// Incremental pass: analyse the delta, reuse what cannot change, re-solve the rest.
+fn incremental_pass(
+    args: &BenchArgs,
+    base: &Input,
+    base_pass: &Pass,
+    next: &Input,
+    options: &ResolveOptions,
+    parallel: &ParallelOptions,
+) -> anyhow::Result<(Pass, serde_json::Value)> {
+    let t0 = Instant::now();
+    let mut delta = RepoDelta::analyze(&base.solv, &next.solv)?;
+    let analysis_s = t0.elapsed().as_secs_f64();
+    if args.show_taints {
+        for (pkg, reason) in delta.direct_taints() {
+            eprintln!("tainted: {pkg} ({reason:?})");
+        }
+    }
+    if let Some(name) = &args.explain {
+        for (i, p) in base.table.iter().filter(|(_, p)| &p.name == name) {
+            eprintln!("{p}: {}", delta.explain(i).join(" -> "));
+        }
+    }
+    let previous = Previous::new(base, base_pass);
+    let mut results: Vec<Option<Resolution>> = vec![None; next.sources.len()];
+    let mut again: Vec<usize> = Vec::new();
+    for (i, src) in next.sources.iter().enumerate() {
+        let prev = previous.get(&src.name).map(|j| {
+            (
+                base.group.as_slice(),
+                base.sources[j].buildrequires.as_slice(),
+                &base_pass.results[j],
+            )
+        });
+        match delta.plan(prev, &next.group, &src.buildrequires) {
+            Plan::Reuse(r) => results[i] = Some(r),
+            Plan::Resolve => again.push(i),
+        }
+    }
+    let plan_s = t0.elapsed().as_secs_f64() - analysis_s;
+    let jobs: Vec<&SourcePackage> = again.iter().map(|&i| &next.sources[i]).collect();
+    if !jobs.is_empty() {
+        run_parallel(
+            &next.solv,
+            &jobs,
+            parallel,
+            |sack, _, src| sack.resolve(&next.group, &src.buildrequires, options),
+            |k, r| results[again[k]] = Some(r),
+        )?;
+    }
+    let results: Vec<Resolution> = results
+        .into_iter()
+        .map(|r| r.expect("every package planned"))
+        .collect();
+    let changes = count_changes_parallel(&previous, next, &results, parallel.thread_count());
+    let wall_s = t0.elapsed().as_secs_f64();
+    let stats = delta.stats().clone();
+    let info = json!({
+        "changed_binaries": stats.changed_binaries(),
+        "resolved_again": again.len(),
+        "reused": next.sources.len() - again.len(),
+        "analysis_s": analysis_s,
+        "plan_s": plan_s,
+        "delta": {
+            "updated": stats.updated,
+            "same_structure": stats.same_structure,
+            "added": stats.added,
+            "removed": stats.removed,
+            "changed_deps": stats.changed_deps,
+            "tainted_binaries": stats.tainted,
+        },
+    });
+    Ok((
+        Pass {
+            results,
+            wall_s,
+            changes,
+        },
+        info,
+    ))
+}
+
+fn count_changes_parallel(
+    previous: &Previous<'_>,
+    next: &Input,
+    results: &[Resolution],
+    threads: usize,
+) -> usize {
+    let chunk = results.len().div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = results
+            .chunks(chunk)
+            .zip(next.sources.chunks(chunk))
+            .map(|(rs, ss)| {
+                scope.spawn(move || {
+                    rs.iter()
+                        .zip(ss)
+                        .map(|(r, s)| previous.changes(&s.name, &next.table, r))
+                        .sum::<usize>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("change counter panicked"))
+            .sum()
+    })
+}
+
+/// Names of packages whose incremental result differs from the full pass.
+fn mismatches(next: &Input, full: &Pass, incremental: &Pass) -> Vec<String> {
+    next.sources
+        .iter()
+        .zip(full.results.iter().zip(&incremental.results))
+        .filter(|(_, (a, b))| a != b)
+        .map(|(s, _)| s.name.clone())
+        .collect()
+}
+
+/// Run the benchmark and print its JSON report.
+pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    let options = ResolveOptions {
+        ignore_weak_deps: args.ignore_weak_deps,
+        distances: true,
+    };
+    let parallel = ParallelOptions {
+        threads: args.threads,
+        ..Default::default()
+    };
+    let base = load_input(&args.repo, &args.source_repo, args)?;
+
+    // single-thread bare-solve baseline (no distances, no changes) on a sample
+    let sample = args.baseline_sample.min(base.sources.len());
+    let bare_ms = if sample > 0 {
+        let mut sack = base.solv.load()?;
+        let bare = ResolveOptions {
+            distances: false,
+            ..options
+        };
+        let t0 = Instant::now();
+        for src in &base.sources[..sample] {
+            std::hint::black_box(sack.resolve(&base.group, &src.buildrequires, &bare));
+        }
+        t0.elapsed().as_secs_f64() * 1000.0 / sample as f64
+    } else {
+        0.0
+    };
+    // the same with weak dependencies kept in the pool (libsolv's ignore-recommended flag
+    // only), i.e. what a plain libsolv/hawkey resolver does
+    let unstripped_ms = if sample > 0 && args.ignore_weak_deps {
+        let solv = SolvFile {
+            ignore_weak_deps: false,
+            ..base.solv.clone()
+        };
+        let mut sack = solv.load()?;
+        let bare = ResolveOptions {
+            distances: false,
+            ..options
+        };
+        let t0 = Instant::now();
+        for src in &base.sources[..sample] {
+            std::hint::black_box(sack.resolve(&base.group, &src.buildrequires, &bare));
+        }
+        Some(t0.elapsed().as_secs_f64() * 1000.0 / sample as f64)
+    } else {
+        None
+    };
+
+    let (base_pass, threads) = full_pass(&base, None, &options, &parallel)?;
+    let n = base.sources.len();
+    let per_pkg_ms = base_pass.wall_s * 1000.0 / n.max(1) as f64;
+    let mut report = json!({
+        "packages": n,
+        "resolved": base_pass.resolved(),
+        "unresolved": n - base_pass.resolved(),
+        "unresolved_packages": unresolved_names(&base, &base_pass),
+        "load_s": base.load_s,
+        "wall_s": base_pass.wall_s,
+        "per_pkg_ms": per_pkg_ms,
+        "threads": threads,
+        "ignore_weak_deps": args.ignore_weak_deps,
+        "baseline": {
+            "sample": sample,
+            "bare_solve_single_thread_per_pkg_ms": bare_ms,
+            "libsolv_ignore_recommended_single_thread_per_pkg_ms": unstripped_ms,
+            "full_pass_speedup_vs_bare_single_thread": if per_pkg_ms > 0.0 { bare_ms / per_pkg_ms } else { 0.0 },
+        },
+    });
+
+    if let Some(next_dir) = &args.next {
+        let next_sources = args
+            .next_source_repo
+            .clone()
+            .unwrap_or_else(|| next_dir.join("source"));
+        let next = load_input(next_dir, &next_sources, args)?;
+        let previous = Previous::new(&base, &base_pass);
+        let (full, _) = full_pass(&next, Some(&previous), &options, &parallel)?;
+        let (incr, mut info) =
+            incremental_pass(args, &base, &base_pass, &next, &options, &parallel)?;
+        let bad = mismatches(&next, &full, &incr);
+        let m = next.sources.len();
+        report["next"] = json!({
+            "packages": m,
+            "resolved": full.resolved(),
+            "unresolved": m - full.resolved(),
+            "unresolved_packages": unresolved_names(&next, &full),
+            "load_s": next.load_s,
+            "wall_s": full.wall_s,
+            "per_pkg_ms": full.wall_s * 1000.0 / m.max(1) as f64,
+            "changes": full.changes,
+            "full_pass_speedup_vs_bare_single_thread":
+                if full.wall_s > 0.0 { bare_ms * m as f64 / 1000.0 / full.wall_s } else { 0.0 },
+        });
+        info["wall_s"] = json!(incr.wall_s);
+        info["changes"] = json!(incr.changes);
+        info["mismatches"] = json!(bad.len());
+        info["mismatched_packages"] = json!(bad.iter().take(20).collect::<Vec<_>>());
+        info["speedup_vs_full"] = json!(if incr.wall_s > 0.0 {
+            full.wall_s / incr.wall_s
+        } else {
+            0.0
+        });
+        report["incremental"] = info;
+    }
+    report["peak_rss_mb"] = json!(peak_rss_bytes().map(|b| b as f64 / 1048576.0));
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+fn unresolved_names(input: &Input, pass: &Pass) -> Vec<String> {
+    input
+        .sources
+        .iter()
+        .zip(&pass.results)
+        .filter(|(_, r)| !r.resolved)
+        .take(50)
+        .map(|(s, _)| s.name.clone())
+        .collect()
+}
