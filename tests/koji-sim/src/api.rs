@@ -518,7 +518,7 @@ fn get_rpm_headers(sim: &Arc<Sim>, args: &Args) -> Res {
         return Ok(Value::Struct(Struct::new()));
     };
     let n = rpm.nevra();
-    let strings = |v: &[String]| Value::Array(v.iter().map(|s| Value::str(s)).collect());
+    let strings = |v: &[String]| Value::Array(v.iter().map(Value::str).collect());
     let mut all = xstruct! {
         "NAME" => n.name,
         "VERSION" => n.version,
@@ -692,8 +692,15 @@ fn build(sim: &Arc<Sim>, caller: Caller, args: &Args) -> Res {
         target.clone().map_or(Value::Nil, Value::String),
         Value::Struct(opts),
     ];
-    let task_id =
-        tasks::create_build_tree(st, sim, &src, request, owner, priority, build_tag, repo_id);
+    let spec = tasks::TreeSpec {
+        src: &src,
+        request,
+        owner_id: owner,
+        priority,
+        build_tag,
+        repo_id,
+    };
+    let task_id = tasks::create_build_tree(st, sim, spec);
     if let Some(m) = tasks::state_change_message(sim, st, task_id, TaskState::Free) {
         sim.publish(m);
     }

@@ -541,10 +541,7 @@ pub fn filter_packages(
     loop {
         // Process every complete <package>…</package> in the buffer.
         let mut consumed = 0;
-        loop {
-            let Some(start) = find_package_start(&buf[consumed..]).map(|i| i + consumed) else {
-                break;
-            };
+        while let Some(start) = find_package_start(&buf[consumed..]).map(|i| i + consumed) {
             if !header_done {
                 let header = String::from_utf8_lossy(&buf[consumed..start]).into_owned();
                 out.write_all(set_count(&header, count).as_bytes())?;

@@ -493,7 +493,7 @@ impl State {
                 .map(|&i| &self.tag_entries[i])
                 .filter(|e| e.active_at(event))
                 .collect();
-            entries.sort_by(|a, b| b.create_event.cmp(&a.create_event));
+            entries.sort_by_key(|e| std::cmp::Reverse(e.create_event));
             let mut seen_here: HashSet<i64> = HashSet::new();
             for e in entries {
                 let Some(build) = self.build(e.build_id) else {

@@ -507,17 +507,32 @@ pub fn roll(rng: &mut impl Rng, p: f64) -> bool {
     p > 0.0 && rng.random::<f64>() < p
 }
 
+/// What the parent task of a scratch build is made of.
+pub struct TreeSpec<'a> {
+    /// The source as given to `build`.
+    pub src: &'a str,
+    /// The `build` call's arguments.
+    pub request: Vec<Value>,
+    /// Owner.
+    pub owner_id: i64,
+    /// Priority.
+    pub priority: i64,
+    /// Build tag id.
+    pub build_tag: i64,
+    /// Repo id used.
+    pub repo_id: i64,
+}
+
 /// Creates the parent `build` task and its `rebuildSRPM` child; returns the parent.
-pub fn create_build_tree(
-    st: &mut State,
-    sim: &Sim,
-    plan_src: &str,
-    request: Vec<Value>,
-    owner_id: i64,
-    priority: i64,
-    build_tag: i64,
-    repo_id: i64,
-) -> i64 {
+pub fn create_build_tree(st: &mut State, sim: &Sim, spec: TreeSpec<'_>) -> i64 {
+    let TreeSpec {
+        src: plan_src,
+        request,
+        owner_id,
+        priority,
+        build_tag,
+        repo_id,
+    } = spec;
     let parent_id = st.new_task_id();
     let mut parent = Task::open(parent_id, "build", None, "noarch", request);
     parent.owner_id = owner_id;

@@ -222,7 +222,7 @@ impl KojiClient {
         channel_id: Option<i64>,
         enabled: bool,
     ) -> KojiResult<Vec<Host>> {
-        let arches: Vec<Value> = arches.iter().map(|a| Value::str(a)).collect();
+        let arches: Vec<Value> = arches.iter().map(Value::str).collect();
         let args = vec![Value::Array(arches), channel_id.into()];
         self.call_as("listHosts", args, xstruct! {"enabled" => enabled})
             .await
