@@ -65,21 +65,34 @@ impl DependencyChange {
 /// Changes from `prev` to `curr`; empty when either set is empty (§3.7). Sorted by name,
 /// then arch.
 pub fn compute_changes(prev: &[Dependency], curr: &[Dependency]) -> Vec<DependencyChange> {
+    compute_changes_by_ref(&view(prev), &view(curr))
+}
+
+fn view(deps: &[Dependency]) -> Vec<(&Nevra, Option<u8>)> {
+    deps.iter().map(|d| (&d.nevra, d.distance)).collect()
+}
+
+/// [`compute_changes`] on borrowed `(package, distance)` pairs (no copies of unchanged
+/// packages), for callers holding packages in a [`crate::PackageTable`].
+pub fn compute_changes_by_ref(
+    prev: &[(&Nevra, Option<u8>)],
+    curr: &[(&Nevra, Option<u8>)],
+) -> Vec<DependencyChange> {
     if prev.is_empty() || curr.is_empty() {
         return Vec::new();
     }
-    let prev_set: HashSet<&Nevra> = prev.iter().map(|d| &d.nevra).collect();
-    let curr_set: HashSet<&Nevra> = curr.iter().map(|d| &d.nevra).collect();
-    type Side<'a> = (Vec<&'a Nevra>, Vec<&'a Dependency>);
+    let prev_set: HashSet<&Nevra> = prev.iter().map(|d| d.0).collect();
+    let curr_set: HashSet<&Nevra> = curr.iter().map(|d| d.0).collect();
+    type Side<'a> = (Vec<&'a Nevra>, Vec<(&'a Nevra, Option<u8>)>);
     // name -> arch -> (removed, added)
     let mut by_name: BTreeMap<&str, BTreeMap<&str, Side<'_>>> = BTreeMap::new();
-    for d in prev.iter().filter(|d| !curr_set.contains(&d.nevra)) {
-        let slot = by_name.entry(&d.nevra.name).or_default();
-        slot.entry(&d.nevra.arch).or_default().0.push(&d.nevra);
+    for &(n, _) in prev.iter().filter(|d| !curr_set.contains(d.0)) {
+        let slot = by_name.entry(&n.name).or_default();
+        slot.entry(&n.arch).or_default().0.push(n);
     }
-    for d in curr.iter().filter(|d| !prev_set.contains(&d.nevra)) {
-        let slot = by_name.entry(&d.nevra.name).or_default();
-        slot.entry(&d.nevra.arch).or_default().1.push(d);
+    for &(n, d) in curr.iter().filter(|d| !prev_set.contains(d.0)) {
+        let slot = by_name.entry(&n.name).or_default();
+        slot.entry(&n.arch).or_default().1.push((n, d));
     }
     let mut changes = Vec::new();
     for arches in by_name.into_values() {
@@ -87,7 +100,7 @@ pub fn compute_changes(prev: &[Dependency], curr: &[Dependency]) -> Vec<Dependen
         let mut added_left = Vec::new();
         for (mut removed, mut added) in arches.into_values() {
             removed.sort();
-            added.sort_by(|a, b| a.nevra.cmp(&b.nevra));
+            added.sort_by(|a, b| a.0.cmp(b.0));
             let paired = removed.len().min(added.len());
             for (r, a) in removed.drain(..paired).zip(added.drain(..paired)) {
                 changes.push(change(Some(r), Some(a)));
@@ -104,10 +117,10 @@ pub fn compute_changes(prev: &[Dependency], curr: &[Dependency]) -> Vec<Dependen
     changes
 }
 
-fn change(prev: Option<&Nevra>, curr: Option<&Dependency>) -> DependencyChange {
+fn change(prev: Option<&Nevra>, curr: Option<(&Nevra, Option<u8>)>) -> DependencyChange {
     DependencyChange {
         prev: prev.cloned(),
-        curr: curr.map(|d| d.nevra.clone()),
-        distance: curr.and_then(|d| d.distance),
+        curr: curr.map(|d| d.0.clone()),
+        distance: curr.and_then(|d| d.1),
     }
 }

@@ -577,7 +577,7 @@ impl RepoDelta {
     fn check_dependencies(&mut self, kinds: &[Option<PairKind>]) {
         let mut memo: HashMap<(Id, Id, bool), bool> = HashMap::new();
         let mut changed_deps: HashSet<(Id, Id)> = HashSet::new();
-        for i in 0..self.old_len {
+        for (i, &pair) in kinds.iter().enumerate() {
             if self.tainted[i] {
                 continue;
             }
@@ -595,7 +595,7 @@ impl RepoDelta {
                     break;
                 }
                 let olds: Vec<Id> = self.pool.solvable_deps(o, kind).collect();
-                let news: Vec<Id> = if kinds[i] == Some(PairKind::Identical) {
+                let news: Vec<Id> = if pair == Some(PairKind::Identical) {
                     olds.clone()
                 } else {
                     self.pool.solvable_deps(n, kind).collect()

@@ -161,11 +161,21 @@ impl RepoDir {
         self.repomd.entry(kinds).map(|e| self.root.join(&e.href))
     }
 
-    /// A short stable fingerprint of this repository's content (hash of repomd.xml), used
-    /// to name `.solv` cache files so that a changed repository never reuses a stale one.
-    pub fn fingerprint(&self) -> String {
+    /// A short stable fingerprint of this repository's content, used to name `.solv` cache
+    /// files so that a changed repository never reuses a stale one: the hash of repomd.xml
+    /// plus, for files repomd.xml gives no checksum for, their content.
+    pub fn fingerprint(&self) -> Result<String, DepsolveError> {
         use sha2::{Digest, Sha256};
-        let digest = Sha256::digest(&self.repomd_raw);
-        hex::encode(&digest[..12])
+        let mut hasher = Sha256::new();
+        hasher.update(&self.repomd_raw);
+        for entry in self.repomd.entries.iter().filter(|e| e.checksum.is_none()) {
+            if matches!(entry.kind.as_str(), "primary" | "filelists") {
+                let path = self.root.join(&entry.href);
+                let mut file =
+                    std::fs::File::open(&path).map_err(|e| DepsolveError::io(&path, e))?;
+                std::io::copy(&mut file, &mut hasher).map_err(|e| DepsolveError::io(&path, e))?;
+            }
+        }
+        Ok(hex::encode(&hasher.finalize()[..12]))
     }
 }

@@ -57,15 +57,12 @@ impl SolvFile {
         options: &LoadOptions,
     ) -> Result<Self, DepsolveError> {
         let arch = options.arch.as_str();
-        let path = cache_dir.join(format!("{}.solv", repo.fingerprint()));
+        let fingerprint = repo.fingerprint()?;
+        let path = cache_dir.join(format!("{fingerprint}.solv"));
         if !path.is_file() {
             std::fs::create_dir_all(cache_dir).map_err(|e| DepsolveError::io(cache_dir, e))?;
             let (pool, handle) = load_xml(repo, arch)?;
-            let tmp = cache_dir.join(format!(
-                ".{}.{}.tmp",
-                repo.fingerprint(),
-                std::process::id()
-            ));
+            let tmp = cache_dir.join(format!(".{fingerprint}.{}.tmp", std::process::id()));
             pool.write_solv(handle, &tmp)?;
             std::fs::rename(&tmp, &path).map_err(|e| DepsolveError::io(&path, e))?;
         }

@@ -531,7 +531,7 @@ impl Pool {
         // Re-implementation of the static inline pool_whatprovides_ptr.
         let off = {
             let p = self.p();
-            let cached = if !is_reldep(dep) {
+            if !is_reldep(dep) {
                 if dep > 0 && (dep as usize) < p.ss.nstrings as usize {
                     // SAFETY: whatprovides has one entry per string id.
                     unsafe { *p.whatprovides.add(dep as usize) }
@@ -542,8 +542,7 @@ impl Pool {
                 let v = ((dep as u32) ^ RELDEP_BIT) as usize;
                 // SAFETY: whatprovides_rel has one entry per rel id.
                 unsafe { *p.whatprovides_rel.add(v) }
-            };
-            cached
+            }
         };
         let off = if off != 0 {
             off

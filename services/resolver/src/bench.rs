@@ -8,9 +8,9 @@ use std::time::Instant;
 
 use anyhow::Context;
 use koschei_depsolve::{
-    comps, compute_changes, peak_rss_bytes, read_source_packages, run_parallel, Dependency,
-    LoadOptions, PackageTable, ParallelOptions, Plan, RepoDelta, RepoDir, Resolution,
-    ResolveOptions, SolvFile, SourcePackage, DEFAULT_ARCH,
+    comps, compute_changes_by_ref, peak_rss_bytes, read_source_packages, run_parallel, LoadOptions,
+    Nevra, PackageTable, ParallelOptions, Plan, RepoDelta, RepoDir, Resolution, ResolveOptions,
+    SolvFile, SourcePackage, DEFAULT_ARCH,
 };
 use serde_json::json;
 
@@ -112,13 +112,10 @@ impl Pass {
     }
 }
 
-fn dependencies(table: &PackageTable, r: &Resolution) -> Vec<Dependency> {
+fn dependencies<'t>(table: &'t PackageTable, r: &Resolution) -> Vec<(&'t Nevra, Option<u8>)> {
     r.installs
         .iter()
-        .map(|i| Dependency {
-            nevra: table.get(i.package).clone(),
-            distance: i.distance,
-        })
+        .map(|i| (table.get(i.package), i.distance))
         .collect()
 }
 
@@ -152,7 +149,7 @@ impl<'a> Previous<'a> {
     fn changes(&self, name: &str, table: &PackageTable, curr: &Resolution) -> usize {
         let Some(i) = self.get(name) else { return 0 };
         let prev = &self.pass.results[i];
-        compute_changes(
+        compute_changes_by_ref(
             &dependencies(&self.input.table, prev),
             &dependencies(table, curr),
         )
@@ -331,7 +328,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             ..options
         };
         let t0 = Instant::now();
-        for src in &base.sources[..sample] {
+        for src in sampled(&base.sources, sample) {
             std::hint::black_box(sack.resolve(&base.group, &src.buildrequires, &bare));
         }
         t0.elapsed().as_secs_f64() * 1000.0 / sample as f64
@@ -351,7 +348,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             ..options
         };
         let t0 = Instant::now();
-        for src in &base.sources[..sample] {
+        for src in sampled(&base.sources, sample) {
             std::hint::black_box(sack.resolve(&base.group, &src.buildrequires, &bare));
         }
         Some(t0.elapsed().as_secs_f64() * 1000.0 / sample as f64)
@@ -429,4 +426,10 @@ fn unresolved_names(input: &Input, pass: &Pass) -> Vec<String> {
         .take(50)
         .map(|(s, _)| s.name.clone())
         .collect()
+}
+
+/// `n` packages spread evenly over the whole list (a representative sample).
+fn sampled(sources: &[SourcePackage], n: usize) -> impl Iterator<Item = &SourcePackage> {
+    let step = (sources.len() / n.max(1)).max(1);
+    sources.iter().step_by(step).take(n)
 }
