@@ -44,6 +44,11 @@
 //!    one of its job candidates is tainted — i.e. exactly when its rule universe contains
 //!    something that is not a clean φ-image. Otherwise its installs are mapped through φ.
 //!
+//! With `ignore_weak_deps`, sacks are loaded without weak dependencies
+//! ([`crate::LoadOptions::ignore_weak_deps`]), so the rule universe — and the taint
+//! propagation — follows `Requires` only; otherwise Recommends/Suggests and the reverse
+//! Supplements/Enhances edges are followed as well.
+//!
 //! Because taint is closed under the reverse of every edge rule generation follows, "no
 //! job candidate tainted" means "nothing in `U(p)` tainted", which is the isomorphism
 //! condition above. The benchmark checks the claim on a real delta against a full pass.
