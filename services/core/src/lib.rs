@@ -3,6 +3,7 @@
 //! services share.
 
 pub mod audit;
+pub mod builds;
 pub mod cleanup;
 pub mod collections;
 pub mod config;
@@ -13,9 +14,14 @@ pub mod evr;
 pub mod fixtures;
 pub mod groups;
 pub mod inspect;
+pub mod koji_sessions;
 pub mod model;
 pub mod notices;
+pub mod outbox;
 pub mod packages;
+pub mod refresh;
+pub mod service;
+pub mod tasks;
 pub mod testdata;
 
 pub use config::Config;

@@ -170,72 +170,8 @@ impl fmt::Display for BuildState {
     }
 }
 
-/// Koji task states (numeric values as in Koji).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum KojiTaskState {
-    Free,
-    Open,
-    Closed,
-    Canceled,
-    Assigned,
-    Failed,
-}
-
-impl KojiTaskState {
-    pub const ALL: [KojiTaskState; 6] = [
-        KojiTaskState::Free,
-        KojiTaskState::Open,
-        KojiTaskState::Closed,
-        KojiTaskState::Canceled,
-        KojiTaskState::Assigned,
-        KojiTaskState::Failed,
-    ];
-
-    pub fn code(self) -> i32 {
-        Self::ALL.iter().position(|s| *s == self).expect("listed") as i32
-    }
-
-    pub fn from_code(code: i32) -> Result<Self, UnknownState> {
-        usize::try_from(code)
-            .ok()
-            .and_then(|i| Self::ALL.get(i).copied())
-            .ok_or(UnknownState {
-                kind: "Koji task state",
-                value: code.to_string(),
-            })
-    }
-
-    /// Koji's name (`CLOSED`, …), as in task messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            KojiTaskState::Free => "FREE",
-            KojiTaskState::Open => "OPEN",
-            KojiTaskState::Closed => "CLOSED",
-            KojiTaskState::Canceled => "CANCELED",
-            KojiTaskState::Assigned => "ASSIGNED",
-            KojiTaskState::Failed => "FAILED",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Result<Self, UnknownState> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.name() == name)
-            .ok_or(UnknownState {
-                kind: "Koji task state",
-                value: name.to_string(),
-            })
-    }
-
-    /// Whether the task has ended.
-    pub fn is_finished(self) -> bool {
-        matches!(
-            self,
-            KojiTaskState::Closed | KojiTaskState::Canceled | KojiTaskState::Failed
-        )
-    }
-}
+/// Koji task states (Koji's numbering), shared with the Koji client.
+pub use koschei_koji::model::TaskState as KojiTaskState;
 
 /// Why the scheduler skipped a package (`package.scheduler_skip_reason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -268,15 +204,6 @@ mod tests {
         assert!(BuildState::from_code(1).is_err());
         assert!(BuildState::TimedOut.is_infra_outcome());
         assert!(!BuildState::Failed.is_infra_outcome());
-    }
-
-    #[test]
-    fn koji_task_states_match_koji() {
-        assert_eq!(KojiTaskState::Closed.code(), 2);
-        assert_eq!(KojiTaskState::Failed.code(), 5);
-        assert_eq!(KojiTaskState::from_name("CANCELED").unwrap().code(), 3);
-        assert!(KojiTaskState::from_name("closed").is_err());
-        assert!(KojiTaskState::from_code(6).is_err());
     }
 
     #[test]

@@ -1,0 +1,113 @@
+//! State-change messages written to the transactional outbox
+//! (`message_outbox`) in the same transaction as the change; the watcher
+//! publishes them (spec §1.5, §5.1).
+
+use serde_json::json;
+use sqlx::PgConnection;
+
+use crate::config::Config;
+use crate::model::{CollectionState, MessageState};
+
+/// Queues `<modname>.package.state.change` when the message state changed
+/// and publishing is enabled. Returns whether a row was written.
+pub async fn package_state_changed(
+    conn: &mut PgConnection,
+    config: &Config,
+    package_id: i32,
+    old: MessageState,
+    new: MessageState,
+) -> sqlx::Result<bool> {
+    if old == new || !config.fedmsg_publisher.enabled {
+        return Ok(false);
+    }
+    let (name, collection, collection_name, groups): (String, String, String, Vec<String>) = sqlx::query_as(
+        "SELECT p.name, c.name, c.display_name,
+                ARRAY(SELECT CASE WHEN g.namespace IS NULL THEN g.name ELSE g.namespace || '/' || g.name END
+                      FROM package_group_relation r JOIN package_group g ON g.id = r.group_id
+                      WHERE r.base_id = p.base_id ORDER BY 1)
+         FROM package p JOIN collection c ON c.id = p.collection_id WHERE p.id = $1",
+    )
+    .bind(package_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let body = json!({
+        "name": name,
+        "old": old.as_str(),
+        "new": new.as_str(),
+        "koji_instance": config.fedmsg.instance,
+        "repo": collection,
+        "collection": collection,
+        "collection_name": collection_name,
+        "groups": groups,
+    });
+    enqueue(
+        conn,
+        &format!("{}.package.state.change", config.fedmsg_publisher.modname),
+        &body,
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Queues `<modname>.collection.state.change` when the buildroot state
+/// changed and publishing is enabled.
+pub async fn collection_state_changed(
+    conn: &mut PgConnection,
+    config: &Config,
+    collection_id: i32,
+    old: CollectionState,
+    new: CollectionState,
+) -> sqlx::Result<bool> {
+    if old == new || !config.fedmsg_publisher.enabled {
+        return Ok(false);
+    }
+    let (collection, collection_name, repo_id): (String, String, Option<i32>) =
+        sqlx::query_as("SELECT name, display_name, latest_repo_id FROM collection WHERE id = $1")
+            .bind(collection_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    let body = json!({
+        "old": old.as_str(),
+        "new": new.as_str(),
+        "koji_instance": config.fedmsg.instance,
+        "collection": collection,
+        "collection_name": collection_name,
+        "repo_id": repo_id,
+    });
+    enqueue(
+        conn,
+        &format!(
+            "{}.collection.state.change",
+            config.fedmsg_publisher.modname
+        ),
+        &body,
+    )
+    .await?;
+    Ok(true)
+}
+
+async fn enqueue(
+    conn: &mut PgConnection,
+    topic: &str,
+    body: &serde_json::Value,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO message_outbox (topic, body) VALUES ($1, $2)")
+        .bind(topic)
+        .bind(body)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The message state of a package, from the single SQL definition.
+pub async fn package_msg_state(
+    conn: &mut PgConnection,
+    package_id: i32,
+) -> sqlx::Result<MessageState> {
+    let s: String =
+        sqlx::query_scalar("SELECT package_msg_state(p) FROM package p WHERE p.id = $1")
+            .bind(package_id)
+            .fetch_one(conn)
+            .await?;
+    Ok(s.parse().unwrap_or(MessageState::Ignored))
+}
