@@ -1,6 +1,58 @@
-//! Koschei web dashboard and JSON API
+//! `koschei-web`: the Koschei web dashboard and JSON API server.
 
-fn main() {
-    eprintln!("koschei-web: not built yet");
-    std::process::exit(2);
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+use koschei_core::Config;
+
+/// Koschei web dashboard and JSON API.
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    /// Extra configuration file (merged after KOSCHEI_CONFIG); repeatable.
+    #[arg(long = "config")]
+    config: Vec<PathBuf>,
+    /// Address to listen on (default: frontend.listen).
+    #[arg(long)]
+    listen: Option<String>,
+    /// Database connections in the pool.
+    #[arg(long, default_value_t = 16)]
+    db_connections: u32,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let config = Config::load(&cli.config)?;
+    let listen = cli.listen.unwrap_or_else(|| config.frontend.listen.clone());
+    let pool = koschei_core::db::connect(&config, cli.db_connections).await?;
+    let state = koschei_web::AppState::new(pool, config)?;
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    tracing::info!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, koschei_web::app(state))
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
 }

@@ -1,0 +1,90 @@
+//! `/badge/<collection>/<name>.svg`: a status badge of a package for
+//! READMEs and dashboards, drawn as SVG.
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use maud::html;
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/badge/{collection}/{file}", get(badge))
+}
+
+fn color(state: &str) -> &'static str {
+    match state {
+        "ok" => "#4c1",
+        "failing" => "#e05d44",
+        "unresolved" => "#fe7d37",
+        "blocked" => "#555",
+        _ => "#9f9f9f",
+    }
+}
+
+/// Approximate text width in the badge font (Verdana 11px).
+fn text_width(text: &str) -> f64 {
+    text.chars().count() as f64 * 6.8 + 10.0
+}
+
+/// The badge SVG for a state.
+pub fn badge_svg(label: &str, state: &str) -> String {
+    let (lw, rw) = (text_width(label), text_width(state));
+    let w = lw + rw;
+    html! {
+        svg xmlns="http://www.w3.org/2000/svg" width=(w) height="20" role="img" aria-label={ (label) ": " (state) } {
+            title { (label) ": " (state) }
+            linearGradient id="s" x2="0" y2="100%" {
+                stop offset="0" stop-color="#bbb" stop-opacity=".1" {}
+                stop offset="1" stop-opacity=".1" {}
+            }
+            clipPath id="r" { rect width=(w) height="20" rx="3" fill="#fff" {} }
+            g clip-path="url(#r)" {
+                rect width=(lw) height="20" fill="#555" {}
+                rect x=(lw) width=(rw) height="20" fill=(color(state)) {}
+                rect width=(w) height="20" fill="url(#s)" {}
+            }
+            g fill="#fff" text-anchor="middle" font-family="Verdana,Geneva,DejaVu Sans,sans-serif" font-size="11" {
+                text x=(lw / 2.0) y="15" fill="#010101" fill-opacity=".3" { (label) }
+                text x=(lw / 2.0) y="14" { (label) }
+                text x=(lw + rw / 2.0) y="15" fill="#010101" fill-opacity=".3" { (state) }
+                text x=(lw + rw / 2.0) y="14" { (state) }
+            }
+        }
+    }
+    .into_string()
+}
+
+async fn badge(
+    State(state): State<AppState>,
+    Path((collection, file)): Path<(String, String)>,
+) -> Result<Response, crate::error::AppError> {
+    let Some(name) = file.strip_suffix(".svg") else {
+        return Err(crate::error::AppError::NotFound(
+            "Badges are served as .svg".into(),
+        ));
+    };
+    let found: Option<String> = sqlx::query_scalar(
+        "SELECT package_state(p) FROM package p JOIN collection c ON c.id = p.collection_id
+         WHERE c.name = $1 AND p.name = $2",
+    )
+    .bind(&collection)
+    .bind(name)
+    .fetch_optional(&state.pool)
+    .await?;
+    let (status, text) = match &found {
+        Some(s) => (StatusCode::OK, s.as_str()),
+        None => (StatusCode::NOT_FOUND, "not found"),
+    };
+    Ok((
+        status,
+        [
+            (header::CONTENT_TYPE, "image/svg+xml; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=300"),
+        ],
+        badge_svg("koschei", text),
+    )
+        .into_response())
+}

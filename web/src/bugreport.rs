@@ -1,0 +1,98 @@
+//! `/bugreport/<name>?collection=`: redirect to a pre-filled FTBFS bug form
+//! (`bugreport.url` and `bugreport.template`).
+
+use axum::extract::Path;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+
+use crate::context::PageContext;
+use crate::error::{AppError, AppResult};
+use crate::query::{encode, to_query};
+use crate::state::AppState;
+use crate::template::{dedent, interpolate};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/bugreport/{name}", get(bugreport))
+}
+
+async fn bugreport(
+    ctx: PageContext,
+    Path(name): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> AppResult<Response> {
+    let collection = ctx.current[0].clone();
+    let build: Option<(Option<i32>, String, String)> = sqlx::query_as(
+        "SELECT b.epoch, b.version, b.release FROM package p
+         JOIN build b ON b.id = p.last_complete_build_id
+         WHERE p.name = $1 AND p.collection_id = $2",
+    )
+    .bind(&name)
+    .bind(collection.id)
+    .fetch_optional(&ctx.pool)
+    .await?;
+    let (_, version, release) = build.ok_or_else(|| {
+        AppError::NotFound(format!(
+            "Package {name} has no complete build in {}",
+            collection.display_name
+        ))
+    })?;
+    let base = match &ctx.config.frontend.external_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => format!(
+            "http://{}",
+            headers
+                .get(axum::http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost")
+        ),
+    };
+    let url = format!(
+        "{base}/package/{}?collection={}",
+        encode(&name),
+        encode(&collection.name)
+    );
+    let lookup = |key: &str| -> Option<String> {
+        Some(match key {
+            "name" | "package.name" => name.clone(),
+            "version" => version.clone(),
+            "release" => release.clone(),
+            "arch" => "src".into(),
+            "url" => url.clone(),
+            "collection.name" => collection.name.clone(),
+            "collection.display_name" => collection.display_name.clone(),
+            "collection.target" => collection.target.clone(),
+            "collection.dest_tag" => collection.dest_tag.clone(),
+            "collection.bugzilla_product" => {
+                collection.bugzilla_product.clone().unwrap_or_default()
+            }
+            "collection.bugzilla_version" => {
+                collection.bugzilla_version.clone().unwrap_or_default()
+            }
+            _ => return None,
+        })
+    };
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for (key, template) in &ctx.config.bugreport.template {
+        let value = interpolate(template, lookup, false).ok_or_else(|| {
+            AppError::BadRequest(format!("Bug report template field {key} cannot be filled"))
+        })?;
+        let value = if key == "comment" {
+            dedent(&value)
+        } else {
+            value
+        };
+        fields.push((key.clone(), value));
+    }
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let query = to_query(&pairs);
+    let target = ctx
+        .config
+        .bugreport
+        .url
+        .replace("{query}", query.trim_start_matches('?'));
+    Ok(Redirect::to(&target).into_response())
+}

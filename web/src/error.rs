@@ -1,0 +1,87 @@
+//! The one error type of the HTTP layer and its mapping to status codes.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use koschei_core::error::DataError;
+
+/// Why a request failed. HTML handlers return it directly; the JSON API
+/// wraps it in [`crate::api::ApiError`] to answer in JSON.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotImplemented(String),
+    /// The database has no collection at all (spec §6.1).
+    #[error("No collections setup")]
+    NoCollections,
+    /// An anonymous user asked for a page that needs a login.
+    #[error("Login required")]
+    LoginRequired { next: String },
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+impl AppError {
+    /// The HTTP status of the error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            AppError::NoCollections | AppError::Db(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The message shown to the user (internal details are logged instead).
+    pub fn public_message(&self) -> String {
+        match self {
+            AppError::Db(e) => {
+                tracing::error!("database error: {e}");
+                "Internal error".to_string()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+impl From<DataError> for AppError {
+    fn from(e: DataError) -> Self {
+        match e {
+            DataError::Db(e) => AppError::Db(e),
+            DataError::CollectionNotFound(_)
+            | DataError::CollectionGroupNotFound(_)
+            | DataError::GroupNotFound(_)
+            | DataError::PackagesNotFound { .. } => AppError::NotFound(e.to_string()),
+            other => AppError::BadRequest(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let AppError::LoginRequired { next } = &self {
+            return Redirect::to(&crate::auth::login_url(next)).into_response();
+        }
+        let status = self.status();
+        let message = self.public_message();
+        (status, crate::layout::error_page(status, &message)).into_response()
+    }
+}
+
+/// Answer for unknown routes.
+pub async fn not_found_fallback() -> AppError {
+    AppError::NotFound("Page not found".into())
+}
+
+/// Result type of handlers.
+pub type AppResult<T> = Result<T, AppError>;

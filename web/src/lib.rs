@@ -1,0 +1,68 @@
+//! Koschei web dashboard and JSON API (spec §6): server-rendered HTML pages
+//! that work without JavaScript, a read-mostly JSON API described by an
+//! OpenAPI document, and the few audited edits logged-in users may make.
+//!
+//! Every page and resource is one module with its own `router()`; the
+//! modules share [`state::AppState`], the per-request [`context::PageContext`]
+//! and the one HTTP error type [`error::AppError`].
+
+// serde_json::json! of the OpenAPI document nests deeply.
+#![recursion_limit = "256"]
+
+pub mod add_packages;
+pub mod affected;
+pub mod api;
+pub mod auth;
+pub mod badges;
+pub mod bugreport;
+pub mod builds;
+pub mod charts;
+pub mod collections;
+pub mod context;
+pub mod deps;
+pub mod docs;
+pub mod error;
+pub mod forms;
+pub mod groups;
+pub mod layout;
+pub mod openapi;
+pub mod package;
+pub mod package_table;
+pub mod packages;
+pub mod query;
+pub mod session;
+pub mod state;
+pub mod static_files;
+pub mod stats;
+pub mod template;
+pub mod user;
+
+use axum::Router;
+
+pub use state::AppState;
+
+/// The whole application: every route, with the session and CSRF layer.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(packages::router())
+        .merge(package::router())
+        .merge(builds::router())
+        .merge(collections::router())
+        .merge(groups::router())
+        .merge(add_packages::router())
+        .merge(user::router())
+        .merge(affected::router())
+        .merge(bugreport::router())
+        .merge(stats::router())
+        .merge(badges::router())
+        .merge(docs::router())
+        .merge(auth::router())
+        .merge(api::router())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            session::session_layer,
+        ))
+        .merge(static_files::router())
+        .fallback(error::not_found_fallback)
+        .with_state(state)
+}
