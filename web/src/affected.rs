@@ -67,10 +67,10 @@ async fn affected_by(ctx: PageContext, Path(dep): Path<String>) -> AppResult<Res
              OR (rpmvercmp_evr(pd.epoch, pd.version, pd.release, $3, $4, $5) <= 0
                  AND rpmvercmp_evr(cd.epoch, cd.version, cd.release, $6, $7, $8) >= 0))
            AND (SELECT prev.state FROM build prev
-                WHERE prev.package_id = b.package_id AND prev.started < b.started
+                WHERE prev.package_id = b.package_id AND build_time(prev) < build_time(b)
                   AND prev.state IN (3, 5)
-                ORDER BY prev.started DESC LIMIT 1) = 3
-         ORDER BY ch.distance NULLS LAST, b.started DESC",
+                ORDER BY build_time(prev) DESC LIMIT 1) = 3
+         ORDER BY ch.distance NULLS LAST, build_time(b) DESC",
     )
     .bind(&dep)
     .bind(collection.id)

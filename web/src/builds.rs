@@ -40,6 +40,11 @@ pub struct Build {
     pub task_id: i32,
     pub started: NaiveDateTime,
     pub finished: Option<NaiveDateTime>,
+    /// When a real build was (last) seen tagged into the collection.
+    pub tagged: Option<NaiveDateTime>,
+    /// `build_time(b)`: the time the build counts from (tagging time for
+    /// real builds merged later, else its start).
+    pub time: NaiveDateTime,
     pub epoch: Option<i32>,
     pub version: Option<String>,
     pub release: Option<String>,
@@ -56,7 +61,7 @@ pub struct Build {
 
 const BUILD_COLUMNS: &str = "b.id, b.package_id, p.name AS package_name, c.name AS collection,
     c.secondary_mode AS collection_secondary, b.state AS state_code, b.task_id, b.started,
-    b.finished, b.epoch, b.version, b.release, b.repo_id, b.real, b.untagged, b.deps_resolved,
+    b.finished, b.tagged, build_time(b) AS time, b.epoch, b.version, b.release, b.repo_id, b.real, b.untagged, b.deps_resolved,
     b.cancel_requested, b.submit_reason, b.failure_reason";
 
 /// Loads builds by id (newest first).
@@ -64,7 +69,7 @@ pub async fn load_builds(pool: &PgPool, ids: &[i32]) -> sqlx::Result<Vec<Build>>
     sqlx::query_as(&format!(
         "SELECT {BUILD_COLUMNS} FROM build b
          JOIN package p ON p.id = b.package_id JOIN collection c ON c.id = p.collection_id
-         WHERE b.id = ANY($1) ORDER BY b.started DESC, b.id DESC"
+         WHERE b.id = ANY($1) ORDER BY build_time(b) DESC, b.id DESC"
     ))
     .bind(ids)
     .fetch_all(pool)
@@ -83,9 +88,9 @@ pub async fn package_builds(
         "SELECT {BUILD_COLUMNS} FROM build b
          JOIN package p ON p.id = b.package_id JOIN collection c ON c.id = p.collection_id
          WHERE b.package_id = $1
-           AND ($2::int IS NULL OR (b.started, b.id) <
-                (SELECT started, id FROM build WHERE id = $2))
-         ORDER BY b.started DESC, b.id DESC LIMIT $3"
+           AND ($2::int IS NULL OR (build_time(b), b.id) <
+                (SELECT build_time(o), o.id FROM build o WHERE o.id = $2))
+         ORDER BY build_time(b) DESC, b.id DESC LIMIT $3"
     ))
     .bind(package_id)
     .bind(before)
@@ -316,6 +321,7 @@ async fn build_page(ctx: PageContext, Path(id): Path<i32>) -> AppResult<Response
                     tr { th { "Release" } td { (build.release.as_deref().unwrap_or("")) } }
                     tr { th { "Started" } td { (layout::time(&ctx, build.started)) } }
                     tr { th { "Finished" } td { (layout::time_opt(&ctx, build.finished)) } }
+                    @if let Some(tagged) = build.tagged { tr { th { "Tagged" } td { (layout::time(&ctx, tagged)) } } }
                     tr { th { "Koji repo id" } td { (build.repo_id.map(|r| r.to_string()).unwrap_or_default()) } }
                     tr { th { "Kind" } td { (if build.real { "real build" } else { "scratch build" })
                         @if build.untagged { " (no longer tagged)" } } }

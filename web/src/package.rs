@@ -75,7 +75,7 @@ enum HistoryEntry {
 impl HistoryEntry {
     fn time(&self) -> NaiveDateTime {
         match self {
-            HistoryEntry::Build(b) => b.started,
+            HistoryEntry::Build(b) => b.time,
             HistoryEntry::Resolution { timestamp, .. } => *timestamp,
         }
     }
@@ -90,9 +90,9 @@ async fn history(
 ) -> AppResult<(Vec<HistoryEntry>, Vec<KojiTask>, Vec<DepChange>)> {
     let keys: Vec<(String, i32)> = sqlx::query_as(
         r#"SELECT kind, id FROM (
-             (SELECT 'build' AS kind, id, started AS ts FROM build
-              WHERE package_id = $1 AND ($2::timestamp IS NULL OR started < $2)
-              ORDER BY started DESC LIMIT $3)
+             (SELECT 'build' AS kind, id, build_time(b) AS ts FROM build b
+              WHERE package_id = $1 AND ($2::timestamp IS NULL OR build_time(b) < $2)
+              ORDER BY build_time(b) DESC LIMIT $3)
              UNION ALL
              (SELECT 'resolution', id, "timestamp" FROM resolution_change
               WHERE package_id = $1 AND ($2::timestamp IS NULL OR "timestamp" < $2)

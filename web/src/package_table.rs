@@ -156,18 +156,15 @@ async fn single(
             "state" => (STATE_RANK.into(), false),
             "running" => ("COALESCE(lb.state = 2, false)".into(), true),
             "task_id" => ("lb.task_id".into(), false),
-            "started" => ("lb.started".into(), true),
-            "current_priority" => (
-                "package_priority(p, c, lb.started, $5, $6, $7)".into(),
-                true,
-            ),
+            "started" => ("build_time(lb)".into(), true),
+            "current_priority" => ("package_priority(p, c, lb, $5, $6, $7)".into(), true),
             _ => return None,
         })
     });
     let where_sql = "p.collection_id = $1 AND NOT p.blocked AND (p.tracked OR $2)";
     let sql = format!(
         "SELECT p.name, p.base_id, package_state(p) AS state, COALESCE(lb.state = 2, false) AS running,
-                lb.task_id, lb.started, package_priority(p, c, lb.started, $5, $6, $7) AS priority
+                lb.task_id, build_time(lb) AS started, package_priority(p, c, lb, $5, $6, $7) AS priority
          FROM package p JOIN collection c ON c.id = p.collection_id
          LEFT JOIN build lb ON lb.id = p.last_build_id
          WHERE {where_sql}{filter}
