@@ -1,0 +1,204 @@
+//! Connecting to the AMQP 0-9-1 broker the way fedora-messaging does: one URL
+//! (`amqp://` or `amqps://`), optionally a TLS client certificate and CA, and
+//! reconnection with exponential back-off when the broker goes away.
+
+use std::path::Path;
+use std::time::Duration;
+
+use koschei_core::config::FedmsgConfig;
+use lapin::tcp::{OwnedIdentity, OwnedTLSConfig};
+use lapin::{Connection, ConnectionProperties};
+
+/// Errors while connecting.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error("fedmsg.amqp_url is not set")]
+    NoUrl,
+    #[error("reading {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("fedmsg.tls_cert and fedmsg.tls_key must be given together")]
+    HalfIdentity,
+    #[error("AMQP: {0}")]
+    Amqp(#[from] lapin::Error),
+}
+
+/// Everything needed to (re)connect.
+#[derive(Clone)]
+pub struct Broker {
+    url: String,
+    tls: Option<(Option<(Vec<u8>, Vec<u8>)>, Option<String>)>,
+}
+
+impl std::fmt::Debug for Broker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may carry a password.
+        f.debug_struct("Broker")
+            .field("url", &redact(&self.url))
+            .finish_non_exhaustive()
+    }
+}
+
+/// The URL with any password replaced by `***`.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, BrokerError> {
+    std::fs::read(path).map_err(|source| BrokerError::Read {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+impl Broker {
+    /// The broker of the `[fedmsg]` section; reads the certificate files
+    /// once, so a missing file is reported at start-up.
+    pub fn from_config(config: &FedmsgConfig) -> Result<Broker, BrokerError> {
+        let url = config.amqp_url.clone().ok_or(BrokerError::NoUrl)?;
+        let identity = match (&config.tls_cert, &config.tls_key) {
+            (Some(cert), Some(key)) => Some((read(cert)?, read(key)?)),
+            (None, None) => None,
+            _ => return Err(BrokerError::HalfIdentity),
+        };
+        let ca = match &config.tls_ca {
+            Some(path) => Some(String::from_utf8_lossy(&read(path)?).into_owned()),
+            None => None,
+        };
+        let tls = (identity.is_some() || ca.is_some()).then_some((identity, ca));
+        Ok(Broker { url, tls })
+    }
+
+    /// A broker at a plain URL (tests, benchmarks).
+    pub fn from_url(url: &str) -> Broker {
+        Broker {
+            url: url.to_owned(),
+            tls: None,
+        }
+    }
+
+    /// Opens a connection named `name` (visible in the broker's management
+    /// tools, e.g. `rabbitmqctl list_connections client_properties`).
+    pub async fn connect(&self, name: &str) -> Result<Connection, BrokerError> {
+        let properties = ConnectionProperties::default().with_connection_name(name.into());
+        let tls = match &self.tls {
+            Some((identity, ca)) => OwnedTLSConfig {
+                identity: identity.as_ref().map(|(pem, key)| OwnedIdentity::PKCS8 {
+                    pem: pem.clone(),
+                    key: key.clone(),
+                }),
+                cert_chain: ca.clone(),
+            },
+            None => OwnedTLSConfig::default(),
+        };
+        let runtime = lapin::runtime::default_runtime()?;
+        Ok(Connection::connect_with_config(&self.url, properties, tls, runtime).await?)
+    }
+}
+
+/// Exponential back-off between reconnection attempts: 0.5 s doubling up to
+/// 30 s, reset after a connection worked.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(500);
+    const MAX: Duration = Duration::from_secs(30);
+
+    pub fn new() -> Backoff {
+        Backoff { next: Self::FIRST }
+    }
+
+    /// The pause before the next attempt.
+    pub fn next_delay(&mut self) -> Duration {
+        let delay = self.next;
+        self.next = (self.next * 2).min(Self::MAX);
+        delay
+    }
+
+    /// Called after a successful connection.
+    pub fn reset(&mut self) {
+        self.next = Self::FIRST;
+    }
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_a_cap_and_resets() {
+        let mut b = Backoff::new();
+        let delays: Vec<_> = (0..9).map(|_| b.next_delay().as_millis()).collect();
+        assert_eq!(
+            delays,
+            [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]
+        );
+        b.reset();
+        assert_eq!(b.next_delay(), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("amqp://guest:secret@host:5672/%2f"),
+            "amqp://guest:***@host:5672/%2f"
+        );
+        assert_eq!(
+            redact("amqps://fedora:@host/x"),
+            "amqps://fedora:***@host/x"
+        );
+        assert_eq!(redact("amqp://host/x"), "amqp://host/x");
+    }
+
+    #[test]
+    fn certificate_and_key_come_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let cert = dir.path().join("cert.pem");
+        std::fs::write(&cert, "x").unwrap();
+        let mut config = FedmsgConfig {
+            amqp_url: Some("amqps://h/".into()),
+            tls_cert: Some(cert.clone()),
+            ..FedmsgConfig::default()
+        };
+        assert!(matches!(
+            Broker::from_config(&config),
+            Err(BrokerError::HalfIdentity)
+        ));
+        config.tls_key = Some(dir.path().join("missing.pem"));
+        assert!(matches!(
+            Broker::from_config(&config),
+            Err(BrokerError::Read { .. })
+        ));
+        config.tls_key = Some(cert);
+        assert!(Broker::from_config(&config).unwrap().tls.is_some());
+        assert!(matches!(
+            Broker::from_config(&FedmsgConfig::default()),
+            Err(BrokerError::NoUrl)
+        ));
+    }
+}

@@ -1,0 +1,347 @@
+//! The AMQP consumer (spec §1.3): declares the queue, binds Koji's routing
+//! keys on the exchange, and handles deliveries concurrently (up to the
+//! prefetch count). A delivery is acknowledged only after its database
+//! transaction committed; malformed or permanently failing messages are
+//! rejected without requeueing (dead-lettered when the queue has a
+//! dead-letter exchange); transient failures are retried and finally
+//! requeued. Losing the broker means reconnecting with back-off; unacked
+//! deliveries come back from the broker, and handling is idempotent.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use koschei_core::config::FedmsgConfig;
+use lapin::message::Delivery;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions, BasicRejectOptions,
+    QueueBindOptions, QueueDeclareOptions,
+};
+use lapin::types::FieldTable;
+use lapin::Connection;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::broker::{Backoff, Broker, BrokerError};
+use crate::handler::{HandleError, Handler};
+use crate::health::{Beat, BEAT_INTERVAL};
+use crate::koji_message::{binding_keys, classify, Verdict};
+use crate::stats::Stats;
+
+/// Exit code of the `--crash-after-commits` fault injection.
+pub const CRASH_EXIT_CODE: i32 = 86;
+
+/// How many times a transiently failing message is retried before it is
+/// requeued (pauses of 1, 2, 4, 8 s).
+const TRANSIENT_ATTEMPTS: u32 = 5;
+
+/// Queue and delivery settings.
+#[derive(Debug, Clone)]
+pub struct ConsumerSettings {
+    /// The `[fedmsg]` section: topic prefix, instance, exchange, queue.
+    pub fedmsg: FedmsgConfig,
+    /// Unacknowledged deliveries in flight (also the handling concurrency).
+    pub prefetch: u16,
+    /// Test-only fault injection: exit the process right after the N-th
+    /// committed change, before acknowledging its message.
+    pub crash_after_commits: Option<u64>,
+}
+
+/// The consumer loop's shared state.
+pub struct Consumer {
+    broker: Broker,
+    handler: Arc<Handler>,
+    settings: Arc<ConsumerSettings>,
+    stats: Arc<Stats>,
+    beat: Arc<Beat>,
+    commits: Arc<AtomicU64>,
+}
+
+/// Why a consuming session ended.
+#[derive(Debug, thiserror::Error)]
+enum SessionEnd {
+    #[error(transparent)]
+    Broker(#[from] BrokerError),
+    #[error("AMQP: {0}")]
+    Amqp(#[from] lapin::Error),
+    #[error("the broker cancelled the consumer")]
+    Cancelled,
+    #[error("connecting timed out")]
+    Timeout,
+}
+
+impl Consumer {
+    pub fn new(
+        broker: Broker,
+        handler: Arc<Handler>,
+        settings: ConsumerSettings,
+        stats: Arc<Stats>,
+        beat: Arc<Beat>,
+    ) -> Consumer {
+        Consumer {
+            broker,
+            handler,
+            settings: Arc::new(settings),
+            stats,
+            beat,
+            commits: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Consumes until `shutdown` turns true, reconnecting with back-off.
+    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
+        let mut backoff = Backoff::new();
+        loop {
+            self.beat.beat();
+            match self.session(&mut shutdown, &mut backoff).await {
+                Ok(()) => return,
+                Err(e) => {
+                    let delay = backoff.next_delay();
+                    tracing::warn!("consumer: {e}; reconnecting in {delay:?}");
+                    if wait_or_shutdown(delay, &mut shutdown, &self.beat).await {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn connect(&self) -> Result<Connection, SessionEnd> {
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            self.broker.connect("koschei-watcher consumer"),
+        )
+        .await
+        .map_err(|_| SessionEnd::Timeout)?
+        .map_err(SessionEnd::from)
+    }
+
+    /// One connection's life: set up, then consume until the connection
+    /// fails (Err) or shutdown (Ok).
+    async fn session(
+        &self,
+        shutdown: &mut watch::Receiver<bool>,
+        backoff: &mut Backoff,
+    ) -> Result<(), SessionEnd> {
+        let fedmsg = &self.settings.fedmsg;
+        let conn = self.connect().await?;
+        let channel = conn.create_channel().await?;
+        channel
+            .basic_qos(self.settings.prefetch, BasicQosOptions::default())
+            .await?;
+        // An empty name asks the broker for a private, server-named queue.
+        let server_named = fedmsg.queue.is_empty();
+        let queue = channel
+            .queue_declare(
+                fedmsg.queue.as_str().into(),
+                QueueDeclareOptions {
+                    durable: fedmsg.queue_durable && !server_named,
+                    exclusive: server_named,
+                    auto_delete: server_named,
+                    ..QueueDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await?;
+        let queue_name = queue.name().clone();
+        for key in binding_keys(fedmsg) {
+            channel
+                .queue_bind(
+                    queue_name.clone(),
+                    fedmsg.exchange.as_str().into(),
+                    key.as_str().into(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
+        }
+        let mut deliveries = channel
+            .basic_consume(
+                queue_name.clone(),
+                "koschei-watcher".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        backoff.reset();
+        tracing::info!(
+            queue = queue_name.as_str(),
+            exchange = fedmsg.exchange,
+            topic = fedmsg.topic,
+            "consuming Koji messages"
+        );
+        let limit = usize::from(self.settings.prefetch.max(1));
+        let mut inflight = JoinSet::new();
+        let mut tick = tokio::time::interval(BEAT_INTERVAL);
+        let end = loop {
+            tokio::select! {
+                _ = tick.tick() => self.beat.beat(),
+                Some(_) = inflight.join_next(), if !inflight.is_empty() => {}
+                next = deliveries.next(), if inflight.len() < limit => match next {
+                    Some(Ok(delivery)) => {
+                        let task = Delivered {
+                            handler: self.handler.clone(),
+                            settings: self.settings.clone(),
+                            stats: self.stats.clone(),
+                            beat: self.beat.clone(),
+                            commits: self.commits.clone(),
+                        };
+                        inflight.spawn(task.process(delivery));
+                    }
+                    Some(Err(e)) => break Err(SessionEnd::Amqp(e)),
+                    None => break Err(SessionEnd::Cancelled),
+                },
+                _ = shutdown.changed() => break Ok(()),
+            }
+        };
+        // Let started handlers finish: their commits must not race a
+        // second copy of the message after reconnecting.
+        while inflight.join_next().await.is_some() {}
+        if end.is_ok() {
+            let _ = conn.close(200, "shutdown".into()).await;
+        }
+        end
+    }
+}
+
+/// Sleeps `delay` (beating) unless shutdown comes first; returns whether
+/// shutdown was requested.
+async fn wait_or_shutdown(
+    delay: Duration,
+    shutdown: &mut watch::Receiver<bool>,
+    beat: &Beat,
+) -> bool {
+    let until = tokio::time::Instant::now() + delay;
+    loop {
+        beat.beat();
+        let step = until
+            .saturating_duration_since(tokio::time::Instant::now())
+            .min(BEAT_INTERVAL);
+        if step.is_zero() {
+            return *shutdown.borrow();
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(step) => {}
+            _ = shutdown.changed() => return true,
+        }
+    }
+}
+
+/// What handling one delivery needs.
+struct Delivered {
+    handler: Arc<Handler>,
+    settings: Arc<ConsumerSettings>,
+    stats: Arc<Stats>,
+    beat: Arc<Beat>,
+    commits: Arc<AtomicU64>,
+}
+
+impl Delivered {
+    async fn process(self, delivery: Delivery) {
+        self.beat.beat();
+        Stats::inc(&self.stats.received);
+        let key = delivery.routing_key.as_str();
+        let message_id = delivery
+            .properties
+            .message_id()
+            .as_ref()
+            .map(|m| m.to_string())
+            .unwrap_or_default();
+        if delivery.redelivered {
+            Stats::inc(&self.stats.redelivered);
+            tracing::info!(message_id, topic = key, "redelivered message");
+        }
+        let event = match classify(&self.settings.fedmsg, key, &delivery.data) {
+            Ok(Verdict::Handle(event)) => event,
+            Ok(Verdict::Ignore(reason)) => {
+                tracing::debug!(message_id, topic = key, "ignored: {reason}");
+                Stats::inc(&self.stats.ignored);
+                ack(&delivery).await;
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(message_id, topic = key, "malformed message rejected: {e}");
+                Stats::inc(&self.stats.rejected);
+                reject(&delivery).await;
+                return;
+            }
+        };
+        let mut pause = Duration::from_secs(1);
+        for attempt in 1..=TRANSIENT_ATTEMPTS {
+            match self.handler.apply(&event).await {
+                Ok(applied) => {
+                    tracing::debug!(message_id, topic = key, ?applied, "applied");
+                    Stats::inc(&self.stats.applied);
+                    if applied.changed_anything() {
+                        self.maybe_crash();
+                    }
+                    ack(&delivery).await;
+                    return;
+                }
+                Err(HandleError::Permanent(e)) => {
+                    tracing::error!(message_id, topic = key, ?event, "rejected: {e}");
+                    Stats::inc(&self.stats.rejected);
+                    reject(&delivery).await;
+                    return;
+                }
+                Err(HandleError::Transient(e)) if attempt < TRANSIENT_ATTEMPTS => {
+                    tracing::warn!(
+                        message_id,
+                        topic = key,
+                        attempt,
+                        "retrying in {pause:?}: {e}"
+                    );
+                    Stats::inc(&self.stats.retried);
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+                Err(HandleError::Transient(e)) => {
+                    tracing::error!(
+                        message_id,
+                        topic = key,
+                        "requeued after {attempt} attempts: {e}"
+                    );
+                    Stats::inc(&self.stats.retried);
+                    if let Err(e) = delivery
+                        .nack(BasicNackOptions {
+                            requeue: true,
+                            ..BasicNackOptions::default()
+                        })
+                        .await
+                    {
+                        tracing::debug!("nack: {e}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The `--crash-after-commits` fault injection: dies between a commit
+    /// and its acknowledgement, like a power cut would.
+    fn maybe_crash(&self) {
+        let Some(limit) = self.settings.crash_after_commits else {
+            return;
+        };
+        if self.commits.fetch_add(1, Ordering::SeqCst) + 1 >= limit {
+            tracing::error!(
+                "fault injection: exiting after commit {limit}, before its acknowledgement"
+            );
+            std::process::exit(CRASH_EXIT_CODE);
+        }
+    }
+}
+
+async fn ack(delivery: &Delivery) {
+    // A failed ack means the channel is gone: the broker requeues the
+    // message and the idempotent handler sees it again.
+    if let Err(e) = delivery.ack(BasicAckOptions::default()).await {
+        tracing::debug!("ack: {e}");
+    }
+}
+
+async fn reject(delivery: &Delivery) {
+    if let Err(e) = delivery.reject(BasicRejectOptions { requeue: false }).await {
+        tracing::debug!("reject: {e}");
+    }
+}

@@ -1,0 +1,163 @@
+//! Applying a [`KojiEvent`] to the database (spec §1.3). Every operation is
+//! idempotent, so a redelivered message changes nothing twice: finished
+//! builds are left alone by `update_build_state`, and tag messages re-read
+//! Koji's *current* latest build instead of trusting the message.
+
+use koschei_core::builds::{update_build_state, BackendError};
+use koschei_core::config::Config;
+use koschei_core::koji_sessions::KojiSessions;
+use koschei_core::model::BuildState;
+use koschei_core::refresh::{latest_builds_changed, KojiCollection};
+use koschei_koji::client::calls::ListTaggedOpts;
+use sqlx::PgPool;
+
+use crate::koji_message::KojiEvent;
+
+/// The channel `repo.done` is announced on: payload `<tag>:<repo_id>`.
+pub const REPO_DONE_CHANNEL: &str = "koschei_repo_done";
+
+/// What handling an event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// The running builds of the task were brought up to date.
+    Builds(usize),
+    /// Collections whose latest builds were refreshed.
+    Collections(usize),
+    /// The resolver was notified of a new repo.
+    RepoAnnounced,
+}
+
+impl Applied {
+    /// Whether a database change was committed.
+    pub fn changed_anything(self) -> bool {
+        !matches!(self, Applied::Builds(0) | Applied::Collections(0))
+    }
+}
+
+/// A failure while applying an event.
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    /// Koji refused the call (a fault, a 4xx answer): retrying the same
+    /// message will not help.
+    #[error("Koji refused: {0}")]
+    Permanent(BackendError),
+    /// Database or Koji unreachable: retry later.
+    #[error("{0}")]
+    Transient(BackendError),
+}
+
+impl From<BackendError> for HandleError {
+    fn from(e: BackendError) -> Self {
+        match &e {
+            BackendError::Koji(k) if !k.is_retryable() => HandleError::Permanent(e),
+            _ => HandleError::Transient(e),
+        }
+    }
+}
+
+impl From<sqlx::Error> for HandleError {
+    fn from(e: sqlx::Error) -> Self {
+        HandleError::Transient(BackendError::Db(e))
+    }
+}
+
+/// Applies Koji events with the service's database pool and Koji sessions.
+pub struct Handler {
+    pool: PgPool,
+    sessions: KojiSessions,
+    config: Config,
+}
+
+impl Handler {
+    pub fn new(pool: PgPool, sessions: KojiSessions, config: Config) -> Handler {
+        Handler {
+            pool,
+            sessions,
+            config,
+        }
+    }
+
+    /// The database pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Applies one event; returns once its transactions have committed.
+    pub async fn apply(&self, event: &KojiEvent) -> Result<Applied, HandleError> {
+        match event {
+            KojiEvent::TaskState { task_id, new } => {
+                let Ok(task_id) = i32::try_from(*task_id) else {
+                    // Koschei stores task ids as integers: not one of ours.
+                    return Ok(Applied::Builds(0));
+                };
+                let builds: Vec<i32> = sqlx::query_scalar(
+                    "SELECT id FROM build WHERE task_id = $1 AND state = $2 ORDER BY id",
+                )
+                .bind(task_id)
+                .bind(BuildState::Running.code())
+                .fetch_all(&self.pool)
+                .await?;
+                for &build_id in &builds {
+                    update_build_state(&self.pool, &self.sessions, &self.config, build_id, *new)
+                        .await?;
+                }
+                Ok(Applied::Builds(builds.len()))
+            }
+            KojiEvent::Tagging { tag, package, .. } => {
+                // Every collection built into this tag that knows the
+                // package (the original updated only the first package of
+                // that name, whatever its collection).
+                let collections: Vec<KojiCollection> = sqlx::query_as(
+                    "SELECT c.id, c.name, c.dest_tag, c.build_tag, c.target, c.secondary_mode,
+                            c.poll_untracked
+                     FROM collection c
+                     WHERE c.dest_tag = $1
+                       AND EXISTS (SELECT 1 FROM package p WHERE p.collection_id = c.id AND p.name = $2)
+                     ORDER BY c.id",
+                )
+                .bind(tag)
+                .bind(package)
+                .fetch_all(&self.pool)
+                .await?;
+                let opts = ListTaggedOpts {
+                    latest: true,
+                    inherit: true,
+                    package: Some(package.clone()),
+                    ..ListTaggedOpts::default()
+                };
+                for collection in &collections {
+                    let koji = self.sessions.for_collection(collection.secondary_mode);
+                    let tagged = koji
+                        .list_tagged(collection.dest_tag.as_str(), &opts)
+                        .await
+                        .map_err(BackendError::from)?;
+                    let outcome = latest_builds_changed(
+                        &self.pool,
+                        &self.sessions,
+                        &self.config,
+                        collection,
+                        tagged,
+                    )
+                    .await?;
+                    tracing::info!(
+                        collection = collection.name,
+                        package,
+                        registered = outcome.registered,
+                        untagged = outcome.untagged,
+                        retagged = outcome.retagged,
+                        "latest builds refreshed"
+                    );
+                }
+                Ok(Applied::Collections(collections.len()))
+            }
+            KojiEvent::RepoDone { tag, repo_id } => {
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(REPO_DONE_CHANNEL)
+                    .bind(format!("{tag}:{repo_id}"))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(Applied::RepoAnnounced)
+            }
+        }
+    }
+}

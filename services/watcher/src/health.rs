@@ -1,0 +1,85 @@
+//! Liveness of the watcher's loops and the systemd watchdog: each loop
+//! beats at least every [`BEAT_INTERVAL`] in every state (consuming,
+//! waiting, reconnecting); the watchdog is fed only while every enabled loop
+//! beat recently, so a wedged loop gets the service restarted.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use koschei_core::service::sd_notify;
+
+/// How often a healthy loop beats.
+pub const BEAT_INTERVAL: Duration = Duration::from_secs(5);
+/// A loop silent for longer than this is considered stuck.
+pub const STALE_AFTER: Duration = Duration::from_secs(90);
+
+/// The last beat of one loop, in milliseconds since the process started.
+#[derive(Debug)]
+pub struct Beat {
+    start: Instant,
+    last_ms: AtomicU64,
+}
+
+impl Beat {
+    pub fn new() -> Arc<Beat> {
+        Arc::new(Beat {
+            start: Instant::now(),
+            last_ms: AtomicU64::new(0),
+        })
+    }
+
+    /// Records that the loop is alive.
+    pub fn beat(&self) {
+        self.last_ms
+            .store(self.start.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// Time since the last beat.
+    pub fn silence(&self) -> Duration {
+        let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+        self.start.elapsed().saturating_sub(last)
+    }
+}
+
+/// The watchdog interval systemd asked for (`WATCHDOG_USEC`), if any.
+pub fn watchdog_interval() -> Option<Duration> {
+    let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
+    Some(Duration::from_micros(usec))
+}
+
+/// Feeds the systemd watchdog (`WATCHDOG=1`) at half its interval while all
+/// `beats` are fresh; runs forever.
+pub async fn feed_watchdog(beats: Vec<(&'static str, Arc<Beat>)>) {
+    let period = watchdog_interval()
+        .map(|d| d / 2)
+        .unwrap_or(BEAT_INTERVAL)
+        .max(Duration::from_millis(100));
+    let mut tick = tokio::time::interval(period);
+    loop {
+        tick.tick().await;
+        match beats.iter().find(|(_, b)| b.silence() > STALE_AFTER) {
+            None => sd_notify("WATCHDOG=1"),
+            Some((name, b)) => {
+                tracing::error!(
+                    "the {name} loop has been silent for {:?}; not feeding the watchdog",
+                    b.silence()
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn silence_is_measured_from_the_last_beat() {
+        let b = Beat::new();
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(b.silence() >= Duration::from_millis(20));
+        b.beat();
+        assert!(b.silence() < Duration::from_millis(20));
+    }
+}
