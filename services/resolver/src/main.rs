@@ -1,28 +1,62 @@
-//! Koschei resolver: resolves build dependencies against Koji repos.
+//! `koschei-resolver`: resolves build dependencies against Koji repos.
 //!
-//! Subcommands: `bench` (whole-distribution benchmark, see [`bench`]). The long-running
-//! service subcommand is added next to it.
+//! * `run` (the default): the long-running service — repo resolver and build resolver
+//!   (spec §1.4), woken by `NOTIFY koschei_repo_done` ([`repo_notify`]) and polling as a
+//!   fallback; several instances share the work through PostgreSQL.
+//! * `bench`: the whole-distribution benchmark.
 
-mod bench;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use koschei_core::koji_sessions::KojiSessions;
+use koschei_core::{db, service, Config};
+use koschei_resolver::context::Context;
+use koschei_resolver::{bench, repo_notify};
 
 #[derive(Parser)]
 #[command(name = "koschei-resolver", version, about)]
 struct Cli {
+    /// Extra configuration file, merged after KOSCHEI_CONFIG (repeatable).
+    #[arg(long = "config", global = true, value_name = "FILE")]
+    config: Vec<PathBuf>,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the resolver service (the default).
+    Run,
     /// Resolve every source package of a repository (and, incrementally, of its successor)
     /// and print timing figures.
     Bench(bench::BenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Run) {
+        Command::Run => {
+            service::init_logging();
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(run(&cli.config))
+        }
         Command::Bench(args) => bench::run(&args),
     }
+}
+
+async fn run(config_files: &[PathBuf]) -> anyhow::Result<()> {
+    let config = Config::load(config_files)?;
+    let pool = db::connect(&config, 8).await?;
+    let sessions = KojiSessions::connect(&config).await?;
+    let ctx = Arc::new(Context::new(pool.clone(), config.clone(), sessions)?);
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let _listener = repo_notify::listen(&pool, wake.clone()).await?;
+    tracing::info!("resolver instance {}", ctx.instance);
+    let end = service::run_loop("resolver", &config, Some(&wake), || {
+        let ctx = ctx.clone();
+        async move { koschei_resolver::service::iteration(&ctx).await }
+    })
+    .await;
+    service::exit(end)
 }

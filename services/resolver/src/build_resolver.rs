@@ -1,0 +1,275 @@
+//! The build resolver (spec §1.4.2): "what did the build see". Every build (scratch or
+//! real) with a `repo_id` and `deps_resolved IS NULL` is resolved against the exact Koji
+//! repo it was built in. Builds are grouped by repo; each group is taken under a
+//! non-blocking advisory lock on the repo id (namespace 2), so instances share the work.
+//!
+//! * repo dead or without build group → `deps_resolved = FALSE` for every build of it;
+//! * repodata unavailable → left for the next cycle (assumed transient);
+//! * unresolvable → `deps_resolved = FALSE`, and when it is the package's last build,
+//!   `build_priority = priorities.newly_added` (it cannot get dependency priority, so it is
+//!   treated like a newly added package);
+//! * resolved → `deps_resolved = TRUE`, `dependency_keys` = its dependency set, and
+//!   `applied_change` rows against the previous resolved build.
+//!
+//! Unlike Koschei, the previous build's `dependency_keys` are kept: every build keeps its
+//! dependency set, so changes can always be computed against the last *tested* build,
+//! even when Koji has deleted the repo it used (K#168, K#338).
+
+use std::collections::{BTreeMap, HashMap};
+
+use koschei_depsolve::{compute_changes, Dependency, Nevra};
+use sqlx::PgConnection;
+
+use crate::build_requires::srpm;
+use crate::comparison;
+use crate::context::{CollectionInfo, Context};
+use crate::dependency_keys;
+use crate::repo_env::RepoStatus;
+use crate::solver_pool::{SolveJob, SolveResult, SolverPool};
+
+/// Advisory-lock namespace of the build resolver (Koschei's `LOCK_BUILD_RESOLVER`).
+pub const LOCK_BUILD_RESOLVER: i32 = 2;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct PendingBuild {
+    id: i32,
+    name: String,
+    version: Option<String>,
+    release: Option<String>,
+    repo_id: i32,
+}
+
+/// Totals of one pass.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BuildStats {
+    /// Builds marked resolved.
+    pub resolved: usize,
+    /// Builds marked unresolved.
+    pub unresolved: usize,
+    /// Builds left for later (repodata unavailable, repo locked).
+    pub postponed: usize,
+}
+
+/// Resolves the pending builds of one collection.
+pub async fn resolve_builds(ctx: &Context, c: &CollectionInfo) -> anyhow::Result<BuildStats> {
+    let builds: Vec<PendingBuild> = sqlx::query_as(
+        "SELECT b.id, p.name, b.version, b.release, b.repo_id
+         FROM build b JOIN package p ON p.id = b.package_id
+         WHERE p.collection_id = $1 AND b.deps_resolved IS NULL AND b.repo_id IS NOT NULL
+         ORDER BY b.repo_id, build_time(b), b.id",
+    )
+    .bind(c.id)
+    .fetch_all(&ctx.pool)
+    .await?;
+    let mut by_repo: BTreeMap<i32, Vec<PendingBuild>> = BTreeMap::new();
+    for b in builds {
+        by_repo.entry(b.repo_id).or_default().push(b);
+    }
+    let mut stats = BuildStats::default();
+    for (repo_id, builds) in by_repo {
+        let mut lock_conn = ctx.pool.acquire().await?;
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
+            .bind(LOCK_BUILD_RESOLVER)
+            .bind(repo_id)
+            .fetch_one(&mut *lock_conn)
+            .await?;
+        if !locked {
+            stats.postponed += builds.len();
+            continue;
+        }
+        let result = resolve_repo_builds(ctx, c, repo_id, &builds, &mut stats).await;
+        sqlx::query("SELECT pg_advisory_unlock($1, $2)")
+            .bind(LOCK_BUILD_RESOLVER)
+            .bind(repo_id)
+            .execute(&mut *lock_conn)
+            .await?;
+        result?;
+    }
+    Ok(stats)
+}
+
+async fn resolve_repo_builds(
+    ctx: &Context,
+    c: &CollectionInfo,
+    repo_id: i32,
+    builds: &[PendingBuild],
+    stats: &mut BuildStats,
+) -> anyhow::Result<()> {
+    let repo = match ctx.repos.get(ctx.koji_for(c), &c.repo(repo_id)).await? {
+        RepoStatus::Ready(repo) => repo,
+        RepoStatus::Dead | RepoStatus::NoBuildGroup => {
+            tracing::info!("{}: repo {repo_id} is dead or has no build group", c.name);
+            let ids: Vec<i32> = builds.iter().map(|b| b.id).collect();
+            stats.unresolved += mark_unresolved(&mut *ctx.pool.acquire().await?, ctx, &ids).await?;
+            return Ok(());
+        }
+        RepoStatus::Unavailable => {
+            tracing::warn!(
+                "{}: repodata of repo {repo_id} unavailable; retrying later",
+                c.name
+            );
+            stats.postponed += builds.len();
+            return Ok(());
+        }
+    };
+    let srpms: Vec<_> = builds
+        .iter()
+        .map(|b| {
+            srpm(
+                &b.name,
+                b.version.as_deref().unwrap_or(""),
+                b.release.as_deref().unwrap_or(""),
+            )
+        })
+        .collect();
+    let brs = ctx.brs.get(ctx.koji_for(c), c.koji_id(), &srpms).await?;
+    let dep = &ctx.config.dependency;
+    let mut solver = SolverPool::start(
+        repo.solv.clone(),
+        repo.group.clone(),
+        ctx.resolve_options(),
+        dep.resolver_threads,
+        dep.resolver_queue_size,
+    );
+    let chunk_size = dep.persist_chunk_size.max(1);
+    let indexed: Vec<(usize, &PendingBuild)> = builds.iter().enumerate().collect();
+    let chunks: Vec<&[(usize, &PendingBuild)]> = indexed.chunks(chunk_size).collect();
+    let submit = |solver: &SolverPool, chunk: &[(usize, &PendingBuild)]| -> Vec<i32> {
+        let mut no_brs = Vec::new();
+        for &(i, b) in chunk {
+            match &brs[i] {
+                Some(brs) => solver.submit(SolveJob {
+                    tag: i64::from(b.id),
+                    buildrequires: brs.clone(),
+                }),
+                None => no_brs.push(b.id),
+            }
+        }
+        no_brs
+    };
+    let mut pending_no_brs = submit(&solver, chunks.first().copied().unwrap_or(&[]));
+    for (k, chunk) in chunks.iter().enumerate() {
+        let expected = chunk.len() - pending_no_brs.len();
+        let no_brs = std::mem::take(&mut pending_no_brs);
+        // solve the next chunk while this one is written
+        if let Some(next) = chunks.get(k + 1) {
+            pending_no_brs = submit(&solver, next);
+        }
+        let mut results: HashMap<i64, SolveResult> = HashMap::with_capacity(expected);
+        while results.len() < expected {
+            match solver.next().await {
+                Some(Ok(r)) => {
+                    results.insert(r.tag, r);
+                }
+                Some(Err(e)) => anyhow::bail!("solver: {e}"),
+                None => anyhow::bail!("solver threads ended"),
+            }
+        }
+        let mut conn = ctx.pool.acquire().await?;
+        stats.unresolved += mark_unresolved(&mut conn, ctx, &no_brs).await?;
+        // in build order, so that each build is compared with the one before it
+        for &(_, b) in chunk.iter() {
+            let Some(r) = results.remove(&i64::from(b.id)) else {
+                continue;
+            };
+            if r.resolved {
+                if store_resolved(&mut conn, ctx, b.id, &r.dependencies).await? {
+                    stats.resolved += 1;
+                }
+            } else {
+                stats.unresolved += mark_unresolved(&mut conn, ctx, &[b.id]).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `deps_resolved = FALSE`; packages whose last build it is get `build_priority =
+/// newly_added`. Builds processed meanwhile (or deleted) are left alone.
+async fn mark_unresolved(
+    conn: &mut PgConnection,
+    ctx: &Context,
+    ids: &[i32],
+) -> anyhow::Result<usize> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let marked: Vec<i32> = sqlx::query_scalar(
+        "UPDATE build SET deps_resolved = false WHERE id = ANY($1) AND deps_resolved IS NULL RETURNING id",
+    )
+    .bind(ids)
+    .fetch_all(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE package SET build_priority = $2 WHERE last_build_id = ANY($1)")
+        .bind(&marked)
+        .bind(ctx.config.priorities.newly_added)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(marked.len())
+}
+
+/// Stores a resolved build's dependency set and its applied changes in one transaction.
+/// Returns false when the build vanished or was processed meanwhile.
+pub async fn store_resolved(
+    conn: &mut PgConnection,
+    ctx: &Context,
+    build_id: i32,
+    deps: &[Dependency],
+) -> anyhow::Result<bool> {
+    let nevras: Vec<&Nevra> = deps.iter().map(|d| &d.nevra).collect();
+    // committed at once, outside the build's transaction (see package_persist)
+    let ids = ctx.deps.get_or_create(&mut *conn, &nevras).await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let updated = sqlx::query(
+        "UPDATE build SET deps_resolved = true, dependency_keys = $2
+         WHERE id = $1 AND deps_resolved IS NULL",
+    )
+    .bind(build_id)
+    .bind(dependency_keys::encode(&ids))
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return Ok(false);
+    }
+    if let Some((_, prev_ids)) = comparison::previous_build_deps(&mut tx, build_id).await? {
+        let prev_nevras = ctx.deps.get_by_ids(&mut tx, &prev_ids).await?;
+        let prev: Vec<Dependency> = prev_nevras
+            .into_iter()
+            .map(|nevra| Dependency {
+                nevra,
+                distance: None,
+            })
+            .collect();
+        let changes = compute_changes(&prev, deps);
+        let mut id_of: HashMap<&Nevra, i32> =
+            nevras.iter().copied().zip(ids.iter().copied()).collect();
+        for (p, id) in prev.iter().zip(&prev_ids) {
+            id_of.insert(&p.nevra, *id);
+        }
+        let prev_col: Vec<Option<i32>> = changes
+            .iter()
+            .map(|c| c.prev.as_ref().map(|n| id_of[n]))
+            .collect();
+        let curr_col: Vec<Option<i32>> = changes
+            .iter()
+            .map(|c| c.curr.as_ref().map(|n| id_of[n]))
+            .collect();
+        let dist_col: Vec<Option<i32>> =
+            changes.iter().map(|c| c.distance.map(i32::from)).collect();
+        sqlx::query(
+            "INSERT INTO applied_change (build_id, prev_dep_id, curr_dep_id, distance)
+             SELECT $1, * FROM unnest($2::int[], $3::int[], $4::int[])",
+        )
+        .bind(build_id)
+        .bind(&prev_col)
+        .bind(&curr_col)
+        .bind(&dist_col)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}

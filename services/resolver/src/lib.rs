@@ -1,0 +1,17 @@
+//! Koschei resolver: the repo resolver and the build resolver of spec §1.4 as a library,
+//! so that tests and the benchmark drive the same code as the service.
+
+pub mod bench;
+pub mod build_requires;
+pub mod build_resolver;
+pub mod comparison;
+pub mod context;
+pub mod dependency_cache;
+pub mod dependency_keys;
+pub mod package_persist;
+pub mod repo_env;
+pub mod repo_notify;
+pub mod repo_resolver;
+pub mod service;
+pub mod solver_pool;
+pub mod work_queue;

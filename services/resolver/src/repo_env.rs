@@ -1,0 +1,174 @@
+//! Preparing a Koji repository for resolution: its descriptor (`repoInfo`; only READY and
+//! EXPIRED repos are usable, spec §3.1), its build group as of the repo's creation event
+//! (§3.2), its repodata from the shared on-disk cache (§3.3) and the `.solv` file the
+//! solver threads load. Prepared repositories are kept in memory (a few at a time) so
+//! that consecutive chunks and iterations do not repeat the work.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use koschei_depsolve::{CachedRepo, LoadOptions, RepoCache, RepoDescriptor, SolvFile};
+use koschei_koji::build_group::group_packages;
+use koschei_koji::{KojiClient, RepoState};
+
+/// A repository ready for solving.
+pub struct PreparedRepo {
+    /// `(koji id, build tag, repo id)`.
+    pub descriptor: RepoDescriptor,
+    /// The `.solv` file of its binary packages.
+    pub solv: SolvFile,
+    /// The build group's package names.
+    pub group: Vec<String>,
+    /// Keeps the cache entry from being evicted while in use.
+    _cached: CachedRepo,
+}
+
+/// What can be done with a repository.
+pub enum RepoStatus {
+    /// Ready for solving.
+    Ready(Arc<PreparedRepo>),
+    /// Unknown to Koji or deleted: it will never be usable.
+    Dead,
+    /// The build group does not exist in the repo's tag.
+    NoBuildGroup,
+    /// Koji has the repo but its repodata could not be downloaded (assumed transient).
+    Unavailable,
+}
+
+/// Which collection a repository belongs to.
+#[derive(Debug, Clone)]
+pub struct RepoRequest<'a> {
+    /// `primary` or `secondary` (the descriptor's first part).
+    pub koji_id: &'a str,
+    /// Build tag.
+    pub build_tag: &'a str,
+    /// Name of the build group (`collection.build_group`).
+    pub build_group: &'a str,
+    /// Koji repo id.
+    pub repo_id: i64,
+}
+
+/// Prepares repositories, remembering the last few.
+pub struct RepoEnvironments {
+    cache: RepoCache,
+    solv_dir: PathBuf,
+    repo_arch: String,
+    load: LoadOptions,
+    prepared: Mutex<Vec<(String, Arc<PreparedRepo>)>>,
+    groups: Mutex<HashMap<(String, String, i64), Option<Vec<String>>>>,
+}
+
+const KEEP_PREPARED: usize = 4;
+
+impl RepoEnvironments {
+    /// Repodata under `<cachedir>/repodata`, `.solv` files under `<cachedir>/solv`.
+    pub fn new(config: &koschei_core::Config) -> anyhow::Result<Self> {
+        let dir = &config.directories.cachedir;
+        let dep = &config.dependency;
+        Ok(RepoEnvironments {
+            cache: RepoCache::new(dir.join("repodata"), dep.cache_l2_capacity)
+                .context("opening the repodata cache")?,
+            solv_dir: dir.join("solv"),
+            repo_arch: dep.repo_arch.clone(),
+            load: LoadOptions {
+                arch: dep.resolve_for_arch.clone(),
+                solv_cache_dir: Some(dir.join("solv")),
+                ignore_weak_deps: dep.ignore_weak_deps,
+            },
+            prepared: Mutex::new(Vec::new()),
+            groups: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Prepares a repository (or finds it prepared).
+    pub async fn get(
+        &self,
+        koji: &KojiClient,
+        req: &RepoRequest<'_>,
+    ) -> anyhow::Result<RepoStatus> {
+        let descriptor = RepoDescriptor {
+            koji_id: req.koji_id.to_string(),
+            build_tag: req.build_tag.to_string(),
+            repo_id: req.repo_id,
+        };
+        let key = format!("{}/{}", descriptor.key(), req.build_group);
+        if let Some(p) = self.lookup(&key) {
+            return Ok(RepoStatus::Ready(p));
+        }
+        let Some(info) = koji.repo_info(req.repo_id).await? else {
+            return Ok(RepoStatus::Dead);
+        };
+        if !matches!(info.state, RepoState::Ready | RepoState::Expired) {
+            return Ok(RepoStatus::Dead);
+        }
+        let group_key = (
+            descriptor.key(),
+            req.build_group.to_string(),
+            info.create_event,
+        );
+        let cached_group = self.groups_lock().get(&group_key).cloned();
+        let group = match cached_group {
+            Some(g) => g,
+            None => {
+                let groups = koji
+                    .get_tag_groups(req.build_tag, Some(info.create_event))
+                    .await?;
+                let g = group_packages(&groups, req.build_group);
+                let mut all = self.groups_lock();
+                if all.len() > 1000 {
+                    all.clear();
+                }
+                all.insert(group_key, g.clone());
+                g
+            }
+        };
+        let Some(group) = group else {
+            return Ok(RepoStatus::NoBuildGroup);
+        };
+        let topurl = koji.config().topurl.clone();
+        let Some(cached) = self
+            .cache
+            .get(&descriptor, &topurl, &self.repo_arch)
+            .await?
+        else {
+            return Ok(RepoStatus::Unavailable);
+        };
+        let repo_dir = cached.repo_dir()?;
+        let (solv_dir, load) = (self.solv_dir.clone(), self.load.clone());
+        let solv =
+            tokio::task::spawn_blocking(move || SolvFile::ensure(&repo_dir, &solv_dir, &load))
+                .await??;
+        let prepared = Arc::new(PreparedRepo {
+            descriptor,
+            solv,
+            group,
+            _cached: cached,
+        });
+        let mut all = self.prepared_lock();
+        all.retain(|(k, _)| k != &key);
+        all.push((key, prepared.clone()));
+        if all.len() > KEEP_PREPARED {
+            all.remove(0);
+        }
+        Ok(RepoStatus::Ready(prepared))
+    }
+
+    fn lookup(&self, key: &str) -> Option<Arc<PreparedRepo>> {
+        self.prepared_lock()
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, p)| p.clone())
+    }
+
+    fn prepared_lock(&self) -> std::sync::MutexGuard<'_, Vec<(String, Arc<PreparedRepo>)>> {
+        self.prepared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn groups_lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<(String, String, i64), Option<Vec<String>>>> {
+        self.groups.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

@@ -1,0 +1,477 @@
+//! The repo resolver (spec §1.4.1): "what would happen if the package were built now".
+//!
+//! Per collection, [`plan_collection`] looks for a new READY repo of the build tag. For a
+//! new repo it resolves the base buildroot (build group alone), records
+//! `latest_repo_id`/`latest_repo_resolved`, the `buildroot_problem`s and a collection
+//! state-change message in one transaction, and — when the buildroot resolved — queues
+//! every eligible package (tracked, not blocked, not `skip_resolution`, with a last
+//! complete build) in the shared work queue. Without a new repo it queues the eligible
+//! packages with `resolved IS NULL`: new packages, and packages whose resolution was
+//! reset (`UPDATE package SET resolved = NULL` is a forced re-resolution).
+//!
+//! [`process_work`] then claims queued chunks (of any collection, possibly queued by
+//! another instance), resolves them on all cores and persists each chunk in one
+//! transaction ([`crate::package_persist`]). Two chunks are kept in flight, so solving
+//! continues while a finished chunk is written.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context as _};
+use koschei_core::model::CollectionState;
+use koschei_core::outbox;
+use koschei_koji::RepoState;
+
+use crate::build_requires::srpm;
+use crate::context::{CollectionInfo, Context};
+use crate::package_persist::{persist_chunk, PackageOutcome, PersistStats, WorkClaim};
+use crate::repo_env::{PreparedRepo, RepoStatus};
+use crate::solver_pool::{SolveJob, SolverPool};
+use crate::work_queue::{self, Heartbeat, WorkItem};
+
+/// Advisory-lock namespace of the repo resolver (Koschei's `LOCK_REPO_RESOLVER`).
+pub const LOCK_REPO_RESOLVER: i32 = 1;
+
+/// The eligibility condition of a package (alias `p`).
+const ELIGIBLE: &str = "p.tracked AND NOT p.blocked AND NOT p.skip_resolution
+                        AND p.last_complete_build_id IS NOT NULL";
+
+/// What planning did for a collection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Planned {
+    /// Nothing to do.
+    Nothing,
+    /// Another instance is planning this collection.
+    Locked,
+    /// A new repo's buildroot was resolved (`true` = resolvable) and `usize` packages
+    /// were queued.
+    NewRepo(i32, bool, usize),
+    /// New or reset packages were queued.
+    NewPackages(usize),
+}
+
+/// Looks for a new repo or new packages of one collection and queues the work.
+pub async fn plan_collection(ctx: &Context, c: &CollectionInfo) -> anyhow::Result<Planned> {
+    let koji = ctx.koji_for(c);
+    let repo = koji
+        .get_repo(c.build_tag.as_str(), RepoState::Ready)
+        .await
+        .with_context(|| format!("getRepo({})", c.build_tag))?;
+    if let Some(repo) = repo {
+        let repo_id = i32::try_from(repo.id).context("repo id out of range")?;
+        if c.latest_repo_id.is_none_or(|latest| repo_id > latest) {
+            return new_repo(ctx, c, repo_id).await;
+        }
+    }
+    if c.latest_repo_resolved == Some(true) {
+        return queue_new_packages(ctx, c).await;
+    }
+    Ok(Planned::Nothing)
+}
+
+async fn new_repo(ctx: &Context, c: &CollectionInfo, repo_id: i32) -> anyhow::Result<Planned> {
+    // session-level lock on a dedicated connection: released when it closes, even if
+    // this process dies
+    let mut lock_conn = ctx.pool.acquire().await?;
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
+        .bind(LOCK_REPO_RESOLVER)
+        .bind(c.id)
+        .fetch_one(&mut *lock_conn)
+        .await?;
+    if !locked {
+        return Ok(Planned::Locked);
+    }
+    let result = new_repo_locked(ctx, c, repo_id).await;
+    sqlx::query("SELECT pg_advisory_unlock($1, $2)")
+        .bind(LOCK_REPO_RESOLVER)
+        .bind(c.id)
+        .execute(&mut *lock_conn)
+        .await?;
+    result
+}
+
+async fn new_repo_locked(
+    ctx: &Context,
+    c: &CollectionInfo,
+    repo_id: i32,
+) -> anyhow::Result<Planned> {
+    let started = Instant::now();
+    let Some(c) = ctx.collection(c.id).await? else {
+        return Ok(Planned::Nothing);
+    };
+    if c.latest_repo_id.is_some_and(|latest| latest >= repo_id) {
+        return Ok(Planned::Nothing); // another instance was faster
+    }
+    let (resolved, problems) = match ctx.repos.get(ctx.koji_for(&c), &c.repo(repo_id)).await? {
+        RepoStatus::Ready(repo) => resolve_buildroot(ctx, repo).await?,
+        RepoStatus::Dead => bail!("Repo {repo_id} is dead"),
+        RepoStatus::Unavailable => {
+            bail!("Repo {repo_id} of {} could not be downloaded", c.build_tag)
+        }
+        RepoStatus::NoBuildGroup => (
+            false,
+            vec![format!(
+                "Build group {} not found in {} at repo {repo_id}",
+                c.build_group, c.build_tag
+            )],
+        ),
+    };
+    let mut tx = ctx.pool.begin().await?;
+    let old: String =
+        sqlx::query_scalar("SELECT collection_state(c) FROM collection c WHERE id = $1 FOR UPDATE")
+            .bind(c.id)
+            .fetch_one(&mut *tx)
+            .await?;
+    sqlx::query("DELETE FROM buildroot_problem WHERE collection_id = $1")
+        .bind(c.id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "UPDATE collection SET latest_repo_id = $2, latest_repo_resolved = $3 WHERE id = $1",
+    )
+    .bind(c.id)
+    .bind(repo_id)
+    .bind(resolved)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO buildroot_problem (collection_id, problem) SELECT $1, * FROM unnest($2::text[])",
+    )
+    .bind(c.id)
+    .bind(&problems)
+    .execute(&mut *tx)
+    .await?;
+    let new = if resolved {
+        CollectionState::Ok
+    } else {
+        CollectionState::Unresolved
+    };
+    let old: CollectionState = old.parse().unwrap_or(CollectionState::Unknown);
+    outbox::collection_state_changed(&mut tx, &ctx.config, c.id, old, new).await?;
+    work_queue::cancel_other_repos(&mut tx, c.id, repo_id).await?;
+    let mut queued = 0;
+    if resolved {
+        let ids: Vec<i32> = sqlx::query_scalar(&format!(
+            "SELECT p.id FROM package p WHERE p.collection_id = $1 AND {ELIGIBLE} ORDER BY p.id"
+        ))
+        .bind(c.id)
+        .fetch_all(&mut *tx)
+        .await?;
+        // queued new-package chunks of this repo are covered by the whole pass
+        sqlx::query("DELETE FROM resolver_work WHERE collection_id = $1")
+            .bind(c.id)
+            .execute(&mut *tx)
+            .await?;
+        work_queue::enqueue(
+            &mut tx,
+            c.id,
+            repo_id,
+            &ids,
+            ctx.config.dependency.persist_chunk_size,
+        )
+        .await?;
+        queued = ids.len();
+    }
+    tx.commit().await?;
+    tracing::info!(
+        "{}: repo {repo_id} buildroot {} ({} problems), {queued} packages queued, {:.1}s",
+        c.name,
+        new,
+        problems.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(Planned::NewRepo(repo_id, resolved, queued))
+}
+
+/// Resolves the build group alone.
+async fn resolve_buildroot(
+    ctx: &Context,
+    repo: Arc<PreparedRepo>,
+) -> anyhow::Result<(bool, Vec<String>)> {
+    let options = ctx.resolve_options();
+    tokio::task::spawn_blocking(move || {
+        let mut sack = repo.solv.load()?;
+        let res = sack.resolve::<String, String>(&repo.group, &[], &options);
+        Ok((res.resolved, res.problems))
+    })
+    .await?
+}
+
+async fn queue_new_packages(ctx: &Context, c: &CollectionInfo) -> anyhow::Result<Planned> {
+    let Some(repo_id) = c.latest_repo_id else {
+        return Ok(Planned::Nothing);
+    };
+    let mut tx = ctx.pool.begin().await?;
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1, $2)")
+        .bind(LOCK_REPO_RESOLVER)
+        .bind(c.id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if !locked {
+        return Ok(Planned::Locked);
+    }
+    let ids: Vec<i32> = sqlx::query_scalar(&format!(
+        "SELECT p.id FROM package p
+         WHERE p.collection_id = $1 AND {ELIGIBLE} AND p.resolved IS NULL
+           AND p.id NOT IN (SELECT unnest(package_ids) FROM resolver_work WHERE collection_id = $1)
+         ORDER BY p.id"
+    ))
+    .bind(c.id)
+    .fetch_all(&mut *tx)
+    .await?;
+    if ids.is_empty() {
+        return Ok(Planned::Nothing);
+    }
+    work_queue::enqueue(
+        &mut tx,
+        c.id,
+        repo_id,
+        &ids,
+        ctx.config.dependency.persist_chunk_size,
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!("{}: {} new packages queued", c.name, ids.len());
+    Ok(Planned::NewPackages(ids.len()))
+}
+
+/// A claimed chunk ready for solving.
+struct LoadedChunk {
+    item: WorkItem,
+    repo: Arc<PreparedRepo>,
+    /// (package id, last_build_id, BuildRequires)
+    packages: Vec<(i32, Option<i32>, Vec<String>)>,
+}
+
+/// Loads a claimed chunk; `None` when nothing is left to do with it (the row is gone).
+async fn load_chunk(ctx: &Context, item: WorkItem) -> anyhow::Result<Option<LoadedChunk>> {
+    let Some(c) = ctx.collection(item.collection_id).await? else {
+        return Ok(None);
+    };
+    if c.latest_repo_id != Some(item.repo_id) || c.latest_repo_resolved != Some(true) {
+        work_queue::finish_empty(&ctx.pool, item.id, &ctx.instance).await?;
+        return Ok(None);
+    }
+    let repo = match ctx
+        .repos
+        .get(ctx.koji_for(&c), &c.repo(item.repo_id))
+        .await?
+    {
+        RepoStatus::Ready(repo) => repo,
+        RepoStatus::Dead | RepoStatus::NoBuildGroup => {
+            tracing::warn!(
+                "{}: repo {} is no longer usable; dropping queued work",
+                c.name,
+                item.repo_id
+            );
+            work_queue::finish_empty(&ctx.pool, item.id, &ctx.instance).await?;
+            return Ok(None);
+        }
+        RepoStatus::Unavailable => bail!(
+            "repo {} of {} could not be downloaded",
+            item.repo_id,
+            c.build_tag
+        ),
+    };
+    let rows: Vec<(i32, String, String, String, Option<i32>)> = sqlx::query_as(&format!(
+        "SELECT p.id, p.name, b.version, b.release, p.last_build_id
+         FROM package p JOIN build b ON b.id = p.last_complete_build_id
+         WHERE p.id = ANY($1) AND {ELIGIBLE} ORDER BY p.id"
+    ))
+    .bind(&item.package_ids)
+    .fetch_all(&ctx.pool)
+    .await?;
+    let srpms: Vec<_> = rows.iter().map(|r| srpm(&r.1, &r.2, &r.3)).collect();
+    let brs = ctx.brs.get(ctx.koji_for(&c), c.koji_id(), &srpms).await?;
+    let packages = rows
+        .into_iter()
+        .zip(brs)
+        .filter_map(|(r, brs)| brs.map(|brs| (r.0, r.4, brs)))
+        .collect();
+    Ok(Some(LoadedChunk {
+        item,
+        repo,
+        packages,
+    }))
+}
+
+struct InFlight {
+    item: WorkItem,
+    remaining: usize,
+    outcomes: Vec<PackageOutcome>,
+}
+
+/// Totals of one [`process_work`] call.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct WorkStats {
+    /// Chunks persisted.
+    pub chunks: usize,
+    /// Packages resolved.
+    pub resolved: usize,
+    /// What persisting did.
+    pub persist: PersistStats,
+}
+
+/// Claims and processes queued chunks until none is free. With `max_chunks`, stops
+/// claiming after that many (tests).
+pub async fn process_work(ctx: &Context, max_chunks: Option<usize>) -> anyhow::Result<WorkStats> {
+    let _heartbeat = Heartbeat::start(ctx.pool.clone(), ctx.instance.clone(), ctx.lease);
+    let mut flights: HashMap<i64, InFlight> = HashMap::new();
+    let result = work_loop(ctx, max_chunks, &mut flights).await;
+    if result.is_err() {
+        for id in flights.keys() {
+            work_queue::release(&ctx.pool, *id, &ctx.instance)
+                .await
+                .ok();
+        }
+    }
+    result
+}
+
+async fn work_loop(
+    ctx: &Context,
+    max_chunks: Option<usize>,
+    flights: &mut HashMap<i64, InFlight>,
+) -> anyhow::Result<WorkStats> {
+    let started = Instant::now();
+    let mut stats = WorkStats::default();
+    let mut claimed = 0usize;
+    let mut pool: Option<(String, SolverPool)> = None;
+    let mut stash: VecDeque<LoadedChunk> = VecDeque::new();
+    // job tag -> (item id, package id, last build id)
+    let mut jobs: HashMap<i64, (i64, i32, Option<i32>)> = HashMap::new();
+    let mut next_tag: i64 = 0;
+    let dep = &ctx.config.dependency;
+    loop {
+        // keep two chunks in flight
+        while flights.len() < 2 {
+            let chunk = match stash.pop_front() {
+                Some(chunk) => chunk,
+                None => {
+                    if max_chunks.is_some_and(|m| claimed >= m) {
+                        break;
+                    }
+                    let Some(item) = work_queue::claim(&ctx.pool, &ctx.instance, ctx.lease).await?
+                    else {
+                        break;
+                    };
+                    claimed += 1;
+                    let id = item.id;
+                    match load_chunk(ctx, item).await {
+                        Ok(Some(chunk)) => chunk,
+                        Ok(None) => continue,
+                        Err(e) => {
+                            work_queue::release(&ctx.pool, id, &ctx.instance).await.ok();
+                            return Err(e);
+                        }
+                    }
+                }
+            };
+            let key = chunk.repo.solv.path.display().to_string();
+            if pool.as_ref().is_none_or(|(k, _)| k != &key) {
+                if !flights.is_empty() {
+                    stash.push_front(chunk); // finish the other repo's chunks first
+                    break;
+                }
+                pool = Some((
+                    key,
+                    SolverPool::start(
+                        chunk.repo.solv.clone(),
+                        chunk.repo.group.clone(),
+                        ctx.resolve_options(),
+                        dep.resolver_threads,
+                        dep.resolver_queue_size,
+                    ),
+                ));
+            }
+            let (_, solver) = pool.as_ref().expect("pool started");
+            let item_id = chunk.item.id;
+            if chunk.packages.is_empty() {
+                stats.persist += persist_chunk(
+                    &ctx.pool,
+                    &ctx.config,
+                    &ctx.deps,
+                    &[],
+                    Some(claim_of(ctx, item_id)),
+                )
+                .await?;
+                stats.chunks += 1;
+                continue;
+            }
+            for (package_id, last_build_id, brs) in chunk.packages.iter().cloned() {
+                next_tag += 1;
+                jobs.insert(next_tag, (item_id, package_id, last_build_id));
+                solver.submit(SolveJob {
+                    tag: next_tag,
+                    buildrequires: brs,
+                });
+            }
+            flights.insert(
+                item_id,
+                InFlight {
+                    remaining: chunk.packages.len(),
+                    outcomes: Vec::with_capacity(chunk.packages.len()),
+                    item: chunk.item,
+                },
+            );
+        }
+        if flights.is_empty() {
+            if stash.is_empty() {
+                break;
+            }
+            continue;
+        }
+        let (_, solver) = pool
+            .as_mut()
+            .expect("pool running while chunks are in flight");
+        let result = match solver.next().await {
+            Some(Ok(r)) => r,
+            Some(Err(e)) => bail!("solver: {e}"),
+            None => bail!("solver threads ended"),
+        };
+        let (item_id, package_id, last_build_id) = jobs.remove(&result.tag).expect("known job");
+        let flight = flights.get_mut(&item_id).expect("chunk in flight");
+        flight.outcomes.push(PackageOutcome {
+            package_id,
+            last_build_id,
+            resolved: result.resolved,
+            problems: result.problems,
+            dependencies: result.dependencies,
+        });
+        flight.remaining -= 1;
+        if flight.remaining == 0 {
+            let flight = flights.remove(&item_id).expect("chunk in flight");
+            stats.resolved += flight.outcomes.len();
+            stats.persist += persist_chunk(
+                &ctx.pool,
+                &ctx.config,
+                &ctx.deps,
+                &flight.outcomes,
+                Some(claim_of(ctx, flight.item.id)),
+            )
+            .await?;
+            stats.chunks += 1;
+        }
+    }
+    if stats.chunks > 0 {
+        let secs = started.elapsed().as_secs_f64();
+        tracing::info!(
+            "resolved {} packages in {} chunks, {:.1}s ({:.0} pkgs/min); {:?}; dependency cache {:?}",
+            stats.resolved,
+            stats.chunks,
+            secs,
+            stats.resolved as f64 * 60.0 / secs.max(1e-9),
+            stats.persist,
+            ctx.deps.stats()
+        );
+    }
+    Ok(stats)
+}
+
+fn claim_of(ctx: &Context, item_id: i64) -> WorkClaim<'_> {
+    WorkClaim {
+        item_id,
+        instance: &ctx.instance,
+    }
+}

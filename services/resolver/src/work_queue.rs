@@ -1,0 +1,156 @@
+//! The repo resolver's work queue in PostgreSQL (table `resolver_work`), through which
+//! several resolver instances, on several machines, share one collection's work.
+//!
+//! A whole-repo pass (or a batch of new packages) is split into chunks of
+//! `persist_chunk_size` packages, one row each. An instance claims the oldest free row
+//! with `FOR UPDATE SKIP LOCKED` (instances never wait for each other), stamping its id
+//! and a lease; a heartbeat extends the leases of all its rows while it works; the row is
+//! deleted in the transaction that persists the chunk's results
+//! ([`crate::package_persist::WorkClaim`]). When an instance dies, its rows' leases
+//! expire and another instance claims them again; should the first one come back, its
+//! late results are discarded because its row is gone or claimed by someone else.
+
+use std::time::Duration;
+
+use sqlx::{PgConnection, PgPool};
+
+/// A claimed chunk.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct WorkItem {
+    /// Row id.
+    pub id: i64,
+    /// Collection.
+    pub collection_id: i32,
+    /// Koji repo to resolve against.
+    pub repo_id: i32,
+    /// Packages of the chunk.
+    pub package_ids: Vec<i32>,
+}
+
+/// Queues `package_ids` in chunks of `chunk_size` for resolution against `repo_id`.
+/// Returns the number of rows.
+pub async fn enqueue(
+    conn: &mut PgConnection,
+    collection_id: i32,
+    repo_id: i32,
+    package_ids: &[i32],
+    chunk_size: usize,
+) -> sqlx::Result<usize> {
+    let chunk_size = chunk_size.max(1);
+    let mut rows = 0;
+    for chunk in package_ids.chunks(chunk_size) {
+        sqlx::query(
+            "INSERT INTO resolver_work (collection_id, repo_id, package_ids) VALUES ($1, $2, $3)",
+        )
+        .bind(collection_id)
+        .bind(repo_id)
+        .bind(chunk)
+        .execute(&mut *conn)
+        .await?;
+        rows += 1;
+    }
+    Ok(rows)
+}
+
+/// Drops the collection's queued work for repos other than `repo_id` (superseded by a
+/// newer repo). Claimed rows go too: their owners' results are discarded.
+pub async fn cancel_other_repos(
+    conn: &mut PgConnection,
+    collection_id: i32,
+    repo_id: i32,
+) -> sqlx::Result<u64> {
+    Ok(
+        sqlx::query("DELETE FROM resolver_work WHERE collection_id = $1 AND repo_id <> $2")
+            .bind(collection_id)
+            .bind(repo_id)
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// Claims the oldest row that is free or whose lease expired.
+pub async fn claim(
+    pool: &PgPool,
+    instance: &str,
+    lease: Duration,
+) -> sqlx::Result<Option<WorkItem>> {
+    sqlx::query_as(
+        "UPDATE resolver_work
+         SET claimed_by = $1, claims = claims + 1,
+             lease_until = (now() AT TIME ZONE 'UTC') + make_interval(secs => $2)
+         WHERE id = (SELECT id FROM resolver_work
+                     WHERE lease_until IS NULL OR lease_until < (now() AT TIME ZONE 'UTC')
+                     ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+         RETURNING id, collection_id, repo_id, package_ids",
+    )
+    .bind(instance)
+    .bind(lease.as_secs_f64())
+    .fetch_optional(pool)
+    .await
+}
+
+/// Extends the leases of every row this instance holds. Returns how many it holds.
+pub async fn heartbeat(pool: &PgPool, instance: &str, lease: Duration) -> sqlx::Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE resolver_work
+         SET lease_until = (now() AT TIME ZONE 'UTC') + make_interval(secs => $2)
+         WHERE claimed_by = $1",
+    )
+    .bind(instance)
+    .bind(lease.as_secs_f64())
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
+/// Gives a row back (after a failure) so that any instance can claim it at once.
+pub async fn release(pool: &PgPool, item_id: i64, instance: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE resolver_work SET claimed_by = NULL, lease_until = NULL
+         WHERE id = $1 AND claimed_by = $2",
+    )
+    .bind(item_id)
+    .bind(instance)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Deletes a row without results (obsolete, or nothing left to resolve in it).
+pub async fn finish_empty(pool: &PgPool, item_id: i64, instance: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM resolver_work WHERE id = $1 AND claimed_by = $2")
+        .bind(item_id)
+        .bind(instance)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Keeps this instance's leases alive until dropped.
+pub struct Heartbeat {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Heartbeat {
+    /// Renews every `lease / 3`.
+    pub fn start(pool: PgPool, instance: String, lease: Duration) -> Heartbeat {
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(lease / 3);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if let Err(e) = heartbeat(&pool, &instance, lease).await {
+                    tracing::warn!("renewing resolver work leases: {e}");
+                }
+            }
+        });
+        Heartbeat { task }
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
