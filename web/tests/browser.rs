@@ -1,0 +1,305 @@
+//! End-to-end test in headless Chromium (Debian's `chromium`), driven over
+//! the DevTools protocol: package list → package page → log in through the
+//! proxy identity header → edit a group → see the change. Pages are used
+//! as a person would: links are followed and forms submitted by the
+//! browser itself (no JavaScript in the pages).
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{world, MIGRATIONS};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Message;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Value>>>>;
+
+/// A minimal DevTools-protocol client attached to one page.
+struct Browser {
+    child: tokio::process::Child,
+    profile: PathBuf,
+    outgoing: mpsc::UnboundedSender<Message>,
+    pending: Pending,
+    next_id: AtomicU64,
+    session: String,
+}
+
+impl Browser {
+    async fn launch() -> Browser {
+        assert!(
+            std::path::Path::new(CHROMIUM).exists(),
+            "{CHROMIUM} is missing: run scripts/test, which installs Debian's chromium"
+        );
+        let profile =
+            std::env::temp_dir().join(format!("koschei-web-e2e-{}", uuid::Uuid::new_v4()));
+        let mut child = tokio::process::Command::new(CHROMIUM)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-dev-shm-usage",
+                "--remote-debugging-port=0",
+                "--window-size=1280,900",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg("about:blank")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start chromium");
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let ws_url = tokio::time::timeout(TIMEOUT, async {
+            while let Some(line) = lines.next_line().await.expect("chromium stderr") {
+                if let Some(url) = line.strip_prefix("DevTools listening on ") {
+                    return url.trim().to_string();
+                }
+            }
+            panic!("chromium exited without a DevTools endpoint");
+        })
+        .await
+        .expect("chromium DevTools endpoint");
+        // Keep draining stderr so chromium never blocks on it.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+
+        let (ws, _) = tokio_tungstenite::connect_async(ws_url.as_str())
+            .await
+            .expect("CDP websocket");
+        let (mut sink, mut stream) = ws.split();
+        let (outgoing, mut rx) = mpsc::unbounded_channel::<Message>();
+        tokio::spawn(async move {
+            while let Some(m) = rx.recv().await {
+                if sink.send(m).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let pending: Pending = Arc::default();
+        let responses = pending.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(msg)) = stream.next().await {
+                let Message::Text(text) = msg else { continue };
+                let v: Value = serde_json::from_str(&text).expect("CDP JSON");
+                if let Some(id) = v["id"].as_u64() {
+                    if let Some(tx) = responses.lock().unwrap().remove(&id) {
+                        let _ = tx.send(v);
+                    }
+                }
+            }
+        });
+        let mut browser = Browser {
+            child,
+            profile,
+            outgoing,
+            pending,
+            next_id: AtomicU64::new(1),
+            session: String::new(),
+        };
+        let target = browser
+            .call_browser("Target.createTarget", json!({"url": "about:blank"}))
+            .await;
+        let attached = browser
+            .call_browser(
+                "Target.attachToTarget",
+                json!({"targetId": target["targetId"], "flatten": true}),
+            )
+            .await;
+        browser.session = attached["sessionId"].as_str().unwrap().to_string();
+        browser.call("Page.enable", json!({})).await;
+        browser.call("Network.enable", json!({})).await;
+        browser
+    }
+
+    async fn send(&self, session: Option<&str>, method: &str, params: Value) -> Value {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.pending.lock().unwrap().insert(id, tx);
+        let mut msg = json!({"id": id, "method": method, "params": params});
+        if let Some(s) = session {
+            msg["sessionId"] = json!(s);
+        }
+        self.outgoing
+            .send(Message::Text(msg.to_string().into()))
+            .unwrap();
+        let reply = tokio::time::timeout(TIMEOUT, rx)
+            .await
+            .unwrap_or_else(|_| panic!("no answer to {method}"))
+            .unwrap();
+        assert!(reply["error"].is_null(), "{method} failed: {reply}");
+        reply["result"].clone()
+    }
+
+    async fn call_browser(&self, method: &str, params: Value) -> Value {
+        self.send(None, method, params).await
+    }
+
+    async fn call(&self, method: &str, params: Value) -> Value {
+        self.send(Some(&self.session.clone()), method, params).await
+    }
+
+    /// Evaluates a JavaScript expression in the page.
+    async fn eval(&self, expression: &str) -> Value {
+        let r = self
+            .call(
+                "Runtime.evaluate",
+                json!({"expression": expression, "returnByValue": true}),
+            )
+            .await;
+        r["result"]["value"].clone()
+    }
+
+    async fn goto(&self, url: &str) {
+        self.call("Page.navigate", json!({"url": url})).await;
+    }
+
+    /// Waits until the loaded page's text contains `text`.
+    async fn wait_for_text(&self, text: &str) {
+        let check = format!(
+            "document.readyState === 'complete' && document.body !== null && document.body.innerText.includes({})",
+            json!(text)
+        );
+        let deadline = tokio::time::Instant::now() + TIMEOUT;
+        while self.eval(&check).await != json!(true) {
+            if tokio::time::Instant::now() > deadline {
+                let body = self.eval("document.body && document.body.innerText").await;
+                panic!("page never showed {text:?}; it shows:\n{body}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Clicks the element matching a CSS selector (following the link or
+    /// submitting the form as a user's click does).
+    async fn click(&self, selector: &str) {
+        let found = self
+            .eval(&format!(
+                "(() => {{ const e = document.querySelector({}); if (!e) return false; e.click(); return true; }})()",
+                json!(selector)
+            ))
+            .await;
+        assert_eq!(found, json!(true), "no element {selector}");
+    }
+
+    /// Types into a form field (replacing its value).
+    async fn fill(&self, selector: &str, value: &str) {
+        let found = self
+            .eval(&format!(
+                "(() => {{ const e = document.querySelector({}); if (!e) return false; e.value = {}; return true; }})()",
+                json!(selector),
+                json!(value)
+            ))
+            .await;
+        assert_eq!(found, json!(true), "no field {selector}");
+    }
+
+    /// Saves a screenshot when `KOSCHEI_SCREENSHOTS` names a directory.
+    async fn screenshot(&self, name: &str) {
+        let Ok(dir) = std::env::var("KOSCHEI_SCREENSHOTS") else {
+            return;
+        };
+        let shot = self
+            .call("Page.captureScreenshot", json!({"format": "png"}))
+            .await;
+        use base64::Engine;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().unwrap())
+            .unwrap();
+        std::fs::write(PathBuf::from(dir).join(format!("{name}.png")), png).unwrap();
+    }
+
+    async fn close(mut self) {
+        let _ = self.child.kill().await;
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn browse_log_in_and_edit_a_group(pool: PgPool) {
+    world(&pool).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = common::app(&pool, common::config());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let browser = Browser::launch().await;
+    // Package list.
+    browser.goto(&format!("{base}/packages")).await;
+    browser.wait_for_text("Package summary").await;
+    browser.screenshot("1-package-list").await;
+    // Package page (unified view links to the first collection with it).
+    browser.click("a[href='/package/rnv']").await;
+    browser.wait_for_text("Package information").await;
+    // rnv is shown in Fedora 26, the first collection that has it.
+    browser
+        .wait_for_text("The last complete build failed.")
+        .await;
+    browser.click("a[href='/package/rnv?collection=f25']").await;
+    browser
+        .wait_for_text("Infrastructure problem, not a package failure")
+        .await;
+    browser.screenshot("2-package-page").await;
+    assert_eq!(
+        browser.eval("document.querySelector('h1').innerText").await,
+        json!("rnv")
+    );
+    // Log in: the test proxy sets the identity header, as httpd would.
+    browser
+        .call(
+            "Network.setExtraHTTPHeaders",
+            json!({"headers": {"X-Remote-User": "bob"}}),
+        )
+        .await;
+    browser.click("a[href^='/login']").await;
+    browser
+        .wait_for_text("Logged in as user bob with identity bob.")
+        .await;
+    browser
+        .call("Network.setExtraHTTPHeaders", json!({"headers": {}}))
+        .await;
+    // Back on the package page, now with edit forms.
+    browser.wait_for_text("Force re-resolution").await;
+    // Group page, then its edit form.
+    browser.click("#groups a[href='/groups/java']").await;
+    browser.wait_for_text("Group java").await;
+    browser.click("a[href='/groups/java/edit']").await;
+    browser.wait_for_text("Edit group java").await;
+    browser
+        .fill("textarea[name=packages]", "rnv\neclipse\nfoo")
+        .await;
+    browser.click("form.group-form button[type=submit]").await;
+    browser.wait_for_text("Group modified").await;
+    browser.screenshot("3-group-modified").await;
+    // The change is visible: foo is now listed in the group.
+    let listed = browser
+        .eval("[...document.querySelectorAll('table.packages td:first-child a')].map(a => a.innerText)")
+        .await;
+    let listed: Vec<String> = serde_json::from_value(listed).unwrap();
+    assert!(listed.contains(&"foo".to_string()), "{listed:?}");
+    browser.close().await;
+
+    let members: Vec<String> = sqlx::query_scalar(
+        "SELECT b.name FROM package_group_relation r JOIN base_package b ON b.id = r.base_id
+         JOIN package_group g ON g.id = r.group_id WHERE g.name = 'java' ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(members, ["eclipse", "foo", "rnv"]);
+}
