@@ -230,7 +230,13 @@ impl Env {
 
     /// Adds a build (state 2, 3 or 5) of version 1-1 started `hours` ago.
     pub async fn build(&self, pkg: i32, state: i32, repo_id: Option<i32>, hours: f64) -> i32 {
-        let mut b = fixtures::NewBuild::new(koschei_core::model::BuildState::Complete, hours);
+        use koschei_core::model::BuildState;
+        let kind = match state {
+            2 => BuildState::Running,
+            5 => BuildState::Failed,
+            _ => BuildState::Complete,
+        };
+        let mut b = fixtures::NewBuild::new(kind, hours);
         b.version = VERSION.into();
         b.release = RELEASE.into();
         b.repo_id = repo_id;
@@ -406,5 +412,16 @@ impl Env {
         .fetch_one(&self.pool)
         .await
         .unwrap()
+    }
+}
+
+impl Env {
+    /// Id of the package named `name`.
+    pub async fn package_row_id(&self, name: &str) -> i32 {
+        sqlx::query_scalar("SELECT id FROM package WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
     }
 }
