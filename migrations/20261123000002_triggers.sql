@@ -7,82 +7,96 @@
 -- finished, otherwise the newest finished (3 or 5) build; build.last_complete
 -- flags that build.
 
-CREATE FUNCTION update_last_build(pkg_id integer) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-    lb_id integer;
-    lb_state integer;
-    lcb_id integer;
-    lcb_state integer;
-BEGIN
-    SELECT id, state INTO lb_id, lb_state
-        FROM build
-        WHERE package_id = pkg_id AND NOT untagged AND state IN (2, 3, 5)
-        ORDER BY COALESCE(tagged, started) DESC, id DESC
-        LIMIT 1;
-    IF lb_state = 2 THEN
-        SELECT id, state INTO lcb_id, lcb_state
-            FROM build
-            WHERE package_id = pkg_id AND NOT untagged AND state IN (3, 5)
-            ORDER BY COALESCE(tagged, started) DESC, id DESC
-            LIMIT 1;
-    ELSE
-        lcb_id := lb_id;
-        lcb_state := lb_state;
-    END IF;
-
-    UPDATE package SET last_build_id = lb_id
-        WHERE id = pkg_id AND last_build_id IS DISTINCT FROM lb_id;
-    UPDATE package SET last_complete_build_id = lcb_id, last_complete_build_state = lcb_state
-        WHERE id = pkg_id
-          AND (last_complete_build_id IS DISTINCT FROM lcb_id
-               OR last_complete_build_state IS DISTINCT FROM lcb_state);
-    IF FOUND THEN
-        UPDATE build SET last_complete = false
-            WHERE package_id = pkg_id AND last_complete AND id IS DISTINCT FROM lcb_id;
-        UPDATE build SET last_complete = true
-            WHERE id = lcb_id AND NOT last_complete;
-    END IF;
-END
+CREATE FUNCTION update_last_builds(pkg_ids integer[]) RETURNS void
+LANGUAGE sql AS $$
+    WITH last AS (
+        SELECT ids.id AS pkg_id,
+               (SELECT b.id FROM build b
+                 WHERE b.package_id = ids.id AND NOT b.untagged AND b.state IN (2, 3, 5)
+                 ORDER BY COALESCE(b.tagged, b.started) DESC, b.id DESC LIMIT 1) AS lb_id
+        FROM unnest(pkg_ids) AS ids(id)
+    ), last_complete AS (
+        SELECT l.pkg_id, l.lb_id,
+               CASE WHEN lb.state = 2 THEN
+                   (SELECT b.id FROM build b
+                     WHERE b.package_id = l.pkg_id AND NOT b.untagged AND b.state IN (3, 5)
+                     ORDER BY COALESCE(b.tagged, b.started) DESC, b.id DESC LIMIT 1)
+               ELSE l.lb_id END AS lcb_id
+        FROM last l LEFT JOIN build lb ON lb.id = l.lb_id
+    ), computed AS (
+        SELECT lc.pkg_id, lc.lb_id, lc.lcb_id, lcb.state AS lcb_state
+        FROM last_complete lc LEFT JOIN build lcb ON lcb.id = lc.lcb_id
+    ), changed AS (
+        UPDATE package p
+           SET last_build_id = c.lb_id, last_complete_build_id = c.lcb_id,
+               last_complete_build_state = c.lcb_state
+          FROM computed c
+         WHERE p.id = c.pkg_id
+           AND (p.last_build_id IS DISTINCT FROM c.lb_id
+                OR p.last_complete_build_id IS DISTINCT FROM c.lcb_id
+                OR p.last_complete_build_state IS DISTINCT FROM c.lcb_state)
+        RETURNING p.id, c.lcb_id
+    ), cleared AS (
+        UPDATE build b SET last_complete = false
+          FROM changed ch
+         WHERE b.package_id = ch.id AND b.last_complete AND b.id IS DISTINCT FROM ch.lcb_id
+        RETURNING b.id
+    )
+    UPDATE build b SET last_complete = true
+      FROM changed ch
+     WHERE b.id = ch.lcb_id AND NOT b.last_complete;
 $$;
 
 -- Statement-level triggers with transition tables: a bulk insert of real
 -- builds recomputes each affected package once.
 CREATE FUNCTION build_inserted() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    ids integer[] := ARRAY(SELECT DISTINCT package_id FROM new_rows ORDER BY 1);
 BEGIN
-    PERFORM update_last_build(pkg_id)
-        FROM (SELECT DISTINCT package_id AS pkg_id FROM new_rows ORDER BY 1) AS affected;
+    IF cardinality(ids) > 0 THEN
+        PERFORM update_last_builds(ids);
+    END IF;
     RETURN NULL;
 END
 $$;
 
 CREATE FUNCTION build_updated() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    ids integer[] := ARRAY(
+        SELECT DISTINCT n.package_id
+          FROM new_rows n JOIN old_rows o ON o.id = n.id
+         WHERE o.state IS DISTINCT FROM n.state
+            OR o.untagged IS DISTINCT FROM n.untagged
+            OR o.started IS DISTINCT FROM n.started
+            OR o.tagged IS DISTINCT FROM n.tagged
+         ORDER BY 1);
 BEGIN
-    PERFORM update_last_build(pkg_id)
-        FROM (SELECT DISTINCT n.package_id AS pkg_id
-                FROM new_rows n JOIN old_rows o ON o.id = n.id
-                WHERE o.state IS DISTINCT FROM n.state
-                   OR o.untagged IS DISTINCT FROM n.untagged
-                   OR o.started IS DISTINCT FROM n.started
-                   OR o.tagged IS DISTINCT FROM n.tagged
-                ORDER BY 1) AS affected;
+    -- Statement triggers fire even for zero rows: the guard also ends the
+    -- recursion through update_last_builds' own UPDATEs of build.
+    IF cardinality(ids) > 0 THEN
+        PERFORM update_last_builds(ids);
+    END IF;
     RETURN NULL;
 END
 $$;
 
 CREATE FUNCTION build_deleted() RETURNS trigger
 LANGUAGE plpgsql AS $$
-BEGIN
+DECLARE
     -- The foreign keys already set the pointers of the affected packages to
     -- NULL; recompute them (packages deleted in the same statement are gone
     -- and simply match no row).
-    PERFORM update_last_build(pkg_id)
-        FROM (SELECT DISTINCT o.package_id AS pkg_id
-                FROM old_rows o JOIN package p ON p.id = o.package_id
-                WHERE p.last_build_id IS NULL OR p.last_complete_build_id IS NULL
-                ORDER BY 1) AS affected;
+    ids integer[] := ARRAY(
+        SELECT DISTINCT o.package_id
+          FROM old_rows o JOIN package p ON p.id = o.package_id
+         WHERE p.last_build_id IS NULL OR p.last_complete_build_id IS NULL
+         ORDER BY 1);
+BEGIN
+    IF cardinality(ids) > 0 THEN
+        PERFORM update_last_builds(ids);
+    END IF;
     RETURN NULL;
 END
 $$;

@@ -139,7 +139,7 @@ RETURNS double precision
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT greatest(
         threshold / (log(t1) - log(t0))
-            * log(greatest(extract(epoch FROM (now() AT TIME ZONE 'UTC') - last_build_started) / 3600.0,
+            * log(greatest(extract(epoch FROM (now() AT TIME ZONE 'UTC') - last_build_started)::float8 / 3600.0,
                            1e-6))
         - threshold / (log(t1) - log(t0)) * log(t0),
         -30.0);
@@ -147,12 +147,16 @@ $$;
 
 -- Whether the scheduler may consider the package at all (spec §2.2). The
 -- original's NULL pitfall (a NULL last complete build made the running-build
--- test NULL) is fixed with IS DISTINCT FROM. [koschei-rs] A package in
--- back-off after an infrastructure failure waits until retry_after.
+-- test NULL) is fixed with IS DISTINCT FROM. [koschei-rs] A package the
+-- scheduler found without SRPM or allowed arch waits for a new real build
+-- or arch override (instead of the original's nulled build pointers), and a
+-- package in back-off after an infrastructure failure waits until
+-- retry_after.
 CREATE FUNCTION package_schedulable(p package, c collection) RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT NOT p.blocked
        AND p.tracked
+       AND p.scheduler_skip_reason IS NULL
        AND p.last_build_id IS NOT NULL
        AND p.last_complete_build_id IS NOT DISTINCT FROM p.last_build_id
        AND p.resolved IS NOT FALSE

@@ -291,7 +291,7 @@ async fn sync_running(
 
 /// Counts one more consecutive infrastructure failure and sets the time
 /// before which the package is not scheduled again: base · 2^(n−1), capped.
-async fn schedule_retry(
+pub async fn schedule_retry(
     conn: &mut PgConnection,
     priorities: &PriorityConfig,
     package_id: i32,

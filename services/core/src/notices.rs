@@ -44,3 +44,42 @@ pub async fn get_notice(conn: &mut PgConnection) -> sqlx::Result<Option<String>>
         .fetch_optional(conn)
         .await
 }
+
+/// Notices to show on every page: the admin's global notice, then one per
+/// collection whose scheduling is suspended.
+pub async fn all_notices(conn: &mut PgConnection) -> sqlx::Result<Vec<String>> {
+    let mut notices: Vec<String> = get_notice(&mut *conn).await?.into_iter().collect();
+    let suspended: Vec<(String, String)> = sqlx::query_as(
+        r#"SELECT display_name, scheduling_suspended FROM collection
+           WHERE scheduling_suspended IS NOT NULL ORDER BY "order" DESC, name"#,
+    )
+    .fetch_all(conn)
+    .await?;
+    notices.extend(
+        suspended
+            .into_iter()
+            .map(|(name, why)| format!("Scheduling for {name} is suspended: {why}")),
+    );
+    Ok(notices)
+}
+
+/// Stops scheduling for a collection after a permanent Koji fault (K#351);
+/// an admin resumes it with `koschei-admin edit-collection NAME --resume`.
+pub async fn suspend_scheduling(
+    conn: &mut PgConnection,
+    collection_id: i32,
+    reason: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE collection SET scheduling_suspended = $2 WHERE id = $1")
+        .bind(collection_id)
+        .bind(reason)
+        .execute(&mut *conn)
+        .await?;
+    crate::audit::Actor::backend()
+        .log(
+            conn,
+            &format!("Scheduling suspended for collection id {collection_id}: {reason}"),
+            None,
+        )
+        .await
+}

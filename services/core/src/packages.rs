@@ -125,7 +125,14 @@ pub async fn set_attribute(
     match &attr {
         PackageAttr::Tracked(v) => q.bind(*v),
         PackageAttr::ManualPriority(v) | PackageAttr::StaticPriority(v) => q.bind(*v),
-        PackageAttr::ArchOverride(v) => q.bind(v.clone()),
+        PackageAttr::ArchOverride(v) => {
+            // A new override may allow an arch: let the scheduler try again.
+            sqlx::query("UPDATE package SET scheduler_skip_reason = NULL WHERE id = $1 AND scheduler_skip_reason = 2")
+                .bind(package.id)
+                .execute(&mut *conn)
+                .await?;
+            q.bind(v.clone())
+        }
         PackageAttr::SkipResolution(v) => {
             if *v {
                 sqlx::query("UPDATE package SET resolved = NULL WHERE id = $1")

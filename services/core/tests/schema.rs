@@ -513,6 +513,16 @@ async fn unschedulable_packages_have_no_priority_and_say_why(pool: PgPool) {
             "Package dependencies were not resolved yet",
         ),
         (
+            "scheduler_skip_reason = 1",
+            "scheduler_skip_reason = NULL",
+            "No suitable SRPM was found",
+        ),
+        (
+            "scheduler_skip_reason = 2",
+            "scheduler_skip_reason = NULL",
+            "No build architecture allowed for SRPM",
+        ),
+        (
             "retry_after = (now() AT TIME ZONE 'UTC') + interval '1 hour', infra_failures = 2",
             "retry_after = NULL, infra_failures = 0",
             "to retry after 2 infrastructure failure(s)",

@@ -1,6 +1,55 @@
-//! Koschei scheduler: submits scratch builds by priority
+//! `koschei-scheduler`: submits scratch builds of the packages whose
+//! priority reaches the threshold, without overloading Koji (spec §1.1).
 
-fn main() {
-    eprintln!("koschei-scheduler: not built yet");
-    std::process::exit(2);
+mod bench;
+mod decision;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use koschei_core::koji_sessions::KojiSessions;
+use koschei_core::{db, service, Config};
+
+#[derive(Parser)]
+#[command(name = "koschei-scheduler", version, about)]
+struct Cli {
+    /// Extra configuration file, merged after KOSCHEI_CONFIG (repeatable).
+    #[arg(long = "config", global = true, value_name = "FILE")]
+    config: Vec<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the scheduler service (the default).
+    Run,
+    /// Benchmark the scheduling query on a synthetic database.
+    Bench(bench::BenchArgs),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    service::init_logging();
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Run) {
+        Command::Run => {
+            let config = Config::load(&cli.config)?;
+            let pool = db::connect(&config, 4).await?;
+            let sessions = KojiSessions::connect(&config).await?;
+            let scheduler = decision::Scheduler::new(pool, sessions, config.clone());
+            let scheduler = std::sync::Arc::new(tokio::sync::Mutex::new(scheduler));
+            let end = service::run_loop("scheduler", &config, None, || {
+                let scheduler = scheduler.clone();
+                async move {
+                    let d = scheduler.lock().await.decide().await?;
+                    tracing::debug!("{d:?}");
+                    Ok(())
+                }
+            })
+            .await;
+            service::exit(end)
+        }
+        Command::Bench(args) => bench::run(args).await,
+    }
 }

@@ -1,0 +1,310 @@
+//! One scheduling decision (spec §1.1, §2): pick the package to build next
+//! and submit it, at most one per call.
+//!
+//! * Several schedulers may run: a transaction-scoped advisory lock
+//!   serialises decisions, so the running-build cap holds across instances.
+//! * Candidates come from the single SQL priority definition
+//!   (`package_priority`), highest first, but collections share the build
+//!   slots fairly: a collection's n-th candidate queues behind every other
+//!   collection's candidates with fewer builds running (K#351).
+//! * A permanent Koji fault (target or tag gone) suspends only its
+//!   collection and raises a notice; a transient one postpones only the
+//!   package (exponential back-off), so nothing starves the others.
+//! * Packages without SRPM or allowed arch get their skip reason persisted.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use koschei_core::builds::{
+    schedule_retry, submit_build, submit_reason, PriorityComponents, Submission, SubmitRequest,
+};
+use koschei_core::koji_sessions::KojiSessions;
+use koschei_core::model::SkipReason;
+use koschei_core::{notices, Config};
+use koschei_koji::error::KojiError;
+use koschei_koji::load::koji_load;
+use koschei_koji::model::Nvra;
+use koschei_koji::srpm_arches::get_srpm_arches;
+use sqlx::{PgConnection, PgPool};
+
+/// Advisory lock (namespace, key) serialising scheduling decisions.
+const SCHEDULER_LOCK: (i32, i32) = (3, 0);
+/// Candidates examined per decision (more than one, since some are skipped).
+const CANDIDATES: i64 = 20;
+
+/// What one decision did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// A build was submitted.
+    Submitted {
+        package: String,
+        collection: String,
+        task_id: i64,
+        priority: f64,
+    },
+    /// `max_builds` builds are running.
+    AtCapacity { running: i64 },
+    /// No package reaches the threshold.
+    NothingToSchedule,
+    /// Koji is too busy for the best candidate's arches.
+    KojiOverloaded { load: f64 },
+}
+
+/// A package that may be submitted, with its priority components.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Candidate {
+    pub package_id: i32,
+    pub name: String,
+    pub collection_id: i32,
+    pub collection: String,
+    pub dest_tag: String,
+    pub build_tag: String,
+    pub target: String,
+    pub secondary_mode: bool,
+    pub latest_repo_id: i32,
+    pub arch_override: Option<String>,
+    pub version: String,
+    pub release: String,
+    #[sqlx(flatten)]
+    pub components: PriorityComponents,
+}
+
+/// The candidate query: schedulable packages of unsuspended collections
+/// whose priority reaches the threshold, fair across collections. `$1..$3`
+/// are t0, t1 and the threshold, `$4` the limit.
+pub const CANDIDATES_SQL: &str = "
+    WITH running AS (
+        SELECT p.collection_id, count(*) AS n
+        FROM build b JOIN package p ON p.id = b.package_id
+        WHERE b.state = 2 GROUP BY p.collection_id
+    ), scored AS MATERIALIZED (
+        SELECT p.id AS package_id, p.collection_id, p.last_complete_build_id,
+               package_priority(p, c, lb, $1, $2, $3) AS priority,
+               p.manual_priority AS manual, p.static_priority, p.dependency_priority AS dependency,
+               p.build_priority AS build, time_priority(build_time(lb), $1, $2, $3) AS time,
+               c.priority_coefficient AS coefficient
+        FROM package p
+        JOIN collection c ON c.id = p.collection_id
+        JOIN build lb ON lb.id = p.last_build_id
+        WHERE package_schedulable(p, c) AND c.scheduling_suspended IS NULL
+    ), ranked AS (
+        SELECT s.*, row_number() OVER (PARTITION BY s.collection_id ORDER BY s.priority DESC, s.package_id)
+                    + COALESCE(r.n, 0) AS slot
+        FROM scored s LEFT JOIN running r ON r.collection_id = s.collection_id
+        WHERE s.priority >= $3
+    ), chosen AS (
+        SELECT * FROM ranked ORDER BY slot, priority DESC, package_id LIMIT $4
+    )
+    SELECT ch.package_id, p.name, c.id AS collection_id, c.name AS collection, c.dest_tag, c.build_tag,
+           c.target, c.secondary_mode, c.latest_repo_id, p.arch_override, lcb.version, lcb.release,
+           ch.priority, ch.manual, ch.static_priority, ch.dependency, ch.build, ch.time, ch.coefficient,
+           $3::float8 AS threshold
+    FROM chosen ch
+    JOIN package p ON p.id = ch.package_id
+    JOIN collection c ON c.id = ch.collection_id
+    JOIN build lcb ON lcb.id = ch.last_complete_build_id
+    ORDER BY ch.slot, ch.priority DESC, ch.package_id";
+
+/// Loads up to `limit` candidates in scheduling order. Runs inside a
+/// transaction (it raises `work_mem` for it, so the ranking sorts in memory).
+pub async fn candidates(
+    conn: &mut PgConnection,
+    config: &Config,
+    limit: i64,
+) -> sqlx::Result<Vec<Candidate>> {
+    sqlx::query("SET LOCAL work_mem = '64MB'")
+        .execute(&mut *conn)
+        .await?;
+    let p = &config.priorities;
+    sqlx::query_as(CANDIDATES_SQL)
+        .bind(p.t0)
+        .bind(p.t1)
+        .bind(p.build_threshold)
+        .bind(limit)
+        .fetch_all(conn)
+        .await
+}
+
+/// Makes scheduling decisions; keeps the tag-arch cache between them.
+pub struct Scheduler {
+    pool: PgPool,
+    sessions: KojiSessions,
+    config: Config,
+    tag_arches: HashMap<String, (Instant, Vec<String>)>,
+}
+
+/// How long the arches of a build tag are cached (as Koschei: 1 h).
+const TAG_ARCHES_TTL: Duration = Duration::from_secs(3600);
+
+impl Scheduler {
+    pub fn new(pool: PgPool, sessions: KojiSessions, config: Config) -> Self {
+        Scheduler {
+            pool,
+            sessions,
+            config,
+            tag_arches: HashMap::new(),
+        }
+    }
+
+    async fn tag_arches(&mut self, build_tag: &str) -> Result<Vec<String>, KojiError> {
+        if let Some((at, arches)) = self.tag_arches.get(build_tag) {
+            if at.elapsed() < TAG_ARCHES_TTL {
+                return Ok(arches.clone());
+            }
+        }
+        let arches = self
+            .sessions
+            .primary
+            .get_build_config(build_tag)
+            .await?
+            .arch_list();
+        self.tag_arches
+            .insert(build_tag.to_string(), (Instant::now(), arches.clone()));
+        Ok(arches)
+    }
+
+    /// Makes one decision and commits it.
+    pub async fn decide(&mut self) -> anyhow::Result<Decision> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+            .bind(SCHEDULER_LOCK.0)
+            .bind(SCHEDULER_LOCK.1)
+            .execute(&mut *tx)
+            .await?;
+        let running: i64 = sqlx::query_scalar("SELECT count(*) FROM build WHERE state = 2")
+            .fetch_one(&mut *tx)
+            .await?;
+        if running >= self.config.koji_config.max_builds {
+            return Ok(Decision::AtCapacity { running });
+        }
+        let candidates = candidates(&mut tx, &self.config, CANDIDATES).await?;
+        let mut decision = Decision::NothingToSchedule;
+        for cand in candidates {
+            if let Some(d) = self.try_candidate(&mut tx, &cand).await? {
+                decision = d;
+                break;
+            }
+        }
+        tx.commit().await?;
+        Ok(decision)
+    }
+
+    /// Tries to submit one candidate. `None` means: skipped, try the next.
+    async fn try_candidate(
+        &mut self,
+        conn: &mut PgConnection,
+        cand: &Candidate,
+    ) -> anyhow::Result<Option<Decision>> {
+        let tag_arches = match self.tag_arches(&cand.build_tag).await {
+            Ok(a) => a,
+            Err(e) if is_permanent(&e) => {
+                self.suspend(conn, cand, &e).await?;
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let srpm = Nvra {
+            name: cand.name.clone(),
+            version: cand.version.clone(),
+            release: cand.release.clone(),
+            arch: "src".into(),
+        };
+        let data = self.sessions.for_collection(cand.secondary_mode);
+        let arches = get_srpm_arches(
+            data,
+            &tag_arches,
+            &srpm,
+            cand.arch_override.as_deref(),
+            &self.config.koji_config.build_arches,
+        )
+        .await?;
+        let Some(arches) = arches else {
+            set_skip_reason(conn, cand, SkipReason::NoSrpm).await?;
+            return Ok(None);
+        };
+        if arches.is_empty() {
+            set_skip_reason(conn, cand, SkipReason::NoArch).await?;
+            return Ok(None);
+        }
+        let arches: Vec<String> = arches.into_iter().collect();
+        let threshold = self.config.koji_config.load_threshold;
+        if threshold < 1.0 {
+            let load = koji_load(&self.sessions.primary, &tag_arches, &arches).await?;
+            if load > threshold {
+                tracing::info!(load, threshold, "Koji is too busy; not submitting");
+                return Ok(Some(Decision::KojiOverloaded { load }));
+            }
+        }
+        let noarch = arches.iter().any(|a| a == "noarch");
+        let request = SubmitRequest {
+            package_id: cand.package_id,
+            name: cand.name.clone(),
+            dest_tag: cand.dest_tag.clone(),
+            target: cand.target.clone(),
+            secondary_mode: cand.secondary_mode,
+            latest_repo_id: cand.latest_repo_id,
+            arch_override: (!noarch).then(|| arches.join(" ")),
+            reason: submit_reason(&cand.components),
+        };
+        match submit_build(conn, &self.sessions, &self.config, &request).await {
+            Ok(Submission::Submitted { task_id, .. }) => {
+                sqlx::query("UPDATE package SET scheduler_skip_reason = NULL, manual_priority = 0 WHERE id = $1")
+                    .bind(cand.package_id)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(Some(Decision::Submitted {
+                    package: cand.name.clone(),
+                    collection: cand.collection.clone(),
+                    task_id,
+                    priority: cand.components.priority,
+                }))
+            }
+            Ok(Submission::NoSrpm) => {
+                set_skip_reason(conn, cand, SkipReason::NoSrpm).await?;
+                Ok(None)
+            }
+            Err(koschei_core::builds::BackendError::Koji(e)) if is_permanent(&e) => {
+                self.suspend(conn, cand, &e).await?;
+                Ok(None)
+            }
+            Err(koschei_core::builds::BackendError::Koji(e)) if e.fault().is_some() => {
+                tracing::warn!(package = %cand.name, "Koji refused the build, retrying later: {e}");
+                schedule_retry(conn, &self.config.priorities, cand.package_id).await?;
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn suspend(
+        &mut self,
+        conn: &mut PgConnection,
+        cand: &Candidate,
+        e: &KojiError,
+    ) -> sqlx::Result<()> {
+        tracing::error!(collection = %cand.collection, "permanent Koji fault, suspending scheduling: {e}");
+        notices::suspend_scheduling(conn, cand.collection_id, &e.to_string()).await
+    }
+}
+
+/// A fault that repeating cannot fix: the target, tag or repo is gone.
+pub fn is_permanent(e: &KojiError) -> bool {
+    e.fault().is_some_and(|f| {
+        let m = f.message.to_lowercase();
+        m.contains("no such") || m.contains("does not exist") || m.contains("not found")
+    })
+}
+
+async fn set_skip_reason(
+    conn: &mut PgConnection,
+    cand: &Candidate,
+    reason: SkipReason,
+) -> sqlx::Result<()> {
+    tracing::info!(package = %cand.name, collection = %cand.collection, "skipped: {reason:?}");
+    sqlx::query("UPDATE package SET scheduler_skip_reason = $2 WHERE id = $1")
+        .bind(cand.package_id)
+        .bind(reason as i32)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
