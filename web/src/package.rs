@@ -64,7 +64,7 @@ pub async fn package_rows(ctx: &PageContext, name: &str) -> sqlx::Result<Vec<Pac
 
 /// One entry of the package history: a build or a resolution change.
 enum HistoryEntry {
-    Build(Build),
+    Build(Box<Build>),
     Resolution {
         resolved: bool,
         timestamp: NaiveDateTime,
@@ -130,7 +130,10 @@ async fn history(
     .bind(&resolution_ids)
     .fetch_all(&ctx.pool)
     .await?;
-    let mut entries: Vec<HistoryEntry> = builds.into_iter().map(HistoryEntry::Build).collect();
+    let mut entries: Vec<HistoryEntry> = builds
+        .into_iter()
+        .map(|b| HistoryEntry::Build(Box::new(b)))
+        .collect();
     entries.extend(resolutions.into_iter().map(|(id, resolved, timestamp)| {
         HistoryEntry::Resolution {
             resolved,

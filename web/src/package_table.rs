@@ -72,6 +72,7 @@ pub struct TableOptions {
 
 #[derive(sqlx::FromRow)]
 struct SingleRow {
+    id: i32,
     name: String,
     base_id: i32,
     state: String,
@@ -88,6 +89,10 @@ struct UnifiedRow {
     collection_ids: Vec<i32>,
     states: Vec<String>,
 }
+
+/// Whether the package's last build is running; a hashed lookup in the
+/// (few) running builds, so ordering by it needs no join.
+const RUNNING: &str = "(p.last_build_id IN (SELECT id FROM build WHERE state = 2))";
 
 /// Display rank of a state for sorting (problems first).
 const STATE_RANK: &str =
@@ -150,11 +155,18 @@ async fn single(
         ],
         "running,state,name",
     );
+    // The page's package ids first, joining the last build only when the
+    // order needs it (the default order does not), then the page's rows.
+    let by_priority = order.iter().any(|(k, _)| k == "current_priority");
+    let needs_build = order
+        .iter()
+        .any(|(k, _)| matches!(k.as_str(), "task_id" | "started" | "current_priority"));
+    let filter_param = if by_priority { 8 } else { 5 };
     let order_by = order_sql(&order, |key| {
         Some(match key {
             "name" => ("p.name".into(), false),
             "state" => (STATE_RANK.into(), false),
-            "running" => ("COALESCE(lb.state = 2, false)".into(), true),
+            "running" => (RUNNING.into(), true),
             "task_id" => ("lb.task_id".into(), false),
             "started" => ("build_time(lb)".into(), true),
             "current_priority" => ("package_priority(p, c, lb, $5, $6, $7)".into(), true),
@@ -162,30 +174,49 @@ async fn single(
         })
     });
     let where_sql = "p.collection_id = $1 AND NOT p.blocked AND (p.tracked OR $2)";
-    let sql = format!(
-        "SELECT p.name, p.base_id, package_state(p) AS state, COALESCE(lb.state = 2, false) AS running,
-                lb.task_id, build_time(lb) AS started, package_priority(p, c, lb, $5, $6, $7) AS priority
-         FROM package p JOIN collection c ON c.id = p.collection_id
-         LEFT JOIN build lb ON lb.id = p.last_build_id
+    let ids_sql = format!(
+        "SELECT p.id FROM package p {join}
          WHERE {where_sql}{filter}
          ORDER BY {order_by}
          LIMIT $3 OFFSET $4",
-        filter = filter.sql(8),
+        join = if needs_build {
+            "JOIN collection c ON c.id = p.collection_id LEFT JOIN build lb ON lb.id = p.last_build_id"
+        } else {
+            ""
+        },
+        filter = filter.sql(filter_param),
     );
     let mut pager = Pager::from_ctx(ctx, ctx.config.frontend.packages_per_page);
-    let rows: Vec<SingleRow> = filter
-        .bind(
-            sqlx::query_as(&sql)
-                .bind(collection.id)
-                .bind(untracked)
-                .bind(pager.per_page)
-                .bind(pager.offset())
-                .bind(p.t0)
-                .bind(p.t1)
-                .bind(p.build_threshold),
-        )
+    let mut ids_query = sqlx::query_as::<_, (i32,)>(&ids_sql)
+        .bind(collection.id)
+        .bind(untracked)
+        .bind(pager.per_page)
+        .bind(pager.offset());
+    if by_priority {
+        ids_query = ids_query.bind(p.t0).bind(p.t1).bind(p.build_threshold);
+    }
+    let ids: Vec<i32> = filter
+        .bind(ids_query)
         .fetch_all(pool)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|(id,)| id)
+        .collect();
+    let mut rows: Vec<SingleRow> = sqlx::query_as(
+        "SELECT p.id, p.name, p.base_id, package_state(p) AS state,
+                COALESCE(lb.state = 2, false) AS running, lb.task_id, build_time(lb) AS started,
+                package_priority(p, c, lb, $2, $3, $4) AS priority
+         FROM package p JOIN collection c ON c.id = p.collection_id
+         LEFT JOIN build lb ON lb.id = p.last_build_id
+         WHERE p.id = ANY($1)",
+    )
+    .bind(&ids)
+    .bind(p.t0)
+    .bind(p.t1)
+    .bind(p.build_threshold)
+    .fetch_all(pool)
+    .await?;
+    rows.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
     let count_sql = format!(
         "SELECT count(*) FROM package p WHERE {where_sql}{}",
         filter.sql(3)
@@ -265,7 +296,7 @@ async fn unified(ctx: &PageContext, filter: &NameFilter, untracked: bool) -> App
     let order_by = order_sql(&order, |key| {
         Some(match key {
             "name" => ("b.name".into(), false),
-            "running" => ("bool_or(COALESCE(lb.state = 2, false))".into(), true),
+            "running" => (format!("bool_or({RUNNING})"), true),
             "failing" => (
                 "bool_or(package_state(p) IN ('failing', 'unresolved'))".into(),
                 true,
@@ -286,11 +317,10 @@ async fn unified(ctx: &PageContext, filter: &NameFilter, untracked: bool) -> App
     let where_sql = "p.collection_id = ANY($1) AND NOT p.blocked AND (p.tracked OR $2)
                      AND NOT b.all_blocked";
     let sql = format!(
-        "SELECT b.name, bool_or(COALESCE(lb.state = 2, false)) AS running,
+        "SELECT b.name, bool_or({RUNNING}) AS running,
                 array_agg(p.collection_id ORDER BY p.collection_id) AS collection_ids,
                 array_agg(package_state(p) ORDER BY p.collection_id) AS states
          FROM package p JOIN base_package b ON b.id = p.base_id
-         LEFT JOIN build lb ON lb.id = p.last_build_id
          WHERE {where_sql}{filter}
          GROUP BY b.id, b.name
          ORDER BY {order_by}
