@@ -35,14 +35,14 @@ async fn package_list_unified_and_single(pool: PgPool) {
     assert!(front.body.find("Fedora 26").unwrap() < front.body.find("Fedora 25").unwrap());
     front.lacks(&["untracked-pkg"]);
     // Default order running, failing, name: foo (running) first, then eclipse (failing).
-    let (foo, eclipse, rnv) = (
+    let (unresolvable, eclipse, rnv) = (
         front.body.find(">foo<").unwrap(),
         front.body.find(">eclipse<").unwrap(),
         front.body.find(">rnv<").unwrap(),
     );
     assert!(
-        foo < eclipse && eclipse < rnv,
-        "order: {foo} {eclipse} {rnv}"
+        unresolvable < eclipse && eclipse < rnv,
+        "order: {unresolvable} {eclipse} {rnv}"
     );
 
     let single = c.get("/packages?collection=f25&order_by=name").await;

@@ -176,7 +176,7 @@ pub struct World {
     pub f26: i32,
     pub rnv: i32,
     pub eclipse: i32,
-    pub foo: i32,
+    pub unresolvable: i32,
     pub untracked: i32,
     pub rnv_f26: i32,
     pub rnv_ok_build: i32,
@@ -214,7 +214,7 @@ pub async fn world(pool: &PgPool) -> World {
     .await;
     let rnv = fixtures::package(pool, f25, "rnv").await;
     let eclipse = fixtures::package(pool, f25, "eclipse").await;
-    let foo = fixtures::package(pool, f25, "foo").await;
+    let unresolvable = fixtures::package(pool, f25, "foo").await;
     let untracked = fixtures::package(pool, f25, "untracked-pkg").await;
     let rnv_f26 = fixtures::package(pool, f26, "rnv").await;
 
@@ -233,8 +233,14 @@ pub async fn world(pool: &PgPool) -> World {
         fixtures::build(pool, eclipse, NewBuild::new(BuildState::Complete, 80.0)).await;
     let eclipse_failed_build =
         fixtures::build(pool, eclipse, NewBuild::new(BuildState::Failed, 20.0)).await;
-    fixtures::build(pool, foo, NewBuild::new(BuildState::Complete, 30.0)).await;
-    let running_build = fixtures::build(pool, foo, NewBuild::new(BuildState::Running, 1.0)).await;
+    fixtures::build(
+        pool,
+        unresolvable,
+        NewBuild::new(BuildState::Complete, 30.0),
+    )
+    .await;
+    let running_build =
+        fixtures::build(pool, unresolvable, NewBuild::new(BuildState::Running, 1.0)).await;
     fixtures::build(pool, rnv_f26, NewBuild::new(BuildState::Failed, 5.0)).await;
     exec(
         pool,
@@ -244,7 +250,7 @@ pub async fn world(pool: &PgPool) -> World {
                WHERE id = {rnv_ok_build};
              UPDATE build SET failure_reason = 'Koji builder crashed (repodata download timeout)' WHERE id = {rnv_infra_build};
              UPDATE build SET deps_resolved = true WHERE id IN ({eclipse_ok}, {eclipse_failed_build});
-             UPDATE package SET resolved = false WHERE id = {foo};
+             UPDATE package SET resolved = false WHERE id = {unresolvable};
              UPDATE package SET tracked = false WHERE id = {untracked};
              UPDATE package SET infra_failures = 1, retry_after = (now() AT TIME ZONE 'UTC') + interval '2 hours',
                                 dependency_priority = 40, manual_priority = 5 WHERE id = {rnv};
@@ -259,7 +265,7 @@ pub async fn world(pool: &PgPool) -> World {
              INSERT INTO unapplied_change (package_id, prev_dep_id, curr_dep_id, distance) VALUES
                  ({rnv}, 3, 4, 1), ({rnv}, NULL, 5, 3);
              WITH r AS (INSERT INTO resolution_change (resolved, "timestamp", package_id)
-                        VALUES (false, (now() AT TIME ZONE 'UTC') - interval '3 hours', {foo}) RETURNING id)
+                        VALUES (false, (now() AT TIME ZONE 'UTC') - interval '3 hours', {unresolvable}) RETURNING id)
                  INSERT INTO resolution_problem (resolution_id, problem)
                  SELECT id, 'nothing provides libfoo-devel needed by foo' FROM r;
              INSERT INTO "user" (name, admin) VALUES ('alice', false), ('bob', false), ('admin', true);"#
@@ -284,7 +290,7 @@ pub async fn world(pool: &PgPool) -> World {
             r#"INSERT INTO package_group_relation (group_id, base_id)
                    SELECT {java_group}, base_id FROM package WHERE id IN ({rnv}, {eclipse});
                INSERT INTO package_group_relation (group_id, base_id)
-                   SELECT {alice_group}, base_id FROM package WHERE id = {foo};
+                   SELECT {alice_group}, base_id FROM package WHERE id = {unresolvable};
                INSERT INTO group_acl (group_id, user_id) SELECT {java_group}, id FROM "user" WHERE name = 'bob';
                INSERT INTO group_acl (group_id, user_id) SELECT {alice_group}, id FROM "user" WHERE name = 'alice';"#
         ),
@@ -295,7 +301,7 @@ pub async fn world(pool: &PgPool) -> World {
         f26,
         rnv,
         eclipse,
-        foo,
+        unresolvable,
         untracked,
         rnv_f26,
         rnv_ok_build,
