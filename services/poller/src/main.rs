@@ -1,6 +1,45 @@
-//! Koschei poller: polls Koji for build states, packages and real builds
+//! `koschei-poller`: polls Koji for build states, packages and real builds
+//! as a fallback to the watcher's messages (spec §1.2).
 
-fn main() {
-    eprintln!("koschei-poller: not built yet");
-    std::process::exit(2);
+use std::path::PathBuf;
+
+use clap::Parser;
+use koschei_core::koji_sessions::KojiSessions;
+use koschei_core::{db, service, Config};
+
+#[derive(Parser)]
+#[command(name = "koschei-poller", version, about)]
+struct Cli {
+    /// Extra configuration file, merged after KOSCHEI_CONFIG (repeatable).
+    #[arg(long = "config", value_name = "FILE")]
+    config: Vec<PathBuf>,
+    /// Run one pass and exit.
+    #[arg(long)]
+    once: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    service::init_logging();
+    let cli = Cli::parse();
+    let config = Config::load(&cli.config)?;
+    let pool = db::connect(&config, 4).await?;
+    let sessions = KojiSessions::connect(&config).await?;
+    if cli.once {
+        let report = koschei_poller::poll(&pool, &sessions, &config).await?;
+        tracing::info!("{report:?}");
+        return Ok(());
+    }
+    let end = service::run_loop("poller", &config, None, || async {
+        let report = koschei_poller::poll(&pool, &sessions, &config).await?;
+        tracing::info!(
+            running = report.running_polled,
+            added = report.packages_added,
+            registered = report.real_builds_registered,
+            "polling pass done"
+        );
+        Ok(())
+    })
+    .await;
+    service::exit(end)
 }

@@ -1,8 +1,7 @@
 //! `koschei-scheduler`: submits scratch builds of the packages whose
 //! priority reaches the threshold, without overloading Koji (spec §1.1).
 
-mod bench;
-mod decision;
+use koschei_scheduler::{bench, decision};
 
 use std::path::PathBuf;
 

@@ -1,0 +1,82 @@
+//! One polling pass (spec §1.2): running builds, the package list, the
+//! latest real builds and the statistics. Every step runs for every
+//! collection even when another collection's step fails, so one broken
+//! collection (say, a deleted tag) cannot stop the others.
+
+use koschei_core::builds::update_build_state;
+use koschei_core::koji_sessions::KojiSessions;
+use koschei_core::refresh::{
+    koji_collections, refresh_latest_builds, refresh_packages, refresh_stats,
+};
+use koschei_core::Config;
+use sqlx::PgPool;
+
+/// What a pass did (for logs and tests).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PollReport {
+    pub running_polled: usize,
+    pub packages_added: u64,
+    pub real_builds_registered: usize,
+    /// `collection: error` for steps that failed.
+    pub errors: Vec<String>,
+}
+
+/// Asks Koji for the state of every running build (one multicall) and
+/// updates each build accordingly.
+pub async fn poll_running_builds(
+    pool: &PgPool,
+    sessions: &KojiSessions,
+    config: &Config,
+) -> anyhow::Result<usize> {
+    let running: Vec<(i32, i32)> =
+        sqlx::query_as("SELECT id, task_id FROM build WHERE state = 2 ORDER BY id")
+            .fetch_all(pool)
+            .await?;
+    let task_ids: Vec<i64> = running.iter().map(|(_, t)| i64::from(*t)).collect();
+    let infos = sessions.primary.get_task_infos(&task_ids).await?;
+    for ((build_id, task_id), info) in running.iter().zip(infos) {
+        match info {
+            Ok(Some(info)) => {
+                if let Err(e) =
+                    update_build_state(pool, sessions, config, *build_id, info.state).await
+                {
+                    tracing::warn!(build_id, task_id, "cannot update build: {e}");
+                }
+            }
+            Ok(None) => tracing::warn!(build_id, task_id, "Koji does not know the task"),
+            Err(e) => tracing::warn!(build_id, task_id, "getTaskInfo failed: {e}"),
+        }
+    }
+    Ok(running.len())
+}
+
+/// Runs one whole polling pass.
+pub async fn poll(
+    pool: &PgPool,
+    sessions: &KojiSessions,
+    config: &Config,
+) -> anyhow::Result<PollReport> {
+    let mut report = PollReport {
+        running_polled: poll_running_builds(pool, sessions, config).await?,
+        ..PollReport::default()
+    };
+    for collection in koji_collections(pool).await? {
+        match refresh_packages(pool, sessions, &collection).await {
+            Ok(r) => report.packages_added += r.added,
+            Err(e) => report
+                .errors
+                .push(format!("{}: refreshing packages: {e}", collection.name)),
+        }
+        match refresh_latest_builds(pool, sessions, config, &collection).await {
+            Ok(r) => report.real_builds_registered += r.registered,
+            Err(e) => report
+                .errors
+                .push(format!("{}: refreshing builds: {e}", collection.name)),
+        }
+    }
+    refresh_stats(pool).await?;
+    for e in &report.errors {
+        tracing::error!("{e}");
+    }
+    Ok(report)
+}

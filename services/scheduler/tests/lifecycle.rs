@@ -1,0 +1,497 @@
+//! The scheduler and the poller against koji-sim (a Koji speaking real
+//! XML-RPC, building in its repos with libsolv) and a real PostgreSQL:
+//! submission by priority under the running-build cap, the build lifecycle
+//! to complete / failed, infrastructure failures kept as history with
+//! back-off, cancellation and timeout, permanent faults suspending one
+//! collection, fair sharing, and real builds tagged, untagged and re-tagged.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use koschei_core::koji_sessions::{client_config, KojiSessions};
+use koschei_core::Config;
+use koschei_koji::client::KojiClient;
+use koschei_koji::model::TaskState;
+use koschei_koji::xmlrpc::Value;
+use koschei_scheduler::decision::{candidates, Decision, Scheduler};
+use sqlx::PgPool;
+
+const MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+struct Env {
+    _sim: koji_sim::Running,
+    _dir: tempfile::TempDir,
+    koji: KojiClient,
+    sessions: KojiSessions,
+    config: Config,
+    pool: PgPool,
+    collection_id: i32,
+}
+
+fn tiny_seed() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/koji-sim/seeds/tiny")
+}
+
+/// koji-sim on the tiny seed, collection f99 registered, every package
+/// tracked and resolved, real builds registered by a polling pass.
+async fn env(pool: PgPool) -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = koji_sim::start(koji_sim::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        seed: tiny_seed(),
+        collection: "f99".into(),
+        amqp_url: None,
+        behaviour: koji_sim::sim::Behaviour {
+            build_time: 0.2,
+            failure_rate: 0.0,
+            infra_failure_rate: 0.0,
+            seed_random: 7,
+        },
+        state_dir: dir.path().to_path_buf(),
+    })
+    .await
+    .expect("koji-sim starts");
+    let mut config = Config::default();
+    config.koji_config.server = sim.hub_url.clone();
+    config.koji_config.topurl = sim.topurl.clone();
+    config.koji_config.session_opts.max_retries = 2;
+    config.koji_config.session_opts.retry_interval = 0.05;
+    config.koji_config.max_builds = 2;
+    config.koji_config.load_threshold = 1.0;
+    config.fedmsg_publisher.enabled = true;
+    let koji = KojiClient::anonymous(client_config(&config.koji_config, 100)).unwrap();
+    let sessions = KojiSessions::new(koji.clone(), None);
+    let repo = koji
+        .get_repo("f99-build", koschei_koji::model::RepoState::Ready)
+        .await
+        .unwrap()
+        .expect("a first repo");
+    let collection_id: i32 = sqlx::query_scalar(
+        "INSERT INTO collection (name, display_name, target, dest_tag, build_tag, latest_repo_id, latest_repo_resolved)
+         VALUES ('f99', 'Fedora 99', 'f99', 'f99', 'f99-build', $1, true) RETURNING id",
+    )
+    .bind(repo.id as i32)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let report = koschei_poller::poll(&pool, &sessions, &config)
+        .await
+        .unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert!(report.packages_added >= 10, "{report:?}");
+    assert!(report.real_builds_registered >= 10, "{report:?}");
+    sqlx::query("UPDATE package SET tracked = true, resolved = true")
+        .execute(&pool)
+        .await
+        .unwrap();
+    Env {
+        _sim: sim,
+        _dir: dir,
+        koji,
+        sessions,
+        config,
+        pool,
+        collection_id,
+    }
+}
+
+impl Env {
+    fn scheduler(&self) -> Scheduler {
+        Scheduler::new(
+            self.pool.clone(),
+            self.sessions.clone(),
+            self.config.clone(),
+        )
+    }
+
+    async fn set(&self, package: &str, assignment: &str) {
+        sqlx::query(&format!("UPDATE package SET {assignment} WHERE name = $1"))
+            .bind(package)
+            .execute(&self.pool)
+            .await
+            .unwrap();
+    }
+
+    async fn sim(&self, method: &str, args: Vec<Value>) -> Value {
+        self.koji.call(method, args).await.unwrap()
+    }
+
+    /// Waits until Koji finished the task.
+    async fn wait_task(&self, task_id: i64) -> TaskState {
+        for _ in 0..300 {
+            let info = self
+                .koji
+                .get_task_info(task_id, false)
+                .await
+                .unwrap()
+                .unwrap();
+            if info.state.is_finished() {
+                return info.state;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("task {task_id} did not finish");
+    }
+
+    /// The state, message state, build priority and newest build state of a package.
+    async fn package(&self, name: &str) -> (String, i32, i32) {
+        sqlx::query_as(
+            "SELECT package_state(p), p.build_priority,
+                    (SELECT state FROM build b WHERE b.package_id = p.id ORDER BY id DESC LIMIT 1)
+             FROM package p WHERE p.name = $1",
+        )
+        .bind(name)
+        .fetch_one(&self.pool)
+        .await
+        .unwrap()
+    }
+
+    async fn outbox(&self) -> Vec<serde_json::Value> {
+        sqlx::query_scalar("SELECT body FROM message_outbox ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .unwrap()
+    }
+
+    async fn submit(&self, scheduler: &mut Scheduler) -> (String, i64) {
+        match scheduler.decide().await.unwrap() {
+            Decision::Submitted {
+                package, task_id, ..
+            } => (package, task_id),
+            other => panic!("expected a submission, got {other:?}"),
+        }
+    }
+}
+
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn submits_by_priority_under_the_running_cap(pool: PgPool) {
+    let mut env = env(pool).await;
+    env.sim("sim.setBuildTime", vec![Value::Double(60.0)]).await;
+    let mut scheduler = env.scheduler();
+    // Fresh real builds have a time priority of -30: nothing reaches 256.
+    assert_eq!(
+        scheduler.decide().await.unwrap(),
+        Decision::NothingToSchedule
+    );
+
+    env.set("foo-app", "manual_priority = 1000").await;
+    env.set("py-tool", "manual_priority = 900").await;
+    env.set("perl-thing", "manual_priority = 800").await;
+    env.set("needs-new-foo", "manual_priority = 700").await;
+    let (first, _) = env.submit(&mut scheduler).await;
+    assert_eq!(first, "foo-app");
+    let (second, _) = env.submit(&mut scheduler).await;
+    assert_eq!(second, "py-tool");
+    assert_eq!(
+        scheduler.decide().await.unwrap(),
+        Decision::AtCapacity { running: 2 }
+    );
+
+    // With room for one more build, two schedulers deciding at once submit
+    // exactly one: the cap is a database lock, not luck.
+    env.config.koji_config.max_builds = 3;
+    let (mut s1, mut s2) = (env.scheduler(), env.scheduler());
+    let (a, b) = tokio::join!(s1.decide(), s2.decide());
+    let decisions = [a.unwrap(), b.unwrap()];
+    let submitted = decisions
+        .iter()
+        .filter(|d| matches!(d, Decision::Submitted { .. }))
+        .count();
+    assert_eq!(submitted, 1, "{decisions:?}");
+    assert!(
+        decisions.contains(&Decision::AtCapacity { running: 3 }),
+        "{decisions:?}"
+    );
+
+    // Why it was built is recorded; the manual priority was consumed.
+    let (reason, manual): (serde_json::Value, i32) = sqlx::query_as(
+        "SELECT b.submit_reason, p.manual_priority FROM build b JOIN package p ON p.id = b.package_id
+         WHERE p.name = 'foo-app' AND NOT b.real",
+    )
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(reason["manual"], 1000);
+    assert_eq!(reason["threshold"], 256.0);
+    assert!(reason["priority"].as_f64().unwrap() > 900.0);
+    assert_eq!(manual, 0);
+}
+
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn builds_end_complete_or_failed_as_their_buildrequires_say(pool: PgPool) {
+    let env = env(pool).await;
+    let mut scheduler = env.scheduler();
+    env.set("foo-app", "manual_priority = 1000").await;
+    env.set("broken", "manual_priority = 900").await;
+    // `broken` resolved in the seed's real build; mark its last build ok.
+    let (_, ok_task) = env.submit(&mut scheduler).await;
+    let (_, bad_task) = env.submit(&mut scheduler).await;
+    assert_eq!(env.wait_task(ok_task).await, TaskState::Closed);
+    assert_eq!(env.wait_task(bad_task).await, TaskState::Failed);
+    let before_poll = env.outbox().await.len();
+    koschei_poller::poll_running_builds(&env.pool, &env.sessions, &env.config)
+        .await
+        .unwrap();
+
+    assert_eq!(env.package("foo-app").await, ("ok".into(), 0, 3));
+    let (state, build_priority, build_state) = env.package("broken").await;
+    assert_eq!(build_state, 5);
+    assert_eq!(state, "failing");
+    let seed_state: i32 = sqlx::query_scalar(
+        "SELECT b.state FROM build b JOIN package p ON p.id = b.package_id WHERE p.name = 'broken' AND b.real",
+    )
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(build_priority, if seed_state == 5 { 0 } else { 200 });
+
+    let tasks: Vec<(String, i32)> = sqlx::query_as(
+        "SELECT t.arch, t.state FROM koji_task t JOIN build b ON b.id = t.build_id WHERE b.task_id = $1",
+    )
+    .bind(bad_task as i32)
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(tasks, [("x86_64".to_string(), 5)]);
+
+    let messages = env.outbox().await;
+    let new: Vec<&serde_json::Value> = messages[before_poll..].iter().collect();
+    if seed_state != 5 {
+        assert_eq!(new.len(), 1, "{new:?}");
+        assert_eq!(new[0]["name"], "broken");
+        assert_eq!(new[0]["old"], "ok");
+        assert_eq!(new[0]["new"], "failing");
+        assert_eq!(new[0]["collection"], "f99");
+    }
+
+    // Polling again changes nothing (idempotent).
+    koschei_poller::poll_running_builds(&env.pool, &env.sessions, &env.config)
+        .await
+        .unwrap();
+    assert_eq!(env.outbox().await.len(), messages.len());
+}
+
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn infrastructure_failures_stay_in_history_and_back_off(pool: PgPool) {
+    let env = env(pool).await;
+    let mut scheduler = env.scheduler();
+    env.sim("sim.setInfraFailureRate", vec![Value::Double(1.0)])
+        .await;
+    env.set("foo-app", "manual_priority = 1000").await;
+    let (_, task) = env.submit(&mut scheduler).await;
+    env.wait_task(task).await;
+    let messages_before = env.outbox().await.len();
+    koschei_poller::poll_running_builds(&env.pool, &env.sessions, &env.config)
+        .await
+        .unwrap();
+
+    let (state, _, build_state) = env.package("foo-app").await;
+    assert_eq!(build_state, 7, "kept as an infrastructure failure");
+    assert_eq!(state, "ok", "the package state did not change");
+    assert_eq!(env.outbox().await.len(), messages_before, "no message");
+    let (failures, reason, skip): (i32, String, Vec<String>) = sqlx::query_as(
+        "SELECT p.infra_failures, b.failure_reason, package_skip_reasons(p, c)
+         FROM package p JOIN collection c ON c.id = p.collection_id
+         JOIN build b ON b.package_id = p.id AND b.state = 7 WHERE p.name = 'foo-app'",
+    )
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(failures, 1);
+    assert!(!reason.is_empty());
+    assert!(
+        skip.iter().any(|s| s.contains("infrastructure failure")),
+        "{skip:?}"
+    );
+    // The manual priority was consumed at submission, but the package is
+    // not retried before its back-off ends even with a new bump.
+    env.set("foo-app", "manual_priority = 5000").await;
+    assert_eq!(
+        scheduler.decide().await.unwrap(),
+        Decision::NothingToSchedule
+    );
+}
+
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn canceled_and_timed_out_builds_are_kept(pool: PgPool) {
+    let env = env(pool).await;
+    let mut scheduler = env.scheduler();
+    env.sim("sim.setBuildTime", vec![Value::Double(120.0)])
+        .await;
+    env.set("foo-app", "manual_priority = 1000").await;
+    env.set("py-tool", "manual_priority = 900").await;
+    let (_, cancel_task) = env.submit(&mut scheduler).await;
+    let (_, slow_task) = env.submit(&mut scheduler).await;
+    sqlx::query("UPDATE build SET cancel_requested = true WHERE task_id = $1")
+        .bind(cancel_task as i32)
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE build SET started = started - interval '49 hours' WHERE task_id = $1")
+        .bind(slow_task as i32)
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    koschei_poller::poll_running_builds(&env.pool, &env.sessions, &env.config)
+        .await
+        .unwrap();
+
+    assert_eq!(env.package("foo-app").await, ("ok".into(), 0, 4));
+    assert_eq!(env.package("py-tool").await.2, 6);
+    for task in [cancel_task, slow_task] {
+        let info = env.koji.get_task_info(task, false).await.unwrap().unwrap();
+        assert_eq!(
+            info.state,
+            TaskState::Canceled,
+            "task {task} canceled in Koji"
+        );
+    }
+    let running: i64 = sqlx::query_scalar("SELECT count(*) FROM build WHERE state = 2")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!(running, 0);
+}
+
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn permanent_fault_suspends_only_its_collection(pool: PgPool) {
+    let env = env(pool).await;
+    // An end-of-life collection whose Koji target is gone, with the highest priorities.
+    let eol: i32 = sqlx::query_scalar(
+        "INSERT INTO collection (name, display_name, target, dest_tag, build_tag, latest_repo_id, latest_repo_resolved)
+         SELECT 'f35', 'Fedora 35', 'f35-gone', dest_tag, build_tag, latest_repo_id, true FROM collection WHERE id = $1
+         RETURNING id",
+    )
+    .bind(env.collection_id)
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    koschei_poller::poll(&env.pool, &env.sessions, &env.config)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE package SET tracked = true, resolved = true, manual_priority = 5000 WHERE collection_id = $1")
+        .bind(eol)
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    env.set("foo-app", "manual_priority = 1000").await;
+
+    let mut scheduler = env.scheduler();
+    match scheduler.decide().await.unwrap() {
+        Decision::Submitted { collection, .. } => assert_eq!(collection, "f99"),
+        other => panic!("f99 starved: {other:?}"),
+    }
+    let suspended: Option<String> =
+        sqlx::query_scalar("SELECT scheduling_suspended FROM collection WHERE id = $1")
+            .bind(eol)
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert!(suspended.unwrap().contains("No such build target"));
+    let notices = koschei_core::notices::all_notices(&mut env.pool.acquire().await.unwrap())
+        .await
+        .unwrap();
+    assert!(
+        notices.iter().any(|n| n.contains("Fedora 35")),
+        "{notices:?}"
+    );
+}
+
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn collections_share_build_slots_fairly(pool: PgPool) {
+    let env = env(pool).await;
+    let other: i32 = sqlx::query_scalar(
+        "INSERT INTO collection (name, display_name, target, dest_tag, build_tag, latest_repo_id, latest_repo_resolved)
+         SELECT 'f98', 'Fedora 98', target, dest_tag, build_tag, latest_repo_id, true FROM collection WHERE id = $1
+         RETURNING id",
+    )
+    .bind(env.collection_id)
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    koschei_poller::poll(&env.pool, &env.sessions, &env.config)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE package SET tracked = true, resolved = true")
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    // f99 has much higher priorities and one build running already.
+    sqlx::query("UPDATE package SET manual_priority = 9000 WHERE collection_id = $1")
+        .bind(env.collection_id)
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE package SET manual_priority = 300 WHERE collection_id = $1 AND name = 'py-tool'",
+    )
+    .bind(other)
+    .execute(&env.pool)
+    .await
+    .unwrap();
+    let mut scheduler = env.scheduler();
+    let first = scheduler.decide().await.unwrap();
+    assert!(
+        matches!(&first, Decision::Submitted { collection, .. } if collection == "f99"),
+        "{first:?}"
+    );
+    let mut tx = env.pool.begin().await.unwrap();
+    let order = candidates(&mut tx, &env.config, 5).await.unwrap();
+    assert_eq!(
+        order[0].collection, "f98",
+        "the collection without running builds goes first"
+    );
+    assert_eq!(order[0].name, "py-tool");
+    assert_eq!(order[1].collection, "f99");
+}
+
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn real_builds_follow_tagging(pool: PgPool) {
+    let env = env(pool).await;
+    let last = |env: &Env| {
+        let pool = env.pool.clone();
+        async move {
+            let v: (String, String, bool) = sqlx::query_as(
+                "SELECT lb.version, lb.release, lb.real FROM package p JOIN build lb ON lb.id = p.last_build_id
+                 WHERE p.name = 'libfoo'",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            v
+        }
+    };
+    let (old_version, _, _) = last(&env).await;
+    let spec = koschei_koji::xmlrpc::Value::from_json(serde_json::json!({
+        "name": "libfoo", "version": "9.0", "release": "1", "tag": "f99",
+    }));
+    let imported = env.sim("sim.importBuild", vec![spec]).await.into_json();
+    let nvr = imported["nvr"].as_str().unwrap().to_string();
+    let report = koschei_poller::poll(&env.pool, &env.sessions, &env.config)
+        .await
+        .unwrap();
+    assert_eq!(report.real_builds_registered, 1);
+    assert_eq!(last(&env).await, ("9.0".into(), "1".into(), true));
+
+    env.sim("sim.untagBuild", vec![Value::str("f99"), Value::str(&nvr)])
+        .await;
+    koschei_poller::poll(&env.pool, &env.sessions, &env.config)
+        .await
+        .unwrap();
+    assert_eq!(
+        last(&env).await.0,
+        old_version,
+        "untagged build no longer counts"
+    );
+
+    env.sim("sim.tagBuild", vec![Value::str("f99"), Value::str(&nvr)])
+        .await;
+    let report = koschei_poller::poll(&env.pool, &env.sessions, &env.config)
+        .await
+        .unwrap();
+    assert_eq!(
+        report.real_builds_registered, 0,
+        "re-tagged, not registered twice"
+    );
+    assert_eq!(last(&env).await.0, "9.0");
+}
