@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
-use koschei_depsolve::{CachedRepo, LoadOptions, RepoCache, RepoDescriptor, SolvFile};
+use koschei_depsolve::{LoadOptions, RepoCache, RepoDescriptor, SolvFile};
 use koschei_koji::build_group::group_packages;
 use koschei_koji::{KojiClient, RepoState};
 
@@ -21,8 +21,6 @@ pub struct PreparedRepo {
     pub solv: SolvFile,
     /// The build group's package names.
     pub group: Vec<String>,
-    /// Keeps the cache entry from being evicted while in use.
-    _cached: CachedRepo,
 }
 
 /// What can be done with a repository.
@@ -56,6 +54,7 @@ pub struct RepoEnvironments {
     solv_dir: PathBuf,
     repo_arch: String,
     load: LoadOptions,
+    keep_solv: usize,
     prepared: Mutex<Vec<(String, Arc<PreparedRepo>)>>,
     groups: Mutex<HashMap<(String, String, i64), Option<Vec<String>>>>,
 }
@@ -77,6 +76,7 @@ impl RepoEnvironments {
                 solv_cache_dir: Some(dir.join("solv")),
                 ignore_weak_deps: dep.ignore_weak_deps,
             },
+            keep_solv: dep.cache_l2_capacity.max(KEEP_PREPARED),
             prepared: Mutex::new(Vec::new()),
             groups: Mutex::new(HashMap::new()),
         })
@@ -135,16 +135,20 @@ impl RepoEnvironments {
         else {
             return Ok(RepoStatus::Unavailable);
         };
-        let repo_dir = cached.repo_dir()?;
-        let (solv_dir, load) = (self.solv_dir.clone(), self.load.clone());
-        let solv =
-            tokio::task::spawn_blocking(move || SolvFile::ensure(&repo_dir, &solv_dir, &load))
-                .await??;
+        let (solv_dir, load, keep) = (self.solv_dir.clone(), self.load.clone(), self.keep_solv);
+        // The `.solv` file is all the solver needs: the repodata entry is released (its
+        // shared lock dropped) right after, so other processes can use the cache freely.
+        let solv = tokio::task::spawn_blocking(move || -> anyhow::Result<SolvFile> {
+            let solv = SolvFile::ensure(&cached.repo_dir()?, &solv_dir, &load)?;
+            drop(cached);
+            prune_solv_files(&solv_dir, keep);
+            Ok(solv)
+        })
+        .await??;
         let prepared = Arc::new(PreparedRepo {
             descriptor,
             solv,
             group,
-            _cached: cached,
         });
         let mut all = self.prepared_lock();
         all.retain(|(k, _)| k != &key);
@@ -170,5 +174,26 @@ impl RepoEnvironments {
         &self,
     ) -> std::sync::MutexGuard<'_, HashMap<(String, String, i64), Option<Vec<String>>>> {
         self.groups.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Keeps the `keep` most recently modified `.solv` files of `dir` (a file in use stays
+/// readable after its removal, and a removed one is simply written again).
+fn prune_solv_files(dir: &std::path::Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "solv"))
+        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+        .collect();
+    if files.len() <= keep {
+        return;
+    }
+    files.sort();
+    for (_, p) in &files[..files.len() - keep] {
+        let _ = std::fs::remove_file(p);
     }
 }
