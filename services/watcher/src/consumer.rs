@@ -69,6 +69,8 @@ enum SessionEnd {
     Cancelled,
     #[error("connecting timed out")]
     Timeout,
+    #[error("the connection to the broker was lost")]
+    Disconnected,
 }
 
 impl Consumer {
@@ -173,10 +175,17 @@ impl Consumer {
         );
         let limit = usize::from(self.settings.prefetch.max(1));
         let mut inflight = JoinSet::new();
+        // Tells handlers waiting for an acknowledgement that it will never come.
+        let (lost, lost_rx) = watch::channel(false);
         let mut tick = tokio::time::interval(BEAT_INTERVAL);
         let end = loop {
             tokio::select! {
-                _ = tick.tick() => self.beat.beat(),
+                _ = tick.tick() => {
+                    self.beat.beat();
+                    if !conn.status().connected() {
+                        break Err(SessionEnd::Disconnected);
+                    }
+                }
                 Some(_) = inflight.join_next(), if !inflight.is_empty() => {}
                 next = deliveries.next(), if inflight.len() < limit => match next {
                     Some(Ok(delivery)) => {
@@ -186,6 +195,7 @@ impl Consumer {
                             stats: self.stats.clone(),
                             beat: self.beat.clone(),
                             commits: self.commits.clone(),
+                            lost: lost_rx.clone(),
                         };
                         inflight.spawn(task.process(delivery));
                     }
@@ -195,6 +205,9 @@ impl Consumer {
                 _ = shutdown.changed() => break Ok(()),
             }
         };
+        if end.is_err() {
+            let _ = lost.send(true);
+        }
         // Let started handlers finish: their commits must not race a
         // second copy of the message after reconnecting.
         while inflight.join_next().await.is_some() {}
@@ -235,6 +248,8 @@ struct Delivered {
     stats: Arc<Stats>,
     beat: Arc<Beat>,
     commits: Arc<AtomicU64>,
+    /// Turns true when the connection is known to be lost.
+    lost: watch::Receiver<bool>,
 }
 
 impl Delivered {
@@ -257,13 +272,13 @@ impl Delivered {
             Ok(Verdict::Ignore(reason)) => {
                 tracing::debug!(message_id, topic = key, "ignored: {reason}");
                 Stats::inc(&self.stats.ignored);
-                ack(&delivery).await;
+                self.ack(&delivery).await;
                 return;
             }
             Err(e) => {
                 tracing::warn!(message_id, topic = key, "malformed message rejected: {e}");
                 Stats::inc(&self.stats.rejected);
-                reject(&delivery).await;
+                self.reject(&delivery).await;
                 return;
             }
         };
@@ -276,13 +291,13 @@ impl Delivered {
                     if applied.changed_anything() {
                         self.maybe_crash();
                     }
-                    ack(&delivery).await;
+                    self.ack(&delivery).await;
                     return;
                 }
                 Err(HandleError::Permanent(e)) => {
                     tracing::error!(message_id, topic = key, ?event, "rejected: {e}");
                     Stats::inc(&self.stats.rejected);
-                    reject(&delivery).await;
+                    self.reject(&delivery).await;
                     return;
                 }
                 Err(HandleError::Transient(e)) if attempt < TRANSIENT_ATTEMPTS => {
@@ -303,15 +318,11 @@ impl Delivered {
                         "requeued after {attempt} attempts: {e}"
                     );
                     Stats::inc(&self.stats.retried);
-                    if let Err(e) = delivery
-                        .nack(BasicNackOptions {
-                            requeue: true,
-                            ..BasicNackOptions::default()
-                        })
-                        .await
-                    {
-                        tracing::debug!("nack: {e}");
-                    }
+                    let requeue = BasicNackOptions {
+                        requeue: true,
+                        ..BasicNackOptions::default()
+                    };
+                    settle("nack", self.lost.clone(), delivery.nack(requeue)).await;
                 }
             }
         }
@@ -332,16 +343,39 @@ impl Delivered {
     }
 }
 
-async fn ack(delivery: &Delivery) {
-    // A failed ack means the channel is gone: the broker requeues the
-    // message and the idempotent handler sees it again.
-    if let Err(e) = delivery.ack(BasicAckOptions::default()).await {
-        tracing::debug!("ack: {e}");
+/// How long an acknowledgement may take; on a dead connection lapin's
+/// promise may never resolve.
+const ACK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Settles a delivery. A failed or timed-out acknowledgement means the
+/// connection is gone: the broker requeues the message and the idempotent
+/// handler sees it again.
+async fn settle<F>(what: &str, mut lost: watch::Receiver<bool>, settle: F)
+where
+    F: std::future::Future<Output = lapin::Result<bool>>,
+{
+    tokio::select! {
+        result = tokio::time::timeout(ACK_TIMEOUT, settle) => match result {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::debug!("{what}: {e}"),
+            Err(_) => tracing::debug!("{what}: timed out"),
+        },
+        _ = lost.wait_for(|lost| *lost) => tracing::debug!("{what}: connection lost"),
     }
 }
 
-async fn reject(delivery: &Delivery) {
-    if let Err(e) = delivery.reject(BasicRejectOptions { requeue: false }).await {
-        tracing::debug!("reject: {e}");
+impl Delivered {
+    async fn ack(&self, delivery: &Delivery) {
+        settle(
+            "ack",
+            self.lost.clone(),
+            delivery.ack(BasicAckOptions::default()),
+        )
+        .await;
+    }
+
+    async fn reject(&self, delivery: &Delivery) {
+        let options = BasicRejectOptions { requeue: false };
+        settle("reject", self.lost.clone(), delivery.reject(options)).await;
     }
 }

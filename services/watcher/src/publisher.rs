@@ -25,6 +25,9 @@ use crate::stats::Stats;
 
 /// The channel the outbox trigger notifies on each insert.
 pub const OUTBOX_CHANNEL: &str = "koschei_outbox";
+/// How long the broker may take to accept and confirm a message; on a dead
+/// connection lapin's promises may never resolve.
+const CONFIRM_TIMEOUT: Duration = Duration::from_secs(30);
 /// Fallback polling period.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -50,7 +53,7 @@ enum SessionEnd {
     Db(#[from] sqlx::Error),
     #[error("the broker did not confirm message {0}")]
     Nacked(uuid::Uuid),
-    #[error("connecting timed out")]
+    #[error("the broker did not answer in time")]
     Timeout,
 }
 
@@ -171,15 +174,16 @@ impl Publisher {
         let mut confirms = Vec::with_capacity(rows.len());
         for row in &rows {
             let e = Envelope::for_row(row, &self.settings.topic_prefix, now);
-            let confirm = channel
-                .basic_publish(
-                    self.settings.exchange.as_str().into(),
-                    e.routing_key.as_str().into(),
-                    BasicPublishOptions::default(),
-                    &e.payload,
-                    e.properties,
-                )
-                .await?;
+            let publish = channel.basic_publish(
+                self.settings.exchange.as_str().into(),
+                e.routing_key.as_str().into(),
+                BasicPublishOptions::default(),
+                &e.payload,
+                e.properties,
+            );
+            let confirm = tokio::time::timeout(CONFIRM_TIMEOUT, publish)
+                .await
+                .map_err(|_| SessionEnd::Timeout)??;
             confirms.push(confirm);
         }
         // Only the confirmed prefix is marked sent, so the order of the
@@ -187,7 +191,10 @@ impl Publisher {
         let mut confirmed = Vec::with_capacity(rows.len());
         let mut refused = None;
         for (row, confirm) in rows.iter().zip(confirms) {
-            match confirm.await? {
+            let confirmation = tokio::time::timeout(CONFIRM_TIMEOUT, confirm)
+                .await
+                .map_err(|_| SessionEnd::Timeout)??;
+            match confirmation {
                 Confirmation::Ack(_) if refused.is_none() => confirmed.push(row.id),
                 Confirmation::Ack(_) => {}
                 Confirmation::Nack(_) | Confirmation::NotRequested => {
