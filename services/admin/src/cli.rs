@@ -110,6 +110,75 @@ pub enum Command {
     },
     /// Delete a collection group.
     DeleteCollectionGroup { name: String },
+    /// Create a collection bound to a Koji target.
+    CreateCollection {
+        name: String,
+        #[command(flatten)]
+        settings: CollectionSettings,
+    },
+    /// Change a collection (only the options given).
+    EditCollection {
+        name: String,
+        #[arg(long)]
+        new_name: Option<String>,
+        #[command(flatten)]
+        settings: CollectionSettings,
+        /// Resume scheduling after a permanent Koji fault suspended it.
+        #[arg(long)]
+        resume: bool,
+    },
+    /// Delete a collection (with --force even when it has packages).
+    DeleteCollection {
+        name: String,
+        #[arg(short, long)]
+        force: bool,
+    },
+    /// Branch a release: MASTER becomes NEW_NAME on the new target, and a
+    /// new collection continues MASTER's name, target and settings, with
+    /// MASTER's data copied.
+    BranchCollection {
+        master_collection: String,
+        new_name: String,
+        /// Display name of the branched release (NEW_NAME).
+        #[arg(short, long)]
+        display_name: String,
+        /// Koji target of the branched release.
+        #[arg(short, long)]
+        target: String,
+        #[arg(long)]
+        dest_tag: Option<String>,
+        #[arg(long)]
+        bugzilla_version: Option<String>,
+    },
+    /// Fork a collection (e.g. for a side tag) with its last builds.
+    ForkCollection {
+        master_collection: String,
+        new_name: String,
+        #[arg(short, long)]
+        display_name: String,
+        #[arg(short, long)]
+        target: String,
+        #[arg(long)]
+        dest_tag: Option<String>,
+    },
+    /// Submit scratch builds now, whatever the priorities and limits.
+    SubmitBuild {
+        #[arg(required = true)]
+        names: Vec<String>,
+        #[arg(short, long)]
+        collection: String,
+    },
+    /// Force re-resolution of packages (or a whole collection with --all).
+    Resolve {
+        names: Vec<String>,
+        #[arg(short, long)]
+        collection: String,
+        /// Every package of the collection.
+        #[arg(long, conflicts_with = "names")]
+        all: bool,
+    },
+    /// Resolve BuildRequires against a repo and explain the result.
+    Depsolve(crate::depsolve::DepsolveArgs),
     /// Run psql on the configured database.
     Psql {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -127,6 +196,35 @@ pub enum Command {
         #[arg(long, default_value_t = 10)]
         builds: i64,
     },
+}
+
+/// Collection settings (all optional when editing).
+#[derive(Debug, Args)]
+pub struct CollectionSettings {
+    #[arg(short, long)]
+    pub display_name: Option<String>,
+    /// Koji build target (its build tag is looked up in Koji).
+    #[arg(short, long)]
+    pub target: Option<String>,
+    /// Tag of the package list and real builds (default: the build tag).
+    #[arg(long)]
+    pub dest_tag: Option<String>,
+    /// Which Koji hub holds the data: primary or secondary.
+    #[arg(short, long, value_parser = ["primary", "secondary"])]
+    pub mode: Option<String>,
+    #[arg(short, long)]
+    pub priority_coefficient: Option<f64>,
+    #[arg(short, long)]
+    pub order: Option<i32>,
+    #[arg(long)]
+    pub build_group: Option<String>,
+    /// Register real builds of untracked packages too.
+    #[arg(long)]
+    pub poll_untracked: Option<bool>,
+    #[arg(long)]
+    pub bugzilla_product: Option<String>,
+    #[arg(long)]
+    pub bugzilla_version: Option<String>,
 }
 
 /// Group content read from a file.

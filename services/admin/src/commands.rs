@@ -9,18 +9,26 @@ use anyhow::{bail, Context, Result};
 use koschei_core::audit::{get_or_create_user, Actor};
 use koschei_core::collections::{self, find_collection};
 use koschei_core::error::DataError;
+use koschei_core::koji_sessions::KojiSessions;
 use koschei_core::model::LogEnvironment;
 use koschei_core::packages::{self, PackageAttr};
 use koschei_core::{cleanup, db, groups, inspect, notices, Config};
+use koschei_scheduler::decision::Scheduler;
 use sqlx::PgConnection;
 
 use crate::cli::{Cli, Command, GroupContent};
+use crate::collection_commands::{self, NewRelease};
 
 /// Runs one parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
     let config = Config::load(&cli.config)?;
-    if let Command::Psql { args } = &cli.command {
-        return exec_psql(&config.database_url(), args);
+    match cli.command {
+        Command::Psql { args } => return exec_psql(&config.database_url(), &args),
+        Command::Depsolve(args) => {
+            println!("{}", crate::depsolve::run(args).await?.trim_end());
+            return Ok(());
+        }
+        _ => {}
     }
     let pool = db::connect(&config, 2).await?;
     if let Command::CreateDb = cli.command {
@@ -30,7 +38,17 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
     let mut tx = pool.begin().await?;
     let actor = admin_actor(&mut tx).await?;
-    let output = execute(&mut tx, &actor, &config, cli.command).await?;
+    let output = match cli.command {
+        Command::CreateCollection { .. }
+        | Command::EditCollection { .. }
+        | Command::BranchCollection { .. }
+        | Command::ForkCollection { .. }
+        | Command::SubmitBuild { .. } => {
+            let sessions = KojiSessions::connect(&config).await?;
+            execute_with_koji(&mut tx, &actor, &config, &pool, &sessions, cli.command).await?
+        }
+        command => execute(&mut tx, &actor, &config, command).await?,
+    };
     tx.commit().await?;
     if !output.is_empty() {
         println!("{}", output.trim_end());
@@ -57,7 +75,22 @@ async fn execute(
     command: Command,
 ) -> Result<String> {
     Ok(match command {
-        Command::CreateDb | Command::Psql { .. } => unreachable!("handled before"),
+        Command::DeleteCollection { name, force } => {
+            collection_commands::delete(conn, actor, &name, force).await?
+        }
+        Command::Resolve {
+            names,
+            collection,
+            all,
+        } => collection_commands::resolve(conn, actor, &names, &collection, all).await?,
+        Command::CreateDb
+        | Command::Psql { .. }
+        | Command::Depsolve(_)
+        | Command::CreateCollection { .. }
+        | Command::EditCollection { .. }
+        | Command::BranchCollection { .. }
+        | Command::ForkCollection { .. }
+        | Command::SubmitBuild { .. } => unreachable!("dispatched in run()"),
         Command::Cleanup { older_than } => {
             let report = cleanup::cleanup(conn, actor, older_than).await?;
             format!(
@@ -221,6 +254,78 @@ async fn execute(
                 report.render_text()
             }
         }
+    })
+}
+
+/// Runs the commands that need Koji.
+async fn execute_with_koji(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    config: &Config,
+    pool: &sqlx::PgPool,
+    sessions: &KojiSessions,
+    command: Command,
+) -> Result<String> {
+    Ok(match command {
+        Command::CreateCollection { name, settings } => {
+            collection_commands::create(conn, actor, sessions, &name, &settings).await?
+        }
+        Command::EditCollection {
+            name,
+            new_name,
+            settings,
+            resume,
+        } => {
+            collection_commands::edit(
+                conn,
+                actor,
+                sessions,
+                &name,
+                new_name.as_deref(),
+                &settings,
+                resume,
+            )
+            .await?
+        }
+        Command::BranchCollection {
+            master_collection,
+            new_name,
+            display_name,
+            target,
+            dest_tag,
+            bugzilla_version,
+        } => {
+            let release = NewRelease {
+                name: &new_name,
+                display_name: &display_name,
+                target: &target,
+                dest_tag: dest_tag.as_deref(),
+                bugzilla_version: bugzilla_version.as_deref(),
+            };
+            collection_commands::branch(conn, actor, sessions, &master_collection, &release).await?
+        }
+        Command::ForkCollection {
+            master_collection,
+            new_name,
+            display_name,
+            target,
+            dest_tag,
+        } => {
+            let release = NewRelease {
+                name: &new_name,
+                display_name: &display_name,
+                target: &target,
+                dest_tag: dest_tag.as_deref(),
+                bugzilla_version: None,
+            };
+            collection_commands::fork(conn, actor, sessions, &master_collection, &release).await?
+        }
+        Command::SubmitBuild { names, collection } => {
+            let mut scheduler = Scheduler::new(pool.clone(), sessions.clone(), config.clone());
+            collection_commands::submit_build(conn, actor, &mut scheduler, &names, &collection)
+                .await?
+        }
+        _ => unreachable!("only Koji commands are dispatched here"),
     })
 }
 

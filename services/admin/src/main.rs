@@ -1,7 +1,9 @@
 //! `koschei-admin`: the administration command line (spec §7).
 
 mod cli;
+mod collection_commands;
 mod commands;
+mod depsolve;
 
 use clap::Parser;
 

@@ -3,31 +3,16 @@
 //! error, a non-zero exit and no change.
 
 use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 use koschei_core::fixtures::{self, NewBuild};
 use koschei_core::model::BuildState;
 use sqlx::PgPool;
 
-const MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+mod common;
+use common::{admin_command, database_url};
 
-/// The URL of the test's own database (DATABASE_URL with its name swapped).
-fn database_url(pool: &PgPool) -> String {
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL must be set (run scripts/test)");
-    let db = pool
-        .connect_options()
-        .get_database()
-        .expect("database name")
-        .to_string();
-    let (url, query) = base
-        .split_once('?')
-        .map_or((base.as_str(), None), |(u, q)| (u, Some(q)));
-    let (prefix, _) = url.rsplit_once('/').expect("URL with a database");
-    match query {
-        Some(q) => format!("{prefix}/{db}?{q}"),
-        None => format!("{prefix}/{db}"),
-    }
-}
+const MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 
 struct Admin {
     url: String,
@@ -49,12 +34,7 @@ impl Admin {
     }
 
     fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_koschei-admin"))
-            .args(["--config", self.config.path().to_str().unwrap()])
-            .args(args)
-            .env("DATABASE_URL", &self.url)
-            .env("KOSCHEI_CONFIG", "")
-            .env("SUDO_USER", "jdoe")
+        let mut child = admin_command(&self.url, self.config.path(), args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod builds;
 pub mod cleanup;
+pub mod collection_copy;
 pub mod collections;
 pub mod config;
 pub mod db;

@@ -50,6 +50,21 @@ pub enum Decision {
     KojiOverloaded { load: f64 },
 }
 
+/// The outcome of trying one package.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Attempt {
+    /// Submitted, or Koji too busy: the decision is made.
+    Decided(Decision),
+    /// Koji has no SRPM for the package (skip reason persisted).
+    NoSrpm,
+    /// No build architecture is allowed (skip reason persisted).
+    NoArch,
+    /// A permanent Koji fault suspended the package's collection.
+    Suspended(String),
+    /// A transient Koji fault postponed the package (back-off).
+    Postponed(String),
+}
+
 /// A package that may be submitted, with its priority components.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Candidate {
@@ -67,6 +82,9 @@ pub struct Candidate {
     pub release: String,
     #[sqlx(flatten)]
     pub components: PriorityComponents,
+    /// Reason recorded instead of the priority components (forced builds).
+    #[sqlx(skip)]
+    pub reason_override: Option<serde_json::Value>,
 }
 
 /// The candidate query: schedulable packages of unsuspended collections
@@ -180,7 +198,7 @@ impl Scheduler {
         let candidates = candidates(&mut tx, &self.config, CANDIDATES).await?;
         let mut decision = Decision::NothingToSchedule;
         for cand in candidates {
-            if let Some(d) = self.try_candidate(&mut tx, &cand).await? {
+            if let Attempt::Decided(d) = self.try_candidate(&mut tx, &cand, true).await? {
                 decision = d;
                 break;
             }
@@ -189,17 +207,51 @@ impl Scheduler {
         Ok(decision)
     }
 
-    /// Tries to submit one candidate. `None` means: skipped, try the next.
+    /// Submits one package now, whatever its priority (`koschei-admin
+    /// submit-build`): no capacity or load check; `reason` is recorded.
+    pub async fn submit_now(
+        &mut self,
+        conn: &mut PgConnection,
+        package_id: i32,
+        reason: serde_json::Value,
+    ) -> anyhow::Result<Attempt> {
+        let p = &self.config.priorities;
+        let mut cand: Candidate = sqlx::query_as(
+            "SELECT p.id AS package_id, p.name, c.id AS collection_id, c.name AS collection, c.dest_tag,
+                    c.build_tag, c.target, c.secondary_mode, c.latest_repo_id, p.arch_override,
+                    lcb.version, lcb.release,
+                    COALESCE(package_priority(p, c, lb, $2, $3, $4), 0) AS priority,
+                    p.manual_priority AS manual, p.static_priority, p.dependency_priority AS dependency,
+                    p.build_priority AS build, COALESCE(time_priority(build_time(lb), $2, $3, $4), 0) AS time,
+                    c.priority_coefficient AS coefficient, $4::float8 AS threshold
+             FROM package p JOIN collection c ON c.id = p.collection_id
+             JOIN build lcb ON lcb.id = p.last_complete_build_id
+             LEFT JOIN build lb ON lb.id = p.last_build_id
+             WHERE p.id = $1 AND c.latest_repo_id IS NOT NULL",
+        )
+        .bind(package_id)
+        .bind(p.t0)
+        .bind(p.t1)
+        .bind(p.build_threshold)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("package has no complete build or its collection no resolved repo"))?;
+        cand.reason_override = Some(reason);
+        self.try_candidate(conn, &cand, false).await
+    }
+
+    /// Tries to submit one candidate (checking Koji's load when asked).
     async fn try_candidate(
         &mut self,
         conn: &mut PgConnection,
         cand: &Candidate,
-    ) -> anyhow::Result<Option<Decision>> {
+        check_load: bool,
+    ) -> anyhow::Result<Attempt> {
         let tag_arches = match self.tag_arches(&cand.build_tag).await {
             Ok(a) => a,
             Err(e) if is_permanent(&e) => {
                 self.suspend(conn, cand, &e).await?;
-                return Ok(None);
+                return Ok(Attempt::Suspended(e.to_string()));
             }
             Err(e) => return Err(e.into()),
         };
@@ -220,19 +272,19 @@ impl Scheduler {
         .await?;
         let Some(arches) = arches else {
             set_skip_reason(conn, cand, SkipReason::NoSrpm).await?;
-            return Ok(None);
+            return Ok(Attempt::NoSrpm);
         };
         if arches.is_empty() {
             set_skip_reason(conn, cand, SkipReason::NoArch).await?;
-            return Ok(None);
+            return Ok(Attempt::NoArch);
         }
         let arches: Vec<String> = arches.into_iter().collect();
         let threshold = self.config.koji_config.load_threshold;
-        if threshold < 1.0 {
+        if check_load && threshold < 1.0 {
             let load = koji_load(&self.sessions.primary, &tag_arches, &arches).await?;
             if load > threshold {
                 tracing::info!(load, threshold, "Koji is too busy; not submitting");
-                return Ok(Some(Decision::KojiOverloaded { load }));
+                return Ok(Attempt::Decided(Decision::KojiOverloaded { load }));
             }
         }
         let noarch = arches.iter().any(|a| a == "noarch");
@@ -244,7 +296,10 @@ impl Scheduler {
             secondary_mode: cand.secondary_mode,
             latest_repo_id: cand.latest_repo_id,
             arch_override: (!noarch).then(|| arches.join(" ")),
-            reason: submit_reason(&cand.components),
+            reason: cand
+                .reason_override
+                .clone()
+                .unwrap_or_else(|| submit_reason(&cand.components)),
         };
         match submit_build(conn, &self.sessions, &self.config, &request).await {
             Ok(Submission::Submitted { task_id, .. }) => {
@@ -252,7 +307,7 @@ impl Scheduler {
                     .bind(cand.package_id)
                     .execute(&mut *conn)
                     .await?;
-                Ok(Some(Decision::Submitted {
+                Ok(Attempt::Decided(Decision::Submitted {
                     package: cand.name.clone(),
                     collection: cand.collection.clone(),
                     task_id,
@@ -261,16 +316,16 @@ impl Scheduler {
             }
             Ok(Submission::NoSrpm) => {
                 set_skip_reason(conn, cand, SkipReason::NoSrpm).await?;
-                Ok(None)
+                Ok(Attempt::NoSrpm)
             }
             Err(koschei_core::builds::BackendError::Koji(e)) if is_permanent(&e) => {
                 self.suspend(conn, cand, &e).await?;
-                Ok(None)
+                Ok(Attempt::Suspended(e.to_string()))
             }
             Err(koschei_core::builds::BackendError::Koji(e)) if e.fault().is_some() => {
                 tracing::warn!(package = %cand.name, "Koji refused the build, retrying later: {e}");
                 schedule_retry(conn, &self.config.priorities, cand.package_id).await?;
-                Ok(None)
+                Ok(Attempt::Postponed(e.to_string()))
             }
             Err(e) => Err(e.into()),
         }

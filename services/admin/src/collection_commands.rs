@@ -1,0 +1,423 @@
+//! Collection commands that talk to Koji: create, edit, delete, branch,
+//! fork (spec §7), forced submission and forced re-resolution.
+
+use anyhow::{bail, Result};
+use koschei_core::audit::Actor;
+use koschei_core::collection_copy::copy_collection;
+use koschei_core::collections::find_collection;
+use koschei_core::error::DataError;
+use koschei_core::koji_sessions::KojiSessions;
+use koschei_core::packages;
+use koschei_scheduler::decision::{Attempt, Decision, Scheduler};
+use serde_json::json;
+use sqlx::PgConnection;
+
+use crate::cli::CollectionSettings;
+
+/// The build tag of a Koji target, from the hub holding the collection's data.
+async fn build_tag_of(sessions: &KojiSessions, secondary: bool, target: &str) -> Result<String> {
+    match sessions
+        .for_collection(secondary)
+        .get_build_target(target)
+        .await?
+    {
+        Some(t) => Ok(t.build_tag_name),
+        None => bail!("Target not found in Koji: {target}"),
+    }
+}
+
+/// A collection's settings as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct Collection {
+    id: i32,
+    name: String,
+    display_name: String,
+    target: String,
+    dest_tag: String,
+    build_tag: String,
+    secondary_mode: bool,
+    priority_coefficient: f64,
+    order: i32,
+    build_group: String,
+    poll_untracked: bool,
+    bugzilla_product: Option<String>,
+    bugzilla_version: Option<String>,
+}
+
+async fn load(conn: &mut PgConnection, name: &str) -> Result<Collection> {
+    let id = find_collection(conn, name).await?.id;
+    Ok(sqlx::query_as(
+        r#"SELECT id, name, display_name, target, dest_tag, build_tag, secondary_mode, priority_coefficient,
+                  "order", build_group, poll_untracked, bugzilla_product, bugzilla_version
+           FROM collection WHERE id = $1"#,
+    )
+    .bind(id)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Inserts a collection; fails cleanly when the name is taken.
+async fn insert(conn: &mut PgConnection, c: &Collection) -> Result<i32> {
+    let id: Option<i32> = sqlx::query_scalar(
+        r#"INSERT INTO collection (name, display_name, target, dest_tag, build_tag, secondary_mode,
+                                   priority_coefficient, "order", build_group, poll_untracked,
+                                   bugzilla_product, bugzilla_version)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+           ON CONFLICT (name) DO NOTHING RETURNING id"#,
+    )
+    .bind(&c.name)
+    .bind(&c.display_name)
+    .bind(&c.target)
+    .bind(&c.dest_tag)
+    .bind(&c.build_tag)
+    .bind(c.secondary_mode)
+    .bind(c.priority_coefficient)
+    .bind(c.order)
+    .bind(&c.build_group)
+    .bind(c.poll_untracked)
+    .bind(&c.bugzilla_product)
+    .bind(&c.bugzilla_version)
+    .fetch_optional(conn)
+    .await?;
+    Ok(id.ok_or_else(|| DataError::CollectionExists(c.name.clone()))?)
+}
+
+/// Writes back every setting of a collection.
+async fn update(conn: &mut PgConnection, c: &Collection) -> Result<()> {
+    sqlx::query(
+        r#"UPDATE collection SET name = $2, display_name = $3, target = $4, dest_tag = $5, build_tag = $6,
+                  secondary_mode = $7, priority_coefficient = $8, "order" = $9, build_group = $10,
+                  poll_untracked = $11, bugzilla_product = $12, bugzilla_version = $13
+           WHERE id = $1"#,
+    )
+    .bind(c.id)
+    .bind(&c.name)
+    .bind(&c.display_name)
+    .bind(&c.target)
+    .bind(&c.dest_tag)
+    .bind(&c.build_tag)
+    .bind(c.secondary_mode)
+    .bind(c.priority_coefficient)
+    .bind(c.order)
+    .bind(&c.build_group)
+    .bind(c.poll_untracked)
+    .bind(&c.bugzilla_product)
+    .bind(&c.bugzilla_version)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| match e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => DataError::CollectionExists(c.name.clone()).into(),
+        other => anyhow::Error::from(other),
+    })?;
+    Ok(())
+}
+
+fn apply(c: &mut Collection, s: &CollectionSettings) {
+    if let Some(v) = &s.display_name {
+        c.display_name = v.clone();
+    }
+    if let Some(v) = &s.target {
+        c.target = v.clone();
+    }
+    if let Some(v) = &s.mode {
+        c.secondary_mode = v == "secondary";
+    }
+    if let Some(v) = s.priority_coefficient {
+        c.priority_coefficient = v;
+    }
+    if let Some(v) = s.order {
+        c.order = v;
+    }
+    if let Some(v) = &s.build_group {
+        c.build_group = v.clone();
+    }
+    if let Some(v) = s.poll_untracked {
+        c.poll_untracked = v;
+    }
+    if let Some(v) = &s.bugzilla_product {
+        c.bugzilla_product = Some(v.clone());
+    }
+    if let Some(v) = &s.bugzilla_version {
+        c.bugzilla_version = Some(v.clone());
+    }
+}
+
+/// `create-collection`.
+pub async fn create(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    sessions: &KojiSessions,
+    name: &str,
+    s: &CollectionSettings,
+) -> Result<String> {
+    let (Some(display_name), Some(target)) = (&s.display_name, &s.target) else {
+        bail!("create-collection needs --display-name and --target");
+    };
+    let mut c = Collection {
+        id: 0,
+        name: name.to_string(),
+        display_name: display_name.clone(),
+        target: target.clone(),
+        dest_tag: String::new(),
+        build_tag: String::new(),
+        secondary_mode: false,
+        priority_coefficient: 1.0,
+        order: 100,
+        build_group: "build".into(),
+        poll_untracked: true,
+        bugzilla_product: None,
+        bugzilla_version: None,
+    };
+    apply(&mut c, s);
+    c.build_tag = build_tag_of(sessions, c.secondary_mode, &c.target).await?;
+    c.dest_tag = s.dest_tag.clone().unwrap_or_else(|| c.build_tag.clone());
+    insert(conn, &c).await?;
+    let message = format!("Collection {name} created");
+    actor.log(conn, &message, None).await?;
+    Ok(message)
+}
+
+/// `edit-collection`.
+pub async fn edit(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    sessions: &KojiSessions,
+    name: &str,
+    new_name: Option<&str>,
+    s: &CollectionSettings,
+    resume: bool,
+) -> Result<String> {
+    let mut c = load(conn, name).await?;
+    let before = (c.target.clone(), c.secondary_mode);
+    apply(&mut c, s);
+    if let Some(n) = new_name {
+        c.name = n.to_string();
+    }
+    if (c.target.clone(), c.secondary_mode) != before {
+        c.build_tag = build_tag_of(sessions, c.secondary_mode, &c.target).await?;
+    }
+    if let Some(dest) = &s.dest_tag {
+        c.dest_tag = dest.clone();
+    }
+    update(conn, &c).await?;
+    if resume {
+        sqlx::query("UPDATE collection SET scheduling_suspended = NULL WHERE id = $1")
+            .bind(c.id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let message = format!("Collection {} modified", c.name);
+    actor.log(conn, &message, None).await?;
+    Ok(message)
+}
+
+/// `delete-collection`.
+pub async fn delete(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    name: &str,
+    force: bool,
+) -> Result<String> {
+    let c = find_collection(conn, name).await?;
+    let packages: i64 = sqlx::query_scalar("SELECT count(*) FROM package WHERE collection_id = $1")
+        .bind(c.id)
+        .fetch_one(&mut *conn)
+        .await?;
+    if packages > 0 && !force {
+        bail!(DataError::CollectionNotEmpty {
+            name: name.to_string(),
+            packages
+        });
+    }
+    sqlx::query("DELETE FROM collection WHERE id = $1")
+        .bind(c.id)
+        .execute(&mut *conn)
+        .await?;
+    let message = format!("Collection {name} deleted");
+    actor.log(conn, &message, None).await?;
+    Ok(message)
+}
+
+async fn copy_group_memberships(conn: &mut PgConnection, from: i32, to: i32) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO collection_group_relation (group_id, collection_id)
+         SELECT group_id, $2 FROM collection_group_relation WHERE collection_id = $1",
+    )
+    .bind(from)
+    .bind(to)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// What a branch or fork needs to know about the new release.
+pub struct NewRelease<'a> {
+    pub name: &'a str,
+    pub display_name: &'a str,
+    pub target: &'a str,
+    pub dest_tag: Option<&'a str>,
+    pub bugzilla_version: Option<&'a str>,
+}
+
+/// `branch-collection`: the master collection (with its history) becomes
+/// the branched release; a new collection continues the master's name,
+/// target and settings and receives a copy of its data.
+pub async fn branch(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    sessions: &KojiSessions,
+    master: &str,
+    release: &NewRelease<'_>,
+) -> Result<String> {
+    let mut old = load(conn, master).await?;
+    let continuing = old.clone();
+    old.name = release.name.to_string();
+    old.display_name = release.display_name.to_string();
+    old.target = release.target.to_string();
+    old.build_tag = build_tag_of(sessions, old.secondary_mode, release.target).await?;
+    old.dest_tag = release
+        .dest_tag
+        .map_or_else(|| old.build_tag.clone(), str::to_string);
+    old.order += 1;
+    if let Some(v) = release.bugzilla_version {
+        old.bugzilla_version = Some(v.to_string());
+    }
+    update(conn, &old).await?;
+    let new_id = insert(conn, &continuing).await?;
+    sqlx::query(
+        "UPDATE collection SET latest_repo_id = o.latest_repo_id, latest_repo_resolved = o.latest_repo_resolved
+         FROM collection o WHERE collection.id = $2 AND o.id = $1",
+    )
+    .bind(old.id)
+    .bind(new_id)
+    .execute(&mut *conn)
+    .await?;
+    copy_group_memberships(conn, old.id, new_id).await?;
+    let copied = copy_collection(conn, old.id, new_id, false).await?;
+    let message = format!(
+        "Collection {} branched from {}",
+        release.name, continuing.name
+    );
+    actor.log(conn, &message, None).await?;
+    Ok(format!(
+        "{message} ({} packages, {} builds copied)",
+        copied.packages, copied.builds
+    ))
+}
+
+/// `fork-collection`: a new collection (e.g. a side tag) with the master's
+/// settings and its packages' last complete builds.
+pub async fn fork(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    sessions: &KojiSessions,
+    master: &str,
+    release: &NewRelease<'_>,
+) -> Result<String> {
+    let master = load(conn, master).await?;
+    let mut fork = master.clone();
+    fork.name = release.name.to_string();
+    fork.display_name = release.display_name.to_string();
+    fork.target = release.target.to_string();
+    fork.build_tag = build_tag_of(sessions, fork.secondary_mode, release.target).await?;
+    fork.dest_tag = release
+        .dest_tag
+        .map_or_else(|| fork.build_tag.clone(), str::to_string);
+    let new_id = insert(conn, &fork).await?;
+    copy_group_memberships(conn, master.id, new_id).await?;
+    let copied = copy_collection(conn, master.id, new_id, true).await?;
+    let message = format!("Collection {} forked from {}", release.name, master.name);
+    actor.log(conn, &message, None).await?;
+    Ok(format!(
+        "{message} ({} packages, {} builds copied)",
+        copied.packages, copied.builds
+    ))
+}
+
+/// `submit-build`: submits each package now (no priority, cap or load
+/// check), computing arches as the scheduler does.
+pub async fn submit_build(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    scheduler: &mut Scheduler,
+    names: &[String],
+    collection: &str,
+) -> Result<String> {
+    let c = find_collection(conn, collection).await?;
+    let resolved: Option<bool> =
+        sqlx::query_scalar("SELECT latest_repo_resolved FROM collection WHERE id = $1")
+            .bind(c.id)
+            .fetch_one(&mut *conn)
+            .await?;
+    if resolved != Some(true) {
+        bail!("Base buildroot of collection {collection} is not resolved; cannot build");
+    }
+    let found = packages::find_packages(conn, &c, names).await?;
+    let mut out = Vec::new();
+    for p in &found {
+        let reason = json!({"forced": true, "by": "koschei-admin submit-build"});
+        match scheduler.submit_now(conn, p.id, reason).await? {
+            Attempt::Decided(Decision::Submitted { task_id, .. }) => {
+                actor
+                    .log(
+                        conn,
+                        &format!("Build of {} submitted (task {task_id})", p.name),
+                        Some(p.base_id),
+                    )
+                    .await?;
+                out.push(format!("{}: submitted as task {task_id}", p.name));
+            }
+            Attempt::NoSrpm => bail!("No SRPM found for package {}", p.name),
+            Attempt::NoArch => bail!("No allowed arches found for package {}", p.name),
+            Attempt::Suspended(e) | Attempt::Postponed(e) => {
+                bail!("Koji refused to build {}: {e}", p.name)
+            }
+            Attempt::Decided(other) => bail!("{}: {other:?}", p.name),
+        }
+    }
+    Ok(out.join("\n"))
+}
+
+/// `resolve`: forces re-resolution (the resolver resolves packages whose
+/// `resolved` is NULL at once).
+pub async fn resolve(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    names: &[String],
+    collection: &str,
+    all: bool,
+) -> Result<String> {
+    let c = find_collection(conn, collection).await?;
+    if !all && names.is_empty() {
+        bail!("name packages to re-resolve, or use --all");
+    }
+    let ids: Vec<i32> = if all {
+        sqlx::query_scalar("SELECT id FROM package WHERE collection_id = $1")
+            .bind(c.id)
+            .fetch_all(&mut *conn)
+            .await?
+    } else {
+        packages::find_packages(conn, &c, names)
+            .await?
+            .iter()
+            .map(|p| p.id)
+            .collect()
+    };
+    let n = sqlx::query(
+        "UPDATE package SET resolved = NULL WHERE id = ANY($1) AND NOT skip_resolution",
+    )
+    .bind(&ids)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let message = if all {
+        format!("Collection {collection}: re-resolution of all {n} packages requested")
+    } else {
+        format!(
+            "Collection {collection}: re-resolution requested for {}",
+            names.join(", ")
+        )
+    };
+    actor.log(conn, &message, None).await?;
+    Ok(message)
+}
