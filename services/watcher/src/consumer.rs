@@ -56,6 +56,7 @@ pub struct Consumer {
     stats: Arc<Stats>,
     beat: Arc<Beat>,
     commits: Arc<AtomicU64>,
+    consuming: watch::Sender<bool>,
 }
 
 /// Why a consuming session ended.
@@ -88,7 +89,13 @@ impl Consumer {
             stats,
             beat,
             commits: Arc::new(AtomicU64::new(0)),
+            consuming: watch::channel(false).0,
         }
+    }
+
+    /// Turns true while the queue is bound and consumed.
+    pub fn consuming(&self) -> watch::Receiver<bool> {
+        self.consuming.subscribe()
     }
 
     /// Consumes until `shutdown` turns true, reconnecting with back-off.
@@ -167,6 +174,7 @@ impl Consumer {
             )
             .await?;
         backoff.reset();
+        self.consuming.send_replace(true);
         tracing::info!(
             queue = queue_name.as_str(),
             exchange = fedmsg.exchange,
@@ -205,6 +213,7 @@ impl Consumer {
                 _ = shutdown.changed() => break Ok(()),
             }
         };
+        self.consuming.send_replace(false);
         if end.is_err() {
             let _ = lost.send(true);
         }

@@ -12,8 +12,9 @@ use uuid::Uuid;
 
 /// fedora-messaging's INFO severity.
 pub const SEVERITY_INFO: i64 = 20;
-/// The distribution providing the schema classes.
-pub const SCHEMA_PACKAGE: &str = "koschei-messages";
+/// The schema package as fedora-messaging names it (the normalised
+/// distribution name of `koschei-messages`).
+pub const SCHEMA_PACKAGE: &str = "koschei_messages";
 
 /// One row of `message_outbox`.
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -44,6 +44,7 @@ pub struct Running {
     shutdown: watch::Sender<bool>,
     loops: Vec<JoinHandle<()>>,
     watchdog: JoinHandle<()>,
+    consuming: watch::Receiver<bool>,
 }
 
 /// Starts the consumer and, when enabled, the publisher.
@@ -72,6 +73,7 @@ pub fn start(
         stats.clone(),
         consumer_beat,
     );
+    let consuming = consumer.consuming();
     let rx = shutdown_rx.clone();
     loops.push(tokio::spawn(async move { consumer.run(rx).await }));
 
@@ -101,6 +103,7 @@ pub fn start(
         shutdown,
         loops,
         watchdog,
+        consuming,
     })
 }
 
@@ -108,6 +111,13 @@ impl Running {
     /// The message counters.
     pub fn stats(&self) -> &Arc<Stats> {
         &self.stats
+    }
+
+    /// Waits until the consumer's queue is bound and consumed (messages
+    /// published from then on reach it).
+    pub async fn wait_consuming(&self) {
+        let mut consuming = self.consuming.clone();
+        let _ = consuming.wait_for(|c| *c).await;
     }
 
     /// Stops consuming and publishing; handlers in flight finish first.

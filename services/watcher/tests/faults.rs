@@ -61,10 +61,9 @@ async fn the_same_message_twice_is_applied_once(pool: PgPool) {
         Options::default(),
     )
     .unwrap();
-    // Wait for the queue to exist before publishing (bindings).
     let stats = watcher.stats().clone();
     let publisher = KojiPublisher::connect(&url).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    watcher.wait_consuming().await;
     let id = uuid::Uuid::new_v4().to_string();
     let key = format!("{}.task.state.change", config.fedmsg.topic);
     let body = task_body(100_000_001, "OPEN", "CLOSED");
@@ -114,7 +113,7 @@ async fn a_burst_of_10000_task_messages() {
     )
     .unwrap();
     let stats = watcher.stats().clone();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    watcher.wait_consuming().await;
     let start = Instant::now();
     KojiPublisher::connect(&url)
         .await
@@ -162,7 +161,7 @@ async fn the_consumer_survives_a_broker_outage_mid_stream(pool: PgPool) {
     )
     .unwrap();
     let stats = watcher.stats().clone();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    watcher.wait_consuming().await;
     KojiPublisher::connect(&url)
         .await
         .publish_all(closed_task_messages(&config.fedmsg.topic, 300_000_000, N))

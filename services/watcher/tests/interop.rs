@@ -1,0 +1,353 @@
+//! Interoperability with the real fedora-messaging stack (Python venv from
+//! `scripts/test`): Koji messages published by the fedora-messaging client
+//! with the koji-fedoramessaging-messages schema classes drive the watcher,
+//! and Koschei's messages are consumed by fedora-messaging and validated
+//! with the koschei-messages schema classes.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use koschei_core::fixtures;
+use koschei_core::model::{BuildState, CollectionState, MessageState};
+use koschei_core::outbox;
+use koschei_koji::xmlrpc::Value;
+use koschei_koji::{xstruct, ListTaggedOpts};
+use koschei_watcher::handler::REPO_DONE_CHANNEL;
+use koschei_watcher::service::{self, Options};
+use serde_json::{json, Value as Json};
+use sqlx::postgres::PgListener;
+use sqlx::PgPool;
+
+/// Publishes `(full topic, schema, body)` with fedora-messaging; returns
+/// the message ids it assigned.
+fn fedora_messaging_publish(url: &str, messages: &[(String, String, Json)]) -> Vec<String> {
+    let mut child = Command::new(python())
+        .arg(python_script("fm_publish.py"))
+        .arg(url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run fm_publish.py");
+    {
+        let mut stdin = child.stdin.take().unwrap();
+        for (topic, schema, body) in messages {
+            let line = json!({"topic": topic, "schema": schema, "body": body});
+            writeln!(stdin, "{line}").unwrap();
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "fm_publish.py failed");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Json>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+/// The Koji topic of a koji-sim message under the test's prefix.
+fn our_topic(config_topic: &str, sim_topic: &str) -> String {
+    let suffix = sim_topic
+        .strip_prefix("org.fedoraproject.prod.buildsys")
+        .or_else(|| sim_topic.strip_prefix("buildsys"))
+        .unwrap();
+    format!("{config_topic}{suffix}")
+}
+
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn koji_messages_from_fedora_messaging_drive_the_watcher(pool: PgPool) {
+    let url = amqp_url();
+    let sim = Sim::start().await;
+    let koji = sim.client();
+    let config = config(&sim, &url, true);
+
+    // Two collections build into tag f99, a third into f98.
+    let f99 = fixtures::collection(&pool, "f99").await;
+    let side = fixtures::collection(&pool, "f99-side").await;
+    let f98 = fixtures::collection(&pool, "f98").await;
+    sqlx::query("UPDATE collection SET dest_tag = 'f99' WHERE id = $1")
+        .bind(side)
+        .execute(&pool)
+        .await
+        .unwrap();
+    for c in [f99, side, f98] {
+        fixtures::package(&pool, c, "foo-app").await;
+    }
+    // A running Koschei build whose Koji task (seeded, closed) is real.
+    let py_tool = fixtures::package(&pool, f99, "py-tool").await;
+    let seeded = koji
+        .list_tagged(
+            "f99",
+            &ListTaggedOpts {
+                latest: true,
+                package: Some("py-tool".into()),
+                ..ListTaggedOpts::default()
+            },
+        )
+        .await
+        .unwrap();
+    let task_id = seeded[0].task_id.expect("seeded builds have tasks");
+    let mut build = fixtures::NewBuild::new(BuildState::Running, 0.1);
+    build.task_id = i32::try_from(task_id).unwrap();
+    build.repo_id = None;
+    let build_id = fixtures::build(&pool, py_tool, build).await;
+
+    // Koji events: a new foo-app tagged into f99, a new repo.
+    koji.call(
+        "sim.importBuild",
+        vec![Value::Struct(
+            xstruct! {"name" => "foo-app", "version" => "2.0", "release" => "1"},
+        )],
+    )
+    .await
+    .unwrap();
+    koji.call(
+        "sim.tagBuild",
+        vec![Value::str("f99"), Value::str("foo-app-2.0-1")],
+    )
+    .await
+    .unwrap();
+    let repo_id = koji
+        .call("sim.regenRepo", vec![])
+        .await
+        .unwrap()
+        .as_i64()
+        .unwrap();
+    let mut messages: Vec<(String, String, Json)> = sim
+        .running
+        .sim
+        .recent_messages()
+        .into_iter()
+        .filter(|m| {
+            (m.topic == "buildsys.tag" && m.body["name"] == "foo-app")
+                || (m.topic == "buildsys.repo.done" && m.body["repo_id"] == repo_id)
+        })
+        .map(|m| {
+            (
+                our_topic(&config.fedmsg.topic, &m.topic),
+                m.schema.to_owned(),
+                m.body,
+            )
+        })
+        .collect();
+    assert_eq!(messages.len(), 2, "koji-sim published tag and repo.done");
+    let task_topic = format!("{}.task.state.change", config.fedmsg.topic);
+    let task_schema = "koji_fedoramessaging.task.TaskStateChangeV1".to_owned();
+    messages.push((
+        task_topic.clone(),
+        task_schema.clone(),
+        task_body(task_id, "OPEN", "CLOSED"),
+    ));
+    // Another Koji instance's message is ignored…
+    let mut foreign = task_body(task_id, "OPEN", "FAILED");
+    foreign["instance"] = json!("s390");
+    messages.push((task_topic.clone(), task_schema, foreign));
+    // …and a generic message without the fields is rejected, not fatal.
+    messages.push((
+        task_topic,
+        "base.message".into(),
+        json!({"instance": "primary", "attribute": "state"}),
+    ));
+
+    let mut listener = PgListener::connect_with(&pool).await.unwrap();
+    listener.listen(REPO_DONE_CHANNEL).await.unwrap();
+    let watcher = service::start(
+        config.clone(),
+        pool.clone(),
+        sim.sessions(),
+        Options::default(),
+    )
+    .unwrap();
+    let stats = watcher.stats().clone();
+    watcher.wait_consuming().await;
+    let ids = fedora_messaging_publish(&url, &messages);
+    assert_eq!(ids.len(), 5);
+    wait_for("all five messages", Duration::from_secs(30), || {
+        let s = stats.snapshot();
+        async move { s.applied + s.ignored + s.rejected == 5 }
+    })
+    .await;
+    let s = stats.snapshot();
+    assert_eq!((s.applied, s.ignored, s.rejected), (3, 1, 1), "{s}");
+
+    // repo.done woke the resolver's channel.
+    let note = tokio::time::timeout(Duration::from_secs(5), listener.recv())
+        .await
+        .expect("NOTIFY koschei_repo_done")
+        .unwrap();
+    assert_eq!(note.payload(), format!("f99-build:{repo_id}"));
+
+    // The task message finished the build with Koji's verdict.
+    let state: i32 = sqlx::query_scalar("SELECT state FROM build WHERE id = $1")
+        .bind(build_id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(state, BuildState::Complete.code());
+
+    // The tag message registered foo-app 2.0 in both f99 collections only.
+    let registered: Vec<(i32, String)> = sqlx::query_as(
+        "SELECT p.collection_id, b.version FROM build b JOIN package p ON p.id = b.package_id
+         WHERE p.name = 'foo-app' AND b.real ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(registered, [(f99, "2.0".into()), (side, "2.0".into())]);
+
+    // Whatever state changes that caused were published and confirmed.
+    wait_for("the outbox drained", Duration::from_secs(10), || {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM message_outbox WHERE sent IS NULL")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                == 0
+        }
+    })
+    .await;
+    watcher.stop().await;
+    delete_queue(&url, &config.fedmsg.queue).await;
+}
+
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn our_messages_validate_with_fedora_messaging_and_koschei_messages(pool: PgPool) {
+    let url = amqp_url();
+    let sim = Sim::start().await;
+    let config = config(&sim, &url, true);
+    let prefix = config.fedmsg_publisher.topic_prefix.clone();
+
+    let f25 = fixtures::collection(&pool, "f25").await;
+    let foo = fixtures::package(&pool, f25, "foo").await;
+    sqlx::raw_sql(
+        "INSERT INTO package_group (namespace, name) VALUES (NULL, 'bar'), ('ns', 'baz');
+         INSERT INTO package_group_relation (group_id, base_id)
+         SELECT g.id, p.base_id FROM package_group g, package p WHERE p.name = 'foo'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    assert!(outbox::package_state_changed(
+        &mut conn,
+        &config,
+        foo,
+        MessageState::Ok,
+        MessageState::Failing
+    )
+    .await
+    .unwrap());
+    assert!(outbox::package_state_changed(
+        &mut conn,
+        &config,
+        foo,
+        MessageState::Ignored,
+        MessageState::Ok
+    )
+    .await
+    .unwrap());
+    assert!(outbox::collection_state_changed(
+        &mut conn,
+        &config,
+        f25,
+        CollectionState::Ok,
+        CollectionState::Unresolved
+    )
+    .await
+    .unwrap());
+    drop(conn);
+    let rows: Vec<(uuid::Uuid, String)> =
+        sqlx::query_as("SELECT message_id, topic FROM message_outbox ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+
+    let mut consumer = Command::new(python())
+        .arg(python_script("fm_consume.py"))
+        .args([&url, &unique("fm-consumer"), "3", "30"])
+        .arg(format!("{prefix}.koschei.#"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run fm_consume.py");
+    let mut lines = BufReader::new(consumer.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "READY");
+
+    let watcher = service::start(
+        config.clone(),
+        pool.clone(),
+        sim.sessions(),
+        Options::default(),
+    )
+    .unwrap();
+    let received: Vec<Json> = tokio::task::spawn_blocking(move || {
+        lines
+            .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+            .collect()
+    })
+    .await
+    .unwrap();
+    assert!(consumer.wait().unwrap().success(), "fm_consume.py failed");
+    watcher.stop().await;
+    assert_eq!(received.len(), 3);
+
+    for (msg, (id, topic)) in received.iter().zip(&rows) {
+        assert_eq!(
+            msg["id"],
+            json!(id.to_string()),
+            "message id = outbox row id"
+        );
+        assert_eq!(msg["topic"], json!(format!("{prefix}.{topic}")));
+        assert_eq!(msg["content_type"], "application/json");
+        assert_eq!(msg["content_encoding"], "utf-8");
+        assert_eq!(msg["delivery_mode"], 2);
+        assert_eq!(msg["severity"], 20);
+        assert!(msg["sent_at"].as_str().unwrap().ends_with("+00:00"));
+        // Exactly the headers fedora-messaging sets for this class and body.
+        assert_eq!(msg["headers"], msg["expected_headers"], "{msg:#}");
+    }
+    let classes: Vec<&str> = received
+        .iter()
+        .map(|m| m["class"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        classes,
+        [
+            "koschei_messages.package.PackageStateChange",
+            "koschei_messages.package.PackageStateChange",
+            "koschei_messages.collection.CollectionStateChange",
+        ]
+    );
+    assert_eq!(
+        received[0]["summary"],
+        "foo's builds started to fail in f25"
+    );
+    assert_eq!(received[1]["summary"], "foo added to Koschei in f25");
+    assert_eq!(received[0]["packages"], json!(["foo"]));
+    assert_eq!(received[0]["body"]["groups"], json!(["bar", "ns/baz"]));
+    assert_eq!(
+        received[0]["headers"]["fedora_messaging_schema"],
+        "koschei.package.state.change"
+    );
+    assert_eq!(received[0]["headers"]["fedora_messaging_rpm_foo"], true);
+    assert_eq!(received[2]["body"]["repo_id"], "123");
+    assert_eq!(
+        received[2]["headers"]["fedora_messaging_schema"],
+        "koschei.collection.state.change"
+    );
+    let unsent: i64 = sqlx::query_scalar("SELECT count(*) FROM message_outbox WHERE sent IS NULL")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(unsent, 0);
+}
