@@ -56,6 +56,13 @@ pub struct BenchArgs {
     /// Print why binaries of this name are tainted (chain to a direct taint) to stderr.
     #[arg(long)]
     explain: Option<String>,
+    /// Also persist a whole-repo pass into this PostgreSQL database (migrated if needed;
+    /// a throw-away collection is created and deleted) and time it.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Packages per persisted chunk (`dependency.persist_chunk_size`).
+    #[arg(long, default_value_t = 150)]
+    persist_chunk_size: usize,
 }
 
 /// One repository with its build group and source packages.
@@ -377,6 +384,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         },
     });
 
+    let mut persisted_base = false;
     if let Some(next_dir) = &args.next {
         let next_sources = args
             .next_source_repo
@@ -411,6 +419,20 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             0.0
         });
         report["incremental"] = info;
+        if let Some(url) = &args.database_url {
+            report["persistence"] = crate::bench_persist::run(
+                url,
+                &pass_view(&base, &base_pass),
+                &pass_view(&next, &full),
+                args.persist_chunk_size,
+            )?;
+            persisted_base = true;
+        }
+    }
+    if let (Some(url), false) = (&args.database_url, persisted_base) {
+        let view = pass_view(&base, &base_pass);
+        report["persistence"] =
+            crate::bench_persist::run(url, &view, &view, args.persist_chunk_size)?;
     }
     report["peak_rss_mb"] = json!(peak_rss_bytes().map(|b| b as f64 / 1048576.0));
     println!("{}", serde_json::to_string_pretty(&report)?);
@@ -432,4 +454,13 @@ fn unresolved_names(input: &Input, pass: &Pass) -> Vec<String> {
 fn sampled(sources: &[SourcePackage], n: usize) -> impl Iterator<Item = &SourcePackage> {
     let step = (sources.len() / n.max(1)).max(1);
     sources.iter().step_by(step).take(n)
+}
+
+fn pass_view<'a>(input: &'a Input, pass: &'a Pass) -> crate::bench_persist::PassView<'a> {
+    crate::bench_persist::PassView {
+        table: &input.table,
+        sources: &input.sources,
+        results: &pass.results,
+        wall_s: pass.wall_s,
+    }
 }

@@ -3,7 +3,10 @@
 //! repo it was built in. Builds are grouped by repo; each group is taken under a
 //! non-blocking advisory lock on the repo id (namespace 2), so instances share the work.
 //!
-//! * repo dead or without build group → `deps_resolved = FALSE` for every build of it;
+//! * repo without build group → `deps_resolved = FALSE` for every build of it;
+//! * repo dead (deleted by Koji) → the dependency set the package resolved to in that
+//!   repo, when the repo resolver stored it (`resolver_package_deps`), else
+//!   `deps_resolved = FALSE`;
 //! * repodata unavailable → left for the next cycle (assumed transient);
 //! * unresolvable → `deps_resolved = FALSE`, and when it is the package's last build,
 //!   `build_priority = priorities.newly_added` (it cannot get dependency priority, so it is
@@ -24,6 +27,7 @@ use crate::build_requires::srpm;
 use crate::comparison;
 use crate::context::{CollectionInfo, Context};
 use crate::dependency_keys;
+use crate::package_persist::package_deps_in_repo;
 use crate::repo_env::RepoStatus;
 use crate::solver_pool::{SolveJob, SolveResult, SolverPool};
 
@@ -33,6 +37,7 @@ pub const LOCK_BUILD_RESOLVER: i32 = 2;
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct PendingBuild {
     id: i32,
+    package_id: i32,
     name: String,
     version: Option<String>,
     release: Option<String>,
@@ -53,7 +58,7 @@ pub struct BuildStats {
 /// Resolves the pending builds of one collection.
 pub async fn resolve_builds(ctx: &Context, c: &CollectionInfo) -> anyhow::Result<BuildStats> {
     let builds: Vec<PendingBuild> = sqlx::query_as(
-        "SELECT b.id, p.name, b.version, b.release, b.repo_id
+        "SELECT b.id, b.package_id, p.name, b.version, b.release, b.repo_id
          FROM build b JOIN package p ON p.id = b.package_id
          WHERE p.collection_id = $1 AND b.deps_resolved IS NULL AND b.repo_id IS NOT NULL
          ORDER BY b.repo_id, build_time(b), b.id",
@@ -97,8 +102,12 @@ async fn resolve_repo_builds(
 ) -> anyhow::Result<()> {
     let repo = match ctx.repos.get(ctx.koji_for(c), &c.repo(repo_id)).await? {
         RepoStatus::Ready(repo) => repo,
-        RepoStatus::Dead | RepoStatus::NoBuildGroup => {
-            tracing::info!("{}: repo {repo_id} is dead or has no build group", c.name);
+        RepoStatus::Dead => {
+            tracing::info!("{}: repo {repo_id} is dead", c.name);
+            return resolve_from_package_history(ctx, repo_id, builds, stats).await;
+        }
+        RepoStatus::NoBuildGroup => {
+            tracing::info!("{}: repo {repo_id} has no build group", c.name);
             let ids: Vec<i32> = builds.iter().map(|b| b.id).collect();
             stats.unresolved += mark_unresolved(&mut *ctx.pool.acquire().await?, ctx, &ids).await?;
             return Ok(());
@@ -181,6 +190,31 @@ async fn resolve_repo_builds(
             }
         }
     }
+    Ok(())
+}
+
+/// Builds of a repo Koji deleted: a build takes the dependency set its package resolved
+/// to in that repo when the repo resolver stored it (the usual case for Koschei's scratch
+/// builds, submitted into the latest resolved repo); the others cannot be processed.
+async fn resolve_from_package_history(
+    ctx: &Context,
+    repo_id: i32,
+    builds: &[PendingBuild],
+    stats: &mut BuildStats,
+) -> anyhow::Result<()> {
+    let mut conn = ctx.pool.acquire().await?;
+    let mut unresolved = Vec::new();
+    for b in builds {
+        match package_deps_in_repo(&mut conn, &ctx.deps, b.package_id, repo_id).await? {
+            Some(deps) => {
+                if store_resolved(&mut conn, ctx, b.id, &deps).await? {
+                    stats.resolved += 1;
+                }
+            }
+            None => unresolved.push(b.id),
+        }
+    }
+    stats.unresolved += mark_unresolved(&mut conn, ctx, &unresolved).await?;
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! so that tests and the benchmark drive the same code as the service.
 
 pub mod bench;
+pub mod bench_persist;
 pub mod build_requires;
 pub mod build_resolver;
 pub mod comparison;

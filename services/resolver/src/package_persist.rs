@@ -18,11 +18,12 @@ use std::collections::{BTreeSet, HashMap};
 
 use koschei_core::model::MessageState;
 use koschei_core::{outbox, Config};
-use koschei_depsolve::{compute_changes, Dependency, DependencyChange};
+use koschei_depsolve::{compute_changes, Dependency, DependencyChange, Nevra};
 use sqlx::{PgConnection, PgPool};
 
 use crate::comparison;
 use crate::dependency_cache::DependencyCache;
+use crate::dependency_keys;
 
 /// The resolution of one package against a repo.
 #[derive(Debug, Clone)]
@@ -83,13 +84,16 @@ pub struct WorkClaim<'a> {
     pub instance: &'a str,
 }
 
-/// Persists one chunk; see the module documentation.
+/// Persists one chunk; see the module documentation. With `store_for_repo`, the
+/// resolved dependency sets are also kept as the packages' sets in that repo
+/// (`resolver_package_deps`, see [`store_package_deps`]).
 pub async fn persist_chunk(
     pool: &PgPool,
     config: &Config,
     cache: &DependencyCache,
     outcomes: &[PackageOutcome],
     claim: Option<WorkClaim<'_>>,
+    store_for_repo: Option<i32>,
 ) -> anyhow::Result<PersistStats> {
     let mut tx = pool.begin().await?;
     if let Some(claim) = &claim {
@@ -175,17 +179,27 @@ pub async fn persist_chunk(
             changes_of.push((o.package_id, changes));
         }
     }
-    let change_nevras: Vec<&koschei_depsolve::Nevra> = changes_of
-        .iter()
-        .flat_map(|(_, cs)| cs.iter().flat_map(|c| c.prev.iter().chain(c.curr.iter())))
-        .collect();
-    // rows of the flyweight table are committed at once (outside this transaction), so
-    // the cache never holds ids of rows a rollback removed
-    let change_ids = {
-        let mut conn = pool.acquire().await?;
-        cache.get_or_create(&mut conn, &change_nevras).await?
+    // Dependency ids: of the changed packages, or of every current dependency when the
+    // sets are stored. Rows of the flyweight table are committed at once (outside this
+    // transaction), so the cache never holds ids of rows a rollback removed.
+    let mut id_of: HashMap<&Nevra, i32> =
+        prev_nevras.iter().zip(all_prev.iter().copied()).collect();
+    let wanted: Vec<&Nevra> = if store_for_repo.is_some() {
+        kept.iter()
+            .filter(|o| o.resolved)
+            .flat_map(|o| o.dependencies.iter().map(|d| &d.nevra))
+            .collect()
+    } else {
+        changes_of
+            .iter()
+            .flat_map(|(_, cs)| cs.iter().filter_map(|c| c.curr.as_ref()))
+            .collect()
     };
-    let mut change_id = change_ids.into_iter();
+    let wanted_ids = {
+        let mut conn = pool.acquire().await?;
+        cache.get_or_create(&mut conn, &wanted).await?
+    };
+    id_of.extend(wanted.iter().copied().zip(wanted_ids));
 
     // package updates
     let package_update = config.priorities.package_update;
@@ -195,18 +209,13 @@ pub async fn persist_chunk(
         priority.insert(*pkg, dependency_priority(changes, package_update));
         for c in changes {
             uc.package_id.push(*pkg);
-            uc.prev.push(
-                c.prev
-                    .as_ref()
-                    .map(|_| change_id.next().expect("an id per NEVRA")),
-            );
-            uc.curr.push(
-                c.curr
-                    .as_ref()
-                    .map(|_| change_id.next().expect("an id per NEVRA")),
-            );
+            uc.prev.push(c.prev.as_ref().map(|n| id_of[n]));
+            uc.curr.push(c.curr.as_ref().map(|n| id_of[n]));
             uc.distance.push(c.distance.map(i32::from));
         }
+    }
+    if let Some(repo_id) = store_for_repo {
+        store_package_deps(&mut tx, repo_id, &kept, &id_of).await?;
     }
     let resolved_flags: Vec<bool> = kept.iter().map(|o| o.resolved).collect();
     let priorities: Vec<i32> = kept
@@ -343,4 +352,88 @@ impl UnappliedColumns {
         .await?;
         Ok(())
     }
+}
+
+/// Stores the dependency sets of the resolved packages as their sets in `repo_id`
+/// (history that survives Koji, K#168/K#338: the build resolver falls back to them when
+/// Koji deleted a build's repo) and drops the packages' sets nothing refers to any more:
+/// kept are the newest repo, the one before it and repos of builds not yet resolved.
+async fn store_package_deps(
+    conn: &mut PgConnection,
+    repo_id: i32,
+    kept: &[&PackageOutcome],
+    id_of: &HashMap<&Nevra, i32>,
+) -> anyhow::Result<()> {
+    let (mut pkgs, mut keys, mut dists) = (Vec::new(), Vec::new(), Vec::new());
+    for o in kept.iter().filter(|o| o.resolved) {
+        let mut pairs: Vec<(i32, u8)> = o
+            .dependencies
+            .iter()
+            .map(|d| (id_of[&d.nevra], d.distance.unwrap_or(0)))
+            .collect();
+        pairs.sort_unstable();
+        pairs.dedup_by_key(|p| p.0);
+        let ids: Vec<i32> = pairs.iter().map(|p| p.0).collect();
+        pkgs.push(o.package_id);
+        keys.push(dependency_keys::encode(&ids));
+        dists.push(pairs.iter().map(|p| p.1).collect::<Vec<u8>>());
+    }
+    sqlx::query(
+        "INSERT INTO resolver_package_deps (package_id, repo_id, dependency_keys, distances)
+         SELECT p, $2, k, d FROM unnest($1::int[], $3::bytea[], $4::bytea[]) AS u(p, k, d)
+         ON CONFLICT (package_id, repo_id)
+         DO UPDATE SET dependency_keys = EXCLUDED.dependency_keys, distances = EXCLUDED.distances",
+    )
+    .bind(&pkgs)
+    .bind(repo_id)
+    .bind(&keys)
+    .bind(&dists)
+    .execute(&mut *conn)
+    .await?;
+    let ids: Vec<i32> = kept.iter().map(|o| o.package_id).collect();
+    sqlx::query(
+        "DELETE FROM resolver_package_deps r
+         WHERE r.package_id = ANY($1) AND r.repo_id < $2
+           AND r.repo_id < (SELECT max(o.repo_id) FROM resolver_package_deps o
+                            WHERE o.package_id = r.package_id AND o.repo_id < $2)
+           AND NOT EXISTS (SELECT 1 FROM build b WHERE b.package_id = r.package_id
+                           AND b.repo_id = r.repo_id AND b.deps_resolved IS NULL)",
+    )
+    .bind(&ids)
+    .bind(repo_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The dependency set a package resolved to in a repo, when it was stored.
+pub async fn package_deps_in_repo(
+    conn: &mut PgConnection,
+    cache: &DependencyCache,
+    package_id: i32,
+    repo_id: i32,
+) -> anyhow::Result<Option<Vec<Dependency>>> {
+    let row: Option<(Vec<u8>, Vec<u8>)> = sqlx::query_as(
+        "SELECT dependency_keys, distances FROM resolver_package_deps
+         WHERE package_id = $1 AND repo_id = $2",
+    )
+    .bind(package_id)
+    .bind(repo_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((keys, distances)) = row else {
+        return Ok(None);
+    };
+    let ids = dependency_keys::decode(&keys)?;
+    let nevras = cache.get_by_ids(conn, &ids).await?;
+    Ok(Some(
+        nevras
+            .into_iter()
+            .enumerate()
+            .map(|(i, nevra)| Dependency {
+                nevra,
+                distance: distances.get(i).copied().filter(|&d| d > 0),
+            })
+            .collect(),
+    ))
 }

@@ -394,6 +394,7 @@ async fn work_loop(
                     &ctx.deps,
                     &[],
                     Some(claim_of(ctx, item_id)),
+                    None,
                 )
                 .await?;
                 stats.chunks += 1;
@@ -449,6 +450,7 @@ async fn work_loop(
                 &ctx.deps,
                 &flight.outcomes,
                 Some(claim_of(ctx, flight.item.id)),
+                Some(flight.item.repo_id),
             )
             .await?;
             stats.chunks += 1;

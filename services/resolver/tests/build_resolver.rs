@@ -129,3 +129,39 @@ async fn build_requires_file_provides_and_rich_deps(pool: PgPool) {
         )]
     );
 }
+
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn a_build_of_a_deleted_repo_takes_its_package_s_resolution(pool: PgPool) {
+    let env = env(pool).await;
+    let (foo, old) = env.package("foo", Some(999)).await;
+    let mut prev: Vec<_> = foo_deps().into_iter().filter(|n| n.name != "E").collect();
+    prev.iter_mut().find(|n| n.name == "C").unwrap().version = "2".into();
+    env.store_build_deps(old, &prev).await;
+    env.iterate().await; // the repo resolver resolves foo in repo 1000
+    // a scratch build ran in repo 1000; Koji deletes the repo before it is processed
+    let build = env.build(foo, 3, Some(1000), 1.0).await;
+    env.sim.sim.lock().repo_mut(1000).unwrap().state = koschei_koji::RepoState::Deleted;
+    let fresh = common::context(&env.pool, &env.koji, env.dir.path(), 2);
+    let c = fresh.collection(env.collection_id).await.unwrap().unwrap();
+    let stats = resolve_builds(&fresh, &c).await.unwrap();
+    assert_eq!((stats.resolved, stats.unresolved), (1, 0));
+    assert_eq!(deps_resolved(&env.pool, build).await, Some(true));
+    assert_eq!(env.build_deps(build).await, foo_deps());
+    // distances survive too
+    assert_eq!(
+        env.applied(build).await,
+        vec![
+            (Some("C-1:2-1.fc22".into()), Some("C-1:3-1.fc22".into()), Some(2)),
+            (None, Some("E-0:0.1-1.fc22.1".into()), Some(2)),
+        ]
+    );
+    // without a stored resolution the build cannot be processed
+    let (other, other_build) = env.package("csh-user", Some(1000)).await;
+    sqlx::query("DELETE FROM resolver_package_deps WHERE package_id = $1")
+        .bind(other)
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    resolve_builds(&fresh, &c).await.unwrap();
+    assert_eq!(deps_resolved(&env.pool, other_build).await, Some(false));
+}

@@ -117,6 +117,7 @@ async fn a_killed_instance_s_chunk_is_taken_over(pool: PgPool) {
         &env.ctx.deps,
         &[late],
         Some(claim),
+        None,
     )
     .await
     .unwrap();
@@ -170,9 +171,16 @@ async fn results_are_discarded_when_the_last_build_changed(pool: PgPool) {
     };
     // a new build was submitted meanwhile
     env.build(foo, 2, None, 0.0).await;
-    let s = persist_chunk(&env.pool, &env.ctx.config, &env.ctx.deps, &[stale], None)
-        .await
-        .unwrap();
+    let s = persist_chunk(
+        &env.pool,
+        &env.ctx.config,
+        &env.ctx.deps,
+        &[stale],
+        None,
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!((s.persisted, s.discarded), (0, 1));
     assert_eq!(env.package_row(foo).await.0, None);
     assert!(env.history(foo).await.is_empty());
