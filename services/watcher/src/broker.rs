@@ -25,11 +25,20 @@ pub enum BrokerError {
     Amqp(#[from] lapin::Error),
 }
 
+/// TLS material read from the configured files.
+#[derive(Clone)]
+struct TlsFiles {
+    /// PEM certificate and key of the client.
+    identity: Option<(Vec<u8>, Vec<u8>)>,
+    /// PEM CA certificates to trust instead of the system's.
+    ca: Option<String>,
+}
+
 /// Everything needed to (re)connect.
 #[derive(Clone)]
 pub struct Broker {
     url: String,
-    tls: Option<(Option<(Vec<u8>, Vec<u8>)>, Option<String>)>,
+    tls: Option<TlsFiles>,
 }
 
 impl std::fmt::Debug for Broker {
@@ -81,7 +90,7 @@ impl Broker {
             Some(path) => Some(String::from_utf8_lossy(&read(path)?).into_owned()),
             None => None,
         };
-        let tls = (identity.is_some() || ca.is_some()).then_some((identity, ca));
+        let tls = (identity.is_some() || ca.is_some()).then_some(TlsFiles { identity, ca });
         Ok(Broker { url, tls })
     }
 
@@ -98,12 +107,15 @@ impl Broker {
     pub async fn connect(&self, name: &str) -> Result<Connection, BrokerError> {
         let properties = ConnectionProperties::default().with_connection_name(name.into());
         let tls = match &self.tls {
-            Some((identity, ca)) => OwnedTLSConfig {
-                identity: identity.as_ref().map(|(pem, key)| OwnedIdentity::PKCS8 {
-                    pem: pem.clone(),
-                    key: key.clone(),
-                }),
-                cert_chain: ca.clone(),
+            Some(files) => OwnedTLSConfig {
+                identity: files
+                    .identity
+                    .as_ref()
+                    .map(|(pem, key)| OwnedIdentity::PKCS8 {
+                        pem: pem.clone(),
+                        key: key.clone(),
+                    }),
+                cert_chain: files.ca.clone(),
             },
             None => OwnedTLSConfig::default(),
         };

@@ -96,6 +96,18 @@ async fn koji_messages_from_fedora_messaging_drive_the_watcher(pool: PgPool) {
         .await
         .unwrap();
     let task_id = seeded[0].task_id.expect("seeded builds have tasks");
+    let seeded_foo_app = koji
+        .list_tagged(
+            "f99",
+            &ListTaggedOpts {
+                latest: true,
+                package: Some("foo-app".into()),
+                ..ListTaggedOpts::default()
+            },
+        )
+        .await
+        .unwrap()
+        .remove(0);
     let mut build = fixtures::NewBuild::new(BuildState::Running, 0.1);
     build.task_id = i32::try_from(task_id).unwrap();
     build.repo_id = None;
@@ -203,6 +215,53 @@ async fn koji_messages_from_fedora_messaging_drive_the_watcher(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(registered, [(f99, "2.0".into()), (side, "2.0".into())]);
+
+    // Untagging foo-app 2.0 makes the seeded build Koji's latest again:
+    // both f99 collections mark their 2.0 build untagged and register the
+    // older build they had not seen.
+    let tags_before = sim.running.sim.recent_messages().len();
+    koji.call(
+        "sim.untagBuild",
+        vec![Value::str("f99"), Value::str("foo-app-2.0-1")],
+    )
+    .await
+    .unwrap();
+    let untag: Vec<(String, String, Json)> = sim.running.sim.recent_messages()[tags_before..]
+        .iter()
+        .filter(|m| m.topic == "buildsys.untag")
+        .map(|m| {
+            (
+                our_topic(&config.fedmsg.topic, &m.topic),
+                m.schema.to_owned(),
+                m.body.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(untag.len(), 1);
+    fedora_messaging_publish(&url, &untag);
+    wait_for("the untag message", Duration::from_secs(30), || {
+        let s = stats.snapshot();
+        async move { s.applied == 4 }
+    })
+    .await;
+    let untagged: Vec<(i32, String, bool)> = sqlx::query_as(
+        "SELECT p.collection_id, b.version, b.untagged FROM build b
+         JOIN package p ON p.id = b.package_id
+         WHERE p.name = 'foo-app' AND b.real ORDER BY 1, 2",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let seeded_version = seeded_foo_app.version.clone();
+    assert_eq!(
+        untagged,
+        [
+            (f99, seeded_version.clone(), false),
+            (f99, "2.0".into(), true),
+            (side, seeded_version, false),
+            (side, "2.0".into(), true),
+        ]
+    );
 
     // Whatever state changes that caused were published and confirmed.
     wait_for("the outbox drained", Duration::from_secs(10), || {
