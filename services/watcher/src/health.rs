@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use koschei_core::service::sd_notify;
+use koschei_core::config::ServiceConfig;
+use koschei_core::service::{memory_kib, sd_notify, EXIT_MEMORY_LIMIT};
 
 /// How often a healthy loop beats.
 pub const BEAT_INTERVAL: Duration = Duration::from_secs(5);
@@ -48,9 +49,23 @@ pub fn watchdog_interval() -> Option<Duration> {
     Some(Duration::from_micros(usec))
 }
 
+/// Which of `services.watcher.memory_limit` / `virtual_memory_limit` (KiB)
+/// is exceeded, if any.
+pub fn memory_exceeded(limits: &ServiceConfig) -> Option<String> {
+    let (rss, virt) = memory_kib()?;
+    match (limits.memory_limit, limits.virtual_memory_limit) {
+        (Some(limit), _) if rss > limit => Some(format!("resident memory {rss} KiB > {limit} KiB")),
+        (_, Some(limit)) if virt > limit => {
+            Some(format!("virtual memory {virt} KiB > {limit} KiB"))
+        }
+        _ => None,
+    }
+}
+
 /// Feeds the systemd watchdog (`WATCHDOG=1`) at half its interval while all
-/// `beats` are fresh; runs forever.
-pub async fn feed_watchdog(beats: Vec<(&'static str, Arc<Beat>)>) {
+/// `beats` are fresh, and exits with code 3 when the memory limit of
+/// `limits` is exceeded (spec §1.0); runs forever.
+pub async fn feed_watchdog(beats: Vec<(&'static str, Arc<Beat>)>, limits: ServiceConfig) {
     let period = watchdog_interval()
         .map(|d| d / 2)
         .unwrap_or(BEAT_INTERVAL)
@@ -58,6 +73,10 @@ pub async fn feed_watchdog(beats: Vec<(&'static str, Arc<Beat>)>) {
     let mut tick = tokio::time::interval(period);
     loop {
         tick.tick().await;
+        if let Some(reason) = memory_exceeded(&limits) {
+            tracing::error!("{reason}; exiting");
+            std::process::exit(EXIT_MEMORY_LIMIT);
+        }
         match beats.iter().find(|(_, b)| b.silence() > STALE_AFTER) {
             None => sd_notify("WATCHDOG=1"),
             Some((name, b)) => {
@@ -81,5 +100,15 @@ mod tests {
         assert!(b.silence() >= Duration::from_millis(20));
         b.beat();
         assert!(b.silence() < Duration::from_millis(20));
+    }
+
+    #[test]
+    fn memory_limits() {
+        let tiny = ServiceConfig {
+            memory_limit: Some(1),
+            ..ServiceConfig::default()
+        };
+        assert!(memory_exceeded(&tiny).unwrap().contains("resident"));
+        assert_eq!(memory_exceeded(&ServiceConfig::default()), None);
     }
 }

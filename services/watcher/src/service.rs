@@ -97,7 +97,7 @@ pub fn start(
     } else {
         tracing::info!("fedmsg-publisher.enabled is false: not publishing the outbox");
     }
-    let watchdog = tokio::spawn(feed_watchdog(beats));
+    let watchdog = tokio::spawn(feed_watchdog(beats, config.service("watcher")));
     Ok(Running {
         stats,
         shutdown,
