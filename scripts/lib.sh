@@ -7,6 +7,9 @@ KOSCHEI_STATE=${KOSCHEI_STATE:-$REPO_ROOT/.state}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_PORT=${PG_PORT:-5544}
 AMQP_PORT=${AMQP_PORT:-5673}
+EPMD_PORT=${EPMD_PORT:-4370}
+# One node name per broker port, so that several private brokers can run.
+if [ "$AMQP_PORT" = 5673 ]; then RMQ_NODE=koschei@localhost; else RMQ_NODE=koschei$AMQP_PORT@localhost; fi
 VENV=$KOSCHEI_STATE/venv
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -42,7 +45,9 @@ ensure_python_venv() {
     python3 -m venv "$VENV" 2>/dev/null || /usr/bin/python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q --upgrade pip >/dev/null
     "$VENV/bin/pip" install -q --no-deps koji
-    "$VENV/bin/pip" install -q -r "$REPO_ROOT/tests/python/requirements.txt"
+    # pip warns that koji wants requests-gssapi (Kerberos), which the tests do not use.
+    "$VENV/bin/pip" install -q -r "$REPO_ROOT/tests/python/requirements.txt" 2>&1 |
+        grep -v -e "requests-gssapi" -e "dependency resolver does not currently" >&2 || true
     cp "$REPO_ROOT/tests/python/requirements.txt" "$stamp"
 }
 
@@ -94,17 +99,17 @@ rmq_start() {
     mkdir -p "$dir/home" "$dir/mnesia" "$dir/log"
     export HOME_SAVED=$HOME
     rmq_env() {
-        env HOME="$dir/home" RABBITMQ_NODENAME=koschei@localhost RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
-            RABBITMQ_NODE_PORT=$AMQP_PORT RABBITMQ_DIST_PORT=$((AMQP_PORT + 20000)) ERL_EPMD_PORT=4370 \
+        env HOME="$dir/home" RABBITMQ_NODENAME=$RMQ_NODE RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+            RABBITMQ_NODE_PORT=$AMQP_PORT RABBITMQ_DIST_PORT=$((AMQP_PORT + 20000)) ERL_EPMD_PORT=$EPMD_PORT \
             ERL_EPMD_ADDRESS=127.0.0.1 RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log" \
             RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" RABBITMQ_CONFIG_FILE="$dir/rabbitmq" "$@"
     }
     echo '[].' > "$dir/enabled_plugins"
     echo 'loopback_users = none' > "$dir/rabbitmq.conf"
-    if ! rmq_env rabbitmqctl -n koschei@localhost status >/dev/null 2>&1; then
+    if ! rmq_env rabbitmqctl -n "$RMQ_NODE" status >/dev/null 2>&1; then
         log "starting RabbitMQ on port $AMQP_PORT"
         rmq_env setsid /usr/lib/rabbitmq/bin/rabbitmq-server > "$dir/stdout.log" 2>&1 &
-        rmq_env rabbitmqctl -n koschei@localhost -t 60 await_startup >/dev/null
+        rmq_env rabbitmqctl -n "$RMQ_NODE" -t 60 await_startup >/dev/null
     fi
     export AMQP_URL="amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f"
 }
@@ -112,9 +117,9 @@ rmq_start() {
 rmq_stop() {
     local dir=$KOSCHEI_STATE/rmq
     [ -d "$dir" ] || return 0
-    env HOME="$dir/home" rabbitmqctl -n koschei@localhost stop >/dev/null 2>&1 || true
-    pkill -f "epmd.*-port 4370" >/dev/null 2>&1 || true
-    ERL_EPMD_PORT=4370 epmd -kill >/dev/null 2>&1 || true
+    env HOME="$dir/home" rabbitmqctl -n "$RMQ_NODE" stop >/dev/null 2>&1 || true
+    pkill -f "epmd.*-port $EPMD_PORT" >/dev/null 2>&1 || true
+    ERL_EPMD_PORT=$EPMD_PORT epmd -kill >/dev/null 2>&1 || true
 }
 
 # cargo-nextest is the test runner; install it when the toolchain lacks it.

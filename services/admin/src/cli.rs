@@ -31,8 +31,11 @@ pub enum Command {
     ClearNotice,
     /// Track packages in a collection.
     AddPkg {
-        #[arg(required = true)]
+        #[arg(required_unless_present = "all")]
         names: Vec<String>,
+        /// Track every package of the collection.
+        #[arg(long, conflicts_with = "names")]
+        all: bool,
         #[arg(short, long)]
         collection: String,
     },

@@ -106,8 +106,20 @@ async fn execute(
             notices::clear_notice(conn, actor).await?;
             "Admin notice cleared".into()
         }
-        Command::AddPkg { names, collection } => {
+        Command::AddPkg {
+            names,
+            all,
+            collection,
+        } => {
             let collection = find_collection(conn, &collection).await?;
+            let names = if all {
+                sqlx::query_scalar("SELECT name FROM package WHERE collection_id = $1 AND NOT tracked ORDER BY name")
+                    .bind(collection.id)
+                    .fetch_all(&mut *conn)
+                    .await?
+            } else {
+                names
+            };
             let added = packages::track_packages(conn, actor, &collection, &names).await?;
             if added.is_empty() {
                 "No package changed: all were tracked already".into()

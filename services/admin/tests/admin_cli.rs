@@ -200,6 +200,13 @@ async fn add_pkg(pool: PgPool) {
         before,
         "refused commands changed something"
     );
+
+    admin.ok(&["add-pkg", "--all", "-c", "f25"]);
+    let untracked: i64 = sqlx::query_scalar("SELECT count(*) FROM package WHERE NOT tracked")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(untracked, 0);
 }
 
 #[sqlx::test(migrator = "MIGRATIONS")]

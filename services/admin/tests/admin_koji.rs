@@ -3,7 +3,6 @@
 //! submission, forced re-resolution, and `depsolve`.
 
 use std::io::Write;
-use std::path::PathBuf;
 
 use koschei_core::koji_sessions::{client_config, KojiSessions};
 use koschei_core::refresh::{koji_collections, refresh_latest_builds, refresh_packages};
@@ -15,10 +14,6 @@ use common::{admin_command, database_url};
 
 const MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 
-fn tiny_seed() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/koji-sim/seeds/tiny")
-}
-
 struct Env {
     sim: koji_sim::Running,
     _dir: tempfile::TempDir,
@@ -29,21 +24,9 @@ struct Env {
 
 async fn env(pool: PgPool) -> Env {
     let dir = tempfile::tempdir().unwrap();
-    let sim = koji_sim::start(koji_sim::Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        seed: tiny_seed(),
-        collection: "f99".into(),
-        amqp_url: None,
-        behaviour: koji_sim::sim::Behaviour {
-            build_time: 0.2,
-            failure_rate: 0.0,
-            infra_failure_rate: 0.0,
-            seed_random: 1,
-        },
-        state_dir: dir.path().to_path_buf(),
-    })
-    .await
-    .unwrap();
+    let sim = koji_sim::start_for_tests(dir.path(), None)
+        .await
+        .expect("koji-sim starts");
     let mut config_file = tempfile::NamedTempFile::new().unwrap();
     writeln!(
         config_file,
@@ -323,7 +306,7 @@ async fn submit_build_and_resolve(pool: PgPool) {
 #[sqlx::test(migrator = "MIGRATIONS")]
 async fn depsolve_explains_resolution(pool: PgPool) {
     let env = env(pool).await;
-    let seed = tiny_seed();
+    let seed = koji_sim::tiny_seed();
     let seed = seed.to_str().unwrap();
     let out = env
         .ok(&[

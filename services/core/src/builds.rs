@@ -472,9 +472,10 @@ fn real_build_state(info: &BuildInfo) -> Option<BuildState> {
 
 /// Registers real (tagged) builds of a collection's packages (spec §1.7.4):
 /// syncs their task trees from the collection's Koji, drops builds without
-/// a repo id or already known, inserts them tagged "now" (so a build merged
-/// from a side tag becomes the last build, K#361) and resets the packages'
-/// priority data. Sends state-change messages for packages whose state
+/// a repo id or already known, inserts them — tagged "now" when the package
+/// has builds already, so a build merged from a side tag becomes the last
+/// build (K#361); a package's first build counts from when it was built —
+/// and resets the packages' priority data. Sends state-change messages for packages whose state
 /// moved. Returns the number of builds registered.
 pub async fn register_real_builds(
     pool: &PgPool,
@@ -533,7 +534,9 @@ pub async fn register_real_builds(
             let build_id: i32 = sqlx::query_scalar(
                 "INSERT INTO build (package_id, state, task_id, started, finished, epoch, version, release,
                                     repo_id, real, tagged)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, true, $10) RETURNING id",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, true,
+                         CASE WHEN EXISTS (SELECT 1 FROM build WHERE package_id = $1) THEN $10 END)
+                 RETURNING id",
             )
             .bind(package_id)
             .bind(real_build_state(info).expect("filtered").code())

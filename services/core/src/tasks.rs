@@ -117,9 +117,12 @@ pub async fn store_arch_tasks(
     tasks: &[ArchTask],
 ) -> sqlx::Result<()> {
     for t in tasks {
-        let updated = sqlx::query(
-            "UPDATE koji_task SET state = $3, started = $4, finished = $5, arch = $6
-             WHERE build_id = $1 AND task_id = $2",
+        sqlx::query(
+            "WITH updated AS (
+                 UPDATE koji_task SET state = $3, started = $4, finished = $5, arch = $6
+                 WHERE build_id = $1 AND task_id = $2 RETURNING 1)
+             INSERT INTO koji_task (build_id, task_id, state, started, finished, arch)
+             SELECT $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS (SELECT 1 FROM updated)",
         )
         .bind(build_id)
         .bind(t.task_id)
@@ -128,22 +131,7 @@ pub async fn store_arch_tasks(
         .bind(t.finished)
         .bind(&t.arch)
         .execute(&mut *conn)
-        .await?
-        .rows_affected();
-        if updated == 0 {
-            sqlx::query(
-                "INSERT INTO koji_task (build_id, task_id, state, started, finished, arch)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(build_id)
-            .bind(t.task_id)
-            .bind(i64::from(t.state) as i32)
-            .bind(t.started)
-            .bind(t.finished)
-            .bind(&t.arch)
-            .execute(&mut *conn)
-            .await?;
-        }
+        .await?;
     }
     Ok(())
 }

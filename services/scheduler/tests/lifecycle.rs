@@ -5,7 +5,6 @@
 //! back-off, cancellation and timeout, permanent faults suspending one
 //! collection, fair sharing, and real builds tagged, untagged and re-tagged.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use koschei_core::koji_sessions::{client_config, KojiSessions};
@@ -28,29 +27,13 @@ struct Env {
     collection_id: i32,
 }
 
-fn tiny_seed() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/koji-sim/seeds/tiny")
-}
-
 /// koji-sim on the tiny seed, collection f99 registered, every package
 /// tracked and resolved, real builds registered by a polling pass.
 async fn env(pool: PgPool) -> Env {
     let dir = tempfile::tempdir().unwrap();
-    let sim = koji_sim::start(koji_sim::Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        seed: tiny_seed(),
-        collection: "f99".into(),
-        amqp_url: None,
-        behaviour: koji_sim::sim::Behaviour {
-            build_time: 0.2,
-            failure_rate: 0.0,
-            infra_failure_rate: 0.0,
-            seed_random: 7,
-        },
-        state_dir: dir.path().to_path_buf(),
-    })
-    .await
-    .expect("koji-sim starts");
+    let sim = koji_sim::start_for_tests(dir.path(), None)
+        .await
+        .expect("koji-sim starts");
     let mut config = Config::default();
     config.koji_config.server = sim.hub_url.clone();
     config.koji_config.topurl = sim.topurl.clone();

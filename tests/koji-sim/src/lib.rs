@@ -95,3 +95,30 @@ pub async fn start(config: Config) -> Result<Running> {
         server,
     })
 }
+
+/// The hand-written seed the test suites use (`seeds/tiny`).
+pub fn tiny_seed() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("seeds/tiny")
+}
+
+/// Starts koji-sim in-process for a test: the tiny seed, collection `f99`,
+/// builds taking 0.2 s, no random failures, files under `state_dir`.
+pub async fn start_for_tests(
+    state_dir: &std::path::Path,
+    amqp_url: Option<String>,
+) -> Result<Running> {
+    start(Config {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        seed: tiny_seed(),
+        collection: "f99".into(),
+        amqp_url,
+        behaviour: sim::Behaviour {
+            build_time: 0.2,
+            failure_rate: 0.0,
+            infra_failure_rate: 0.0,
+            seed_random: 1,
+        },
+        state_dir: state_dir.to_path_buf(),
+    })
+    .await
+}
