@@ -194,7 +194,13 @@ impl Consumer {
                         break Err(SessionEnd::Disconnected);
                     }
                 }
-                Some(_) = inflight.join_next(), if !inflight.is_empty() => {}
+                Some(done) = inflight.join_next(), if !inflight.is_empty() => {
+                    if let Err(e) = done {
+                        // Its delivery stays unacknowledged until the
+                        // connection closes, then comes back.
+                        tracing::error!("message handler panicked: {e}");
+                    }
+                }
                 next = deliveries.next(), if inflight.len() < limit => match next {
                     Some(Ok(delivery)) => {
                         let task = Delivered {
