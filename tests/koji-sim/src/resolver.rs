@@ -23,6 +23,8 @@ pub struct Resolution {
     pub problems: Vec<String>,
     /// Number of packages the buildroot would install.
     pub installs: usize,
+    /// `name-version-release` of each package the buildroot would install.
+    pub installed: Vec<String>,
 }
 
 /// Resolves buildroots in repos.
@@ -95,12 +97,21 @@ fn resolve_in(
         ..ResolveOptions::default()
     };
     let r = sack.resolve(&job.group, &job.buildrequires, &options);
+    let installed = r
+        .installs
+        .iter()
+        .map(|i| {
+            let n = sack.package(i.package);
+            format!("{}-{}-{}", n.name, n.version, n.release)
+        })
+        .collect();
     sacks.push_front((dir, sack));
     sacks.truncate(KEEP_SACKS);
     Ok(Resolution {
         resolved: r.resolved,
         problems: r.problems,
         installs: r.installs.len(),
+        installed,
     })
 }
 

@@ -185,8 +185,15 @@ fn import_build(sim: &Arc<Sim>, args: &Args) -> Res {
             })
         })
         .collect::<Result<Vec<_>, Fault>>()?;
+    let breaks = strings(field("breaks"), "breaks")?;
     let (build_id, summary) = {
         let mut st = sim.lock();
+        if !breaks.is_empty() {
+            for b in &binaries {
+                st.breaks
+                    .insert(format!("{}-{}-{}", b.name, b.version, b.release), breaks.clone());
+            }
+        }
         if st.build_ids.contains_key(&source.nvr()) {
             return Err(Fault::generic(format!(
                 "Build already exists: {}",

@@ -231,6 +231,9 @@ pub struct Host {
 /// Everything the hub knows.
 #[derive(Debug, Default)]
 pub struct State {
+    /// Scripted incompatibilities: binary NVR → source packages whose builds
+    /// fail when that binary is in their buildroot (`importBuild` `breaks`).
+    pub breaks: HashMap<String, Vec<String>>,
     /// Last event id.
     pub event: i64,
     /// Users.

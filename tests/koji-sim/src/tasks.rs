@@ -354,6 +354,14 @@ pub async fn run_build(sim: Arc<Sim>, plan: BuildPlan) {
         return;
     }
     let random_failure = sim.roll(st.failure_rate);
+    // A scripted incompatibility with a package in the buildroot.
+    let package_name = srpm_nvr.rsplitn(3, '-').nth(2).unwrap_or(&srpm_nvr).to_owned();
+    let broken_by = resolution.as_ref().ok().and_then(|r| {
+        r.installed
+            .iter()
+            .find(|nvr| st.breaks.get(*nvr).is_some_and(|names| names.contains(&package_name)))
+            .cloned()
+    });
     let mut first_fault = None;
     for (id, arch) in &children {
         let (outcome, root_log, build_log) = match &resolution {
@@ -370,6 +378,15 @@ pub async fn run_build(sim: Arc<Sim>, plan: BuildPlan) {
                 }
                 (Err(build_error(arch, 30, "root.log")), log, String::new())
             }
+            Ok(_) if broken_by.is_some() => (
+                Err(build_error(arch, 1, "build.log")),
+                "DEBUG util.py: buildroot ready\n".to_owned(),
+                format!(
+                    "error: {} is incompatible with {}\nerror: Bad exit status from /var/tmp/rpm-tmp (%build)\n",
+                    package_name,
+                    broken_by.as_deref().unwrap_or_default()
+                ),
+            ),
             Ok(_) if random_failure => (
                 Err(build_error(arch, 1, "build.log")),
                 "DEBUG util.py: buildroot ready\n".to_owned(),
