@@ -63,6 +63,10 @@ pub struct BenchArgs {
     /// Packages per persisted chunk (`dependency.persist_chunk_size`).
     #[arg(long, default_value_t = 150)]
     persist_chunk_size: usize,
+    /// Rows of the dependency cache (`dependency.dependency_cache_capacity`); a whole
+    /// distribution wants about as many as its repo has binaries.
+    #[arg(long, default_value_t = 100_000)]
+    dependency_cache_capacity: usize,
 }
 
 /// One repository with its build group and source packages.
@@ -425,14 +429,20 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
                 &pass_view(&base, &base_pass),
                 &pass_view(&next, &full),
                 args.persist_chunk_size,
+                args.dependency_cache_capacity,
             )?;
             persisted_base = true;
         }
     }
     if let (Some(url), false) = (&args.database_url, persisted_base) {
         let view = pass_view(&base, &base_pass);
-        report["persistence"] =
-            crate::bench_persist::run(url, &view, &view, args.persist_chunk_size)?;
+        report["persistence"] = crate::bench_persist::run(
+            url,
+            &view,
+            &view,
+            args.persist_chunk_size,
+            args.dependency_cache_capacity,
+        )?;
     }
     report["peak_rss_mb"] = json!(peak_rss_bytes().map(|b| b as f64 / 1048576.0));
     println!("{}", serde_json::to_string_pretty(&report)?);

@@ -47,11 +47,12 @@ pub fn run(
     base: &PassView<'_>,
     current: &PassView<'_>,
     chunk: usize,
+    cache_capacity: usize,
 ) -> anyhow::Result<serde_json::Value> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(run_async(url, base, current, chunk.max(1)))
+    runtime.block_on(run_async(url, base, current, chunk.max(1), cache_capacity))
 }
 
 async fn run_async(
@@ -59,12 +60,14 @@ async fn run_async(
     base: &PassView<'_>,
     current: &PassView<'_>,
     chunk: usize,
+    cache_capacity: usize,
 ) -> anyhow::Result<serde_json::Value> {
     let pool = db::connect_url(url, 4).await?;
     db::migrate(&pool, None).await?;
     let mut config = Config::default();
     config.fedmsg_publisher.enabled = true;
     config.dependency.persist_chunk_size = chunk;
+    config.dependency.dependency_cache_capacity = cache_capacity;
     let cache = DependencyCache::new(config.dependency.dependency_cache_capacity);
     let name = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let collection_id: i32 = sqlx::query_scalar(

@@ -138,7 +138,7 @@ async fn a_build_of_a_deleted_repo_takes_its_package_s_resolution(pool: PgPool) 
     prev.iter_mut().find(|n| n.name == "C").unwrap().version = "2".into();
     env.store_build_deps(old, &prev).await;
     env.iterate().await; // the repo resolver resolves foo in repo 1000
-    // a scratch build ran in repo 1000; Koji deletes the repo before it is processed
+                         // a scratch build ran in repo 1000; Koji deletes the repo before it is processed
     let build = env.build(foo, 3, Some(1000), 1.0).await;
     env.sim.sim.lock().repo_mut(1000).unwrap().state = koschei_koji::RepoState::Deleted;
     let fresh = common::context(&env.pool, &env.koji, env.dir.path(), 2);
@@ -151,7 +151,11 @@ async fn a_build_of_a_deleted_repo_takes_its_package_s_resolution(pool: PgPool) 
     assert_eq!(
         env.applied(build).await,
         vec![
-            (Some("C-1:2-1.fc22".into()), Some("C-1:3-1.fc22".into()), Some(2)),
+            (
+                Some("C-1:2-1.fc22".into()),
+                Some("C-1:3-1.fc22".into()),
+                Some(2)
+            ),
             (None, Some("E-0:0.1-1.fc22.1".into()), Some(2)),
         ]
     );
