@@ -30,7 +30,7 @@ enum Command {
     Run,
     /// Resolve every source package of a repository (and, incrementally, of its successor)
     /// and print timing figures.
-    Bench(bench::BenchArgs),
+    Bench(Box<bench::BenchArgs>),
 }
 
 fn main() -> anyhow::Result<()> {

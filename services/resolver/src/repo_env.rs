@@ -56,10 +56,13 @@ pub struct RepoEnvironments {
     load: LoadOptions,
     keep_solv: usize,
     prepared: Mutex<Vec<(String, Arc<PreparedRepo>)>>,
-    groups: Mutex<HashMap<(String, String, i64), Option<Vec<String>>>>,
+    groups: Mutex<GroupCache>,
 }
 
 const KEEP_PREPARED: usize = 4;
+
+/// Build groups by (repo descriptor key, group name, creation event).
+type GroupCache = HashMap<(String, String, i64), Option<Vec<String>>>;
 
 impl RepoEnvironments {
     /// Repodata under `<cachedir>/repodata`, `.solv` files under `<cachedir>/solv`.
@@ -170,9 +173,7 @@ impl RepoEnvironments {
         self.prepared.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn groups_lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<(String, String, i64), Option<Vec<String>>>> {
+    fn groups_lock(&self) -> std::sync::MutexGuard<'_, GroupCache> {
         self.groups.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

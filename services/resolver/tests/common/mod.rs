@@ -18,8 +18,11 @@ use sqlx::PgPool;
 
 pub const MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 
-/// Source packages of the seed: (name, BuildRequires as rpm-md entries (name, flags, ver)).
-pub const SOURCES: &[(&str, &[(&str, &str, &str)])] = &[
+/// A BuildRequire as an rpm-md entry: (name, flags, version).
+pub type Entry = (&'static str, &'static str, &'static str);
+
+/// Source packages of the seed: (name, BuildRequires).
+pub const SOURCES: &[(&str, &[Entry])] = &[
     ("foo", &[("A", "", ""), ("F", "", "")]),
     ("broken", &[("nonexistent", "", "")]),
     ("csh-user", &[("/bin/csh", "", "")]),
