@@ -106,10 +106,10 @@ rmq_start() {
     }
     echo '[].' > "$dir/enabled_plugins"
     echo 'loopback_users = none' > "$dir/rabbitmq.conf"
-    if ! rmq_env rabbitmqctl -n "$RMQ_NODE" status >/dev/null 2>&1; then
+    if ! rmq_env /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RMQ_NODE" status >/dev/null 2>&1; then
         log "starting RabbitMQ on port $AMQP_PORT"
         rmq_env setsid /usr/lib/rabbitmq/bin/rabbitmq-server > "$dir/stdout.log" 2>&1 &
-        rmq_env rabbitmqctl -n "$RMQ_NODE" -t 60 await_startup >/dev/null
+        rmq_env /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RMQ_NODE" -t 60 await_startup >/dev/null
     fi
     export AMQP_URL="amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f"
 }
@@ -117,7 +117,7 @@ rmq_start() {
 rmq_stop() {
     local dir=$KOSCHEI_STATE/rmq
     [ -d "$dir" ] || return 0
-    env HOME="$dir/home" rabbitmqctl -n "$RMQ_NODE" stop >/dev/null 2>&1 || true
+    env HOME="$dir/home" /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RMQ_NODE" stop >/dev/null 2>&1 || true
     pkill -f "epmd.*-port $EPMD_PORT" >/dev/null 2>&1 || true
     ERL_EPMD_PORT=$EPMD_PORT epmd -kill >/dev/null 2>&1 || true
 }

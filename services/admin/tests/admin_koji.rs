@@ -12,7 +12,8 @@ use sqlx::PgPool;
 mod common;
 use common::{admin_command, database_url};
 
-const MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+/// The schema, as the services apply it.
+use koschei_core::db::MIGRATOR as MIGRATIONS;
 
 struct Env {
     sim: koji_sim::Running,

@@ -72,7 +72,9 @@ pub async fn collection_state_changed(
         "koji_instance": config.fedmsg.instance,
         "collection": collection,
         "collection_name": collection_name,
-        "repo_id": repo_id,
+        // The koschei-messages schema declares a string (the original sent
+        // an integer and failed validation).
+        "repo_id": repo_id.map(|id| id.to_string()),
     });
     enqueue(
         conn,

@@ -6,7 +6,8 @@ use koschei_core::fixtures::{self, NewBuild};
 use koschei_core::model::BuildState;
 use sqlx::PgPool;
 
-const MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+/// The schema, as the services apply it.
+use koschei_core::db::MIGRATOR as MIGRATIONS;
 
 #[sqlx::test(migrator = "MIGRATIONS")]
 async fn migrating_twice_is_harmless(pool: PgPool) {

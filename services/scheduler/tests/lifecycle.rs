@@ -15,7 +15,8 @@ use koschei_koji::xmlrpc::Value;
 use koschei_scheduler::decision::{candidates, Decision, Scheduler};
 use sqlx::PgPool;
 
-const MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+/// The schema, as the services apply it.
+use koschei_core::db::MIGRATOR as MIGRATIONS;
 
 struct Env {
     _sim: koji_sim::Running,

@@ -14,7 +14,8 @@ use koschei_core::Config;
 use sqlx::PgPool;
 use tower::ServiceExt;
 
-pub const MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+/// The schema, as the services apply it.
+pub use koschei_core::db::MIGRATOR as MIGRATIONS;
 
 /// The test configuration: proxy-header login enabled, fixed secret.
 pub fn config() -> Config {

@@ -23,7 +23,8 @@ use sqlx::PgPool;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-pub static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+/// The schema, as the services apply it.
+pub use koschei_core::db::MIGRATOR as MIGRATIONS;
 
 /// The private broker's URL (`scripts/test` exports it). Also turns on
 /// logging (`RUST_LOG`) for the test.
