@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
+use koschei_depsolve::incremental::SolveTrace;
 use koschei_depsolve::{
     comps, compute_changes_by_ref, peak_rss_bytes, read_source_packages, run_parallel, LoadOptions,
     Nevra, PackageTable, ParallelOptions, Plan, RepoDelta, RepoDir, Resolution, ResolveOptions,
@@ -115,6 +116,8 @@ struct Pass {
     results: Vec<Resolution>,
     wall_s: f64,
     changes: usize,
+    /// Solve traces by position (only for the base pass of an incremental run).
+    traces: Vec<Option<SolveTrace>>,
 }
 
 impl Pass {
@@ -195,6 +198,37 @@ fn full_pass(
             results,
             wall_s: stats.wall.as_secs_f64(),
             changes,
+            traces: Vec::new(),
+        },
+        stats.threads,
+    ))
+}
+
+/// A full pass that also records every solve's trace, as a resolver does for the
+/// incremental pass that follows it.
+fn full_pass_traced(
+    input: &Input,
+    options: &ResolveOptions,
+    parallel: &ParallelOptions,
+) -> anyhow::Result<(Pass, usize)> {
+    let mut results = vec![Resolution::default(); input.sources.len()];
+    let mut traces = vec![None; input.sources.len()];
+    let stats = run_parallel(
+        &input.solv,
+        &input.sources,
+        parallel,
+        |sack, _, src| sack.resolve_traced(&input.group, &src.buildrequires, options),
+        |i, (r, t)| {
+            results[i] = r;
+            traces[i] = t;
+        },
+    )?;
+    Ok((
+        Pass {
+            results,
+            wall_s: stats.wall.as_secs_f64(),
+            changes: 0,
+            traces,
         },
         stats.threads,
     ))
@@ -224,44 +258,69 @@ fn incremental_pass(
     }
     let previous = Previous::new(base, base_pass);
     let mut results: Vec<Option<Resolution>> = vec![None; next.sources.len()];
-    let mut again: Vec<usize> = Vec::new();
+    // positions to solve again, and reused results whose distances need a recomputation
+    let mut work: Vec<(usize, Option<Resolution>)> = Vec::new();
     for (i, src) in next.sources.iter().enumerate() {
         let prev = previous.get(&src.name).map(|j| {
             (
                 base.group.as_slice(),
                 base.sources[j].buildrequires.as_slice(),
                 &base_pass.results[j],
+                base_pass.traces.get(j).and_then(Option::as_ref),
             )
         });
-        match delta.plan(prev, &next.group, &src.buildrequires) {
+        let planned = delta.plan_traced(prev, &next.group, &src.buildrequires);
+        match planned.plan {
+            Plan::Reuse(r) if planned.recompute_distances && options.distances => {
+                work.push((i, Some(r)))
+            }
             Plan::Reuse(r) => results[i] = Some(r),
-            Plan::Resolve => again.push(i),
+            Plan::Resolve => work.push((i, None)),
         }
     }
+    let again = work.iter().filter(|(_, r)| r.is_none()).count();
+    let distances_again = work.len() - again;
     let plan_s = t0.elapsed().as_secs_f64() - analysis_s;
-    let jobs: Vec<&SourcePackage> = again.iter().map(|&i| &next.sources[i]).collect();
-    if !jobs.is_empty() {
+    let t1 = Instant::now();
+    if !work.is_empty() {
         run_parallel(
             &next.solv,
-            &jobs,
+            &work,
             parallel,
-            |sack, _, src| sack.resolve(&next.group, &src.buildrequires, options),
-            |k, r| results[again[k]] = Some(r),
+            |sack, _, (i, reused)| {
+                let src = &next.sources[*i];
+                match reused {
+                    Some(r) => {
+                        let mut r = r.clone();
+                        sack.recompute_distances(&src.buildrequires, &mut r);
+                        r
+                    }
+                    None => sack.resolve(&next.group, &src.buildrequires, options),
+                }
+            },
+            |k, r| results[work[k].0] = Some(r),
         )?;
     }
+    let solve_s = t1.elapsed().as_secs_f64();
     let results: Vec<Resolution> = results
         .into_iter()
         .map(|r| r.expect("every package planned"))
         .collect();
+    let t2 = Instant::now();
     let changes = count_changes_parallel(&previous, next, &results, parallel.thread_count());
+    let changes_s = t2.elapsed().as_secs_f64();
     let wall_s = t0.elapsed().as_secs_f64();
     let stats = delta.stats().clone();
     let info = json!({
         "changed_binaries": stats.changed_binaries(),
-        "resolved_again": again.len(),
-        "reused": next.sources.len() - again.len(),
+        "resolved_again": again,
+        "reused": next.sources.len() - again,
+        "reused_with_distances_recomputed": distances_again,
         "analysis_s": analysis_s,
         "plan_s": plan_s,
+        "solve_s": solve_s,
+        "changes_s": changes_s,
+        "traces_mb": base_pass.traces.iter().flatten().map(SolveTrace::heap_bytes).sum::<usize>() as f64 / 1048576.0,
         "delta": {
             "updated": stats.updated,
             "same_structure": stats.same_structure,
@@ -269,6 +328,8 @@ fn incremental_pass(
             "removed": stats.removed,
             "changed_deps": stats.changed_deps,
             "tainted_binaries": stats.tainted,
+            "grown_requires": stats.grown_requires,
+            "grown_groups": stats.grown_groups,
         },
     });
     Ok((
@@ -276,6 +337,7 @@ fn incremental_pass(
             results,
             wall_s,
             changes,
+            traces: Vec::new(),
         },
         info,
     ))
@@ -367,7 +429,11 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         None
     };
 
-    let (base_pass, threads) = full_pass(&base, None, &options, &parallel)?;
+    let (base_pass, threads) = if args.next.is_some() {
+        full_pass_traced(&base, &options, &parallel)?
+    } else {
+        full_pass(&base, None, &options, &parallel)?
+    };
     let n = base.sources.len();
     let per_pkg_ms = base_pass.wall_s * 1000.0 / n.max(1) as f64;
     let mut report = json!({

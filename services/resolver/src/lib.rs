@@ -13,6 +13,7 @@ pub mod package_persist;
 pub mod repo_env;
 pub mod repo_notify;
 pub mod repo_resolver;
+pub mod secondary_repos;
 pub mod service;
 pub mod solver_pool;
 pub mod work_queue;

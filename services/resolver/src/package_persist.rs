@@ -9,7 +9,9 @@
 //!    `dependency_priority = int(Σ package_update / (distance or 8))`;
 //! 3. `package.resolved` and `dependency_priority` are updated, a `resolution_change` (with
 //!    its `resolution_problem`s) is recorded only when the resolved flag changed or, while
-//!    unresolved, the problem set differs from the last recorded one;
+//!    unresolved, the problem set differs from the last recorded one; after a reset
+//!    (`resolved IS NULL`, a forced re-resolution) the outcome is compared with the last
+//!    recorded resolution change instead, so re-checking adds no duplicate history;
 //! 4. the packages' `unapplied_change` rows are replaced wholesale;
 //! 5. a state-change message goes to the outbox, in the same transaction, for every
 //!    package whose message state changed.
@@ -243,16 +245,23 @@ pub async fn persist_chunk(
     .bind(&kept_ids)
     .fetch_all(&mut *tx)
     .await?;
-    let latest: HashMap<i32, BTreeSet<String>> = latest
+    let latest: HashMap<i32, (bool, BTreeSet<String>)> = latest
         .into_iter()
-        .map(|(id, _, p)| (id, p.into_iter().collect()))
+        .map(|(id, r, p)| (id, (r, p.into_iter().collect())))
         .collect();
     let mut new_rc: Vec<&PackageOutcome> = Vec::new();
     for o in &kept {
-        let prev_resolved = current[&o.package_id].0;
         let problems: BTreeSet<String> = o.problems.iter().cloned().collect();
-        let differs = prev_resolved != Some(o.resolved)
-            || (!o.resolved && latest.get(&o.package_id) != Some(&problems));
+        let last = latest.get(&o.package_id);
+        let differs = match current[&o.package_id].0 {
+            // Koschei's rule: the flag changed, or still unresolved with other problems
+            Some(prev) => {
+                prev != o.resolved || (!o.resolved && last.map(|l| &l.1) != Some(&problems))
+            }
+            // not resolved yet or reset (forced re-resolution): recorded unless the
+            // outcome equals the last recorded one, so a re-check adds no noise
+            None => last.is_none_or(|(r, p)| *r != o.resolved || (!o.resolved && *p != problems)),
+        };
         if differs {
             new_rc.push(o);
         }

@@ -1,4 +1,5 @@
-//! Waking the resolver as soon as Koji announces a new repo.
+//! Waking the resolver as soon as Koji announces a new repo (or a re-resolution is
+//! requested, `koschei_core::resolution::RESOLVE_REQUESTED_CHANNEL`).
 //!
 //! Channel: **`koschei_repo_done`**. The watcher, on Koji's `buildsys.repo.done` message,
 //! runs `NOTIFY koschei_repo_done, '<build_tag>:<repo_id>'` (e.g. `f40-build:12345`); any
@@ -21,14 +22,25 @@ pub fn parse_payload(payload: &str) -> Option<(&str, i64)> {
     Some((tag, id.trim().parse().ok()?))
 }
 
-/// Listens on [`REPO_DONE_CHANNEL`] and notifies `wake` for every message, until the
+/// Listens on [`REPO_DONE_CHANNEL`] and on
+/// [`RESOLVE_REQUESTED_CHANNEL`](koschei_core::resolution::RESOLVE_REQUESTED_CHANNEL) and
+/// notifies `wake` for every message, until the
 /// returned task is aborted. The listener reconnects by itself after a lost connection.
 pub async fn listen(pool: &PgPool, wake: Arc<Notify>) -> sqlx::Result<tokio::task::JoinHandle<()>> {
     let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(REPO_DONE_CHANNEL).await?;
+    listener
+        .listen_all([
+            REPO_DONE_CHANNEL,
+            koschei_core::resolution::RESOLVE_REQUESTED_CHANNEL,
+        ])
+        .await?;
     Ok(tokio::spawn(async move {
         loop {
             match listener.recv().await {
+                Ok(n) if n.channel() != REPO_DONE_CHANNEL => {
+                    tracing::info!("re-resolution requested in collection {}", n.payload());
+                    wake.notify_one();
+                }
                 Ok(n) => {
                     match parse_payload(n.payload()) {
                         Some((tag, id)) => tracing::info!("Koji repo {id} of {tag} is ready"),

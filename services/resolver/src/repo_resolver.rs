@@ -1,6 +1,7 @@
 //! The repo resolver (spec §1.4.1): "what would happen if the package were built now".
 //!
-//! Per collection, [`plan_collection`] looks for a new READY repo of the build tag. For a
+//! Per collection, [`plan_collection`] looks for a new READY repo of the build tag (in
+//! secondary mode only once it was regenerated on the primary, [`crate::secondary_repos`]). For a
 //! new repo it resolves the base buildroot (build group alone), records
 //! `latest_repo_id`/`latest_repo_resolved`, the `buildroot_problem`s and a collection
 //! state-change message in one transaction, and — when the buildroot resolved — queues
@@ -27,6 +28,7 @@ use crate::build_requires::srpm;
 use crate::context::{CollectionInfo, Context};
 use crate::package_persist::{persist_chunk, PackageOutcome, PersistStats, WorkClaim};
 use crate::repo_env::{PreparedRepo, RepoStatus};
+use crate::secondary_repos::regenerated_on_primary;
 use crate::solver_pool::{SolveJob, SolverPool};
 use crate::work_queue::{self, Heartbeat, WorkItem};
 
@@ -60,7 +62,11 @@ pub async fn plan_collection(ctx: &Context, c: &CollectionInfo) -> anyhow::Resul
         .with_context(|| format!("getRepo({})", c.build_tag))?;
     if let Some(repo) = repo {
         let repo_id = i32::try_from(repo.id).context("repo id out of range")?;
-        if c.latest_repo_id.is_none_or(|latest| repo_id > latest) {
+        let newer = c.latest_repo_id.is_none_or(|latest| repo_id > latest);
+        if newer
+            && (!c.secondary_mode
+                || regenerated_on_primary(&ctx.pool, &ctx.koji.primary, repo_id).await?)
+        {
             return new_repo(ctx, c, repo_id).await;
         }
     }

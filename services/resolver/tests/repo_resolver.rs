@@ -28,7 +28,8 @@ async fn repo_generation(pool: PgPool) {
     assert_eq!(outbox[0].0, "koschei.collection.state.change");
     assert_eq!(outbox[0].1["old"], "unknown");
     assert_eq!(outbox[0].1["new"], "ok");
-    assert_eq!(outbox[0].1["repo_id"], 1000);
+    // the repo id (a number in Koschei, a string in the koschei-messages schema)
+    assert_eq!(outbox[0].1["repo_id"].to_string().trim_matches('"'), "1000");
     // 20 / 2 + 20 / 2
     assert_eq!(env.package_row(foo).await, (Some(true), 20, 0));
     assert_eq!(
@@ -92,7 +93,18 @@ async fn new_packages_and_forced_reresolution(pool: PgPool) {
         .unwrap();
     env.iterate().await;
     assert_eq!(env.package_row(foo).await.0, Some(true));
-    assert_eq!(env.history(foo).await, vec![(true, vec![]), (true, vec![])]);
+    // the same outcome as recorded: no duplicate history entry
+    assert_eq!(env.history(foo).await, vec![(true, vec![])]);
+    // a forced re-resolution of a whole collection (what the admin command does)
+    let n = koschei_core::resolution::request_reresolution(&env.pool, env.collection_id, None)
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    env.iterate().await;
+    assert_eq!(env.package_row(foo).await.0, Some(true));
+    assert_eq!(env.package_row(broken).await.0, Some(false));
+    assert_eq!(env.history(broken).await.len(), 1);
+    assert_eq!(env.package_row(skipped).await.0, None);
 
     // an unresolved buildroot blocks the resolution of new packages
     sqlx::query("UPDATE collection SET latest_repo_resolved = false")

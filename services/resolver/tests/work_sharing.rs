@@ -233,3 +233,20 @@ async fn repo_done_notification_wakes_the_service(pool: PgPool) {
         .expect("woken");
     task.abort();
 }
+
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn a_reresolution_request_wakes_the_service(pool: PgPool) {
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let task = repo_notify::listen(&pool, wake.clone()).await.unwrap();
+    let c = koschei_core::fixtures::collection(&pool, "f99").await;
+    assert_eq!(
+        koschei_core::resolution::request_reresolution(&pool, c, None)
+            .await
+            .unwrap(),
+        0
+    );
+    tokio::time::timeout(Duration::from_secs(5), wake.notified())
+        .await
+        .expect("woken");
+    task.abort();
+}

@@ -1,0 +1,40 @@
+//! Forced re-resolution (K#325, K#326, K#361: "a button to force re-checking
+//! dependencies"): resetting `package.resolved` to NULL makes the resolver resolve the
+//! package again against the collection's latest repo at its next iteration, and a
+//! notification on [`RESOLVE_REQUESTED_CHANNEL`] wakes it at once. Packages with
+//! `skip_resolution` are left alone (their `resolved` is NULL already). The same is done
+//! by the web's button (one package) and the admin CLI (a package or a collection).
+
+use sqlx::PgPool;
+
+/// The notification channel the resolver listens on besides `koschei_repo_done`; the
+/// payload is the collection id.
+pub const RESOLVE_REQUESTED_CHANNEL: &str = "koschei_resolve_requested";
+
+/// Resets the resolution of the given packages of a collection (all its packages when
+/// `package_ids` is `None`) and wakes the resolvers. Returns the number of packages reset.
+pub async fn request_reresolution(
+    pool: &PgPool,
+    collection_id: i32,
+    package_ids: Option<&[i32]>,
+) -> sqlx::Result<u64> {
+    let mut tx = pool.begin().await?;
+    let reset = sqlx::query(
+        "UPDATE package SET resolved = NULL
+         WHERE collection_id = $1 AND ($2::int[] IS NULL OR id = ANY($2))
+           AND NOT skip_resolution AND resolved IS NOT NULL",
+    )
+    .bind(collection_id)
+    .bind(package_ids)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    // delivered at commit
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(RESOLVE_REQUESTED_CHANNEL)
+        .bind(collection_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(reset)
+}
