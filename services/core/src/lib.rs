@@ -21,6 +21,7 @@ pub mod notices;
 pub mod outbox;
 pub mod packages;
 pub mod refresh;
+pub mod resolution;
 pub mod service;
 pub mod tasks;
 pub mod testdata;
