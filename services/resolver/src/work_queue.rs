@@ -15,7 +15,7 @@ use std::time::Duration;
 use sqlx::{PgConnection, PgPool};
 
 /// A claimed chunk.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkItem {
     /// Row id.
     pub id: i64,
@@ -69,25 +69,47 @@ pub async fn cancel_other_repos(
     )
 }
 
-/// Claims the oldest row that is free or whose lease expired.
+/// Claims after which a chunk is no longer handed out (it keeps failing or killing its
+/// resolvers); it stays in the table for an operator until the next repo replaces it.
+pub const MAX_CLAIMS: i32 = 10;
+
+type ClaimRow = (i64, i32, i32, Vec<i32>, i32);
+
+/// Claims the oldest row that is free or whose lease expired, preferring rows claimed
+/// fewer times, so that a chunk that keeps failing does not hold up the others.
 pub async fn claim(
     pool: &PgPool,
     instance: &str,
     lease: Duration,
 ) -> sqlx::Result<Option<WorkItem>> {
-    sqlx::query_as(
+    let row: Option<ClaimRow> = sqlx::query_as(
         "UPDATE resolver_work
          SET claimed_by = $1, claims = claims + 1,
              lease_until = (now() AT TIME ZONE 'UTC') + make_interval(secs => $2)
          WHERE id = (SELECT id FROM resolver_work
-                     WHERE lease_until IS NULL OR lease_until < (now() AT TIME ZONE 'UTC')
-                     ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-         RETURNING id, collection_id, repo_id, package_ids",
+                     WHERE (lease_until IS NULL OR lease_until < (now() AT TIME ZONE 'UTC'))
+                       AND claims < $3
+                     ORDER BY claims, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+         RETURNING id, collection_id, repo_id, package_ids, claims",
     )
     .bind(instance)
     .bind(lease.as_secs_f64())
+    .bind(MAX_CLAIMS)
     .fetch_optional(pool)
-    .await
+    .await?;
+    Ok(row.map(|(id, collection_id, repo_id, package_ids, claims)| {
+        if claims > 1 {
+            tracing::warn!(
+                "resolver work item {id} (collection {collection_id}, repo {repo_id}) claimed {claims} times"
+            );
+        }
+        WorkItem {
+            id,
+            collection_id,
+            repo_id,
+            package_ids,
+        }
+    }))
 }
 
 /// Extends the leases of every row this instance holds. Returns how many it holds.

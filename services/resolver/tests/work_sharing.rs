@@ -250,3 +250,31 @@ async fn a_reresolution_request_wakes_the_service(pool: PgPool) {
         .expect("woken");
     task.abort();
 }
+
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn a_chunk_that_keeps_failing_does_not_hold_up_the_others(pool: PgPool) {
+    let c = koschei_core::fixtures::collection(&pool, "f99").await;
+    for _ in 0..2 {
+        sqlx::query(
+            "INSERT INTO resolver_work (collection_id, repo_id, package_ids) VALUES ($1, 1, '{}')",
+        )
+        .bind(c)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    let lease = Duration::from_secs(60);
+    let first = work_queue::claim(&pool, "a", lease).await.unwrap().unwrap();
+    work_queue::release(&pool, first.id, "a").await.unwrap();
+    // the released (failed) chunk goes behind the untried one
+    let second = work_queue::claim(&pool, "a", lease).await.unwrap().unwrap();
+    assert_ne!(second.id, first.id);
+    work_queue::release(&pool, second.id, "a").await.unwrap();
+    // after MAX_CLAIMS claims a chunk is no longer handed out
+    sqlx::query("UPDATE resolver_work SET claims = $1")
+        .bind(work_queue::MAX_CLAIMS)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(work_queue::claim(&pool, "a", lease).await.unwrap(), None);
+}
