@@ -446,3 +446,33 @@ pub async fn package_deps_in_repo(
             .collect(),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(distance: Option<u8>, removed: bool) -> DependencyChange {
+        let n = Nevra::from_evr("x", "1-1", "noarch");
+        DependencyChange {
+            prev: Some(n.clone()),
+            curr: (!removed).then_some(n),
+            distance,
+        }
+    }
+
+    #[test]
+    fn priority_is_the_truncated_sum_over_distances() {
+        // Koschei's fixture: C upgraded and E added, both at distance 2, package_update 20
+        assert_eq!(
+            dependency_priority(&[change(Some(2), false), change(Some(2), false)], 20.0),
+            20
+        );
+        // a removal or a far dependency counts as distance 8; int() truncates the sum
+        assert_eq!(
+            dependency_priority(&[change(None, true), change(Some(1), false)], 20.0),
+            22
+        );
+        assert_eq!(dependency_priority(&[change(Some(3), false)], 20.0), 6);
+        assert_eq!(dependency_priority(&[], 20.0), 0);
+    }
+}
