@@ -55,6 +55,13 @@
 
 use std::collections::{HashMap, HashSet};
 
+mod soft;
+#[cfg(test)]
+mod tests_traced;
+mod trace;
+
+pub use trace::SolveTrace;
+
 use crate::error::DepsolveError;
 use crate::goal::{Install, Resolution};
 use crate::package::PackageIndex;
@@ -92,6 +99,9 @@ pub enum TaintReason {
     EvrOrderChanged,
     /// Its successor is out of the repository's solvable order.
     OrderChanged,
+    /// A versioned provide it shares with another package now orders differently against
+    /// that package's (libsolv's policy sorts alternatives by such provides).
+    PolicyOrderChanged,
 }
 
 /// How a package of the old repository relates to the new one.
@@ -117,6 +127,11 @@ pub struct DeltaStats {
     pub changed_deps: usize,
     /// Old packages whose solve context may have changed (after propagation).
     pub tainted: usize,
+    /// Requires whose providers only grew (see [`RepoDelta::plan_traced`]); they do not
+    /// taint their owner.
+    pub grown_requires: usize,
+    /// Distinct dependencies among those.
+    pub grown_groups: usize,
 }
 
 impl DeltaStats {
@@ -124,6 +139,17 @@ impl DeltaStats {
     pub fn changed_binaries(&self) -> usize {
         self.updated + self.added + self.removed
     }
+}
+
+/// A [`Plan`] and whether a reused result's distances must be recomputed in the new
+/// repository ([`crate::Sack::recompute_distances`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TracedPlan {
+    /// Reuse or re-solve.
+    pub plan: Plan,
+    /// A reused result's rule universe holds a requirement with new providers, which
+    /// distances (walking every provider) may see.
+    pub recompute_distances: bool,
 }
 
 /// What to do with one source package.
@@ -158,6 +184,10 @@ pub struct RepoDelta {
     stats: DeltaStats,
     /// job dependency string → (changed?, old candidates)
     jobs: HashMap<String, (bool, Vec<u32>)>,
+    /// Requires whose providers only grew, and which old packages reach them.
+    grown: soft::GrownRequires,
+    /// new index → paired with an old package (filled on first use)
+    new_has_predecessor: Vec<bool>,
 }
 
 impl RepoDelta {
@@ -196,14 +226,18 @@ impl RepoDelta {
             reasons: Vec::new(),
             stats: DeltaStats::default(),
             jobs: HashMap::new(),
+            grown: soft::GrownRequires::default(),
+            new_has_predecessor: Vec::new(),
         };
         let kinds = delta.pair_packages();
         delta.collect_touched_names(&kinds);
         delta.check_dependencies(&kinds);
         delta.check_same_name_order();
         delta.check_solvable_order();
+        delta.check_common_provide_order(&kinds);
         delta.propagate();
         delta.stats.tainted = delta.tainted.iter().filter(|&&t| t).count();
+        delta.compute_grown_reach();
         Ok(delta)
     }
 
@@ -283,15 +317,75 @@ impl RepoDelta {
     }
 
     /// Decide whether a source package must be solved again, given its previous request
-    /// and result and its new request (build group + BuildRequires).
+    /// and result and its new request (build group + BuildRequires). Without the previous
+    /// solve's trace, a package whose rule universe holds a requirement with grown providers
+    /// is re-solved; see [`RepoDelta::plan_traced`].
     pub fn plan<S: AsRef<str>>(
         &mut self,
         previous: Option<(&[S], &[S], &Resolution)>,
         group: &[S],
         buildrequires: &[S],
     ) -> Plan {
-        let Some((prev_group, prev_brs, prev)) = previous else {
-            return Plan::Resolve;
+        self.plan_traced(
+            previous.map(|(g, b, r)| (g, b, r, None)),
+            group,
+            buildrequires,
+        )
+        .plan
+    }
+
+    /// [`RepoDelta::plan`] with the [`SolveTrace`] of the previous solve, which lets a
+    /// package be reused although a requirement in its rule universe gained providers.
+    ///
+    /// # Why this is exact
+    ///
+    /// Let `R` be the old rule set of the package and `R'` the new one. With the hard
+    /// conditions of the module documentation holding for the rule universe except for
+    /// requires whose providers *grew* (the φ-image of every old provider still provides,
+    /// new ones were added), every rule of `R'` is either the φ-image of an old rule, the
+    /// φ-image of such a grown requires rule `r` with extra positive literals, or a rule
+    /// with a negative literal `-x` on a package `x` outside the φ-image of the old
+    /// universe (the rules of packages reached only through new providers, their
+    /// conflicts, obsoletes and same-name rules; conflicts of old packages gaining such
+    /// targets).
+    ///
+    /// The trace says which packages were installed at decision level 1 (assertions of the
+    /// job and their unit propagation, decided before any free choice and never undone)
+    /// and which requires rules were reasons of level-1 decisions. Reuse demands:
+    ///
+    /// 1. no grown requires rule was a level-1 reason, so each level-1 decision is
+    ///    re-derived in the new solve by the φ-image of the same unchanged rule: the new
+    ///    level-1 assignment contains the old one;
+    /// 2. every grown requires rule in the old rule universe had a provider installed at
+    ///    level 1 (that provider still provides), so the rule is satisfied at level 1 in the
+    ///    new solve too: it never propagates and is never picked for a free choice;
+    /// 3. no learnt rule shaped the old solution.
+    ///
+    /// Then no package `x` outside the φ-image can ever be decided installed: it occurs
+    /// positively only in satisfied grown rules and in rules of other such packages
+    /// (guarded by their own negative literal), so no propagation and no free choice
+    /// (`resolve_dependencies` skips a rule whose negative literal is not installed) can
+    /// select it, and its rules, satisfied by `x = false`, never force anything on the
+    /// φ-image. Rules are sorted by literal ids (`solver_unifyrules`), φ preserves solvable
+    /// order, and the inserted rules are always skipped, so the solver visits the active
+    /// rules in the same order, sees the same candidate sets, and libsolv's policy (names,
+    /// arches, same-name EVR order, obsoletes, versioned-provide order — all checked as
+    /// hard conditions) picks the same candidates: the whole search, including
+    /// backtracking and minimisation, is the φ-image of the old one. Distances walk every
+    /// provider, so they are recomputed (`recompute_distances`) when a grown requirement
+    /// is in the universe. The weak-dependency mode keeps grown requirements hard.
+    pub fn plan_traced<S: AsRef<str>>(
+        &mut self,
+        previous: Option<(&[S], &[S], &Resolution, Option<&SolveTrace>)>,
+        group: &[S],
+        buildrequires: &[S],
+    ) -> TracedPlan {
+        let resolve = TracedPlan {
+            plan: Plan::Resolve,
+            recompute_distances: false,
+        };
+        let Some((prev_group, prev_brs, prev, trace)) = previous else {
+            return resolve;
         };
         let same_request = |a: &[S], b: &[S]| {
             a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.as_ref() == y.as_ref())
@@ -300,12 +394,17 @@ impl RepoDelta {
             || !same_request(prev_group, group)
             || !same_request(prev_brs, buildrequires)
         {
-            return Plan::Resolve;
+            return resolve;
         }
         for dep in group.iter().chain(buildrequires) {
             if !self.job_dep_is_clean(dep.as_ref()) {
-                return Plan::Resolve;
+                return resolve;
             }
+        }
+        let reach = self.job_reach(group.iter().chain(buildrequires).map(|d| d.as_ref()));
+        let grown = reach.iter().any(|&w| w != 0);
+        if grown && !trace.is_some_and(|t| self.grown.allows(&reach, t)) {
+            return resolve;
         }
         let mut installs = Vec::with_capacity(prev.installs.len());
         for install in &prev.installs {
@@ -314,14 +413,34 @@ impl RepoDelta {
                     package,
                     distance: install.distance,
                 }),
-                None => return Plan::Resolve,
+                None => return resolve,
             }
         }
-        Plan::Reuse(Resolution {
-            resolved: true,
-            problems: Vec::new(),
-            installs,
-        })
+        TracedPlan {
+            plan: Plan::Reuse(Resolution {
+                resolved: true,
+                problems: Vec::new(),
+                installs,
+            }),
+            recompute_distances: grown,
+        }
+    }
+
+    /// Union of the grown-requirement sets reachable from the old candidates of the jobs
+    /// (all of which were checked clean before).
+    fn job_reach<'a>(&self, deps: impl Iterator<Item = &'a str>) -> Vec<u64> {
+        let mut reach = vec![0u64; self.grown.words()];
+        if reach.is_empty() {
+            return reach;
+        }
+        for dep in deps {
+            if let Some((_, candidates)) = self.jobs.get(dep) {
+                for &c in candidates {
+                    self.grown.add_reach(c as usize, &mut reach);
+                }
+            }
+        }
+        reach
     }
 
     /// Packages tainted directly (before propagation), as `name-evr.arch` with the reason.
@@ -441,13 +560,16 @@ impl RepoDelta {
             if a.len() != b.len() {
                 return PairKind::Structural;
             }
-            for (&x, &y) in a.iter().zip(&b) {
-                if x != y {
-                    identical = false;
-                    if !self.same_shape(x, y) {
-                        return PairKind::Structural;
-                    }
+            if a == b {
+                continue;
+            }
+            identical = false;
+            if kind == DepKind::Provides {
+                if !a.iter().zip(&b).all(|(&x, &y)| self.same_shape(x, y)) {
+                    return PairKind::Structural;
                 }
+            } else if self.align_deps(&a, &b).is_none() {
+                return PairKind::Structural;
             }
         }
         if identical {
@@ -455,6 +577,88 @@ impl RepoDelta {
         } else {
             PairKind::SameStructure
         }
+    }
+
+    /// Pair the dependencies (not provides) of an old package with its successor's: equal
+    /// ids first, the rest in order. Rules do not depend on the order of a dependency
+    /// array (libsolv sorts them), only on each dependency's providers, so any bijection
+    /// whose pairs evaluate alike proves the rule sets equal. `None` when the arrays
+    /// cannot correspond (other lengths, or a leftover rich dependency of another form).
+    /// Returns `(position in the old array, old dependency, new dependency)`.
+    fn align_deps(&self, olds: &[Id], news: &[Id]) -> Option<Vec<(usize, Id, Id)>> {
+        if olds.len() != news.len() {
+            return None;
+        }
+        if olds == news {
+            return Some(olds.iter().enumerate().map(|(i, &d)| (i, d, d)).collect());
+        }
+        let mut unmatched: HashMap<Id, usize> = HashMap::new();
+        for &e in news {
+            *unmatched.entry(e).or_default() += 1;
+        }
+        let mut pairs = Vec::with_capacity(olds.len());
+        let mut left_old = Vec::new();
+        for (i, &d) in olds.iter().enumerate() {
+            match unmatched.get_mut(&d) {
+                Some(count) if *count > 0 => {
+                    *count -= 1;
+                    pairs.push((i, d, d));
+                }
+                _ => left_old.push((i, d)),
+            }
+        }
+        let mut left_new: Vec<Id> = Vec::new();
+        for &e in news {
+            if let Some(count) = unmatched.get_mut(&e) {
+                if *count > 0 {
+                    // the first `count` occurrences stay unmatched; equal ids are
+                    // interchangeable, so which ones does not matter
+                    *count -= 1;
+                    left_new.push(e);
+                }
+            }
+        }
+        // same base name first (an EVR bump, or a renamed `versioned(X)`), then in order
+        let mut taken = vec![false; left_new.len()];
+        let mut rest = Vec::new();
+        for (i, d) in left_old {
+            let name = self.base_name(d);
+            match (0..left_new.len()).find(|&k| {
+                !taken[k]
+                    && self.base_name(left_new[k]) == name
+                    && self.same_rule_shape(d, left_new[k])
+            }) {
+                Some(k) => {
+                    taken[k] = true;
+                    pairs.push((i, d, left_new[k]));
+                }
+                None => rest.push((i, d)),
+            }
+        }
+        let mut remaining = (0..left_new.len()).filter(|&k| !taken[k]);
+        for (i, d) in rest {
+            let k = remaining.next()?;
+            if !self.same_rule_shape(d, left_new[k]) {
+                return None;
+            }
+            pairs.push((i, d, left_new[k]));
+        }
+        pairs.sort_unstable();
+        Some(pairs)
+    }
+
+    /// Do two dependencies (not provides) generate rules of the same form, so that the
+    /// rules are equal when their providers are? A plain or versioned dependency yields
+    /// one rule over its providers (or one binary rule per provider), whatever its name
+    /// and EVR — the converter may rewrite `X >= 1` as `versioned(X) >= 1` — while a rich
+    /// dependency's rules follow its operators.
+    fn same_rule_shape(&self, a: Id, b: Id) -> bool {
+        let rich = |d: Id| {
+            self.pool
+                .rel_parts(d)
+                .is_some_and(|(_, _, flags)| rel::is_boolean(flags))
+        };
+        self.same_shape(a, b) || (!rich(a) && !rich(b))
     }
 
     /// Same dependency up to the EVRs of versioned relations.
@@ -578,9 +782,11 @@ impl RepoDelta {
     }
 
     /// Step 3b: check every relevant dependency of every old package against its
-    /// counterpart; taint owners of dependencies that evaluate differently.
+    /// counterpart; taint owners of dependencies that evaluate differently, except for
+    /// requires whose providers only grew (recorded for [`RepoDelta::plan_traced`]).
     fn check_dependencies(&mut self, kinds: &[Option<PairKind>]) {
         let mut memo: HashMap<(Id, Id, bool), bool> = HashMap::new();
+        let mut grown_memo: HashMap<(Id, Id), bool> = HashMap::new();
         let mut changed_deps: HashSet<(Id, Id)> = HashSet::new();
         for (i, &pair) in kinds.iter().enumerate() {
             if self.tainted[i] {
@@ -589,13 +795,14 @@ impl RepoDelta {
             let o = self.old_id(i);
             let n = self.new_start + self.phi[i].expect("untainted packages are paired") as Id;
             let mut clean = true;
+            let mut grown: Vec<(usize, Id)> = Vec::new();
             // the package's own name: same-name packages get implicit obsoletes rules
             let name = self.pool.solvable_name(o);
             if self.touched.contains(&name) && !self.cached_check(&mut memo, name, name, false) {
                 changed_deps.insert((name, name));
                 clean = false;
             }
-            for &kind in self.evaluated() {
+            'kinds: for &kind in self.evaluated() {
                 if !clean {
                     break;
                 }
@@ -605,22 +812,239 @@ impl RepoDelta {
                 } else {
                     self.pool.solvable_deps(n, kind).collect()
                 };
-                for (&d, &e) in olds.iter().zip(&news) {
-                    if !(self.is_relevant(d) || self.is_relevant(e)) {
+                let Some(aligned) = self.align_deps(&olds, &news) else {
+                    clean = false;
+                    break 'kinds;
+                };
+                for (position, d, e) in aligned {
+                    // an unchanged dependency on untouched names evaluates as before; a
+                    // changed one (other EVR or name) is always checked
+                    if d == e && !self.is_relevant(d) {
                         continue;
                     }
-                    if !self.cached_check(&mut memo, d, e, kind == DepKind::Obsoletes) {
-                        changed_deps.insert((d, e));
-                        clean = false;
-                        break;
+                    if self.cached_check(&mut memo, d, e, kind == DepKind::Obsoletes) {
+                        continue;
                     }
+                    changed_deps.insert((d, e));
+                    if kind == DepKind::Requires && !self.weak {
+                        let only_grew = match grown_memo.get(&(d, e)) {
+                            Some(&v) => v,
+                            None => {
+                                let v = self.providers_only_grew(d, e);
+                                grown_memo.insert((d, e), v);
+                                v
+                            }
+                        };
+                        if only_grew {
+                            grown.push((position, d));
+                            continue;
+                        }
+                    }
+                    if matches!(kind, DepKind::Conflicts | DepKind::Obsoletes)
+                        && self.targets_grew_by_added(d, e, kind == DepKind::Obsoletes)
+                    {
+                        // binary rules against packages without a predecessor: satisfied
+                        // by leaving them out, which every reused solve does
+                        continue;
+                    }
+                    clean = false;
+                    break 'kinds;
                 }
             }
             if !clean {
                 self.taint(i, TaintReason::DependencyChanged);
+            } else {
+                for (position, dep) in grown {
+                    let providers = self.old_providers(dep);
+                    self.grown.record(i, position, dep, providers);
+                }
             }
         }
         self.stats.changed_deps = changed_deps.len();
+        self.stats.grown_requires = self.grown.len();
+        self.stats.grown_groups = self.grown.groups();
+    }
+
+    /// Old providers of a dependency, as old indices in solvable order.
+    fn old_providers(&mut self, dep: Id) -> Vec<u32> {
+        let providers: Vec<Id> = self.pool.whatprovides(dep).to_vec();
+        providers
+            .into_iter()
+            .filter_map(|p| self.old_index(p).map(|i| i as u32))
+            .collect()
+    }
+
+    /// Is `new_dep` (of the successor) satisfied by the φ-image of every old provider of
+    /// `old_dep`, plus possibly others — atom by atom for an `or` of plain dependencies,
+    /// the only rich form handled (its rule's literals are the union of the atoms')?
+    fn providers_only_grew(&mut self, old_dep: Id, new_dep: Id) -> bool {
+        if !self.is_or_only(old_dep) || !self.is_or_only(new_dep) {
+            return false;
+        }
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        self.atoms(old_dep, &mut a);
+        self.atoms(new_dep, &mut b);
+        if a.len() != b.len() {
+            return false;
+        }
+        a.push(old_dep);
+        b.push(new_dep);
+        a.iter().zip(&b).all(|(&x, &y)| {
+            let olds = self.old_providers(x);
+            let news: Vec<Id> = self.pool.whatprovides(y).to_vec();
+            let news: HashSet<u32> = news
+                .into_iter()
+                .filter_map(|p| self.new_index(p).map(|n| n as u32))
+                .collect();
+            olds.iter()
+                .all(|&o| self.phi[o as usize].is_some_and(|n| news.contains(&n)))
+        })
+    }
+
+    /// Are the new targets of a plain conflict/obsoletes the φ-image of the old ones plus
+    /// packages added in the new repository (no predecessor)? Such a package is never
+    /// installed by a reused solve (see [`RepoDelta::plan_traced`]), so the extra binary
+    /// rules `¬owner ∨ ¬added` are satisfied all along and only ever propagate `¬added`.
+    fn targets_grew_by_added(&mut self, old_dep: Id, new_dep: Id, obsoletes: bool) -> bool {
+        let rich = |d: Id| {
+            self.pool
+                .rel_parts(d)
+                .is_some_and(|(_, _, flags)| rel::is_boolean(flags))
+        };
+        if rich(old_dep) || rich(new_dep) {
+            return false;
+        }
+        let olds: Vec<Id> = self.pool.whatprovides(old_dep).to_vec();
+        let news: Vec<Id> = self.pool.whatprovides(new_dep).to_vec();
+        let mut mapped: Vec<u32> = Vec::new();
+        for p in olds {
+            if let Some(i) = self.old_index(p) {
+                if obsoletes && !self.pool.match_nevr(p, old_dep) {
+                    continue;
+                }
+                match self.phi[i] {
+                    Some(n) => mapped.push(n),
+                    None => return false,
+                }
+            }
+        }
+        if self.new_has_predecessor.is_empty() {
+            let mut has = vec![false; self.new_len];
+            for &n in self.phi.iter().flatten() {
+                has[n as usize] = true;
+            }
+            self.new_has_predecessor = has;
+        }
+        let mut kept: Vec<u32> = Vec::new();
+        for p in news {
+            if let Some(n) = self.new_index(p) {
+                if obsoletes && !self.pool.match_nevr(p, new_dep) {
+                    continue;
+                }
+                if self.new_has_predecessor[n] {
+                    kept.push(n as u32);
+                }
+            }
+        }
+        mapped.sort_unstable();
+        kept.sort_unstable();
+        mapped == kept
+    }
+
+    /// A plain dependency or an `or` of plain dependencies.
+    fn is_or_only(&self, dep: Id) -> bool {
+        match self.pool.rel_parts(dep) {
+            Some((name, evr, flags)) if rel::is_boolean(flags) => {
+                flags == rel::OR && self.is_or_only(name) && self.is_or_only(evr)
+            }
+            _ => true,
+        }
+    }
+
+    /// Step 3e: libsolv's policy orders alternatives of different names by the EVRs of
+    /// versioned provides they share (`sort_by_common_dep`). A version bump may reorder
+    /// them against another package providing the same name; taint both.
+    fn check_common_provide_order(&mut self, kinds: &[Option<PairKind>]) {
+        let versioned =
+            |flags: i32| flags == rel::EQ || flags == rel::LT || flags == (rel::EQ | rel::LT);
+        for i in 0..self.old_len {
+            if kinds[i] != Some(PairKind::SameStructure) {
+                continue;
+            }
+            let o = self.old_id(i);
+            let n = self.new_start + self.phi[i].expect("paired") as Id;
+            let olds: Vec<Id> = self.pool.solvable_deps(o, DepKind::Provides).collect();
+            let news: Vec<Id> = self.pool.solvable_deps(n, DepKind::Provides).collect();
+            for (&a, &a2) in olds.iter().zip(&news) {
+                let (Some((name, evr_a, fa)), Some((_, evr_a2, _))) =
+                    (self.pool.rel_parts(a), self.pool.rel_parts(a2))
+                else {
+                    continue;
+                };
+                if !versioned(fa) || is_reldep(evr_a) {
+                    continue;
+                }
+                let others: Vec<Id> = self.pool.whatprovides(name).to_vec();
+                for q in others {
+                    let Some(qi) = self.old_index(q) else {
+                        continue;
+                    };
+                    if qi == i {
+                        continue;
+                    }
+                    let Some(qn) = self.phi[qi] else { continue };
+                    let q_new = self.new_start + qn as Id;
+                    let q_olds: Vec<Id> = self.pool.solvable_deps(q, DepKind::Provides).collect();
+                    let q_news: Vec<Id> =
+                        self.pool.solvable_deps(q_new, DepKind::Provides).collect();
+                    let flipped = q_olds.iter().zip(&q_news).any(|(&b, &b2)| {
+                        match (self.pool.rel_parts(b), self.pool.rel_parts(b2)) {
+                            (Some((nb, evr_b, fb)), Some((_, evr_b2, _)))
+                                if nb == name && versioned(fb) && !is_reldep(evr_b) =>
+                            {
+                                self.pool.evrcmp_match_release(evr_a, evr_b)
+                                    != self.pool.evrcmp_match_release(evr_a2, evr_b2)
+                            }
+                            _ => false,
+                        }
+                    });
+                    if flipped {
+                        self.taint(i, TaintReason::PolicyOrderChanged);
+                        self.taint(qi, TaintReason::PolicyOrderChanged);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Step 6: which grown requirements each old package's rule universe holds.
+    fn compute_grown_reach(&mut self) {
+        if self.grown.len() == 0 {
+            return;
+        }
+        let mut edges: Vec<Vec<u32>> = vec![Vec::new(); self.old_len];
+        let mut atoms = Vec::new();
+        for (i, out) in edges.iter_mut().enumerate() {
+            let o = self.old_start + i as Id;
+            let deps: Vec<Id> = self.pool.solvable_deps(o, DepKind::Requires).collect();
+            for d in deps {
+                atoms.clear();
+                self.atoms(d, &mut atoms);
+                atoms.push(d);
+                for &a in &atoms {
+                    let providers: Vec<Id> = self.pool.whatprovides(a).to_vec();
+                    for p in providers {
+                        let q = p - self.old_start;
+                        if q >= 0 && (q as usize) < self.old_len && q as usize != i {
+                            out.push(q as u32);
+                        }
+                    }
+                }
+            }
+            out.sort_unstable();
+            out.dedup();
+        }
+        self.grown.compute_reach(&edges);
     }
 
     fn cached_check(

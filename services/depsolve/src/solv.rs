@@ -57,6 +57,8 @@ pub mod rel {
     pub const EQ: i32 = super::sys::REL_EQ as i32;
     /// `<`
     pub const LT: i32 = super::sys::REL_LT as i32;
+    /// `or` (rich dependency)
+    pub const OR: i32 = super::sys::REL_OR as i32;
     /// Boolean/rich operators (`and`, `or`, `if`, …) are all >= this value except the
     /// leaf-like ones listed in [`is_boolean`].
     pub fn is_boolean(flags: i32) -> bool {
@@ -131,6 +133,19 @@ pub struct SolveOutcome {
     pub problems: Vec<String>,
     /// Installed solvables (empty when there are problems), excluding the system solvable.
     pub installs: Vec<Id>,
+}
+
+/// What one successful solver run did, as far as incremental re-resolution needs it.
+#[derive(Debug, Default, Clone)]
+pub struct RawTrace {
+    /// Solvables decided installed at decision level 1 (the job assertions and their unit
+    /// propagation, before any free choice), sorted.
+    pub level1_installs: Vec<Id>,
+    /// `(package, requires dependency)` of every requires rule that was the reason of a
+    /// level-1 decision (sorted, unique).
+    pub level1_requires_reasons: Vec<(Id, Id)>,
+    /// A learnt rule was the reason of some decision of the final solution.
+    pub learnt: bool,
 }
 
 /// One libsolv pool with RPM semantics and a fixed architecture.
@@ -662,6 +677,105 @@ impl Pool {
                 .filter(|&p| p > SYSTEM_SOLVABLE),
         );
         out
+    }
+
+    /// [`Pool::solve`], also reporting what the solver did (see [`RawTrace`]); the trace is
+    /// `None` when there are problems.
+    pub fn solve_traced(
+        &mut self,
+        jobs: &[Job],
+        ignore_weak_deps: bool,
+    ) -> (SolveOutcome, Option<RawTrace>) {
+        let mut q = Queue::new();
+        for job in jobs {
+            let (how, what) = match *job {
+                Job::InstallProvides(dep) => (sys::SOLVER_SOLVABLE_PROVIDES, dep),
+                Job::InstallOneOf(off) => (sys::SOLVER_SOLVABLE_ONE_OF, off),
+            };
+            q.push((sys::SOLVER_INSTALL | how) as Id);
+            q.push(what);
+        }
+        // SAFETY: valid pool with whatprovides built; the solver is freed before the pool.
+        let solver = Solver(
+            NonNull::new(unsafe { sys::solver_create(self.raw.as_ptr()) })
+                .expect("solver_create returned NULL"),
+        );
+        let s = solver.0.as_ptr();
+        // SAFETY: valid solver; job queue lives across the call.
+        let nproblems = unsafe {
+            sys::solver_set_flag(
+                s,
+                sys::SOLVER_FLAG_IGNORE_RECOMMENDED as i32,
+                ignore_weak_deps as i32,
+            );
+            sys::solver_solve(s, &mut q.0)
+        };
+        let mut out = SolveOutcome::default();
+        if nproblems > 0 {
+            for problem in 1..=nproblems {
+                out.problems.push(self.describe_problem(s, problem));
+            }
+            return (out, None);
+        }
+        let mut decisions = Queue::new();
+        // SAFETY: valid solved solver and output queue.
+        unsafe { sys::solver_get_decisionqueue(s, &mut decisions.0) };
+        let mut trace = RawTrace::default();
+        for &literal in decisions.as_slice() {
+            let p = literal.abs();
+            if p <= SYSTEM_SOLVABLE {
+                continue;
+            }
+            if literal > 0 {
+                out.installs.push(p);
+            }
+            let mut rule: Id = 0;
+            // SAFETY: p is a solvable of this pool decided by the solver; out-params valid.
+            let (level, _reason) = unsafe {
+                (
+                    sys::solver_get_decisionlevel(s, p),
+                    sys::solver_describe_decision(s, p, &mut rule),
+                )
+            };
+            if rule <= 0 {
+                continue;
+            }
+            let (mut source, mut target, mut dep) = (0, 0, 0);
+            // SAFETY: rule is a rule id reported by the solver; out-params valid.
+            let (class, kind) = unsafe {
+                (
+                    sys::solver_ruleclass(s, rule),
+                    sys::solver_ruleinfo(s, rule, &mut source, &mut target, &mut dep),
+                )
+            };
+            if class == sys::SOLVER_RULE_LEARNT {
+                trace.learnt = true;
+            }
+            if level.abs() == 1 {
+                if literal > 0 {
+                    trace.level1_installs.push(p);
+                }
+                if kind == sys::SOLVER_RULE_PKG_REQUIRES && source > SYSTEM_SOLVABLE {
+                    trace.level1_requires_reasons.push((source, dep));
+                }
+            }
+        }
+        trace.level1_installs.sort_unstable();
+        trace.level1_requires_reasons.sort_unstable();
+        trace.level1_requires_reasons.dedup();
+        (out, Some(trace))
+    }
+
+    /// RPM comparison of two EVR ids the way libsolv's policy orders versioned provides
+    /// (`EVRCMP_MATCH_RELEASE`: a side without release matches any release).
+    pub fn evrcmp_match_release(&self, a: Id, b: Id) -> Ordering {
+        if a == b {
+            return Ordering::Equal;
+        }
+        // SAFETY: ids come from this pool.
+        let r =
+            unsafe { sys::pool_evrcmp(self.raw.as_ptr(), a, b, sys::EVRCMP_MATCH_RELEASE as i32) };
+        r.cmp(&0)
     }
 
     /// "Problem: <first rule>" followed by "\n - <rule>" for each further distinct rule.

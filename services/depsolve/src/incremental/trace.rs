@@ -1,0 +1,190 @@
+//! What a previous solve did: the compact per-package trace the fine-grained reuse test of
+//! [`super::RepoDelta::plan_traced`] reads.
+
+use crate::goal::{select, Install, Resolution, ResolveOptions, Selection};
+use crate::sack::Sack;
+use crate::solv::{DepKind, Id, Job};
+
+/// The part of a successful solve that decides whether a newly added alternative provider
+/// can matter: everything installed at decision level 1 (the job assertions and their unit
+/// propagation, before libsolv made any free choice) and the packages whose rules were the
+/// reasons of those decisions. Indices are the [`crate::PackageIndex`]es of the solved repository.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SolveTrace {
+    /// Packages installed at level 1, sorted.
+    pub(crate) level1_installs: Vec<u32>,
+    /// Requires rules that forced a level-1 decision, as `package << 16 | position of the
+    /// dependency in the package's requires`, sorted.
+    pub(crate) level1_reasons: Vec<u64>,
+    /// A learnt rule (conflict analysis) shaped the solution.
+    pub(crate) learnt: bool,
+}
+
+impl SolveTrace {
+    /// Was `package` installed at level 1?
+    pub(crate) fn installed_at_level1(&self, package: u32) -> bool {
+        self.level1_installs.binary_search(&package).is_ok()
+    }
+
+    /// Heap bytes held by the trace.
+    pub fn heap_bytes(&self) -> usize {
+        self.level1_installs.capacity() * 4 + self.level1_reasons.capacity() * 8
+    }
+}
+
+impl Sack {
+    /// [`Sack::resolve`], also returning the [`SolveTrace`] of the solve (`None` when the
+    /// package did not resolve). The resolution is identical to [`Sack::resolve`]'s.
+    pub fn resolve_traced<G: AsRef<str>, B: AsRef<str>>(
+        &mut self,
+        group: &[G],
+        buildrequires: &[B],
+        options: &ResolveOptions,
+    ) -> (Resolution, Option<SolveTrace>) {
+        let mut jobs = Vec::with_capacity(group.len() + buildrequires.len());
+        let mut candidates: Vec<Id> = Vec::new();
+        for name in group {
+            if let Some(job) = self.traced_job_for(name.as_ref(), &mut candidates) {
+                jobs.push(job);
+            }
+        }
+        let mut problems = Vec::new();
+        let mut level1: Vec<Id> = Vec::new();
+        for br in buildrequires {
+            let br = br.as_ref();
+            match self.traced_job_for(br, &mut candidates) {
+                Some(job) => {
+                    jobs.push(job);
+                    level1.extend_from_slice(&candidates);
+                }
+                None if br.trim_start().starts_with('(') => {}
+                None => problems.push(format!("No package found for: {br}")),
+            }
+        }
+        if !problems.is_empty() {
+            return (
+                Resolution {
+                    resolved: false,
+                    problems,
+                    installs: Vec::new(),
+                },
+                None,
+            );
+        }
+        let (outcome, raw) = self.pool.solve_traced(&jobs, options.ignore_weak_deps);
+        let Some(raw) = raw.filter(|_| outcome.problems.is_empty()) else {
+            return (
+                Resolution {
+                    resolved: false,
+                    problems: outcome.problems,
+                    installs: Vec::new(),
+                },
+                None,
+            );
+        };
+        let src = self.pool.str2id("src", false);
+        let mut installed: Vec<Id> = outcome
+            .installs
+            .into_iter()
+            .filter(|&p| self.pool.in_repo(p, self.repo) && self.pool.solvable_arch(p) != src)
+            .collect();
+        installed.sort_unstable();
+        let distances = if options.distances {
+            crate::distance::compute(
+                &mut self.pool,
+                &mut self.scratch.distance,
+                &level1,
+                &installed,
+            )
+        } else {
+            vec![None; installed.len()]
+        };
+        let to_index = |ids: &[Id], sack: &Sack| -> Vec<u32> {
+            ids.iter()
+                .filter(|&&p| sack.pool.in_repo(p, sack.repo))
+                .map(|&p| sack.index_of(p).0)
+                .collect()
+        };
+        let trace = SolveTrace {
+            level1_installs: to_index(&raw.level1_installs, self),
+            level1_reasons: self.requires_positions(&raw.level1_requires_reasons),
+            learnt: raw.learnt,
+        };
+        let resolution = Resolution {
+            resolved: true,
+            problems: Vec::new(),
+            installs: installed
+                .iter()
+                .zip(distances)
+                .map(|(&p, distance)| Install {
+                    package: self.index_of(p),
+                    distance,
+                })
+                .collect(),
+        };
+        (resolution, Some(trace))
+    }
+
+    /// Recompute the distances (§3.6) of a reused resolution in this repository: they
+    /// follow every provider of the first levels, so a new alternative provider can change
+    /// them even when the installed set stays the same.
+    pub fn recompute_distances<B: AsRef<str>>(
+        &mut self,
+        buildrequires: &[B],
+        resolution: &mut Resolution,
+    ) {
+        let mut candidates: Vec<Id> = Vec::new();
+        let mut level1: Vec<Id> = Vec::new();
+        for br in buildrequires {
+            if self.traced_job_for(br.as_ref(), &mut candidates).is_some() {
+                level1.extend_from_slice(&candidates);
+            }
+        }
+        let installed: Vec<Id> = resolution
+            .installs
+            .iter()
+            .map(|i| self.id_of(i.package))
+            .collect();
+        let distances = crate::distance::compute(
+            &mut self.pool,
+            &mut self.scratch.distance,
+            &level1,
+            &installed,
+        );
+        for (install, distance) in resolution.installs.iter_mut().zip(distances) {
+            install.distance = distance;
+        }
+    }
+
+    /// `(solvable, requires dependency)` pairs as sorted `index << 16 | position` keys.
+    fn requires_positions(&self, reasons: &[(Id, Id)]) -> Vec<u64> {
+        let mut keys: Vec<u64> = reasons
+            .iter()
+            .filter(|&&(p, _)| self.pool.in_repo(p, self.repo))
+            .map(|&(p, dep)| {
+                let position = self
+                    .pool
+                    .solvable_deps(p, DepKind::Requires)
+                    .position(|d| d == dep)
+                    // not found cannot happen; a key no dependency has keeps it harmless
+                    .unwrap_or(0xffff);
+                requires_key(self.index_of(p).0, position)
+            })
+            .collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    fn traced_job_for(&mut self, dep: &str, candidates: &mut Vec<Id>) -> Option<Job> {
+        match select(&mut self.pool, dep, candidates) {
+            Selection::Provides(id) => Some(Job::InstallProvides(id)),
+            Selection::Files(ids) => Some(Job::InstallOneOf(self.pool.ids_to_whatprovides(&ids))),
+            Selection::Nothing => None,
+        }
+    }
+}
+
+/// Key of one requires dependency: package index and position in its requires array.
+pub(crate) fn requires_key(package: u32, position: usize) -> u64 {
+    (package as u64) << 16 | position.min(0xffff) as u64
+}
