@@ -64,7 +64,8 @@ while candidates:
     name = rng.choice(candidates)
     b = binaries[name]
     version = field(b, r'ver="([^"]*)"')
-    release = f"{field(b, r'rel=\"([^\"]*)\"')}.sim{generation}"
+    old_release = field(b, r'rel="([^"]*)"')
+    release = f"{old_release}.sim{generation}"
     breaking = rng.random() < 0.1
     provides = [p for p in entries(b, "provides") if not p.startswith(name + " ")]
     binary = {

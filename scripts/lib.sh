@@ -109,7 +109,16 @@ rmq_start() {
     if ! rmq_env /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RMQ_NODE" status >/dev/null 2>&1; then
         log "starting RabbitMQ on port $AMQP_PORT"
         rmq_env setsid /usr/lib/rabbitmq/bin/rabbitmq-server > "$dir/stdout.log" 2>&1 &
-        rmq_env /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RMQ_NODE" -t 60 await_startup >/dev/null
+        # await_startup gives up at once while the node is not registered yet.
+        local tries=0
+        until rmq_env /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RMQ_NODE" -t 60 await_startup >/dev/null 2>&1; do
+            tries=$((tries + 1))
+            if [ $tries -ge 120 ]; then
+                echo "RabbitMQ did not start; see $dir/stdout.log" >&2
+                return 1
+            fi
+            sleep 0.5
+        done
     fi
     export AMQP_URL="amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f"
 }

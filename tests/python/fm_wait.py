@@ -1,0 +1,46 @@
+"""Wait for Koschei state-change messages with the real fedora-messaging client.
+
+Usage: fm_wait.py AMQP_URL QUEUE TIMEOUT_S EXPECTED...
+
+EXPECTED items are NAME:OLD:NEW. Declares QUEUE bound to every
+*.koschei.package.state.change key on amq.topic, prints READY, then reads
+messages (each parsed by fedora_messaging.message.get_message and validated
+against its schema class) until every expected transition was seen, in order
+per package. Prints one JSON line per message; exits 1 on timeout.
+"""
+
+import json
+import sys
+import time
+
+import pika
+from fedora_messaging import message
+
+
+def main():
+    url, queue, timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    expected = [tuple(e.split(":")) for e in sys.argv[4:]]
+    conn = pika.BlockingConnection(pika.URLParameters(url))
+    channel = conn.channel()
+    channel.queue_declare(queue, exclusive=True)
+    channel.queue_bind(queue, "amq.topic", routing_key="#.koschei.package.state.change")
+    print("READY", flush=True)
+    deadline = time.time() + timeout
+    while expected and time.time() < deadline:
+        method, props, body = channel.basic_get(queue, auto_ack=True)
+        if method is None:
+            time.sleep(0.2)
+            continue
+        msg = message.get_message(method.routing_key, props, body)
+        msg.validate()
+        b = msg.body
+        print(json.dumps({"class": type(msg).__name__, "id": msg.id, "body": b}), flush=True)
+        if (b["name"], b["old"], b["new"]) == expected[0]:
+            expected.pop(0)
+    if expected:
+        print(f"missing: {expected}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
