@@ -156,13 +156,7 @@ async fn force_resolution(ctx: PageContext, Path(name): Path<String>) -> AppResu
     let user = ctx.require_admin()?;
     let c = find(&ctx, &name)?;
     let mut tx = ctx.pool.begin().await?;
-    let n = sqlx::query(
-        "UPDATE package SET resolved = NULL WHERE collection_id = $1 AND resolved IS NOT NULL",
-    )
-    .bind(c.id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    let n = koschei_core::resolution::request_reresolution(&mut tx, c.id, None).await?;
     Actor {
         environment: LogEnvironment::Frontend,
         user_id: Some(user.id),

@@ -653,9 +653,7 @@ async fn force_resolution(
     let user = ctx.require_user()?.clone();
     let (collection, package) = form_package(&ctx, &form, &name).await?;
     let mut tx = ctx.pool.begin().await?;
-    sqlx::query("UPDATE package SET resolved = NULL WHERE id = $1")
-        .bind(package.id)
-        .execute(&mut *tx)
+    koschei_core::resolution::request_reresolution(&mut tx, collection.id, Some(&[package.id]))
         .await?;
     frontend_actor(&user)
         .log(

@@ -392,10 +392,7 @@ pub async fn resolve(
         bail!("name packages to re-resolve, or use --all");
     }
     let ids: Vec<i32> = if all {
-        sqlx::query_scalar("SELECT id FROM package WHERE collection_id = $1")
-            .bind(c.id)
-            .fetch_all(&mut *conn)
-            .await?
+        Vec::new()
     } else {
         packages::find_packages(conn, &c, names)
             .await?
@@ -403,13 +400,8 @@ pub async fn resolve(
             .map(|p| p.id)
             .collect()
     };
-    let n = sqlx::query(
-        "UPDATE package SET resolved = NULL WHERE id = ANY($1) AND NOT skip_resolution",
-    )
-    .bind(&ids)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    let scope = (!all).then_some(ids.as_slice());
+    let n = koschei_core::resolution::request_reresolution(conn, c.id, scope).await?;
     let message = if all {
         format!("Collection {collection}: re-resolution of all {n} packages requested")
     } else {

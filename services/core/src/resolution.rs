@@ -5,20 +5,20 @@
 //! `skip_resolution` are left alone (their `resolved` is NULL already). The same is done
 //! by the web's button (one package) and the admin CLI (a package or a collection).
 
-use sqlx::PgPool;
+use sqlx::PgConnection;
 
 /// The notification channel the resolver listens on besides `koschei_repo_done`; the
 /// payload is the collection id.
 pub const RESOLVE_REQUESTED_CHANNEL: &str = "koschei_resolve_requested";
 
 /// Resets the resolution of the given packages of a collection (all its packages when
-/// `package_ids` is `None`) and wakes the resolvers. Returns the number of packages reset.
+/// `package_ids` is `None`) and wakes the resolvers when the caller's transaction
+/// commits. Returns the number of packages reset.
 pub async fn request_reresolution(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     collection_id: i32,
     package_ids: Option<&[i32]>,
 ) -> sqlx::Result<u64> {
-    let mut tx = pool.begin().await?;
     let reset = sqlx::query(
         "UPDATE package SET resolved = NULL
          WHERE collection_id = $1 AND ($2::int[] IS NULL OR id = ANY($2))
@@ -26,15 +26,14 @@ pub async fn request_reresolution(
     )
     .bind(collection_id)
     .bind(package_ids)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?
     .rows_affected();
-    // delivered at commit
+    // Delivered when the transaction commits.
     sqlx::query("SELECT pg_notify($1, $2)")
         .bind(RESOLVE_REQUESTED_CHANNEL)
         .bind(collection_id.to_string())
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-    tx.commit().await?;
     Ok(reset)
 }

@@ -96,9 +96,13 @@ async fn new_packages_and_forced_reresolution(pool: PgPool) {
     // the same outcome as recorded: no duplicate history entry
     assert_eq!(env.history(foo).await, vec![(true, vec![])]);
     // a forced re-resolution of a whole collection (what the admin command does)
-    let n = koschei_core::resolution::request_reresolution(&env.pool, env.collection_id, None)
-        .await
-        .unwrap();
+    let n = koschei_core::resolution::request_reresolution(
+        &mut *env.pool.acquire().await.unwrap(),
+        env.collection_id,
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(n, 2);
     env.iterate().await;
     assert_eq!(env.package_row(foo).await.0, Some(true));
