@@ -141,6 +141,31 @@ impl DeltaStats {
     }
 }
 
+/// The previous request and result of a package: build group, BuildRequires,
+/// resolution, and the trace of that solve when it was recorded.
+pub type TracedPrevious<'a, S> = (&'a [S], &'a [S], &'a Resolution, Option<&'a SolveTrace>);
+
+/// Why packages were planned the way they were (counts over all plans so far).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanCounts {
+    /// Reused.
+    pub reused: usize,
+    /// No previous result.
+    pub no_previous_result: usize,
+    /// Unresolved before, or its request changed.
+    pub unresolved_or_new_request: usize,
+    /// A job selects differently or its rule universe holds a hard change.
+    pub tainted_universe: usize,
+    /// A grown requirement in the universe, no trace to judge it.
+    pub grown_without_trace: usize,
+    /// A grown requirement in the universe and a learnt rule in the old solve.
+    pub grown_learnt: usize,
+    /// A grown requirement was the reason of a level-1 decision.
+    pub grown_level1_reason: usize,
+    /// A grown requirement had no provider installed at level 1.
+    pub grown_not_satisfied: usize,
+}
+
 /// A [`Plan`] and whether a reused result's distances must be recomputed in the new
 /// repository ([`crate::Sack::recompute_distances`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -186,6 +211,8 @@ pub struct RepoDelta {
     jobs: HashMap<String, (bool, Vec<u32>)>,
     /// Requires whose providers only grew, and which old packages reach them.
     grown: soft::GrownRequires,
+    /// Outcomes of the plans so far.
+    counts: PlanCounts,
     /// new index → paired with an old package (filled on first use)
     new_has_predecessor: Vec<bool>,
 }
@@ -227,6 +254,7 @@ impl RepoDelta {
             stats: DeltaStats::default(),
             jobs: HashMap::new(),
             grown: soft::GrownRequires::default(),
+            counts: PlanCounts::default(),
             new_has_predecessor: Vec::new(),
         };
         let kinds = delta.pair_packages();
@@ -244,6 +272,28 @@ impl RepoDelta {
     /// Figures about the delta.
     pub fn stats(&self) -> &DeltaStats {
         &self.stats
+    }
+
+    /// Outcomes of the plans made so far, by reason.
+    pub fn plan_counts(&self) -> &PlanCounts {
+        &self.counts
+    }
+
+    /// The installs of a previous resolution whose successor has another version: for a
+    /// reused result these are exactly its dependency changes (§3.7), each an upgrade or
+    /// downgrade of one name and arch, so nothing has to be compared by name. Returns
+    /// `(old package, new package)` pairs in install order.
+    pub fn version_swaps<'a>(
+        &'a self,
+        previous: &'a Resolution,
+    ) -> impl Iterator<Item = (PackageIndex, PackageIndex)> + 'a {
+        previous.installs.iter().filter_map(move |install| {
+            let old = install.package.0 as usize;
+            let new = self.phi.get(old).copied().flatten()?;
+            let swapped = self.pool.solvable_evr(self.old_id(old))
+                != self.pool.solvable_evr(self.new_start + new as Id);
+            swapped.then_some((install.package, PackageIndex(new)))
+        })
     }
 
     /// The new index of an old package, unless it was removed.
@@ -376,7 +426,7 @@ impl RepoDelta {
     /// is in the universe. The weak-dependency mode keeps grown requirements hard.
     pub fn plan_traced<S: AsRef<str>>(
         &mut self,
-        previous: Option<(&[S], &[S], &Resolution, Option<&SolveTrace>)>,
+        previous: Option<TracedPrevious<'_, S>>,
         group: &[S],
         buildrequires: &[S],
     ) -> TracedPlan {
@@ -385,6 +435,7 @@ impl RepoDelta {
             recompute_distances: false,
         };
         let Some((prev_group, prev_brs, prev, trace)) = previous else {
+            self.counts.no_previous_result += 1;
             return resolve;
         };
         let same_request = |a: &[S], b: &[S]| {
@@ -394,17 +445,31 @@ impl RepoDelta {
             || !same_request(prev_group, group)
             || !same_request(prev_brs, buildrequires)
         {
+            self.counts.unresolved_or_new_request += 1;
             return resolve;
         }
         for dep in group.iter().chain(buildrequires) {
             if !self.job_dep_is_clean(dep.as_ref()) {
+                self.counts.tainted_universe += 1;
                 return resolve;
             }
         }
         let reach = self.job_reach(group.iter().chain(buildrequires).map(|d| d.as_ref()));
         let grown = reach.iter().any(|&w| w != 0);
-        if grown && !trace.is_some_and(|t| self.grown.allows(&reach, t)) {
-            return resolve;
+        if grown {
+            let verdict = match trace {
+                Some(t) => self.grown.allows(&reach, t),
+                None => Err(soft::Rejection::NoTrace),
+            };
+            if let Err(rejection) = verdict {
+                match rejection {
+                    soft::Rejection::NoTrace => self.counts.grown_without_trace += 1,
+                    soft::Rejection::Learnt => self.counts.grown_learnt += 1,
+                    soft::Rejection::Level1Reason => self.counts.grown_level1_reason += 1,
+                    soft::Rejection::NotSatisfiedAtLevel1 => self.counts.grown_not_satisfied += 1,
+                }
+                return resolve;
+            }
         }
         let mut installs = Vec::with_capacity(prev.installs.len());
         for install in &prev.installs {
@@ -416,6 +481,7 @@ impl RepoDelta {
                 None => return resolve,
             }
         }
+        self.counts.reused += 1;
         TracedPlan {
             plan: Plan::Reuse(Resolution {
                 resolved: true,
@@ -967,8 +1033,8 @@ impl RepoDelta {
     fn check_common_provide_order(&mut self, kinds: &[Option<PairKind>]) {
         let versioned =
             |flags: i32| flags == rel::EQ || flags == rel::LT || flags == (rel::EQ | rel::LT);
-        for i in 0..self.old_len {
-            if kinds[i] != Some(PairKind::SameStructure) {
+        for (i, &kind) in kinds.iter().enumerate() {
+            if kind != Some(PairKind::SameStructure) {
                 continue;
             }
             let o = self.old_id(i);

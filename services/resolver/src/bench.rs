@@ -260,6 +260,9 @@ fn incremental_pass(
     let mut results: Vec<Option<Resolution>> = vec![None; next.sources.len()];
     // positions to solve again, and reused results whose distances need a recomputation
     let mut work: Vec<(usize, Option<Resolution>)> = Vec::new();
+    // dependency changes of reused results: their version swaps (no comparison by name)
+    let mut reused_changes = 0usize;
+    let mut reused_from: Vec<Option<usize>> = vec![None; next.sources.len()];
     for (i, src) in next.sources.iter().enumerate() {
         let prev = previous.get(&src.name).map(|j| {
             (
@@ -270,6 +273,10 @@ fn incremental_pass(
             )
         });
         let planned = delta.plan_traced(prev, &next.group, &src.buildrequires);
+        if let (Plan::Reuse(_), Some(j)) = (&planned.plan, previous.get(&src.name)) {
+            reused_changes += delta.version_swaps(&base_pass.results[j]).count();
+            reused_from[i] = Some(j);
+        }
         match planned.plan {
             Plan::Reuse(r) if planned.recompute_distances && options.distances => {
                 work.push((i, Some(r)))
@@ -279,6 +286,7 @@ fn incremental_pass(
         }
     }
     let again = work.iter().filter(|(_, r)| r.is_none()).count();
+    let mut resolved_changes = 0usize;
     let distances_again = work.len() - again;
     let plan_s = t0.elapsed().as_secs_f64() - analysis_s;
     let t1 = Instant::now();
@@ -293,12 +301,19 @@ fn incremental_pass(
                     Some(r) => {
                         let mut r = r.clone();
                         sack.recompute_distances(&src.buildrequires, &mut r);
-                        r
+                        (r, 0)
                     }
-                    None => sack.resolve(&next.group, &src.buildrequires, options),
+                    None => {
+                        let r = sack.resolve(&next.group, &src.buildrequires, options);
+                        let c = previous.changes(&src.name, &next.table, &r);
+                        (r, c)
+                    }
                 }
             },
-            |k, r| results[work[k].0] = Some(r),
+            |k, (r, c)| {
+                results[work[k].0] = Some(r);
+                resolved_changes += c;
+            },
         )?;
     }
     let solve_s = t1.elapsed().as_secs_f64();
@@ -306,11 +321,22 @@ fn incremental_pass(
         .into_iter()
         .map(|r| r.expect("every package planned"))
         .collect();
-    let t2 = Instant::now();
-    let changes = count_changes_parallel(&previous, next, &results, parallel.thread_count());
-    let changes_s = t2.elapsed().as_secs_f64();
+    let changes = reused_changes + resolved_changes;
     let wall_s = t0.elapsed().as_secs_f64();
+    // check (untimed): the version swaps of every reused result are its changes
+    let change_mismatches = next
+        .sources
+        .iter()
+        .zip(&results)
+        .zip(&reused_from)
+        .filter_map(|((src, r), j)| j.map(|j| (src, r, j)))
+        .filter(|(src, r, j)| {
+            previous.changes(&src.name, &next.table, r)
+                != delta.version_swaps(&base_pass.results[*j]).count()
+        })
+        .count();
     let stats = delta.stats().clone();
+    let counts = delta.plan_counts().clone();
     let info = json!({
         "changed_binaries": stats.changed_binaries(),
         "resolved_again": again,
@@ -319,7 +345,17 @@ fn incremental_pass(
         "analysis_s": analysis_s,
         "plan_s": plan_s,
         "solve_s": solve_s,
-        "changes_s": changes_s,
+        "change_mismatches": change_mismatches,
+        "plans": {
+            "reused": counts.reused,
+            "no_previous_result": counts.no_previous_result,
+            "unresolved_or_new_request": counts.unresolved_or_new_request,
+            "tainted_universe": counts.tainted_universe,
+            "grown_without_trace": counts.grown_without_trace,
+            "grown_learnt": counts.grown_learnt,
+            "grown_level1_reason": counts.grown_level1_reason,
+            "grown_not_satisfied": counts.grown_not_satisfied,
+        },
         "traces_mb": base_pass.traces.iter().flatten().map(SolveTrace::heap_bytes).sum::<usize>() as f64 / 1048576.0,
         "delta": {
             "updated": stats.updated,
@@ -341,33 +377,6 @@ fn incremental_pass(
         },
         info,
     ))
-}
-
-fn count_changes_parallel(
-    previous: &Previous<'_>,
-    next: &Input,
-    results: &[Resolution],
-    threads: usize,
-) -> usize {
-    let chunk = results.len().div_ceil(threads.max(1)).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = results
-            .chunks(chunk)
-            .zip(next.sources.chunks(chunk))
-            .map(|(rs, ss)| {
-                scope.spawn(move || {
-                    rs.iter()
-                        .zip(ss)
-                        .map(|(r, s)| previous.changes(&s.name, &next.table, r))
-                        .sum::<usize>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("change counter panicked"))
-            .sum()
-    })
 }
 
 /// Names of packages whose incremental result differs from the full pass.

@@ -6,6 +6,19 @@ use std::collections::{HashMap, HashSet};
 use super::trace::{requires_key, SolveTrace};
 use crate::solv::Id;
 
+/// Why grown requirements keep a package from being reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rejection {
+    /// No trace of the previous solve.
+    NoTrace,
+    /// A learnt rule shaped the previous solution.
+    Learnt,
+    /// A grown requirement forced a level-1 decision.
+    Level1Reason,
+    /// A grown requirement had no provider installed at level 1.
+    NotSatisfiedAtLevel1,
+}
+
 /// The grown requirements of a repository delta, grouped by dependency (one group per
 /// distinct old dependency id), with per-package reachability as bit sets over groups.
 #[derive(Debug, Default)]
@@ -68,16 +81,16 @@ impl GrownRequires {
     /// Do the conditions of [`super::RepoDelta::plan_traced`] hold for the groups in
     /// `reach`, given the previous solve's trace? Every grown requirement of the universe
     /// has an old provider installed at level 1, and none was a level-1 reason.
-    pub(crate) fn allows(&self, reach: &[u64], trace: &SolveTrace) -> bool {
+    pub(crate) fn allows(&self, reach: &[u64], trace: &SolveTrace) -> Result<(), Rejection> {
         if trace.learnt {
-            return false;
+            return Err(Rejection::Learnt);
         }
         if trace
             .level1_reasons
             .iter()
             .any(|key| self.keys.contains(key))
         {
-            return false;
+            return Err(Rejection::Level1Reason);
         }
         for (w, &bits) in reach.iter().enumerate() {
             let mut bits = bits;
@@ -88,11 +101,11 @@ impl GrownRequires {
                     .iter()
                     .any(|&p| trace.installed_at_level1(p))
                 {
-                    return false;
+                    return Err(Rejection::NotSatisfiedAtLevel1);
                 }
             }
         }
-        true
+        Ok(())
     }
 
     /// Compute, for every old package, the groups its forward closure over `edges`
