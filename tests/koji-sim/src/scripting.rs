@@ -190,8 +190,10 @@ fn import_build(sim: &Arc<Sim>, args: &Args) -> Res {
         let mut st = sim.lock();
         if !breaks.is_empty() {
             for b in &binaries {
-                st.breaks
-                    .insert(format!("{}-{}-{}", b.name, b.version, b.release), breaks.clone());
+                st.breaks.insert(
+                    format!("{}-{}-{}", b.name, b.version, b.release),
+                    breaks.clone(),
+                );
             }
         }
         if st.build_ids.contains_key(&source.nvr()) {

@@ -355,11 +355,19 @@ pub async fn run_build(sim: Arc<Sim>, plan: BuildPlan) {
     }
     let random_failure = sim.roll(st.failure_rate);
     // A scripted incompatibility with a package in the buildroot.
-    let package_name = srpm_nvr.rsplitn(3, '-').nth(2).unwrap_or(&srpm_nvr).to_owned();
+    let package_name = srpm_nvr
+        .rsplitn(3, '-')
+        .nth(2)
+        .unwrap_or(&srpm_nvr)
+        .to_owned();
     let broken_by = resolution.as_ref().ok().and_then(|r| {
         r.installed
             .iter()
-            .find(|nvr| st.breaks.get(*nvr).is_some_and(|names| names.contains(&package_name)))
+            .find(|nvr| {
+                st.breaks
+                    .get(*nvr)
+                    .is_some_and(|names| names.contains(&package_name))
+            })
             .cloned()
     });
     let mut first_fault = None;
