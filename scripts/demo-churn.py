@@ -27,7 +27,7 @@ def blocks(path):
 
 
 def field(block, pattern):
-    m = re.search(pattern, block)
+    m = re.search(pattern, block, re.S)
     return m.group(1) if m else None
 
 
@@ -58,7 +58,9 @@ print(f"demo-churn: {len(candidates)} build dependencies to update every {interv
 
 session = koji.ClientSession(hub)
 generation = 0
-while candidates:
+if not candidates:
+    sys.exit("demo-churn: no build dependency of the sample found in the binary repo")
+while True:
     time.sleep(interval)
     generation += 1
     name = rng.choice(candidates)
