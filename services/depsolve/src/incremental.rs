@@ -99,8 +99,8 @@ pub enum TaintReason {
     EvrOrderChanged,
     /// Its successor is out of the repository's solvable order.
     OrderChanged,
-    /// A versioned provide it shares with another package now orders differently against
-    /// that package's (libsolv's policy sorts alternatives by such provides).
+    /// One of its requires lists two alternatives whose shared versioned provides now
+    /// order differently (libsolv's policy sorts alternatives by such provides).
     PolicyOrderChanged,
 }
 
@@ -213,6 +213,10 @@ pub struct RepoDelta {
     grown: soft::GrownRequires,
     /// Outcomes of the plans so far.
     counts: PlanCounts,
+    /// Pairs of old packages (lower index first) whose policy order may have flipped.
+    policy_flips: HashSet<(u32, u32)>,
+    /// old index → member of a flipped pair
+    policy_flipped: Vec<bool>,
     /// new index → paired with an old package (filled on first use)
     new_has_predecessor: Vec<bool>,
 }
@@ -255,6 +259,8 @@ impl RepoDelta {
             jobs: HashMap::new(),
             grown: soft::GrownRequires::default(),
             counts: PlanCounts::default(),
+            policy_flips: HashSet::new(),
+            policy_flipped: vec![false; (or.end - or.start) as usize],
             new_has_predecessor: Vec::new(),
         };
         let kinds = delta.pair_packages();
@@ -263,6 +269,7 @@ impl RepoDelta {
         delta.check_same_name_order();
         delta.check_solvable_order();
         delta.check_common_provide_order(&kinds);
+        delta.check_policy_pairs();
         delta.propagate();
         delta.stats.tainted = delta.tainted.iter().filter(|&&t| t).count();
         delta.compute_grown_reach();
@@ -1029,7 +1036,9 @@ impl RepoDelta {
 
     /// Step 3e: libsolv's policy orders alternatives of different names by the EVRs of
     /// versioned provides they share (`sort_by_common_dep`). A version bump may reorder
-    /// them against another package providing the same name; taint both.
+    /// them against another package providing the same name: record the pair. It matters
+    /// only where both are candidates of one choice, i.e. for a requires rule or a job
+    /// listing both ([`RepoDelta::check_policy_pairs`], `job_selection_matches`).
     fn check_common_provide_order(&mut self, kinds: &[Option<PairKind>]) {
         let versioned =
             |flags: i32| flags == rel::EQ || flags == rel::LT || flags == (rel::EQ | rel::LT);
@@ -1075,9 +1084,81 @@ impl RepoDelta {
                         }
                     });
                     if flipped {
-                        self.taint(i, TaintReason::PolicyOrderChanged);
-                        self.taint(qi, TaintReason::PolicyOrderChanged);
+                        self.policy_flips
+                            .insert((i.min(qi) as u32, i.max(qi) as u32));
+                        self.policy_flipped[i] = true;
+                        self.policy_flipped[qi] = true;
                     }
+                }
+            }
+        }
+    }
+
+    /// Do the old providers of `dep` hold both packages of a pair whose policy order
+    /// flipped?
+    fn has_flipped_pair(&mut self, dep: Id) -> bool {
+        if self.policy_flips.is_empty() {
+            return false;
+        }
+        let providers = self.old_providers(dep);
+        self.holds_flipped_pair(&providers)
+    }
+
+    fn holds_flipped_pair(&self, candidates: &[u32]) -> bool {
+        let flipped: Vec<u32> = candidates
+            .iter()
+            .copied()
+            .filter(|&c| self.policy_flipped[c as usize])
+            .collect();
+        flipped.iter().enumerate().any(|(k, &a)| {
+            flipped[k + 1..]
+                .iter()
+                .any(|&b| self.policy_flips.contains(&(a.min(b), a.max(b))))
+        })
+    }
+
+    /// Taint the owners of requires whose providers hold a flipped policy pair (their
+    /// choice may go the other way now).
+    fn check_policy_pairs(&mut self) {
+        if self.policy_flips.is_empty() {
+            return;
+        }
+        // only dependencies naming something a flipped package provides can list it
+        let mut names: HashSet<Id> = HashSet::new();
+        for i in (0..self.old_len).filter(|&i| self.policy_flipped[i]) {
+            let provides: Vec<Id> = self
+                .pool
+                .solvable_deps(self.old_id(i), DepKind::Provides)
+                .collect();
+            names.extend(provides.into_iter().map(|p| self.base_name(p)));
+        }
+        let mut memo: HashMap<Id, bool> = HashMap::new();
+        let mut atoms = Vec::new();
+        for i in 0..self.old_len {
+            if self.tainted[i] {
+                continue;
+            }
+            let deps: Vec<Id> = self
+                .pool
+                .solvable_deps(self.old_id(i), DepKind::Requires)
+                .collect();
+            for d in deps {
+                atoms.clear();
+                self.atoms(d, &mut atoms);
+                if !atoms.iter().any(|&a| names.contains(&self.base_name(a))) {
+                    continue;
+                }
+                let flipped = match memo.get(&d) {
+                    Some(&v) => v,
+                    None => {
+                        let v = self.has_flipped_pair(d);
+                        memo.insert(d, v);
+                        v
+                    }
+                };
+                if flipped {
+                    self.taint(i, TaintReason::PolicyOrderChanged);
+                    break;
                 }
             }
         }
@@ -1327,6 +1408,10 @@ impl RepoDelta {
         mapped.sort_unstable();
         news.sort_unstable();
         if mapped != news {
+            return false;
+        }
+        let old_candidates_u32: Vec<u32> = olds.iter().map(|&i| i as u32).collect();
+        if !self.policy_flips.is_empty() && self.holds_flipped_pair(&old_candidates_u32) {
             return false;
         }
         old_candidates.extend(olds.iter().map(|&i| i as u32));
