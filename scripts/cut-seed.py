@@ -8,16 +8,20 @@ import gzip
 import hashlib
 import os
 import re
+import shutil
 import sys
 
 corpus, out, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 
-# Binary repo: symlink the corpus files.
+# Binary repo: a copy of the corpus files (never links: the corpus is shared
+# read-only data and must not be reachable for writing from the demo's state).
 os.makedirs(os.path.join(out, "repodata"), exist_ok=True)
 for name in os.listdir(os.path.join(corpus, "repodata")):
-    link = os.path.join(out, "repodata", name)
-    if not os.path.lexists(link):
-        os.symlink(os.path.abspath(os.path.join(corpus, "repodata", name)), link)
+    target = os.path.join(out, "repodata", name)
+    if os.path.islink(target):
+        os.unlink(target)
+    if not os.path.exists(target):
+        shutil.copyfile(os.path.join(corpus, "repodata", name), target)
 
 # Source repo: every k-th package.
 with gzip.open(os.path.join(corpus, "source/repodata/primary.xml.gz"), "rt", encoding="utf-8") as f:

@@ -26,7 +26,11 @@ pub struct RepoContent {
     pub groups: Vec<Group>,
 }
 
+/// Puts `src` at `dst` as a hard link (a copy across file systems). An
+/// existing `dst` is unlinked first: it may be a hard link to `src` itself
+/// (a restarted simulator), and writing through it would truncate the seed.
 fn link_or_copy(src: &Path, dst: &Path) -> Result<FileDigest> {
+    unlink_existing(dst)?;
     if std::fs::hard_link(src, dst).is_err() {
         std::fs::copy(src, dst)
             .with_context(|| format!("copying {} to {}", src.display(), dst.display()))?;
@@ -35,6 +39,16 @@ fn link_or_copy(src: &Path, dst: &Path) -> Result<FileDigest> {
     d.open_sha256 = None;
     d.open_size = None;
     Ok(d)
+}
+
+/// Removes `path` when it exists, so that a new file (a new inode) is
+/// written instead of one shared through a hard link.
+pub fn unlink_existing(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("removing {}", path.display())),
+    }
 }
 
 /// Checksum of the stored file only (no decompression).

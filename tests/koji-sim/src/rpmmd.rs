@@ -479,6 +479,8 @@ impl FinishWrite for GzEncoder<Hashing<File>> {
 impl RepodataWriter {
     /// Creates `path`, gzip-compressing (fast) when it ends in `.gz`.
     pub fn create(path: &Path) -> Result<Self> {
+        // Never write through a hard link to the seed (see repos::link_or_copy).
+        crate::repos::unlink_existing(path)?;
         let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
         let stored = Hashing {
             inner: file,
@@ -689,6 +691,7 @@ pub fn write_repomd(path: &Path, entries: &[RepomdEntry], timestamp: i64) -> Res
         s.push_str("  </data>\n");
     }
     s.push_str("</repomd>\n");
+    crate::repos::unlink_existing(path)?;
     std::fs::write(path, s).with_context(|| format!("writing {}", path.display()))
 }
 
