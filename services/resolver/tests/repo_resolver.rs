@@ -97,7 +97,7 @@ async fn new_packages_and_forced_reresolution(pool: PgPool) {
     assert_eq!(env.history(foo).await, vec![(true, vec![])]);
     // a forced re-resolution of a whole collection (what the admin command does)
     let n = koschei_core::resolution::request_reresolution(
-        &mut *env.pool.acquire().await.unwrap(),
+        &mut env.pool.acquire().await.unwrap(),
         env.collection_id,
         None,
     )

@@ -241,7 +241,7 @@ async fn a_reresolution_request_wakes_the_service(pool: PgPool) {
     let c = koschei_core::fixtures::collection(&pool, "f99").await;
     assert_eq!(
         koschei_core::resolution::request_reresolution(
-            &mut *pool.acquire().await.unwrap(),
+            &mut pool.acquire().await.unwrap(),
             c,
             None
         )
