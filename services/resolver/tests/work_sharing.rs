@@ -240,13 +240,9 @@ async fn a_reresolution_request_wakes_the_service(pool: PgPool) {
     let task = repo_notify::listen(&pool, wake.clone()).await.unwrap();
     let c = koschei_core::fixtures::collection(&pool, "f99").await;
     assert_eq!(
-        koschei_core::resolution::request_reresolution(
-            &mut pool.acquire().await.unwrap(),
-            c,
-            None
-        )
-        .await
-        .unwrap(),
+        koschei_core::resolution::request_reresolution(&mut pool.acquire().await.unwrap(), c, None)
+            .await
+            .unwrap(),
         0
     );
     tokio::time::timeout(Duration::from_secs(5), wake.notified())
