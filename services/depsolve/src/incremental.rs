@@ -489,13 +489,32 @@ impl RepoDelta {
             }
         }
         self.counts.reused += 1;
+        // the distance walk starts at the BuildRequires' candidates and expands levels
+        // 1–3: a grown requirement farther away cannot show up in it
+        let recompute_distances = grown && {
+            let nearest = buildrequires
+                .iter()
+                .filter_map(|dep| self.jobs.get(dep.as_ref()))
+                .flat_map(|(_, candidates)| candidates)
+                .map(|&c| self.grown.owner_depth(c as usize))
+                .min()
+                .unwrap_or(u8::MAX);
+            // an owner on level 3 adds providers on level 4, which are not expanded and
+            // only count when one shares its name with an installed package
+            nearest < soft::WALK_REACH
+                || (nearest == soft::WALK_REACH
+                    && prev.installs.iter().any(|i| {
+                        let name = self.pool.solvable_name(self.old_id(i.package.0 as usize));
+                        self.grown.is_gained_name(name)
+                    }))
+        };
         TracedPlan {
             plan: Plan::Reuse(Resolution {
                 resolved: true,
                 problems: Vec::new(),
                 installs,
             }),
-            recompute_distances: grown,
+            recompute_distances,
         }
     }
 
@@ -868,7 +887,7 @@ impl RepoDelta {
             let o = self.old_id(i);
             let n = self.new_start + self.phi[i].expect("untainted packages are paired") as Id;
             let mut clean = true;
-            let mut grown: Vec<(usize, Id)> = Vec::new();
+            let mut grown: Vec<(usize, Id, Id)> = Vec::new();
             // the package's own name: same-name packages get implicit obsoletes rules
             let name = self.pool.solvable_name(o);
             if self.touched.contains(&name) && !self.cached_check(&mut memo, name, name, false) {
@@ -909,7 +928,7 @@ impl RepoDelta {
                             }
                         };
                         if only_grew {
-                            grown.push((position, d));
+                            grown.push((position, d, e));
                             continue;
                         }
                     }
@@ -927,9 +946,22 @@ impl RepoDelta {
             if !clean {
                 self.taint(i, TaintReason::DependencyChanged);
             } else {
-                for (position, dep) in grown {
+                for (position, dep, new_dep) in grown {
                     let providers = self.old_providers(dep);
-                    self.grown.record(i, position, dep, providers);
+                    let kept: HashSet<u32> = providers
+                        .iter()
+                        .filter_map(|&p| self.phi[p as usize])
+                        .collect();
+                    let news: Vec<Id> = self.pool.whatprovides(new_dep).to_vec();
+                    let gained_names: Vec<Id> = news
+                        .into_iter()
+                        .filter(|&p| {
+                            self.new_index(p)
+                                .is_some_and(|n| !kept.contains(&(n as u32)))
+                        })
+                        .map(|p| self.pool.solvable_name(p))
+                        .collect();
+                    self.grown.record(i, position, dep, providers, gained_names);
                 }
             }
         }

@@ -290,31 +290,42 @@ fn incremental_pass(
     let distances_again = work.len() - again;
     let plan_s = t0.elapsed().as_secs_f64() - analysis_s;
     let t1 = Instant::now();
+    // CPU time of the distance recomputations and of the solves, in microseconds
+    let distances_us = std::sync::atomic::AtomicU64::new(0);
+    let solves_us = std::sync::atomic::AtomicU64::new(0);
+    let mut load_s = 0.0;
     if !work.is_empty() {
-        run_parallel(
+        let stats = run_parallel(
             &next.solv,
             &work,
             parallel,
             |sack, _, (i, reused)| {
                 let src = &next.sources[*i];
-                match reused {
+                let started = Instant::now();
+                let (out, timer) = match reused {
                     Some(r) => {
                         let mut r = r.clone();
                         sack.recompute_distances(&src.buildrequires, &mut r);
-                        (r, 0)
+                        ((r, 0), &distances_us)
                     }
                     None => {
                         let r = sack.resolve(&next.group, &src.buildrequires, options);
                         let c = previous.changes(&src.name, &next.table, &r);
-                        (r, c)
+                        ((r, c), &solves_us)
                     }
-                }
+                };
+                timer.fetch_add(
+                    started.elapsed().as_micros() as u64,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+                out
             },
             |k, (r, c)| {
                 results[work[k].0] = Some(r);
                 resolved_changes += c;
             },
         )?;
+        load_s = stats.load.as_secs_f64();
     }
     let solve_s = t1.elapsed().as_secs_f64();
     let results: Vec<Resolution> = results
@@ -345,6 +356,11 @@ fn incremental_pass(
         "analysis_s": analysis_s,
         "plan_s": plan_s,
         "solve_s": solve_s,
+        "solve_breakdown": {
+            "sack_load_s": load_s,
+            "resolve_cpu_s": solves_us.into_inner() as f64 / 1e6,
+            "distances_cpu_s": distances_us.into_inner() as f64 / 1e6,
+        },
         "change_mismatches": change_mismatches,
         "plans": {
             "reused": counts.reused,

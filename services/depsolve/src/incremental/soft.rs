@@ -37,12 +37,30 @@ pub(crate) struct GrownRequires {
     component: Vec<u32>,
     /// Component → bit set of the groups its forward closure holds (`words` each).
     reach: Vec<u64>,
+    /// Old package → fewest requires edges to a grown requirement's owner, when at most
+    /// [`WALK_REACH`].
+    owner_depth: Vec<u8>,
+    /// Names of the packages a grown requirement gained.
+    gained_names: HashSet<Id>,
 }
+
+/// A grown requirement of a package on distance level `L` adds providers on level `L + 1`,
+/// which the walk (levels 1–4, expanding 1–3) can see when `L <= 3`: its owner is at most
+/// this many requires edges away from a level-1 candidate.
+pub(crate) const WALK_REACH: u8 = 2;
 
 impl GrownRequires {
     /// Record that `owner`'s requirement at `position` (dependency `dep`, old providers
     /// `providers`) only gained providers.
-    pub(crate) fn record(&mut self, owner: usize, position: usize, dep: Id, providers: Vec<u32>) {
+    pub(crate) fn record(
+        &mut self,
+        owner: usize,
+        position: usize,
+        dep: Id,
+        providers: Vec<u32>,
+        gained_names: Vec<Id>,
+    ) {
+        self.gained_names.extend(gained_names);
         let next = self.providers.len();
         let group = *self.group_of.entry(dep).or_insert(next);
         if group == next {
@@ -195,5 +213,49 @@ impl GrownRequires {
         }
         self.component = component;
         self.reach = reach;
+        self.compute_owner_depth(edges);
+    }
+
+    /// Backward breadth-first search from the owners, up to [`WALK_REACH`] edges.
+    fn compute_owner_depth(&mut self, edges: &[Vec<u32>]) {
+        let n = edges.len();
+        let mut reverse: Vec<Vec<u32>> = vec![Vec::new(); n];
+        for (x, out) in edges.iter().enumerate() {
+            for &y in out {
+                reverse[y as usize].push(x as u32);
+            }
+        }
+        let mut depth = vec![u8::MAX; n];
+        let mut frontier: Vec<u32> = Vec::new();
+        for &(owner, _) in &self.owners {
+            if depth[owner as usize] != 0 {
+                depth[owner as usize] = 0;
+                frontier.push(owner);
+            }
+        }
+        for level in 1..=WALK_REACH {
+            let mut next = Vec::new();
+            for &y in &frontier {
+                for &x in &reverse[y as usize] {
+                    if depth[x as usize] == u8::MAX {
+                        depth[x as usize] = level;
+                        next.push(x);
+                    }
+                }
+            }
+            frontier = next;
+        }
+        self.owner_depth = depth;
+    }
+
+    /// Fewest requires edges from `package` to a grown requirement's owner, when at most
+    /// [`WALK_REACH`] (`u8::MAX` otherwise).
+    pub(crate) fn owner_depth(&self, package: usize) -> u8 {
+        self.owner_depth.get(package).copied().unwrap_or(u8::MAX)
+    }
+
+    /// Did a grown requirement gain a package of this name?
+    pub(crate) fn is_gained_name(&self, name: Id) -> bool {
+        self.gained_names.contains(&name)
     }
 }
