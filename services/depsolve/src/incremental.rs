@@ -213,6 +213,8 @@ pub struct RepoDelta {
     grown: soft::GrownRequires,
     /// Outcomes of the plans so far.
     counts: PlanCounts,
+    /// old index → its successor has another EVR
+    evr_changed: Vec<bool>,
     /// Pairs of old packages (lower index first) whose policy order may have flipped.
     policy_flips: HashSet<(u32, u32)>,
     /// old index → member of a flipped pair
@@ -259,11 +261,20 @@ impl RepoDelta {
             jobs: HashMap::new(),
             grown: soft::GrownRequires::default(),
             counts: PlanCounts::default(),
+            evr_changed: Vec::new(),
             policy_flips: HashSet::new(),
             policy_flipped: vec![false; (or.end - or.start) as usize],
             new_has_predecessor: Vec::new(),
         };
         let kinds = delta.pair_packages();
+        delta.evr_changed = (0..delta.old_len)
+            .map(|i| {
+                delta.phi[i].is_some_and(|n| {
+                    delta.pool.solvable_evr(delta.old_id(i))
+                        != delta.pool.solvable_evr(delta.new_start + n as Id)
+                })
+            })
+            .collect();
         delta.collect_touched_names(&kinds);
         delta.check_dependencies(&kinds);
         delta.check_same_name_order();
@@ -297,9 +308,7 @@ impl RepoDelta {
         previous.installs.iter().filter_map(move |install| {
             let old = install.package.0 as usize;
             let new = self.phi.get(old).copied().flatten()?;
-            let swapped = self.pool.solvable_evr(self.old_id(old))
-                != self.pool.solvable_evr(self.new_start + new as Id);
-            swapped.then_some((install.package, PackageIndex(new)))
+            self.evr_changed[old].then_some((install.package, PackageIndex(new)))
         })
     }
 
