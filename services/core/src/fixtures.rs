@@ -102,3 +102,22 @@ pub async fn build(pool: &PgPool, package_id: i32, b: NewBuild) -> i32 {
     .await
     .expect("insert build")
 }
+
+/// The URL of a test's own database: `DATABASE_URL` (the test server) with
+/// the pool's database name, for passing to a child process.
+pub fn database_url(pool: &PgPool) -> String {
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL must be set (run scripts/test)");
+    let db = pool
+        .connect_options()
+        .get_database()
+        .expect("database name")
+        .to_string();
+    let (url, query) = base
+        .split_once('?')
+        .map_or((base.as_str(), None), |(u, q)| (u, Some(q)));
+    let (prefix, _) = url.rsplit_once('/').expect("URL with a database");
+    match query {
+        Some(q) => format!("{prefix}/{db}?{q}"),
+        None => format!("{prefix}/{db}"),
+    }
+}

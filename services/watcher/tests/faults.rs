@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use futures_util::StreamExt;
+use koschei_core::fixtures::database_url;
 use koschei_core::model::BuildState;
 use koschei_watcher::consumer::CRASH_EXIT_CODE;
 use koschei_watcher::service::{self, Options};
@@ -370,7 +371,7 @@ timeout = 30
         ),
     )
     .unwrap();
-    let database_url = database_url_of(&pool).await;
+    let database_url = database_url(&pool);
     let run = |extra: &[&str], log: &str| {
         let log = std::fs::File::create(dir.path().join(log)).unwrap();
         tokio::process::Command::new(env!("CARGO_BIN_EXE_koschei-watcher"))

@@ -18,6 +18,7 @@ use koschei_koji::xmlrpc::Value;
 use sqlx::PgPool;
 
 use koschei_core::db::MIGRATOR as MIGRATIONS;
+use koschei_core::fixtures::database_url;
 
 /// Where cargo put the workspace's binaries (next to this test's `deps/`).
 fn binary(name: &str) -> PathBuf {
@@ -34,24 +35,6 @@ fn binary(name: &str) -> PathBuf {
 
 fn env_var(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} must be set (run scripts/test)"))
-}
-
-/// The URL of the test's own database (DATABASE_URL with its name swapped).
-fn database_url(pool: &PgPool) -> String {
-    let base = env_var("DATABASE_URL");
-    let db = pool
-        .connect_options()
-        .get_database()
-        .expect("database name")
-        .to_string();
-    let (url, query) = base
-        .split_once('?')
-        .map_or((base.as_str(), None), |(u, q)| (u, Some(q)));
-    let (prefix, _) = url.rsplit_once('/').expect("URL with a database");
-    match query {
-        Some(q) => format!("{prefix}/{db}?{q}"),
-        None => format!("{prefix}/{db}"),
-    }
 }
 
 /// Child processes killed when the test ends, whatever happens.

@@ -385,26 +385,6 @@ fn host_port(url: &str) -> String {
     rest.split('/').next().unwrap().to_owned()
 }
 
-/// The URL of the database `pool` is connected to (for subprocesses),
-/// derived from `DATABASE_URL`.
-pub async fn database_url_of(pool: &PgPool) -> String {
-    let name: String = sqlx::query_scalar("SELECT current_database()::text")
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
-    let (before_query, query) = base
-        .split_once('?')
-        .map_or((base.as_str(), None), |(b, q)| (b, Some(q)));
-    let server = before_query
-        .rsplit_once('/')
-        .map_or(before_query, |(s, _)| s);
-    match query {
-        Some(q) => format!("{server}/{name}?{q}"),
-        None => format!("{server}/{name}"),
-    }
-}
-
 /// A fresh migrated database for tests that need a multi-threaded runtime
 /// (which `#[sqlx::test]` does not offer); dropped by [`TestDb::drop`].
 pub struct TestDb {
