@@ -141,6 +141,18 @@ impl DeltaStats {
     }
 }
 
+/// What the analysis knows about one job dependency (a build group member or
+/// BuildRequire), computed once per distinct string.
+#[derive(Debug, Clone)]
+struct JobInfo {
+    /// Selects the φ-image of its old selection and no old candidate is tainted.
+    clean: bool,
+    /// Grown-requirement groups reachable from its old candidates.
+    reach: Vec<u64>,
+    /// Fewest requires edges from a candidate to a grown requirement's owner (capped).
+    nearest_owner: u8,
+}
+
 /// The previous request and result of a package: build group, BuildRequires,
 /// resolution, and the trace of that solve when it was recorded.
 pub type TracedPrevious<'a, S> = (&'a [S], &'a [S], &'a Resolution, Option<&'a SolveTrace>);
@@ -208,7 +220,7 @@ pub struct RepoDelta {
     reasons: Vec<(u32, TaintReason)>,
     stats: DeltaStats,
     /// job dependency string → (changed?, old candidates)
-    jobs: HashMap<String, (bool, Vec<u32>)>,
+    jobs: HashMap<String, JobInfo>,
     /// Requires whose providers only grew, and which old packages reach them.
     grown: soft::GrownRequires,
     /// Outcomes of the plans so far.
@@ -464,13 +476,21 @@ impl RepoDelta {
             self.counts.unresolved_or_new_request += 1;
             return resolve;
         }
-        for dep in group.iter().chain(buildrequires) {
-            if !self.job_dep_is_clean(dep.as_ref()) {
+        let mut reach = vec![0u64; self.grown.words()];
+        let mut nearest = u8::MAX;
+        for (k, dep) in group.iter().chain(buildrequires).enumerate() {
+            let info = self.job_info(dep.as_ref());
+            if !info.clean {
                 self.counts.tainted_universe += 1;
                 return resolve;
             }
+            for (r, w) in reach.iter_mut().zip(&info.reach) {
+                *r |= w;
+            }
+            if k >= group.len() {
+                nearest = nearest.min(info.nearest_owner);
+            }
         }
-        let reach = self.job_reach(group.iter().chain(buildrequires).map(|d| d.as_ref()));
         let grown = reach.iter().any(|&w| w != 0);
         if grown {
             let verdict = match trace {
@@ -501,13 +521,6 @@ impl RepoDelta {
         // the distance walk starts at the BuildRequires' candidates and expands levels
         // 1–3: a grown requirement farther away cannot show up in it
         let recompute_distances = grown && {
-            let nearest = buildrequires
-                .iter()
-                .filter_map(|dep| self.jobs.get(dep.as_ref()))
-                .flat_map(|(_, candidates)| candidates)
-                .map(|&c| self.grown.owner_depth(c as usize))
-                .min()
-                .unwrap_or(u8::MAX);
             // an owner on level 3 adds providers on level 4, which are not expanded and
             // only count when one shares its name with an installed package
             nearest < soft::WALK_REACH
@@ -525,23 +538,6 @@ impl RepoDelta {
             }),
             recompute_distances,
         }
-    }
-
-    /// Union of the grown-requirement sets reachable from the old candidates of the jobs
-    /// (all of which were checked clean before).
-    fn job_reach<'a>(&self, deps: impl Iterator<Item = &'a str>) -> Vec<u64> {
-        let mut reach = vec![0u64; self.grown.words()];
-        if reach.is_empty() {
-            return reach;
-        }
-        for dep in deps {
-            if let Some((_, candidates)) = self.jobs.get(dep) {
-                for &c in candidates {
-                    self.grown.add_reach(c as usize, &mut reach);
-                }
-            }
-        }
-        reach
     }
 
     /// Packages tainted directly (before propagation), as `name-evr.arch` with the reason.
@@ -1386,17 +1382,28 @@ impl RepoDelta {
         }
     }
 
-    /// Step 5 for one job dependency: selects the φ-image of its old selection and none of
-    /// its old candidates is tainted.
-    fn job_dep_is_clean(&mut self, dep: &str) -> bool {
-        if let Some((changed, candidates)) = self.jobs.get(dep) {
-            return !changed && candidates.iter().all(|&c| !self.tainted[c as usize]);
+    /// Step 5 for one job dependency, computed once: does it select the φ-image of its old
+    /// selection with no old candidate tainted, and which grown requirements can its
+    /// candidates reach?
+    fn job_info(&mut self, dep: &str) -> &JobInfo {
+        if !self.jobs.contains_key(dep) {
+            let mut candidates = Vec::new();
+            let changed = !self.job_selection_matches(dep, &mut candidates);
+            let clean = !changed && candidates.iter().all(|&c| !self.tainted[c as usize]);
+            let mut reach = vec![0u64; self.grown.words()];
+            let mut nearest_owner = u8::MAX;
+            for &c in &candidates {
+                self.grown.add_reach(c as usize, &mut reach);
+                nearest_owner = nearest_owner.min(self.grown.owner_depth(c as usize));
+            }
+            let info = JobInfo {
+                clean,
+                reach,
+                nearest_owner,
+            };
+            self.jobs.insert(dep.to_string(), info);
         }
-        let mut candidates = Vec::new();
-        let changed = !self.job_selection_matches(dep, &mut candidates);
-        let clean = !changed && candidates.iter().all(|&c| !self.tainted[c as usize]);
-        self.jobs.insert(dep.to_string(), (changed, candidates));
-        clean
+        &self.jobs[dep]
     }
 
     fn job_selection_matches(&mut self, dep: &str, old_candidates: &mut Vec<u32>) -> bool {
