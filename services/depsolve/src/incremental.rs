@@ -25,24 +25,37 @@
 //! 1. Load both repositories into **one** analysis pool (shared string and dependency
 //!    ids, so an unchanged dependency has the same id on both sides) and pair packages by
 //!    (name, arch) — identical EVR first, then the sole remaining one.
-//! 2. Classify each pair: *identical*, *same structure* (a version bump: positionally equal
-//!    dependency arrays up to EVRs), or *structurally changed*. Unpaired old packages are
-//!    removed, unpaired new ones added.
+//! 2. Classify each pair: *identical*, *same structure* (provides positionally equal up to
+//!    EVRs; requires, conflicts and obsoletes of equal count and pairable — equal ids
+//!    first, then by name, then in order; only the providers of a plain dependency enter
+//!    its rules, so `X >= 1` rewritten as `versioned(X) >= 1` or a reordered array is
+//!    fine), or *structurally changed*. Unpaired old packages are removed, unpaired new
+//!    ones added.
 //! 3. *Touched names*: the names and provided names of every changed, added or removed
 //!    package. Only dependencies mentioning a touched name (or a file path) can evaluate
-//!    differently, so only those are checked: the φ-image of their old providers must equal
-//!    their new providers, atom by atom for rich dependencies (and by name/EVR match for
-//!    obsoletes). A package owning a failing dependency is *tainted*, as is every
+//!    differently, so only those (and every dependency whose text changed) are checked: the
+//!    φ-image of their old providers must equal their new providers, atom by atom for rich
+//!    dependencies (and by name/EVR match for obsoletes). Two relaxations: a requires whose
+//!    providers only *grew* is recorded (see [`RepoDelta::plan_traced`]) instead of
+//!    tainting, and a conflict/obsoletes that only gained packages without predecessor is
+//!    harmless. A package owning any other failing dependency is *tainted*, as is every
 //!    structurally changed or removed package, every package whose same-name EVR order
-//!    flips and every package out of solvable order.
+//!    flips, every package out of solvable order, and every owner of a requires (or job)
+//!    listing two alternatives whose shared versioned provides now order differently
+//!    (libsolv's `sort_by_common_dep`).
 //! 4. Propagate taint backwards along the rule-generation edges (a package is tainted
 //!    when a provider of one of its requires/recommends/suggests is), and from tainted or
 //!    added packages with `Supplements`/`Enhances` to the providers of the names those
 //!    mention (they could join or leave a rule universe through `solver_addpkgrulesforweak`).
 //! 5. A source package is re-solved when its request changed, it was unresolved before
 //!    (problem texts name versions), one of its job dependencies selects differently, or
-//!    one of its job candidates is tainted — i.e. exactly when its rule universe contains
-//!    something that is not a clean φ-image. Otherwise its installs are mapped through φ.
+//!    one of its job candidates is tainted — i.e. when its rule universe contains something
+//!    that is not a clean φ-image — or when its universe holds a grown requirement and the
+//!    trace of its previous solve cannot show that requirement inert
+//!    ([`RepoDelta::plan_traced`]; the reachability of grown requirements is a bit set per
+//!    strongly connected component of the requires graph). Otherwise its installs are
+//!    mapped through φ, and its dependency changes are its version swaps
+//!    ([`RepoDelta::version_swaps`]).
 //!
 //! With `ignore_weak_deps`, sacks are loaded without weak dependencies
 //! ([`crate::LoadOptions::ignore_weak_deps`]), so the rule universe — and the taint
