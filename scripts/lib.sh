@@ -93,17 +93,19 @@ pg_database_url() {
     echo "$PG_URL_BASE/$db?$PG_URL_QUERY"
 }
 
+# Runs a command with the private broker's environment.
+rmq_env() {
+    local dir=$KOSCHEI_STATE/rmq
+    env HOME="$dir/home" RABBITMQ_NODENAME=$RMQ_NODE RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+        RABBITMQ_NODE_PORT=$AMQP_PORT RABBITMQ_DIST_PORT=$((AMQP_PORT + 20000)) ERL_EPMD_PORT=$EPMD_PORT \
+        ERL_EPMD_ADDRESS=127.0.0.1 RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log" \
+        RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" RABBITMQ_CONFIG_FILE="$dir/rabbitmq" "$@"
+}
+
 # Starts a private RabbitMQ broker; sets AMQP_URL.
 rmq_start() {
     local dir=$KOSCHEI_STATE/rmq
     mkdir -p "$dir/home" "$dir/mnesia" "$dir/log"
-    export HOME_SAVED=$HOME
-    rmq_env() {
-        env HOME="$dir/home" RABBITMQ_NODENAME=$RMQ_NODE RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
-            RABBITMQ_NODE_PORT=$AMQP_PORT RABBITMQ_DIST_PORT=$((AMQP_PORT + 20000)) ERL_EPMD_PORT=$EPMD_PORT \
-            ERL_EPMD_ADDRESS=127.0.0.1 RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log" \
-            RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" RABBITMQ_CONFIG_FILE="$dir/rabbitmq" "$@"
-    }
     echo '[].' > "$dir/enabled_plugins"
     echo 'loopback_users = none' > "$dir/rabbitmq.conf"
     if ! rmq_env /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RMQ_NODE" status >/dev/null 2>&1; then
@@ -126,7 +128,7 @@ rmq_start() {
 rmq_stop() {
     local dir=$KOSCHEI_STATE/rmq
     [ -d "$dir" ] || return 0
-    env HOME="$dir/home" /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RMQ_NODE" stop >/dev/null 2>&1 || true
+    rmq_env /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RMQ_NODE" stop >/dev/null 2>&1 || true
     pkill -f "epmd.*-port $EPMD_PORT" >/dev/null 2>&1 || true
     ERL_EPMD_PORT=$EPMD_PORT epmd -kill >/dev/null 2>&1 || true
 }
