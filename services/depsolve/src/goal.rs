@@ -131,34 +131,16 @@ impl Sack {
         buildrequires: &[B],
         options: &ResolveOptions,
     ) -> Resolution {
-        let mut jobs = Vec::with_capacity(group.len() + buildrequires.len());
-        let mut candidates = std::mem::take(&mut self.scratch.candidates);
-        for name in group {
-            if let Some(job) = self.job_for(name.as_ref(), &mut candidates) {
-                jobs.push(job);
-            }
-        }
-        let mut problems = Vec::new();
-        let mut level1: Vec<Id> = Vec::new();
-        for br in buildrequires {
-            let br = br.as_ref();
-            match self.job_for(br, &mut candidates) {
-                Some(job) => {
-                    jobs.push(job);
-                    level1.extend_from_slice(&candidates);
+        let (jobs, level1) = match self.jobs_for(group, buildrequires) {
+            Ok(jobs) => jobs,
+            Err(problems) => {
+                return Resolution {
+                    resolved: false,
+                    problems,
+                    installs: Vec::new(),
                 }
-                None if br.trim_start().starts_with('(') => {}
-                None => problems.push(format!("No package found for: {br}")),
             }
-        }
-        self.scratch.candidates = candidates;
-        if !problems.is_empty() {
-            return Resolution {
-                resolved: false,
-                problems,
-                installs: Vec::new(),
-            };
-        }
+        };
         let outcome = self.pool.solve(&jobs, options.ignore_weak_deps);
         if !outcome.problems.is_empty() {
             return Resolution {
@@ -198,7 +180,44 @@ impl Sack {
         }
     }
 
-    fn job_for(&mut self, dep: &str, candidates: &mut Vec<Id>) -> Option<Job> {
+    /// The solver jobs of a build group and BuildRequires, and the level-1
+    /// candidates (every package matching a BuildRequire, for distances); or
+    /// `No package found for: <dep>` for every missing BuildRequire (unmatched
+    /// rich dependencies and group members are skipped).
+    pub(crate) fn jobs_for<G: AsRef<str>, B: AsRef<str>>(
+        &mut self,
+        group: &[G],
+        buildrequires: &[B],
+    ) -> Result<(Vec<Job>, Vec<Id>), Vec<String>> {
+        let mut jobs = Vec::with_capacity(group.len() + buildrequires.len());
+        let mut candidates = std::mem::take(&mut self.scratch.candidates);
+        for name in group {
+            if let Some(job) = self.job_for(name.as_ref(), &mut candidates) {
+                jobs.push(job);
+            }
+        }
+        let mut problems = Vec::new();
+        let mut level1: Vec<Id> = Vec::new();
+        for br in buildrequires {
+            let br = br.as_ref();
+            match self.job_for(br, &mut candidates) {
+                Some(job) => {
+                    jobs.push(job);
+                    level1.extend_from_slice(&candidates);
+                }
+                None if br.trim_start().starts_with('(') => {}
+                None => problems.push(format!("No package found for: {br}")),
+            }
+        }
+        self.scratch.candidates = candidates;
+        if problems.is_empty() {
+            Ok((jobs, level1))
+        } else {
+            Err(problems)
+        }
+    }
+
+    pub(crate) fn job_for(&mut self, dep: &str, candidates: &mut Vec<Id>) -> Option<Job> {
         match select(&mut self.pool, dep, candidates) {
             Selection::Provides(id) => Some(Job::InstallProvides(id)),
             Selection::Files(ids) => Some(Job::InstallOneOf(self.pool.ids_to_whatprovides(&ids))),

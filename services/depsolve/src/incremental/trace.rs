@@ -1,9 +1,9 @@
 //! What a previous solve did: the compact per-package trace the fine-grained reuse test of
 //! [`super::RepoDelta::plan_traced`] reads.
 
-use crate::goal::{select, Install, Resolution, ResolveOptions, Selection};
+use crate::goal::{Install, Resolution, ResolveOptions};
 use crate::sack::Sack;
-use crate::solv::{DepKind, Id, Job};
+use crate::solv::{DepKind, Id};
 
 /// The part of a successful solve that decides whether a newly added alternative provider
 /// can matter: everything installed at decision level 1 (the job assertions and their unit
@@ -41,36 +41,19 @@ impl Sack {
         buildrequires: &[B],
         options: &ResolveOptions,
     ) -> (Resolution, Option<SolveTrace>) {
-        let mut jobs = Vec::with_capacity(group.len() + buildrequires.len());
-        let mut candidates: Vec<Id> = Vec::new();
-        for name in group {
-            if let Some(job) = self.traced_job_for(name.as_ref(), &mut candidates) {
-                jobs.push(job);
+        let (jobs, level1) = match self.jobs_for(group, buildrequires) {
+            Ok(jobs) => jobs,
+            Err(problems) => {
+                return (
+                    Resolution {
+                        resolved: false,
+                        problems,
+                        installs: Vec::new(),
+                    },
+                    None,
+                )
             }
-        }
-        let mut problems = Vec::new();
-        let mut level1: Vec<Id> = Vec::new();
-        for br in buildrequires {
-            let br = br.as_ref();
-            match self.traced_job_for(br, &mut candidates) {
-                Some(job) => {
-                    jobs.push(job);
-                    level1.extend_from_slice(&candidates);
-                }
-                None if br.trim_start().starts_with('(') => {}
-                None => problems.push(format!("No package found for: {br}")),
-            }
-        }
-        if !problems.is_empty() {
-            return (
-                Resolution {
-                    resolved: false,
-                    problems,
-                    installs: Vec::new(),
-                },
-                None,
-            );
-        }
+        };
         let (outcome, raw) = self.pool.solve_traced(&jobs, options.ignore_weak_deps);
         let Some(raw) = raw.filter(|_| outcome.problems.is_empty()) else {
             return (
@@ -136,7 +119,7 @@ impl Sack {
         let mut candidates: Vec<Id> = Vec::new();
         let mut level1: Vec<Id> = Vec::new();
         for br in buildrequires {
-            if self.traced_job_for(br.as_ref(), &mut candidates).is_some() {
+            if self.job_for(br.as_ref(), &mut candidates).is_some() {
                 level1.extend_from_slice(&candidates);
             }
         }
@@ -173,14 +156,6 @@ impl Sack {
             .collect();
         keys.sort_unstable();
         keys
-    }
-
-    fn traced_job_for(&mut self, dep: &str, candidates: &mut Vec<Id>) -> Option<Job> {
-        match select(&mut self.pool, dep, candidates) {
-            Selection::Provides(id) => Some(Job::InstallProvides(id)),
-            Selection::Files(ids) => Some(Job::InstallOneOf(self.pool.ids_to_whatprovides(&ids))),
-            Selection::Nothing => None,
-        }
     }
 }
 
