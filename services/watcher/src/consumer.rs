@@ -25,7 +25,7 @@ use tokio::task::JoinSet;
 
 use crate::broker::{Backoff, Broker, BrokerError};
 use crate::handler::{HandleError, Handler};
-use crate::health::{Beat, BEAT_INTERVAL};
+use crate::health::{wait_or_shutdown, Beat, BEAT_INTERVAL};
 use crate::koji_message::{binding_keys, classify, Verdict};
 use crate::stats::Stats;
 
@@ -230,29 +230,6 @@ impl Consumer {
             let _ = conn.close(200, "shutdown".into()).await;
         }
         end
-    }
-}
-
-/// Sleeps `delay` (beating) unless shutdown comes first; returns whether
-/// shutdown was requested.
-async fn wait_or_shutdown(
-    delay: Duration,
-    shutdown: &mut watch::Receiver<bool>,
-    beat: &Beat,
-) -> bool {
-    let until = tokio::time::Instant::now() + delay;
-    loop {
-        beat.beat();
-        let step = until
-            .saturating_duration_since(tokio::time::Instant::now())
-            .min(BEAT_INTERVAL);
-        if step.is_zero() {
-            return *shutdown.borrow();
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(step) => {}
-            _ = shutdown.changed() => return true,
-        }
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use koschei_core::config::ServiceConfig;
 use koschei_core::service::{memory_kib, sd_notify, EXIT_MEMORY_LIMIT};
+use tokio::sync::watch;
 
 /// How often a healthy loop beats.
 pub const BEAT_INTERVAL: Duration = Duration::from_secs(5);
@@ -85,6 +86,29 @@ pub async fn feed_watchdog(beats: Vec<(&'static str, Arc<Beat>)>, limits: Servic
                     b.silence()
                 );
             }
+        }
+    }
+}
+
+/// Sleeps `delay` (beating) unless shutdown comes first; returns whether
+/// shutdown was requested.
+pub(crate) async fn wait_or_shutdown(
+    delay: Duration,
+    shutdown: &mut watch::Receiver<bool>,
+    beat: &Beat,
+) -> bool {
+    let until = tokio::time::Instant::now() + delay;
+    loop {
+        beat.beat();
+        let step = until
+            .saturating_duration_since(tokio::time::Instant::now())
+            .min(BEAT_INTERVAL);
+        if step.is_zero() {
+            return *shutdown.borrow();
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(step) => {}
+            _ = shutdown.changed() => return true,
         }
     }
 }

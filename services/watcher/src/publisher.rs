@@ -20,7 +20,7 @@ use tokio::sync::watch;
 
 use crate::broker::{Backoff, Broker, BrokerError};
 use crate::envelope::{Envelope, OutboxRow};
-use crate::health::{Beat, BEAT_INTERVAL};
+use crate::health::{wait_or_shutdown, Beat};
 use crate::stats::Stats;
 
 /// The channel the outbox trigger notifies on each insert.
@@ -93,15 +93,8 @@ impl Publisher {
                 Err(e) => {
                     let delay = backoff.next_delay();
                     tracing::warn!("publisher: {e}; reconnecting in {delay:?}");
-                    let sleep = tokio::time::sleep(delay);
-                    tokio::pin!(sleep);
-                    loop {
-                        self.beat.beat();
-                        tokio::select! {
-                            _ = &mut sleep => break,
-                            _ = tokio::time::sleep(BEAT_INTERVAL) => {}
-                            _ = shutdown.changed() => return,
-                        }
+                    if wait_or_shutdown(delay, &mut shutdown, &self.beat).await {
+                        return;
                     }
                 }
             }
