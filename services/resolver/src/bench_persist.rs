@@ -191,6 +191,7 @@ async fn measure(
                     resolved: r.resolved,
                     problems: r.problems.clone(),
                     dependencies: dependencies(current.table, r),
+                    srpm: None,
                 }
             })
             .collect();

@@ -27,7 +27,7 @@ use crate::build_requires::srpm;
 use crate::comparison;
 use crate::context::{CollectionInfo, Context};
 use crate::dependency_keys;
-use crate::package_persist::package_deps_in_repo;
+use crate::package_deps::package_deps_in_repo;
 use crate::repo_env::RepoStatus;
 use crate::solver_pool::{SolveJob, SolveResult, SolverPool};
 

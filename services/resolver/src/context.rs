@@ -12,6 +12,7 @@ use sqlx::PgPool;
 
 use crate::build_requires::BuildRequiresCache;
 use crate::dependency_cache::DependencyCache;
+use crate::incremental::DeltaCache;
 use crate::repo_env::{RepoEnvironments, RepoRequest};
 
 /// Default lease of a claimed work chunk.
@@ -71,6 +72,8 @@ pub struct Context {
     pub repos: RepoEnvironments,
     /// BuildRequires lookups.
     pub brs: BuildRequiresCache,
+    /// The delta planner of the latest incremental pass.
+    pub deltas: DeltaCache,
     /// This instance's id in `resolver_work.claimed_by` (host, pid and a random part).
     pub instance: String,
     /// Lease of claimed work.
@@ -92,6 +95,7 @@ impl Context {
             deps: DependencyCache::new(config.dependency.dependency_cache_capacity),
             repos: RepoEnvironments::new(&config)?,
             brs: BuildRequiresCache::default(),
+            deltas: DeltaCache::default(),
             config: Arc::new(config),
             pool,
             koji,

@@ -9,6 +9,8 @@ pub mod comparison;
 pub mod context;
 pub mod dependency_cache;
 pub mod dependency_keys;
+pub mod incremental;
+pub mod package_deps;
 pub mod package_persist;
 pub mod repo_env;
 pub mod repo_notify;

@@ -14,7 +14,14 @@
 //!    recorded resolution change instead, so re-checking adds no duplicate history;
 //! 4. the packages' `unapplied_change` rows are replaced wholesale;
 //! 5. a state-change message goes to the outbox, in the same transaction, for every
-//!    package whose message state changed.
+//!    package whose message state changed;
+//! 6. the outcome becomes the package's stored outcome in the repo
+//!    ([`crate::package_deps`]).
+//!
+//! Only what differs is written: a package whose flag, priority, unapplied changes and
+//! stored outcome are already what the result gives, and that needs no history entry,
+//! gets no write at all (not even a row update), which is what lets an incremental pass
+//! leave the untouched majority of a distribution alone.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -25,7 +32,7 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::comparison;
 use crate::dependency_cache::DependencyCache;
-use crate::dependency_keys;
+use crate::package_deps::{self, StoredDeps};
 
 /// The resolution of one package against a repo.
 #[derive(Debug, Clone)]
@@ -40,12 +47,14 @@ pub struct PackageOutcome {
     pub problems: Vec<String>,
     /// Installed packages with distances (empty when unresolved).
     pub dependencies: Vec<Dependency>,
+    /// `version-release` of the SRPM whose BuildRequires were resolved.
+    pub srpm: Option<String>,
 }
 
 /// What a persisted chunk did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct PersistStats {
-    /// Results written.
+    /// Results kept (written, or found unchanged).
     pub persisted: usize,
     /// Results dropped because the package changed meanwhile (or vanished).
     pub discarded: usize,
@@ -55,6 +64,8 @@ pub struct PersistStats {
     pub messages: usize,
     /// `unapplied_change` rows written.
     pub changes: usize,
+    /// Persisted results that needed no write (the outcome did not change).
+    pub unchanged: usize,
 }
 
 impl std::ops::AddAssign for PersistStats {
@@ -64,6 +75,7 @@ impl std::ops::AddAssign for PersistStats {
         self.resolution_changes += o.resolution_changes;
         self.messages += o.messages;
         self.changes += o.changes;
+        self.unchanged += o.unchanged;
     }
 }
 
@@ -87,8 +99,9 @@ pub struct WorkClaim<'a> {
 }
 
 /// Persists one chunk; see the module documentation. With `store_for_repo`, the
-/// resolved dependency sets are also kept as the packages' sets in that repo
-/// (`resolver_package_deps`, see [`store_package_deps`]).
+/// outcomes are the packages' outcomes in that repo ([`crate::package_deps`]): a row is
+/// written where it differs from the stored one, and discarded results are recorded as
+/// unknown.
 pub async fn persist_chunk(
     pool: &PgPool,
     config: &Config,
@@ -117,27 +130,38 @@ pub async fn persist_chunk(
         }
     }
     let ids: Vec<i32> = outcomes.iter().map(|o| o.package_id).collect();
-    let rows: Vec<(i32, Option<bool>, Option<i32>, String)> = sqlx::query_as(
-        "SELECT id, resolved, last_build_id, package_msg_state(p) FROM package p
-         WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+    let rows: Vec<CurrentRow> = sqlx::query_as(
+        "SELECT id, resolved, last_build_id, package_msg_state(p), dependency_priority
+         FROM package p WHERE id = ANY($1) ORDER BY id FOR UPDATE",
     )
     .bind(&ids)
     .fetch_all(&mut *tx)
     .await?;
-    let current: HashMap<i32, (Option<bool>, Option<i32>, MessageState)> = rows
+    let current: HashMap<i32, Current> = rows
         .into_iter()
-        .map(|(id, r, lb, s)| (id, (r, lb, s.parse().unwrap_or(MessageState::Ignored))))
-        .collect();
-    let kept: Vec<&PackageOutcome> = outcomes
-        .iter()
-        .filter(|o| {
-            current
-                .get(&o.package_id)
-                .is_some_and(|c| c.1 == o.last_build_id)
+        .map(|(id, resolved, last_build_id, state, priority)| {
+            let msg_state = state.parse().unwrap_or(MessageState::Ignored);
+            let c = Current {
+                resolved,
+                last_build_id,
+                msg_state,
+                priority,
+            };
+            (id, c)
         })
         .collect();
+    let (kept, discarded): (Vec<&PackageOutcome>, Vec<&PackageOutcome>) =
+        outcomes.iter().partition(|o| {
+            current
+                .get(&o.package_id)
+                .is_some_and(|c| c.last_build_id == o.last_build_id)
+        });
+    if let Some(repo_id) = store_for_repo {
+        let lost: Vec<i32> = discarded.iter().map(|o| o.package_id).collect();
+        package_deps::mark_unknown(&mut tx, repo_id, &lost).await?;
+    }
     let mut stats = PersistStats {
-        discarded: outcomes.len() - kept.len(),
+        discarded: discarded.len(),
         persisted: kept.len(),
         ..PersistStats::default()
     };
@@ -203,120 +227,240 @@ pub async fn persist_chunk(
     };
     id_of.extend(wanted.iter().copied().zip(wanted_ids));
 
-    // package updates
+    // what a full write would leave, per package
     let package_update = config.priorities.package_update;
     let mut priority: HashMap<i32, i32> = HashMap::new();
-    let mut uc = UnappliedColumns::default();
+    let mut unapplied: HashMap<i32, Vec<UnappliedRow>> = HashMap::new();
     for (pkg, changes) in &changes_of {
         priority.insert(*pkg, dependency_priority(changes, package_update));
-        for c in changes {
-            uc.package_id.push(*pkg);
-            uc.prev.push(c.prev.as_ref().map(|n| id_of[n]));
-            uc.curr.push(c.curr.as_ref().map(|n| id_of[n]));
-            uc.distance.push(c.distance.map(i32::from));
+        let mut rows: Vec<UnappliedRow> = changes
+            .iter()
+            .map(|c| {
+                (
+                    c.prev.as_ref().map(|n| id_of[n]),
+                    c.curr.as_ref().map(|n| id_of[n]),
+                    c.distance.map(i32::from),
+                )
+            })
+            .collect();
+        rows.sort_unstable();
+        unapplied.insert(*pkg, rows);
+    }
+    let stored_unapplied = current_unapplied(&mut tx, &kept_ids).await?;
+    let new_rows: Vec<(i32, StoredDeps)> = match store_for_repo {
+        Some(repo_id) => {
+            let stored = package_deps::newest_at_or_before(&mut tx, &kept_ids, repo_id).await?;
+            kept.iter()
+                .map(|o| (o.package_id, stored_deps_of(o, &id_of)))
+                .filter(|(pkg, row)| stored.get(pkg) != Some(row))
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    let history = history_differs(&mut tx, &kept, &current).await?;
+
+    // write only what differs
+    let no_rows = Vec::new();
+    let mut updated: Vec<&PackageOutcome> = Vec::new();
+    let mut changed_unapplied: Vec<i32> = Vec::new();
+    let mut uc = UnappliedColumns::default();
+    for o in &kept {
+        let now = &current[&o.package_id];
+        let p = priority.get(&o.package_id).copied().unwrap_or(0);
+        if now.resolved != Some(o.resolved) || now.priority != p {
+            updated.push(o);
+        }
+        let rows = unapplied.get(&o.package_id).unwrap_or(&no_rows);
+        if stored_unapplied.get(&o.package_id).unwrap_or(&no_rows) != rows {
+            changed_unapplied.push(o.package_id);
+            for &(prev, curr, distance) in rows {
+                uc.package_id.push(o.package_id);
+                uc.prev.push(prev);
+                uc.curr.push(curr);
+                uc.distance.push(distance);
+            }
         }
     }
-    if let Some(repo_id) = store_for_repo {
-        store_package_deps(&mut tx, repo_id, &kept, &id_of).await?;
-    }
-    let resolved_flags: Vec<bool> = kept.iter().map(|o| o.resolved).collect();
-    let priorities: Vec<i32> = kept
+    let written: BTreeSet<i32> = updated
         .iter()
-        .map(|o| priority.get(&o.package_id).copied().unwrap_or(0))
+        .map(|o| o.package_id)
+        .chain(changed_unapplied.iter().copied())
+        .chain(new_rows.iter().map(|r| r.0))
+        .chain(history.iter().map(|o| o.package_id))
         .collect();
-    sqlx::query(
-        "UPDATE package SET resolved = u.resolved, dependency_priority = u.priority
-         FROM unnest($1::int[], $2::bool[], $3::int[]) AS u(id, resolved, priority)
-         WHERE package.id = u.id",
-    )
-    .bind(&kept_ids)
-    .bind(&resolved_flags)
-    .bind(&priorities)
-    .execute(&mut *tx)
-    .await?;
+    stats.unchanged = kept.len() - written.len();
+    if let Some(repo_id) = store_for_repo {
+        package_deps::store(&mut tx, repo_id, &new_rows).await?;
+    }
+    if !updated.is_empty() {
+        let ids: Vec<i32> = updated.iter().map(|o| o.package_id).collect();
+        let flags: Vec<bool> = updated.iter().map(|o| o.resolved).collect();
+        let priorities: Vec<i32> = updated
+            .iter()
+            .map(|o| priority.get(&o.package_id).copied().unwrap_or(0))
+            .collect();
+        sqlx::query(
+            "UPDATE package SET resolved = u.resolved, dependency_priority = u.priority
+             FROM unnest($1::int[], $2::bool[], $3::int[]) AS u(id, resolved, priority)
+             WHERE package.id = u.id",
+        )
+        .bind(&ids)
+        .bind(&flags)
+        .bind(&priorities)
+        .execute(&mut *tx)
+        .await?;
+    }
+    stats.resolution_changes = insert_history(&mut tx, &history).await?;
+    if !changed_unapplied.is_empty() {
+        sqlx::query("DELETE FROM unapplied_change WHERE package_id = ANY($1)")
+            .bind(&changed_unapplied)
+            .execute(&mut *tx)
+            .await?;
+    }
+    stats.changes = uc.package_id.len();
+    uc.insert(&mut tx).await?;
 
-    // resolution history
+    // state-change messages (only a package update can change the state)
+    let updated_ids: Vec<i32> = updated.iter().map(|o| o.package_id).collect();
+    stats.messages = queue_messages(&mut tx, config, &updated_ids, &current).await?;
+    tx.commit().await?;
+    Ok(stats)
+}
+
+/// `(id, resolved, last_build_id, package_msg_state, dependency_priority)`.
+type CurrentRow = (i32, Option<bool>, Option<i32>, String, i32);
+
+/// A package row as locked before persisting.
+struct Current {
+    resolved: Option<bool>,
+    last_build_id: Option<i32>,
+    msg_state: MessageState,
+    priority: i32,
+}
+
+/// `(prev_dep_id, curr_dep_id, distance)`.
+type UnappliedRow = (Option<i32>, Option<i32>, Distance);
+type Distance = Option<i32>;
+
+/// The packages' current `unapplied_change` rows, sorted.
+async fn current_unapplied(
+    conn: &mut PgConnection,
+    ids: &[i32],
+) -> sqlx::Result<HashMap<i32, Vec<UnappliedRow>>> {
+    let rows: Vec<(i32, Option<i32>, Option<i32>, Distance)> = sqlx::query_as(
+        "SELECT package_id, prev_dep_id, curr_dep_id, distance FROM unapplied_change
+         WHERE package_id = ANY($1)",
+    )
+    .bind(ids)
+    .fetch_all(conn)
+    .await?;
+    let mut out: HashMap<i32, Vec<UnappliedRow>> = HashMap::new();
+    for (pkg, prev, curr, distance) in rows {
+        out.entry(pkg).or_default().push((prev, curr, distance));
+    }
+    for rows in out.values_mut() {
+        rows.sort_unstable();
+    }
+    Ok(out)
+}
+
+/// The stored form of an outcome.
+fn stored_deps_of(o: &PackageOutcome, id_of: &HashMap<&Nevra, i32>) -> StoredDeps {
+    if !o.resolved {
+        return StoredDeps::unresolved(o.srpm.clone());
+    }
+    let pairs = o
+        .dependencies
+        .iter()
+        .map(|d| (id_of[&d.nevra], d.distance))
+        .collect();
+    StoredDeps::resolved(pairs, o.srpm.clone())
+}
+
+/// The outcomes that make a `resolution_change`: Koschei's rule (the flag changed, or
+/// still unresolved with other problems); after a reset (`resolved IS NULL`, a forced
+/// re-resolution) unless the outcome equals the last recorded one.
+async fn history_differs<'a>(
+    conn: &mut PgConnection,
+    kept: &[&'a PackageOutcome],
+    current: &HashMap<i32, Current>,
+) -> sqlx::Result<Vec<&'a PackageOutcome>> {
+    let ids: Vec<i32> = kept.iter().map(|o| o.package_id).collect();
     let latest: Vec<(i32, bool, Vec<String>)> = sqlx::query_as(
         "SELECT DISTINCT ON (rc.package_id) rc.package_id, rc.resolved,
                 ARRAY(SELECT problem FROM resolution_problem WHERE resolution_id = rc.id)
          FROM resolution_change rc WHERE rc.package_id = ANY($1)
          ORDER BY rc.package_id, rc.timestamp DESC, rc.id DESC",
     )
-    .bind(&kept_ids)
-    .fetch_all(&mut *tx)
+    .bind(&ids)
+    .fetch_all(conn)
     .await?;
     let latest: HashMap<i32, (bool, BTreeSet<String>)> = latest
         .into_iter()
         .map(|(id, r, p)| (id, (r, p.into_iter().collect())))
         .collect();
-    let mut new_rc: Vec<&PackageOutcome> = Vec::new();
-    for o in &kept {
-        let problems: BTreeSet<String> = o.problems.iter().cloned().collect();
-        let last = latest.get(&o.package_id);
-        let differs = match current[&o.package_id].0 {
-            // Koschei's rule: the flag changed, or still unresolved with other problems
-            Some(prev) => {
-                prev != o.resolved || (!o.resolved && last.map(|l| &l.1) != Some(&problems))
+    Ok(kept
+        .iter()
+        .copied()
+        .filter(|o| {
+            let problems: BTreeSet<String> = o.problems.iter().cloned().collect();
+            let last = latest.get(&o.package_id);
+            match current[&o.package_id].resolved {
+                Some(prev) => {
+                    prev != o.resolved || (!o.resolved && last.map(|l| &l.1) != Some(&problems))
+                }
+                None => {
+                    last.is_none_or(|(r, p)| *r != o.resolved || (!o.resolved && *p != problems))
+                }
             }
-            // not resolved yet or reset (forced re-resolution): recorded unless the
-            // outcome equals the last recorded one, so a re-check adds no noise
-            None => last.is_none_or(|(r, p)| *r != o.resolved || (!o.resolved && *p != problems)),
-        };
-        if differs {
-            new_rc.push(o);
+        })
+        .collect())
+}
+
+/// Inserts the `resolution_change`s (with their problems). Returns how many.
+async fn insert_history(
+    conn: &mut PgConnection,
+    outcomes: &[&PackageOutcome],
+) -> sqlx::Result<usize> {
+    if outcomes.is_empty() {
+        return Ok(0);
+    }
+    let pkgs: Vec<i32> = outcomes.iter().map(|o| o.package_id).collect();
+    let flags: Vec<bool> = outcomes.iter().map(|o| o.resolved).collect();
+    let rc_ids: Vec<(i32, i32)> = sqlx::query_as(
+        "INSERT INTO resolution_change (package_id, resolved)
+         SELECT * FROM unnest($1::int[], $2::bool[]) RETURNING package_id, id",
+    )
+    .bind(&pkgs)
+    .bind(&flags)
+    .fetch_all(&mut *conn)
+    .await?;
+    let rc_ids: HashMap<i32, i32> = rc_ids.into_iter().collect();
+    let (mut res_ids, mut problems) = (Vec::new(), Vec::new());
+    for o in outcomes {
+        for p in o.problems.iter().collect::<BTreeSet<_>>() {
+            res_ids.push(rc_ids[&o.package_id]);
+            problems.push(p.clone());
         }
     }
-    if !new_rc.is_empty() {
-        let pkgs: Vec<i32> = new_rc.iter().map(|o| o.package_id).collect();
-        let flags: Vec<bool> = new_rc.iter().map(|o| o.resolved).collect();
-        let rc_ids: Vec<(i32, i32)> = sqlx::query_as(
-            "INSERT INTO resolution_change (package_id, resolved)
-             SELECT * FROM unnest($1::int[], $2::bool[]) RETURNING package_id, id",
-        )
-        .bind(&pkgs)
-        .bind(&flags)
-        .fetch_all(&mut *tx)
-        .await?;
-        let rc_ids: HashMap<i32, i32> = rc_ids.into_iter().collect();
-        let (mut res_ids, mut problems) = (Vec::new(), Vec::new());
-        for o in &new_rc {
-            for p in o.problems.iter().collect::<BTreeSet<_>>() {
-                res_ids.push(rc_ids[&o.package_id]);
-                problems.push(p.clone());
-            }
-        }
-        sqlx::query(
-            "INSERT INTO resolution_problem (resolution_id, problem)
-             SELECT * FROM unnest($1::int[], $2::text[])",
-        )
-        .bind(&res_ids)
-        .bind(&problems)
-        .execute(&mut *tx)
-        .await?;
-        stats.resolution_changes = new_rc.len();
-    }
-
-    // unapplied changes, replaced wholesale
-    sqlx::query("DELETE FROM unapplied_change WHERE package_id = ANY($1)")
-        .bind(&kept_ids)
-        .execute(&mut *tx)
-        .await?;
-    stats.changes = uc.package_id.len();
-    uc.insert(&mut tx).await?;
-
-    // state-change messages
-    stats.messages = queue_messages(&mut tx, config, &kept_ids, &current).await?;
-    tx.commit().await?;
-    Ok(stats)
+    sqlx::query(
+        "INSERT INTO resolution_problem (resolution_id, problem)
+         SELECT * FROM unnest($1::int[], $2::text[])",
+    )
+    .bind(&res_ids)
+    .bind(&problems)
+    .execute(conn)
+    .await?;
+    Ok(outcomes.len())
 }
 
 async fn queue_messages(
     conn: &mut PgConnection,
     config: &Config,
     ids: &[i32],
-    before: &HashMap<i32, (Option<bool>, Option<i32>, MessageState)>,
+    before: &HashMap<i32, Current>,
 ) -> anyhow::Result<usize> {
-    if !config.fedmsg_publisher.enabled {
+    if !config.fedmsg_publisher.enabled || ids.is_empty() {
         return Ok(0);
     }
     let after: Vec<(i32, String)> = sqlx::query_as(
@@ -328,7 +472,7 @@ async fn queue_messages(
     let mut queued = 0;
     for (id, state) in after {
         let new: MessageState = state.parse().unwrap_or(MessageState::Ignored);
-        if outbox::package_state_changed(conn, config, id, before[&id].2, new).await? {
+        if outbox::package_state_changed(conn, config, id, before[&id].msg_state, new).await? {
             queued += 1;
         }
     }
@@ -361,90 +505,6 @@ impl UnappliedColumns {
         .await?;
         Ok(())
     }
-}
-
-/// Stores the dependency sets of the resolved packages as their sets in `repo_id`
-/// (history that survives Koji, K#168/K#338: the build resolver falls back to them when
-/// Koji deleted a build's repo) and drops the packages' sets nothing refers to any more:
-/// kept are the newest repo, the one before it and repos of builds not yet resolved.
-async fn store_package_deps(
-    conn: &mut PgConnection,
-    repo_id: i32,
-    kept: &[&PackageOutcome],
-    id_of: &HashMap<&Nevra, i32>,
-) -> anyhow::Result<()> {
-    let (mut pkgs, mut keys, mut dists) = (Vec::new(), Vec::new(), Vec::new());
-    for o in kept.iter().filter(|o| o.resolved) {
-        let mut pairs: Vec<(i32, u8)> = o
-            .dependencies
-            .iter()
-            .map(|d| (id_of[&d.nevra], d.distance.unwrap_or(0)))
-            .collect();
-        pairs.sort_unstable();
-        pairs.dedup_by_key(|p| p.0);
-        let ids: Vec<i32> = pairs.iter().map(|p| p.0).collect();
-        pkgs.push(o.package_id);
-        keys.push(dependency_keys::encode(&ids));
-        dists.push(pairs.iter().map(|p| p.1).collect::<Vec<u8>>());
-    }
-    sqlx::query(
-        "INSERT INTO resolver_package_deps (package_id, repo_id, dependency_keys, distances)
-         SELECT p, $2, k, d FROM unnest($1::int[], $3::bytea[], $4::bytea[]) AS u(p, k, d)
-         ON CONFLICT (package_id, repo_id)
-         DO UPDATE SET dependency_keys = EXCLUDED.dependency_keys, distances = EXCLUDED.distances",
-    )
-    .bind(&pkgs)
-    .bind(repo_id)
-    .bind(&keys)
-    .bind(&dists)
-    .execute(&mut *conn)
-    .await?;
-    let ids: Vec<i32> = kept.iter().map(|o| o.package_id).collect();
-    sqlx::query(
-        "DELETE FROM resolver_package_deps r
-         WHERE r.package_id = ANY($1) AND r.repo_id < $2
-           AND r.repo_id < (SELECT max(o.repo_id) FROM resolver_package_deps o
-                            WHERE o.package_id = r.package_id AND o.repo_id < $2)
-           AND NOT EXISTS (SELECT 1 FROM build b WHERE b.package_id = r.package_id
-                           AND b.repo_id = r.repo_id AND b.deps_resolved IS NULL)",
-    )
-    .bind(&ids)
-    .bind(repo_id)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// The dependency set a package resolved to in a repo, when it was stored.
-pub async fn package_deps_in_repo(
-    conn: &mut PgConnection,
-    cache: &DependencyCache,
-    package_id: i32,
-    repo_id: i32,
-) -> anyhow::Result<Option<Vec<Dependency>>> {
-    let row: Option<(Vec<u8>, Vec<u8>)> = sqlx::query_as(
-        "SELECT dependency_keys, distances FROM resolver_package_deps
-         WHERE package_id = $1 AND repo_id = $2",
-    )
-    .bind(package_id)
-    .bind(repo_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some((keys, distances)) = row else {
-        return Ok(None);
-    };
-    let ids = dependency_keys::decode(&keys)?;
-    let nevras = cache.get_by_ids(conn, &ids).await?;
-    Ok(Some(
-        nevras
-            .into_iter()
-            .enumerate()
-            .map(|(i, nevra)| Dependency {
-                nevra,
-                distance: distances.get(i).copied().filter(|&d| d > 0),
-            })
-            .collect(),
-    ))
 }
 
 #[cfg(test)]

@@ -26,6 +26,8 @@ use koschei_koji::RepoState;
 
 use crate::build_requires::srpm;
 use crate::context::{CollectionInfo, Context};
+use crate::incremental::{self, ChunkPackage};
+use crate::package_deps;
 use crate::package_persist::{persist_chunk, PackageOutcome, PersistStats, WorkClaim};
 use crate::repo_env::{PreparedRepo, RepoStatus};
 use crate::secondary_repos::regenerated_on_primary;
@@ -157,6 +159,11 @@ async fn new_repo_locked(
     outbox::collection_state_changed(&mut tx, &ctx.config, c.id, old, new).await?;
     work_queue::cancel_other_repos(&mut tx, c.id, repo_id).await?;
     let mut queued = 0;
+    // the previous repo's pass resolved every eligible package (or recorded that it did
+    // not): the new pass can start from it
+    let base = c
+        .latest_repo_id
+        .filter(|_| c.latest_repo_resolved == Some(true));
     if resolved {
         let ids: Vec<i32> = sqlx::query_scalar(&format!(
             "SELECT p.id FROM package p WHERE p.collection_id = $1 AND {ELIGIBLE} ORDER BY p.id"
@@ -173,15 +180,30 @@ async fn new_repo_locked(
             &mut tx,
             c.id,
             repo_id,
+            base,
             &ids,
             ctx.config.dependency.persist_chunk_size,
         )
         .await?;
         queued = ids.len();
+        // packages left out of this pass are not resolved in this repo
+        let left_out: Vec<i32> = sqlx::query_scalar(&format!(
+            "SELECT p.id FROM package p WHERE p.collection_id = $1 AND NOT COALESCE({ELIGIBLE}, false)"
+        ))
+        .bind(c.id)
+        .fetch_all(&mut *tx)
+        .await?;
+        package_deps::mark_unknown(&mut tx, repo_id, &left_out).await?;
+        package_deps::record_pass(&mut tx, c.id, repo_id).await?;
     }
     tx.commit().await?;
+    let mode = match base {
+        Some(base) if resolved => format!("incremental from repo {base}"),
+        _ if resolved => "full pass (no resolved previous repo)".to_string(),
+        _ => "nothing to resolve".to_string(),
+    };
     tracing::info!(
-        "{}: repo {repo_id} buildroot {} ({} problems), {queued} packages queued, {:.1}s",
+        "{}: repo {repo_id} buildroot {} ({} problems), {queued} packages queued ({mode}), {:.1}s",
         c.name,
         new,
         problems.len(),
@@ -233,6 +255,7 @@ async fn queue_new_packages(ctx: &Context, c: &CollectionInfo) -> anyhow::Result
         &mut tx,
         c.id,
         repo_id,
+        None,
         &ids,
         ctx.config.dependency.persist_chunk_size,
     )
@@ -246,9 +269,14 @@ async fn queue_new_packages(ctx: &Context, c: &CollectionInfo) -> anyhow::Result
 struct LoadedChunk {
     item: WorkItem,
     repo: Arc<PreparedRepo>,
-    /// (package id, last_build_id, BuildRequires)
-    packages: Vec<(i32, Option<i32>, Vec<String>)>,
+    /// Packages to solve.
+    packages: Vec<ChunkPackage>,
+    /// Results carried over from the previous repo (incremental pass).
+    reused: Vec<PackageOutcome>,
 }
+
+/// `(id, name, version, release, last_build_id, resolved)` of a chunk's package.
+type ChunkRow = (i32, String, String, String, Option<i32>, Option<bool>);
 
 /// Loads a claimed chunk; `None` when nothing is left to do with it (the row is gone).
 async fn load_chunk(ctx: &Context, item: WorkItem) -> anyhow::Result<Option<LoadedChunk>> {
@@ -256,7 +284,7 @@ async fn load_chunk(ctx: &Context, item: WorkItem) -> anyhow::Result<Option<Load
         return Ok(None);
     };
     if c.latest_repo_id != Some(item.repo_id) || c.latest_repo_resolved != Some(true) {
-        work_queue::finish_empty(&ctx.pool, item.id, &ctx.instance).await?;
+        work_queue::finish_empty(&ctx.pool, &item, &ctx.instance).await?;
         return Ok(None);
     }
     let repo = match ctx
@@ -271,7 +299,7 @@ async fn load_chunk(ctx: &Context, item: WorkItem) -> anyhow::Result<Option<Load
                 c.name,
                 item.repo_id
             );
-            work_queue::finish_empty(&ctx.pool, item.id, &ctx.instance).await?;
+            work_queue::finish_empty(&ctx.pool, &item, &ctx.instance).await?;
             return Ok(None);
         }
         RepoStatus::Unavailable => bail!(
@@ -280,25 +308,55 @@ async fn load_chunk(ctx: &Context, item: WorkItem) -> anyhow::Result<Option<Load
             c.build_tag
         ),
     };
-    let rows: Vec<(i32, String, String, String, Option<i32>)> = sqlx::query_as(&format!(
-        "SELECT p.id, p.name, b.version, b.release, p.last_build_id
-         FROM package p JOIN build b ON b.id = p.last_complete_build_id
-         WHERE p.id = ANY($1) AND {ELIGIBLE} ORDER BY p.id"
+    let rows: Vec<ChunkRow> = sqlx::query_as(&format!(
+        "SELECT p.id, p.name, b.version, b.release, p.last_build_id, p.resolved
+             FROM package p JOIN build b ON b.id = p.last_complete_build_id
+             WHERE p.id = ANY($1) AND {ELIGIBLE} ORDER BY p.id"
     ))
     .bind(&item.package_ids)
     .fetch_all(&ctx.pool)
     .await?;
     let srpms: Vec<_> = rows.iter().map(|r| srpm(&r.1, &r.2, &r.3)).collect();
     let brs = ctx.brs.get(ctx.koji_for(&c), c.koji_id(), &srpms).await?;
-    let packages = rows
+    let packages: Vec<ChunkPackage> = rows
         .into_iter()
         .zip(brs)
-        .filter_map(|(r, brs)| brs.map(|brs| (r.0, r.4, brs)))
+        .filter_map(|(r, brs)| {
+            Some(ChunkPackage {
+                package_id: r.0,
+                last_build_id: r.4,
+                resolved: r.5,
+                srpm: format!("{}-{}", r.2, r.3),
+                buildrequires: brs?,
+            })
+        })
         .collect();
+    // packages that became ineligible or have no BuildRequires are not resolved here
+    let left_out: Vec<i32> = item
+        .package_ids
+        .iter()
+        .copied()
+        .filter(|id| !packages.iter().any(|p| p.package_id == *id))
+        .collect();
+    if !left_out.is_empty() {
+        let mut conn = ctx.pool.acquire().await?;
+        package_deps::mark_unknown(&mut conn, item.repo_id, &left_out).await?;
+    }
+    let (packages, reused) = match item.base_repo_id {
+        Some(base) => {
+            let plan = incremental::plan_chunk(ctx, &c, base, &repo, packages).await?;
+            if let Some(reason) = &plan.fallback {
+                tracing::info!("{}: work item {} solved in full: {reason}", c.name, item.id);
+            }
+            (plan.solve, plan.reused)
+        }
+        None => (packages, Vec::new()),
+    };
     Ok(Some(LoadedChunk {
         item,
         repo,
         packages,
+        reused,
     }))
 }
 
@@ -313,9 +371,13 @@ struct InFlight {
 pub struct WorkStats {
     /// Chunks persisted.
     pub chunks: usize,
-    /// Packages resolved.
+    /// Packages resolved (solved or reused).
     pub resolved: usize,
-    /// What persisting did.
+    /// Of those, solved in chunks of an incremental pass.
+    pub resolved_again: usize,
+    /// Of those, reused from the previous repo without solving.
+    pub reused: usize,
+    /// What persisting did (`persist.unchanged`: packages left without any write).
     pub persist: PersistStats,
 }
 
@@ -345,8 +407,8 @@ async fn work_loop(
     let mut claimed = 0usize;
     let mut pool: Option<(String, SolverPool)> = None;
     let mut stash: VecDeque<LoadedChunk> = VecDeque::new();
-    // job tag -> (item id, package id, last build id)
-    let mut jobs: HashMap<i64, (i64, i32, Option<i32>)> = HashMap::new();
+    // job tag -> (item id, package)
+    let mut jobs: HashMap<i64, (i64, ChunkPackage)> = HashMap::new();
     let mut next_tag: i64 = 0;
     let dep = &ctx.config.dependency;
     loop {
@@ -374,6 +436,26 @@ async fn work_loop(
                     }
                 }
             };
+            let item_id = chunk.item.id;
+            stats.reused += chunk.reused.len();
+            if chunk.item.base_repo_id.is_some() {
+                stats.resolved_again += chunk.packages.len();
+            }
+            if chunk.packages.is_empty() {
+                // nothing to solve: persist at once
+                stats.resolved += chunk.reused.len();
+                stats.persist += persist_chunk(
+                    &ctx.pool,
+                    &ctx.config,
+                    &ctx.deps,
+                    &chunk.reused,
+                    Some(claim_of(ctx, item_id)),
+                    Some(chunk.item.repo_id),
+                )
+                .await?;
+                stats.chunks += 1;
+                continue;
+            }
             let key = chunk.repo.solv.path.display().to_string();
             if pool.as_ref().is_none_or(|(k, _)| k != &key) {
                 if !flights.is_empty() {
@@ -392,33 +474,22 @@ async fn work_loop(
                 ));
             }
             let (_, solver) = pool.as_ref().expect("pool started");
-            let item_id = chunk.item.id;
-            if chunk.packages.is_empty() {
-                stats.persist += persist_chunk(
-                    &ctx.pool,
-                    &ctx.config,
-                    &ctx.deps,
-                    &[],
-                    Some(claim_of(ctx, item_id)),
-                    None,
-                )
-                .await?;
-                stats.chunks += 1;
-                continue;
-            }
-            for (package_id, last_build_id, brs) in chunk.packages.iter().cloned() {
+            let remaining = chunk.packages.len();
+            for package in chunk.packages {
                 next_tag += 1;
-                jobs.insert(next_tag, (item_id, package_id, last_build_id));
                 solver.submit(SolveJob {
                     tag: next_tag,
-                    buildrequires: brs,
+                    buildrequires: package.buildrequires.clone(),
                 });
+                jobs.insert(next_tag, (item_id, package));
             }
+            let mut outcomes = chunk.reused;
+            outcomes.reserve(remaining);
             flights.insert(
                 item_id,
                 InFlight {
-                    remaining: chunk.packages.len(),
-                    outcomes: Vec::with_capacity(chunk.packages.len()),
+                    remaining,
+                    outcomes,
                     item: chunk.item,
                 },
             );
@@ -437,14 +508,15 @@ async fn work_loop(
             Some(Err(e)) => bail!("solver: {e}"),
             None => bail!("solver threads ended"),
         };
-        let (item_id, package_id, last_build_id) = jobs.remove(&result.tag).expect("known job");
+        let (item_id, package) = jobs.remove(&result.tag).expect("known job");
         let flight = flights.get_mut(&item_id).expect("chunk in flight");
         flight.outcomes.push(PackageOutcome {
-            package_id,
-            last_build_id,
+            package_id: package.package_id,
+            last_build_id: package.last_build_id,
             resolved: result.resolved,
             problems: result.problems,
             dependencies: result.dependencies,
+            srpm: Some(package.srpm),
         });
         flight.remaining -= 1;
         if flight.remaining == 0 {
@@ -464,13 +536,27 @@ async fn work_loop(
     }
     if stats.chunks > 0 {
         let secs = started.elapsed().as_secs_f64();
+        let p = &stats.persist;
         tracing::info!(
-            "resolved {} packages in {} chunks, {:.1}s ({:.0} pkgs/min); {:?}; dependency cache {:?}",
+            "resolved {} packages in {} chunks, {:.1}s ({:.0} pkgs/min): \
+             re-solved {} in incremental passes and {} in full ones, reused {} without solving; \
+             {} unchanged (no writes), {} written, {} discarded, {} resolution changes, \
+             {} messages, {} unapplied changes; dependency cache {:?}",
             stats.resolved,
             stats.chunks,
             secs,
             stats.resolved as f64 * 60.0 / secs.max(1e-9),
-            stats.persist,
+            stats.resolved_again,
+            stats
+                .resolved
+                .saturating_sub(stats.reused + stats.resolved_again),
+            stats.reused,
+            p.unchanged,
+            p.persisted - p.unchanged,
+            p.discarded,
+            p.resolution_changes,
+            p.messages,
+            p.changes,
             ctx.deps.stats()
         );
     }

@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use sqlx::{PgConnection, PgPool};
 
+use crate::package_deps;
+
 /// A claimed chunk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkItem {
@@ -25,14 +27,17 @@ pub struct WorkItem {
     pub repo_id: i32,
     /// Packages of the chunk.
     pub package_ids: Vec<i32>,
+    /// The previous repo of an incremental pass ([`crate::incremental`]).
+    pub base_repo_id: Option<i32>,
 }
 
-/// Queues `package_ids` in chunks of `chunk_size` for resolution against `repo_id`.
-/// Returns the number of rows.
+/// Queues `package_ids` in chunks of `chunk_size` for resolution against `repo_id`,
+/// incrementally from `base_repo_id` when given. Returns the number of rows.
 pub async fn enqueue(
     conn: &mut PgConnection,
     collection_id: i32,
     repo_id: i32,
+    base_repo_id: Option<i32>,
     package_ids: &[i32],
     chunk_size: usize,
 ) -> sqlx::Result<usize> {
@@ -40,11 +45,13 @@ pub async fn enqueue(
     let mut rows = 0;
     for chunk in package_ids.chunks(chunk_size) {
         sqlx::query(
-            "INSERT INTO resolver_work (collection_id, repo_id, package_ids) VALUES ($1, $2, $3)",
+            "INSERT INTO resolver_work (collection_id, repo_id, package_ids, base_repo_id)
+             VALUES ($1, $2, $3, $4)",
         )
         .bind(collection_id)
         .bind(repo_id)
         .bind(chunk)
+        .bind(base_repo_id)
         .execute(&mut *conn)
         .await?;
         rows += 1;
@@ -53,27 +60,32 @@ pub async fn enqueue(
 }
 
 /// Drops the collection's queued work for repos other than `repo_id` (superseded by a
-/// newer repo). Claimed rows go too: their owners' results are discarded.
+/// newer repo). Claimed rows go too: their owners' results are discarded. Their packages
+/// were not resolved in those repos ([`package_deps::mark_unknown`]).
 pub async fn cancel_other_repos(
     conn: &mut PgConnection,
     collection_id: i32,
     repo_id: i32,
 ) -> sqlx::Result<u64> {
-    Ok(
-        sqlx::query("DELETE FROM resolver_work WHERE collection_id = $1 AND repo_id <> $2")
-            .bind(collection_id)
-            .bind(repo_id)
-            .execute(conn)
-            .await?
-            .rows_affected(),
+    let rows: Vec<(i32, Vec<i32>)> = sqlx::query_as(
+        "DELETE FROM resolver_work WHERE collection_id = $1 AND repo_id <> $2
+         RETURNING repo_id, package_ids",
     )
+    .bind(collection_id)
+    .bind(repo_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (repo, ids) in &rows {
+        package_deps::mark_unknown(&mut *conn, *repo, ids).await?;
+    }
+    Ok(rows.len() as u64)
 }
 
 /// Claims after which a chunk is no longer handed out (it keeps failing or killing its
 /// resolvers); it stays in the table for an operator until the next repo replaces it.
 pub const MAX_CLAIMS: i32 = 10;
 
-type ClaimRow = (i64, i32, i32, Vec<i32>, i32);
+type ClaimRow = (i64, i32, i32, Vec<i32>, i32, Option<i32>);
 
 /// Claims the oldest row that is free or whose lease expired, preferring rows claimed
 /// fewer times, so that a chunk that keeps failing does not hold up the others.
@@ -90,14 +102,14 @@ pub async fn claim(
                      WHERE (lease_until IS NULL OR lease_until < (now() AT TIME ZONE 'UTC'))
                        AND claims < $3
                      ORDER BY claims, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-         RETURNING id, collection_id, repo_id, package_ids, claims",
+         RETURNING id, collection_id, repo_id, package_ids, claims, base_repo_id",
     )
     .bind(instance)
     .bind(lease.as_secs_f64())
     .bind(MAX_CLAIMS)
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|(id, collection_id, repo_id, package_ids, claims)| {
+    Ok(row.map(|(id, collection_id, repo_id, package_ids, claims, base_repo_id)| {
         if claims > 1 {
             tracing::warn!(
                 "resolver work item {id} (collection {collection_id}, repo {repo_id}) claimed {claims} times"
@@ -108,6 +120,7 @@ pub async fn claim(
             collection_id,
             repo_id,
             package_ids,
+            base_repo_id,
         }
     }))
 }
@@ -139,13 +152,20 @@ pub async fn release(pool: &PgPool, item_id: i64, instance: &str) -> sqlx::Resul
     Ok(())
 }
 
-/// Deletes a row without results (obsolete, or nothing left to resolve in it).
-pub async fn finish_empty(pool: &PgPool, item_id: i64, instance: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM resolver_work WHERE id = $1 AND claimed_by = $2")
-        .bind(item_id)
+/// Deletes a row without results (obsolete, or nothing left to resolve in it); its
+/// packages were not resolved in its repo ([`package_deps::mark_unknown`]).
+pub async fn finish_empty(pool: &PgPool, item: &WorkItem, instance: &str) -> anyhow::Result<()> {
+    let mut tx = pool.begin().await?;
+    let deleted = sqlx::query("DELETE FROM resolver_work WHERE id = $1 AND claimed_by = $2")
+        .bind(item.id)
         .bind(instance)
-        .execute(pool)
-        .await?;
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if deleted > 0 {
+        package_deps::mark_unknown(&mut tx, item.repo_id, &item.package_ids).await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 

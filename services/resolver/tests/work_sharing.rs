@@ -106,6 +106,7 @@ async fn a_killed_instance_s_chunk_is_taken_over(pool: PgPool) {
         resolved: false,
         problems: vec!["late".into()],
         dependencies: vec![],
+        srpm: None,
     };
     let claim = WorkClaim {
         item_id: item.id,
@@ -168,6 +169,7 @@ async fn results_are_discarded_when_the_last_build_changed(pool: PgPool) {
         resolved: false,
         problems: vec!["x".into()],
         dependencies: vec![],
+        srpm: None,
     };
     // a new build was submitted meanwhile
     env.build(foo, 2, None, 0.0).await;

@@ -41,6 +41,7 @@ pub const SOURCES: &[(&str, &[Entry])] = &[
     ("versioned-ok", &[("A", "GE", "1")]),
     ("versioned-bad", &[("A", "GT", "1-1.fc22")]),
     ("needs-libx", &[("libx", "GE", "2"), ("liby", "", "")]),
+    ("mylib-user", &[("mylib", "", "")]),
 ];
 
 /// Every source is version 1, release 1.

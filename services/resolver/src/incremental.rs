@@ -1,0 +1,345 @@
+//! Incremental resolution in the repo resolver: a chunk of a whole-repo pass queued
+//! against the previous repo (`resolver_work.base_repo_id`) re-solves only the packages
+//! the repo delta can affect and reuses the others' previous results with versions
+//! swapped ([`koschei_depsolve::RepoDelta`], exact: the results are a full pass's).
+//!
+//! A package is planned from its previous result when all of this holds, and solved
+//! otherwise:
+//!
+//! * the previous repo is still usable (Koji has it and its repodata is in the cache);
+//! * its stored outcome at or before the previous repo ([`crate::package_deps`]) is a
+//!   resolved set for the same SRPM (so the BuildRequires are the same), every member of
+//!   which is in the previous repo;
+//! * it was not reset for a forced re-resolution (`resolved IS NULL`).
+//!
+//! The delta analysis holds a libsolv pool, which must stay on one thread: a
+//! [`DeltaPlanner`] owns such a thread for one (previous, new) repo pair and answers
+//! planning requests through a channel; the process keeps the latest one, so every chunk
+//! of a pass that this instance claims reuses it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use koschei_depsolve::{
+    DeltaStats, Dependency, Install, Nevra, PackageIndex, PackageTable, Plan, RepoDelta, Resolution,
+};
+use tokio::sync::{oneshot, Mutex};
+
+use crate::context::{CollectionInfo, Context};
+use crate::package_deps::{self, StoredDeps};
+use crate::package_persist::PackageOutcome;
+use crate::repo_env::{PreparedRepo, RepoStatus};
+
+/// A package of a claimed chunk, ready for planning or solving.
+#[derive(Debug, Clone)]
+pub struct ChunkPackage {
+    /// Package id.
+    pub package_id: i32,
+    /// `package.last_build_id` when read.
+    pub last_build_id: Option<i32>,
+    /// `package.resolved` when read (`None`: forced re-resolution or new).
+    pub resolved: Option<bool>,
+    /// `version-release` of the SRPM.
+    pub srpm: String,
+    /// Its BuildRequires.
+    pub buildrequires: Vec<String>,
+}
+
+impl ChunkPackage {
+    /// The outcome of solving (or reusing) it.
+    pub fn outcome(
+        &self,
+        resolution: &Resolution,
+        dependencies: Vec<Dependency>,
+    ) -> PackageOutcome {
+        PackageOutcome {
+            package_id: self.package_id,
+            last_build_id: self.last_build_id,
+            resolved: resolution.resolved,
+            problems: resolution.problems.clone(),
+            dependencies,
+            srpm: Some(self.srpm.clone()),
+        }
+    }
+}
+
+/// How a chunk was planned.
+#[derive(Debug, Default)]
+pub struct ChunkPlan {
+    /// Results carried over from the previous repo.
+    pub reused: Vec<PackageOutcome>,
+    /// Packages to solve.
+    pub solve: Vec<ChunkPackage>,
+    /// Why the whole chunk falls back to solving (`None`: planned incrementally).
+    pub fallback: Option<String>,
+}
+
+/// Plans a chunk queued against `base_repo` (the collection's previous repo).
+pub async fn plan_chunk(
+    ctx: &Context,
+    c: &CollectionInfo,
+    base_repo: i32,
+    new: &Arc<PreparedRepo>,
+    packages: Vec<ChunkPackage>,
+) -> anyhow::Result<ChunkPlan> {
+    let fallback = |reason: String, solve: Vec<ChunkPackage>| ChunkPlan {
+        reused: Vec::new(),
+        solve,
+        fallback: Some(reason),
+    };
+    let old = match ctx.repos.get(ctx.koji_for(c), &c.repo(base_repo)).await? {
+        RepoStatus::Ready(old) => old,
+        RepoStatus::Dead => return Ok(fallback(format!("repo {base_repo} is gone"), packages)),
+        RepoStatus::NoBuildGroup => {
+            return Ok(fallback(
+                format!("repo {base_repo} has no build group"),
+                packages,
+            ))
+        }
+        RepoStatus::Unavailable => {
+            return Ok(fallback(
+                format!("repodata of repo {base_repo} unavailable"),
+                packages,
+            ))
+        }
+    };
+    let planner = match ctx.deltas.get(&old, new).await {
+        Ok(planner) => planner,
+        Err(e) => return Ok(fallback(format!("delta analysis failed: {e:#}"), packages)),
+    };
+    let ids: Vec<i32> = packages.iter().map(|p| p.package_id).collect();
+    let mut conn = ctx.pool.acquire().await?;
+    let stored = package_deps::newest_at_or_before(&mut conn, &ids, base_repo).await?;
+    let usable = |p: &ChunkPackage| -> Option<&StoredDeps> {
+        let row = stored.get(&p.package_id)?;
+        (p.resolved.is_some()
+            && row.resolved == Some(true)
+            && row.srpm.as_deref() == Some(p.srpm.as_str()))
+        .then_some(row)
+    };
+    let mut all_ids: Vec<i32> = packages
+        .iter()
+        .filter_map(usable)
+        .flat_map(|row| row.ids.iter().copied())
+        .collect();
+    all_ids.sort_unstable();
+    all_ids.dedup();
+    let nevras = ctx.deps.get_by_ids(&mut conn, &all_ids).await?;
+    drop(conn);
+    let nevra_of: HashMap<i32, Nevra> = all_ids.into_iter().zip(nevras).collect();
+    let mut plan = ChunkPlan::default();
+    let mut requests: Vec<(ChunkPackage, PlanJob)> = Vec::new();
+    for p in packages {
+        let previous = usable(&p).and_then(|row| planner.previous_resolution(row, &nevra_of));
+        match previous {
+            Some(previous) => {
+                let job = PlanJob {
+                    previous,
+                    buildrequires: p.buildrequires.clone(),
+                };
+                requests.push((p, job));
+            }
+            None => plan.solve.push(p),
+        }
+    }
+    let (pkgs, jobs): (Vec<ChunkPackage>, Vec<PlanJob>) = requests.into_iter().unzip();
+    let answers = planner.plan(jobs).await?;
+    for (p, answer) in pkgs.into_iter().zip(answers) {
+        match answer {
+            Some(r) => {
+                let deps = planner.dependencies(&r);
+                plan.reused.push(p.outcome(&r, deps));
+            }
+            None => plan.solve.push(p),
+        }
+    }
+    Ok(plan)
+}
+
+/// One package to plan: its previous resolution (in the previous repo) and its
+/// BuildRequires (the same as then).
+struct PlanJob {
+    previous: Resolution,
+    buildrequires: Vec<String>,
+}
+
+type Answer = Vec<Option<Resolution>>;
+
+/// The delta analysis of one (previous, new) repo pair on its own thread.
+pub struct DeltaPlanner {
+    key: String,
+    requests: std::sync::mpsc::Sender<(Vec<PlanJob>, oneshot::Sender<Answer>)>,
+    /// NEVRA → index in the previous repo (`None` when two packages share it).
+    old_index: HashMap<Nevra, Option<PackageIndex>>,
+    new_table: PackageTable,
+    /// Figures about the delta.
+    pub stats: DeltaStats,
+}
+
+impl DeltaPlanner {
+    /// Analyses the delta (on a new thread, which lives as long as the planner).
+    async fn start(
+        key: String,
+        old: Arc<PreparedRepo>,
+        new: Arc<PreparedRepo>,
+    ) -> anyhow::Result<Self> {
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let (tx, rx) = std::sync::mpsc::channel::<(Vec<PlanJob>, oneshot::Sender<Answer>)>();
+        std::thread::Builder::new()
+            .name("repo-delta".into())
+            .spawn(move || {
+                let setup = || -> anyhow::Result<_> {
+                    let delta = RepoDelta::analyze(&old.solv, &new.solv)?;
+                    eprintln!(
+                        "DEBUG taints {:?} {:?}",
+                        delta.direct_taints(),
+                        delta.stats()
+                    );
+                    let old_table = old.solv.load()?.package_table();
+                    let new_table = new.solv.load()?.package_table();
+                    Ok((delta, old_table, new_table))
+                };
+                let mut delta = match setup() {
+                    Ok((delta, old_table, new_table)) => {
+                        let _ = ready_tx.send(Ok((delta.stats().clone(), old_table, new_table)));
+                        delta
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                while let Ok((jobs, reply)) = rx.recv() {
+                    let answer = jobs
+                        .iter()
+                        .map(|job| {
+                            let previous = Some((
+                                old.group.as_slice(),
+                                job.buildrequires.as_slice(),
+                                &job.previous,
+                            ));
+                            match delta.plan(previous, &new.group, &job.buildrequires) {
+                                Plan::Reuse(r) => Some(r),
+                                Plan::Resolve => None,
+                            }
+                        })
+                        .collect();
+                    let _ = reply.send(answer);
+                }
+            })
+            .context("spawning the delta thread")?;
+        let (stats, old_table, new_table) = ready_rx.await.context("delta thread died")??;
+        let mut old_index: HashMap<Nevra, Option<PackageIndex>> = HashMap::new();
+        for (i, n) in old_table.iter() {
+            old_index
+                .entry(n.clone())
+                .and_modify(|e| *e = None)
+                .or_insert(Some(i));
+        }
+        Ok(DeltaPlanner {
+            key,
+            requests: tx,
+            old_index,
+            new_table,
+            stats,
+        })
+    }
+
+    /// A stored resolved set as a resolution in the previous repo; `None` when a member
+    /// is not in that repo.
+    fn previous_resolution(
+        &self,
+        row: &StoredDeps,
+        nevra_of: &HashMap<i32, Nevra>,
+    ) -> Option<Resolution> {
+        let mut installs = row
+            .ids
+            .iter()
+            .zip(&row.distances)
+            .map(|(id, &d)| {
+                let package = (*self.old_index.get(nevra_of.get(id)?)?)?;
+                Some(Install {
+                    package,
+                    distance: (d > 0).then_some(d),
+                })
+            })
+            .collect::<Option<Vec<Install>>>()?;
+        installs.sort_unstable();
+        Some(Resolution {
+            resolved: true,
+            problems: Vec::new(),
+            installs,
+        })
+    }
+
+    /// Plans packages: `Some(resolution in the new repo)` to reuse, `None` to solve.
+    async fn plan(&self, jobs: Vec<PlanJob>) -> anyhow::Result<Answer> {
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (tx, rx) = oneshot::channel();
+        self.requests
+            .send((jobs, tx))
+            .map_err(|_| anyhow::anyhow!("delta thread ended"))?;
+        Ok(rx.await?)
+    }
+
+    /// The installs of a resolution in the new repo as dependency records.
+    fn dependencies(&self, r: &Resolution) -> Vec<Dependency> {
+        r.installs
+            .iter()
+            .map(|i| Dependency {
+                nevra: self.new_table.get(i.package).clone(),
+                distance: i.distance,
+            })
+            .collect()
+    }
+}
+
+/// The process's delta planner for the latest (previous, new) repo pair.
+#[derive(Default)]
+pub struct DeltaCache {
+    current: Mutex<Option<Arc<DeltaPlanner>>>,
+}
+
+impl DeltaCache {
+    /// The planner of `old` → `new`, analysing the delta when it is not the current one.
+    pub async fn get(
+        &self,
+        old: &Arc<PreparedRepo>,
+        new: &Arc<PreparedRepo>,
+    ) -> anyhow::Result<Arc<DeltaPlanner>> {
+        let key = format!(
+            "{}:{}->{}:{}",
+            old.solv.path.display(),
+            old.group.join(","),
+            new.solv.path.display(),
+            new.group.join(",")
+        );
+        let mut current = self.current.lock().await;
+        if let Some(p) = current.as_ref().filter(|p| p.key == key) {
+            return Ok(p.clone());
+        }
+        *current = None; // free the previous analysis first
+        let started = Instant::now();
+        let planner = Arc::new(DeltaPlanner::start(key, old.clone(), new.clone()).await?);
+        let s = &planner.stats;
+        tracing::info!(
+            "repo delta {} -> {}: {} changed binaries ({} updated, {} of them version bumps only, \
+             {} added, {} removed), {} tainted; analysed in {:.1}s",
+            old.descriptor.repo_id,
+            new.descriptor.repo_id,
+            s.changed_binaries(),
+            s.updated,
+            s.same_structure,
+            s.added,
+            s.removed,
+            s.tainted,
+            started.elapsed().as_secs_f64()
+        );
+        *current = Some(planner.clone());
+        Ok(planner)
+    }
+}
