@@ -8,7 +8,9 @@
 //! ordering (`rpmvercmp`).
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
+
+use crate::idhash::HashSet;
 
 use crate::package::{Dependency, Nevra};
 

@@ -66,7 +66,7 @@
 //! job candidate tainted" means "nothing in `U(p)` tainted", which is the isomorphism
 //! condition above. The benchmark checks the claim on a real delta against a full pass.
 
-use std::collections::{HashMap, HashSet};
+use crate::idhash::{HashMap, HashSet};
 
 mod soft;
 #[cfg(test)]
@@ -246,6 +246,8 @@ pub struct RepoDelta {
     policy_flipped: Vec<bool>,
     /// new index → paired with an old package (filled on first use)
     new_has_predecessor: Vec<bool>,
+    /// The last build group planned with and what [`RepoDelta::group_reach`] found.
+    group_memo: Option<(Vec<String>, Option<Vec<u64>>)>,
 }
 
 impl RepoDelta {
@@ -280,16 +282,17 @@ impl RepoDelta {
             identical: vec![false; (or.end - or.start) as usize],
             new_identical: vec![false; (nr.end - nr.start) as usize],
             weak,
-            touched: HashSet::new(),
+            touched: HashSet::default(),
             reasons: Vec::new(),
             stats: DeltaStats::default(),
-            jobs: HashMap::new(),
+            jobs: HashMap::default(),
             grown: soft::GrownRequires::default(),
             counts: PlanCounts::default(),
             evr_changed: Vec::new(),
-            policy_flips: HashSet::new(),
+            policy_flips: HashSet::default(),
             policy_flipped: vec![false; (or.end - or.start) as usize],
             new_has_predecessor: Vec::new(),
+            group_memo: None,
         };
         let kinds = delta.pair_packages();
         delta.evr_changed = (0..delta.old_len)
@@ -354,9 +357,9 @@ impl RepoDelta {
             return Vec::new();
         }
         let direct: HashSet<u32> = self.reasons.iter().map(|&(i, _)| i).collect();
-        let mut parent: HashMap<usize, usize> = HashMap::new();
+        let mut parent: HashMap<usize, usize> = HashMap::default();
         let mut queue = std::collections::VecDeque::from([start]);
-        let mut seen: HashSet<usize> = HashSet::from([start]);
+        let mut seen: HashSet<usize> = [start].into_iter().collect();
         let mut atoms = Vec::new();
         while let Some(i) = queue.pop_front() {
             if direct.contains(&(i as u32)) {
@@ -489,9 +492,12 @@ impl RepoDelta {
             self.counts.unresolved_or_new_request += 1;
             return resolve;
         }
-        let mut reach = vec![0u64; self.grown.words()];
+        let Some(mut reach) = self.group_reach(group) else {
+            self.counts.tainted_universe += 1;
+            return resolve;
+        };
         let mut nearest = u8::MAX;
-        for (k, dep) in group.iter().chain(buildrequires).enumerate() {
+        for dep in buildrequires {
             let info = self.job_info(dep.as_ref());
             if !info.clean {
                 self.counts.tainted_universe += 1;
@@ -500,9 +506,7 @@ impl RepoDelta {
             for (r, w) in reach.iter_mut().zip(&info.reach) {
                 *r |= w;
             }
-            if k >= group.len() {
-                nearest = nearest.min(info.nearest_owner);
-            }
+            nearest = nearest.min(info.nearest_owner);
         }
         let grown = reach.iter().any(|&w| w != 0);
         if grown {
@@ -553,6 +557,35 @@ impl RepoDelta {
         }
     }
 
+    /// The grown requirements a build group's candidates reach, `None` when one of its
+    /// members selects differently or has a tainted candidate. Remembered for the last
+    /// group asked about (every package of a pass has the same one).
+    fn group_reach<S: AsRef<str>>(&mut self, group: &[S]) -> Option<Vec<u64>> {
+        let remembered = self.group_memo.as_ref().filter(|(g, _)| {
+            g.len() == group.len() && g.iter().zip(group).all(|(a, b)| a == b.as_ref())
+        });
+        if let Some((_, reach)) = remembered {
+            return reach.clone();
+        }
+        let mut reach = Some(vec![0u64; self.grown.words()]);
+        for dep in group {
+            let info = self.job_info(dep.as_ref());
+            if !info.clean {
+                reach = None;
+                break;
+            }
+            let info_reach = info.reach.clone();
+            if let Some(reach) = reach.as_mut() {
+                for (r, w) in reach.iter_mut().zip(&info_reach) {
+                    *r |= w;
+                }
+            }
+        }
+        let names = group.iter().map(|g| g.as_ref().to_string()).collect();
+        self.group_memo = Some((names, reach.clone()));
+        reach
+    }
+
     /// Packages tainted directly (before propagation), as `name-evr.arch` with the reason.
     pub fn direct_taints(&self) -> Vec<(String, TaintReason)> {
         self.reasons
@@ -586,7 +619,7 @@ impl RepoDelta {
     /// old index (`None` = removed) and counts added packages.
     fn pair_packages(&mut self) -> Vec<Option<PairKind>> {
         type Key = (Id, Id);
-        let mut old_by_key: HashMap<Key, Vec<Id>> = HashMap::new();
+        let mut old_by_key: HashMap<Key, Vec<Id>> = HashMap::default();
         for i in 0..self.old_len {
             let id = self.old_id(i);
             old_by_key
@@ -594,7 +627,7 @@ impl RepoDelta {
                 .or_default()
                 .push(id);
         }
-        let mut new_by_key: HashMap<Key, Vec<Id>> = HashMap::new();
+        let mut new_by_key: HashMap<Key, Vec<Id>> = HashMap::default();
         for i in 0..self.new_len {
             let id = self.new_start + i as Id;
             new_by_key
@@ -602,7 +635,7 @@ impl RepoDelta {
                 .or_default()
                 .push(id);
         }
-        let mut paired_new: HashSet<Id> = HashSet::new();
+        let mut paired_new: HashSet<Id> = HashSet::default();
         for (key, olds) in &old_by_key {
             let Some(news) = new_by_key.get(key) else {
                 continue;
@@ -665,13 +698,18 @@ impl RepoDelta {
         let evr_same = self.pool.solvable_evr(o) == self.pool.solvable_evr(n);
         let mut identical = evr_same;
         for kind in DepKind::ALL {
+            // most pairs are identical: compare without collecting first
+            if self
+                .pool
+                .solvable_deps(o, kind)
+                .eq(self.pool.solvable_deps(n, kind))
+            {
+                continue;
+            }
             let a: Vec<Id> = self.pool.solvable_deps(o, kind).collect();
             let b: Vec<Id> = self.pool.solvable_deps(n, kind).collect();
             if a.len() != b.len() {
                 return PairKind::Structural;
-            }
-            if a == b {
-                continue;
             }
             identical = false;
             if kind == DepKind::Provides {
@@ -702,7 +740,7 @@ impl RepoDelta {
         if olds == news {
             return Some(olds.iter().enumerate().map(|(i, &d)| (i, d, d)).collect());
         }
-        let mut unmatched: HashMap<Id, usize> = HashMap::new();
+        let mut unmatched: HashMap<Id, usize> = HashMap::default();
         for &e in news {
             *unmatched.entry(e).or_default() += 1;
         }
@@ -895,9 +933,9 @@ impl RepoDelta {
     /// counterpart; taint owners of dependencies that evaluate differently, except for
     /// requires whose providers only grew (recorded for [`RepoDelta::plan_traced`]).
     fn check_dependencies(&mut self, kinds: &[Option<PairKind>]) {
-        let mut memo: HashMap<(Id, Id, bool), bool> = HashMap::new();
-        let mut grown_memo: HashMap<(Id, Id), bool> = HashMap::new();
-        let mut changed_deps: HashSet<(Id, Id)> = HashSet::new();
+        let mut memo: HashMap<(Id, Id, bool), bool> = HashMap::default();
+        let mut grown_memo: HashMap<(Id, Id), bool> = HashMap::default();
+        let mut changed_deps: HashSet<(Id, Id)> = HashSet::default();
         for (i, &pair) in kinds.iter().enumerate() {
             if self.tainted[i] {
                 continue;
@@ -1174,7 +1212,7 @@ impl RepoDelta {
             return;
         }
         // only dependencies naming something a flipped package provides can list it
-        let mut names: HashSet<Id> = HashSet::new();
+        let mut names: HashSet<Id> = HashSet::default();
         for i in (0..self.old_len).filter(|&i| self.policy_flipped[i]) {
             let provides: Vec<Id> = self
                 .pool
@@ -1182,7 +1220,7 @@ impl RepoDelta {
                 .collect();
             names.extend(provides.into_iter().map(|p| self.base_name(p)));
         }
-        let mut memo: HashMap<Id, bool> = HashMap::new();
+        let mut memo: HashMap<Id, bool> = HashMap::default();
         let mut atoms = Vec::new();
         for i in 0..self.old_len {
             if self.tainted[i] {
@@ -1261,7 +1299,7 @@ impl RepoDelta {
 
     /// Step 3c: among old packages of one touched name, the EVR order must survive φ.
     fn check_same_name_order(&mut self) {
-        let mut by_name: HashMap<Id, Vec<usize>> = HashMap::new();
+        let mut by_name: HashMap<Id, Vec<usize>> = HashMap::default();
         for i in 0..self.old_len {
             let name = self.pool.solvable_name(self.old_id(i));
             if self.touched.contains(&name) {

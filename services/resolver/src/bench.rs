@@ -9,9 +9,9 @@ use std::time::Instant;
 use anyhow::Context;
 use koschei_depsolve::incremental::SolveTrace;
 use koschei_depsolve::{
-    comps, compute_changes_by_ref, peak_rss_bytes, read_source_packages, run_parallel, LoadOptions,
-    Nevra, PackageTable, ParallelOptions, Plan, RepoDelta, RepoDir, Resolution, ResolveOptions,
-    SolvFile, SourcePackage, DEFAULT_ARCH,
+    comps, compute_changes_by_ref, peak_rss_bytes, read_source_packages, run_fed, run_parallel,
+    LoadOptions, Nevra, PackageTable, ParallelOptions, Plan, RepoDelta, RepoDir, Resolution,
+    ResolveOptions, SolvFile, SourcePackage, DEFAULT_ARCH,
 };
 use serde_json::json;
 
@@ -234,7 +234,9 @@ fn full_pass_traced(
     ))
 }
 
-/// Incremental pass: analyse the delta, reuse what cannot change, re-solve the rest.
+/// Incremental pass: analyse the delta, reuse what cannot change, re-solve the rest. The
+/// worker threads load their sacks while the delta is analysed and start solving as soon
+/// as planning finds something to solve.
 fn incremental_pass(
     args: &BenchArgs,
     base: &Input,
@@ -244,8 +246,104 @@ fn incremental_pass(
     parallel: &ParallelOptions,
 ) -> anyhow::Result<(Pass, serde_json::Value)> {
     let t0 = Instant::now();
-    let mut delta = RepoDelta::analyze(&base.solv, &next.solv)?;
-    let analysis_s = t0.elapsed().as_secs_f64();
+    let previous = Previous::new(base, base_pass);
+    let mut results: Vec<Option<Resolution>> = vec![None; next.sources.len()];
+    // dependency changes of reused results: their version swaps (no comparison by name)
+    let mut reused_changes = 0usize;
+    let mut reused_from: Vec<Option<usize>> = vec![None; next.sources.len()];
+    // (analysis s, plan s, re-solved, reused with distances recomputed)
+    let mut timing = (0.0, 0.0, 0usize, 0usize);
+    let mut delta: Option<RepoDelta> = None;
+    let mut analysis_error: Option<anyhow::Error> = None;
+    // CPU time of the distance recomputations and of the solves, in microseconds
+    let distances_us = std::sync::atomic::AtomicU64::new(0);
+    let solves_us = std::sync::atomic::AtomicU64::new(0);
+    let mut resolved_changes = 0usize;
+    // a job: a position to solve again, or a reused result whose distances need a
+    // recomputation
+    let feed = |push: &mut dyn FnMut((usize, Option<Resolution>))| {
+        let mut d = match RepoDelta::analyze(&base.solv, &next.solv) {
+            Ok(d) => d,
+            Err(e) => {
+                analysis_error = Some(e.into());
+                return;
+            }
+        };
+        timing.0 = t0.elapsed().as_secs_f64();
+        for (i, src) in next.sources.iter().enumerate() {
+            let prev = previous.get(&src.name).map(|j| {
+                (
+                    base.group.as_slice(),
+                    base.sources[j].buildrequires.as_slice(),
+                    &base_pass.results[j],
+                    base_pass.traces.get(j).and_then(Option::as_ref),
+                )
+            });
+            let planned = d.plan_traced(prev, &next.group, &src.buildrequires);
+            if let (Plan::Reuse(_), Some(j)) = (&planned.plan, previous.get(&src.name)) {
+                reused_changes += d.version_swaps(&base_pass.results[j]).count();
+                reused_from[i] = Some(j);
+            }
+            match planned.plan {
+                Plan::Reuse(r) if planned.recompute_distances && options.distances => {
+                    timing.3 += 1;
+                    push((i, Some(r)));
+                }
+                Plan::Reuse(r) => results[i] = Some(r),
+                Plan::Resolve => {
+                    timing.2 += 1;
+                    push((i, None));
+                }
+            }
+        }
+        timing.1 = t0.elapsed().as_secs_f64() - timing.0;
+        delta = Some(d);
+    };
+    let mut solved: Vec<(usize, Resolution)> = Vec::new();
+    let stats = run_fed(
+        &next.solv,
+        parallel,
+        feed,
+        |sack, (i, reused): (usize, Option<Resolution>)| {
+            let src = &next.sources[i];
+            let started = Instant::now();
+            let (out, timer) = match reused {
+                Some(mut r) => {
+                    sack.recompute_distances(&src.buildrequires, &mut r);
+                    ((i, r, 0), &distances_us)
+                }
+                None => {
+                    let r = sack.resolve(&next.group, &src.buildrequires, options);
+                    let c = previous.changes(&src.name, &next.table, &r);
+                    ((i, r, c), &solves_us)
+                }
+            };
+            timer.fetch_add(
+                started.elapsed().as_micros() as u64,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+            out
+        },
+        |(i, r, c)| {
+            solved.push((i, r));
+            resolved_changes += c;
+        },
+    )?;
+    if let Some(e) = analysis_error {
+        return Err(e);
+    }
+    let mut delta = delta.expect("analysed");
+    let (analysis_s, plan_s, again, distances_again) = timing;
+    for (i, r) in solved {
+        results[i] = Some(r);
+    }
+    let results: Vec<Resolution> = results
+        .into_iter()
+        .map(|r| r.expect("every package planned"))
+        .collect();
+    let changes = reused_changes + resolved_changes;
+    let wall_s = t0.elapsed().as_secs_f64();
+    let solve_s = wall_s - analysis_s - plan_s;
     if args.show_taints {
         for (pkg, reason) in delta.direct_taints() {
             eprintln!("tainted: {pkg} ({reason:?})");
@@ -256,84 +354,6 @@ fn incremental_pass(
             eprintln!("{p}: {}", delta.explain(i).join(" -> "));
         }
     }
-    let previous = Previous::new(base, base_pass);
-    let mut results: Vec<Option<Resolution>> = vec![None; next.sources.len()];
-    // positions to solve again, and reused results whose distances need a recomputation
-    let mut work: Vec<(usize, Option<Resolution>)> = Vec::new();
-    // dependency changes of reused results: their version swaps (no comparison by name)
-    let mut reused_changes = 0usize;
-    let mut reused_from: Vec<Option<usize>> = vec![None; next.sources.len()];
-    for (i, src) in next.sources.iter().enumerate() {
-        let prev = previous.get(&src.name).map(|j| {
-            (
-                base.group.as_slice(),
-                base.sources[j].buildrequires.as_slice(),
-                &base_pass.results[j],
-                base_pass.traces.get(j).and_then(Option::as_ref),
-            )
-        });
-        let planned = delta.plan_traced(prev, &next.group, &src.buildrequires);
-        if let (Plan::Reuse(_), Some(j)) = (&planned.plan, previous.get(&src.name)) {
-            reused_changes += delta.version_swaps(&base_pass.results[j]).count();
-            reused_from[i] = Some(j);
-        }
-        match planned.plan {
-            Plan::Reuse(r) if planned.recompute_distances && options.distances => {
-                work.push((i, Some(r)))
-            }
-            Plan::Reuse(r) => results[i] = Some(r),
-            Plan::Resolve => work.push((i, None)),
-        }
-    }
-    let again = work.iter().filter(|(_, r)| r.is_none()).count();
-    let mut resolved_changes = 0usize;
-    let distances_again = work.len() - again;
-    let plan_s = t0.elapsed().as_secs_f64() - analysis_s;
-    let t1 = Instant::now();
-    // CPU time of the distance recomputations and of the solves, in microseconds
-    let distances_us = std::sync::atomic::AtomicU64::new(0);
-    let solves_us = std::sync::atomic::AtomicU64::new(0);
-    let mut load_s = 0.0;
-    if !work.is_empty() {
-        let stats = run_parallel(
-            &next.solv,
-            &work,
-            parallel,
-            |sack, _, (i, reused)| {
-                let src = &next.sources[*i];
-                let started = Instant::now();
-                let (out, timer) = match reused {
-                    Some(r) => {
-                        let mut r = r.clone();
-                        sack.recompute_distances(&src.buildrequires, &mut r);
-                        ((r, 0), &distances_us)
-                    }
-                    None => {
-                        let r = sack.resolve(&next.group, &src.buildrequires, options);
-                        let c = previous.changes(&src.name, &next.table, &r);
-                        ((r, c), &solves_us)
-                    }
-                };
-                timer.fetch_add(
-                    started.elapsed().as_micros() as u64,
-                    std::sync::atomic::Ordering::Relaxed,
-                );
-                out
-            },
-            |k, (r, c)| {
-                results[work[k].0] = Some(r);
-                resolved_changes += c;
-            },
-        )?;
-        load_s = stats.load.as_secs_f64();
-    }
-    let solve_s = t1.elapsed().as_secs_f64();
-    let results: Vec<Resolution> = results
-        .into_iter()
-        .map(|r| r.expect("every package planned"))
-        .collect();
-    let changes = reused_changes + resolved_changes;
-    let wall_s = t0.elapsed().as_secs_f64();
     // check (untimed): the version swaps of every reused result are its changes
     let change_mismatches = next
         .sources
@@ -346,18 +366,18 @@ fn incremental_pass(
                 != delta.version_swaps(&base_pass.results[*j]).count()
         })
         .count();
-    let stats = delta.stats().clone();
+    let stats_d = delta.stats().clone();
     let counts = delta.plan_counts().clone();
     let info = json!({
-        "changed_binaries": stats.changed_binaries(),
+        "changed_binaries": stats_d.changed_binaries(),
         "resolved_again": again,
         "reused": next.sources.len() - again,
         "reused_with_distances_recomputed": distances_again,
         "analysis_s": analysis_s,
         "plan_s": plan_s,
-        "solve_s": solve_s,
+        "solve_after_plan_s": solve_s,
         "solve_breakdown": {
-            "sack_load_s": load_s,
+            "sack_load_s": stats.load.as_secs_f64(),
             "resolve_cpu_s": solves_us.into_inner() as f64 / 1e6,
             "distances_cpu_s": distances_us.into_inner() as f64 / 1e6,
         },
@@ -374,14 +394,14 @@ fn incremental_pass(
         },
         "traces_mb": base_pass.traces.iter().flatten().map(SolveTrace::heap_bytes).sum::<usize>() as f64 / 1048576.0,
         "delta": {
-            "updated": stats.updated,
-            "same_structure": stats.same_structure,
-            "added": stats.added,
-            "removed": stats.removed,
-            "changed_deps": stats.changed_deps,
-            "tainted_binaries": stats.tainted,
-            "grown_requires": stats.grown_requires,
-            "grown_groups": stats.grown_groups,
+            "updated": stats_d.updated,
+            "same_structure": stats_d.same_structure,
+            "added": stats_d.added,
+            "removed": stats_d.removed,
+            "changed_deps": stats_d.changed_deps,
+            "tainted_binaries": stats_d.tainted,
+            "grown_requires": stats_d.grown_requires,
+            "grown_groups": stats_d.grown_groups,
         },
     });
     Ok((

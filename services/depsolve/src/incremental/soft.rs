@@ -1,7 +1,7 @@
 //! Requirements whose providers only grew between two repositories, and which old
 //! packages' rule universes hold them.
 
-use std::collections::{HashMap, HashSet};
+use crate::idhash::{HashMap, HashSet};
 
 use super::trace::{requires_key, SolveTrace};
 use crate::solv::Id;
@@ -134,7 +134,7 @@ impl GrownRequires {
         let n = edges.len();
         self.words = self.providers.len().div_ceil(64);
         let words = self.words;
-        let mut own: HashMap<u32, Vec<u32>> = HashMap::new();
+        let mut own: HashMap<u32, Vec<u32>> = HashMap::default();
         for &(owner, group) in &self.owners {
             own.entry(owner).or_default().push(group);
         }
