@@ -19,6 +19,10 @@ use crate::tasks::{self, BuildPlan};
 pub struct Caller {
     /// The logged-in user, if any.
     pub user_id: Option<i64>,
+    /// The session id, when the session is valid.
+    pub session_id: Option<i64>,
+    /// The call number the client sent with the session.
+    pub callnum: Option<i64>,
 }
 
 type Res = Result<Value, Fault>;
@@ -314,6 +318,7 @@ pub fn call(sim: &Arc<Sim>, caller: Caller, method: &str, args: &Args) -> Res {
         "listHosts" => list_hosts(sim, args),
         "build" => build(sim, caller, args),
         "getTaskInfo" => get_task_info(sim, args),
+        "listTasks" => list_tasks(sim, args),
         "getTaskChildren" => {
             let st = sim.lock();
             let id = args
@@ -734,6 +739,123 @@ fn get_task_info(sim: &Arc<Sim>, args: &Args) -> Res {
             .map(Value::Array),
         _ => one(args.int(0, "task_id")?.unwrap_or(-1)),
     }
+}
+
+/// A `listTasks` time bound: a timestamp or a date string (`YYYY-MM-DD[ HH:MM:SS[.ffffff]]`).
+fn time_bound(v: &Value) -> Result<f64, Fault> {
+    match v {
+        Value::Int(i) => Ok(*i as f64),
+        Value::Double(d) => Ok(*d),
+        Value::String(s) | Value::DateTime(s) => {
+            parse_koji_time(s).ok_or_else(|| Fault::parameter(format!("invalid time: {s}")))
+        }
+        _ => Err(Fault::parameter(
+            "a time bound must be a timestamp or a date",
+        )),
+    }
+}
+
+fn parse_koji_time(s: &str) -> Option<f64> {
+    use chrono::NaiveDateTime;
+    let s = s.trim();
+    let parsed = [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y%m%dT%H:%M:%S",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+    .or_else(|| {
+        chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+    })?;
+    Some(parsed.and_utc().timestamp_micros() as f64 / 1e6)
+}
+
+/// `listTasks(opts, queryOpts)`: tasks filtered by `method`, `owner`, `parent` (nil =
+/// top-level only), `state`, `not_state`, `createdAfter`/`createdBefore`; `decode`
+/// returns each request as arguments instead of Koji's XML-RPC text; `queryOpts`
+/// knows `order` (`id`/`-id`), `offset`, `limit` and `countOnly`.
+fn list_tasks(sim: &Arc<Sim>, args: &Args) -> Res {
+    let empty = Struct::new();
+    let opts = match args.get(0, "opts") {
+        Some(Value::Struct(m)) => m,
+        None | Some(Value::Nil) => &empty,
+        Some(_) => return Err(Fault::parameter("opts must be a struct")),
+    };
+    let query = match args.get(1, "queryOpts") {
+        Some(Value::Struct(m)) => m,
+        None | Some(Value::Nil) => &empty,
+        Some(_) => return Err(Fault::parameter("queryOpts must be a struct")),
+    };
+    let ints = |key: &str| -> Option<Vec<i64>> {
+        opts.get(key).map(|v| match v {
+            Value::Array(a) => a.iter().filter_map(Value::as_i64).collect(),
+            other => other.as_i64().into_iter().collect(),
+        })
+    };
+    let owners = ints("owner");
+    let states = ints("state");
+    let not_states = ints("not_state");
+    let method = opts.get("method").and_then(Value::as_str);
+    let parent = opts.get("parent").map(Value::as_i64);
+    let after = opts.get("createdAfter").map(time_bound).transpose()?;
+    let before = opts.get("createdBefore").map(time_bound).transpose()?;
+    let decode = opts.get("decode").is_some_and(is_truthy);
+    let st = sim.lock();
+    let mut tasks: Vec<&tasks::Task> = st
+        .tasks
+        .values()
+        .filter(|t| method.is_none_or(|m| t.method == m))
+        .filter(|t| owners.as_ref().is_none_or(|o| o.contains(&t.owner_id)))
+        .filter(|t| parent.is_none_or(|p| t.parent == p))
+        .filter(|t| {
+            states
+                .as_ref()
+                .is_none_or(|s| s.contains(&i64::from(t.state)))
+        })
+        .filter(|t| {
+            not_states
+                .as_ref()
+                .is_none_or(|s| !s.contains(&i64::from(t.state)))
+        })
+        .filter(|t| after.is_none_or(|a| t.create_ts > a))
+        .filter(|t| before.is_none_or(|b| t.create_ts < b))
+        .collect();
+    if query.get("countOnly").is_some_and(is_truthy) {
+        return Ok(Value::Int(tasks.len() as i64));
+    }
+    if query.get("order").and_then(Value::as_str) == Some("-id") {
+        tasks.reverse();
+    }
+    let offset = query
+        .get("offset")
+        .and_then(Value::as_i64)
+        .unwrap_or(0)
+        .max(0) as usize;
+    let limit = query
+        .get("limit")
+        .and_then(Value::as_i64)
+        .map(|l| l.max(0) as usize);
+    Ok(Value::Array(
+        tasks
+            .into_iter()
+            .skip(offset)
+            .take(limit.unwrap_or(usize::MAX))
+            .map(|t| {
+                let mut info = t.info(decode);
+                if let Value::Struct(m) = &mut info {
+                    m.insert("owner_name".into(), Value::str(st.user_name(t.owner_id)));
+                    if !decode {
+                        let text = koschei_koji::xmlrpc::write_call(&t.method, &t.request);
+                        m.insert("request".into(), Value::String(text));
+                    }
+                }
+                info
+            })
+            .collect(),
+    ))
 }
 
 fn get_task_result(sim: &Arc<Sim>, args: &Args) -> Res {

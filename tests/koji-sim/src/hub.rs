@@ -5,14 +5,14 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap};
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use koschei_koji::multicall::{encode_result, parse_calls};
-use koschei_koji::xmlrpc::{parse_call, write_fault, write_response, Fault, Value};
+use koschei_koji::xmlrpc::{parse_call, write_fault, write_response, Fault, FaultKind, Value};
 use tower_http::services::ServeDir;
-use tracing::debug;
+use tracing::{debug, warn};
 
 use crate::api::{self, Caller};
 use crate::args::Args;
@@ -55,7 +55,71 @@ fn caller(sim: &Sim, query: &HashMap<String, String>, headers: &HeaderMap) -> Ca
             .map(|(_, user)| *user),
         _ => None,
     };
-    Caller { user_id }
+    let callnum = query
+        .get("callnum")
+        .cloned()
+        .or_else(|| from_headers("Koji-Session-Callnum"))
+        .and_then(|s| s.parse::<i64>().ok());
+    Caller {
+        user_id,
+        session_id: user_id.and(id),
+        callnum,
+    }
+}
+
+/// Whether repeating `method` cannot change anything (Koji lets such calls be
+/// retried with the same call number).
+fn read_only(method: &str) -> bool {
+    [
+        "get",
+        "list",
+        "query",
+        "repoInfo",
+        "echo",
+        "multiCall",
+        "sim.messages",
+    ]
+    .iter()
+    .any(|p| method.starts_with(p))
+}
+
+/// Koji's call-number check: a call number below the session's last one is a
+/// `SequenceError`; repeating the last one (a client retrying a call whose reply it
+/// lost) is a `RetryError` unless the method only reads.
+fn check_callnum(sim: &Sim, caller: &Caller, method: &str) -> Result<(), Fault> {
+    let (Some(session), Some(callnum)) = (caller.session_id, caller.callnum) else {
+        return Ok(());
+    };
+    match sim.lock().last_callnums.get(&session) {
+        Some(last) if callnum < *last => Err(Fault::koji(
+            FaultKind::SequenceError,
+            format!("{last} > {callnum} (session {session})"),
+        )),
+        Some(last) if callnum == *last && !read_only(method) => Err(Fault::koji(
+            FaultKind::RetryError,
+            format!("unable to retry call {callnum} (method {method}) for session {session}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Records the call number of a call that changed data.
+fn record_callnum(sim: &Sim, caller: &Caller, method: &str) {
+    if let (Some(session), Some(callnum), false) =
+        (caller.session_id, caller.callnum, read_only(method))
+    {
+        sim.lock().last_callnums.insert(session, callnum);
+    }
+}
+
+/// Whether the reply of this successful call is to be lost (`sim.loseBuildReplies`).
+fn lose_reply(sim: &Sim, method: &str) -> bool {
+    let mut st = sim.lock();
+    if method == "build" && st.lost_build_replies > 0 {
+        st.lost_build_replies -= 1;
+        return true;
+    }
+    false
 }
 
 async fn xmlrpc(
@@ -63,17 +127,27 @@ async fn xmlrpc(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
     body: Bytes,
-) -> impl IntoResponse {
+) -> Response {
     let caller = caller(&sim, &query, &headers);
     let text = match parse_call(&body) {
         Err(e) => write_fault(&Fault::new(1, format!("malformed request: {e}"))),
         Ok(call) => {
             debug!(method = call.name, "call");
-            let result = if call.name == "multiCall" {
-                multicall(&sim, caller, call.params).await
-            } else {
-                dispatch(&sim, caller, &call.name, call.params).await
+            let result = match check_callnum(&sim, &caller, &call.name) {
+                Err(f) => Err(f),
+                Ok(()) if call.name == "multiCall" => multicall(&sim, caller, call.params).await,
+                Ok(()) => dispatch(&sim, caller, &call.name, call.params).await,
             };
+            if result.is_ok() {
+                record_callnum(&sim, &caller, &call.name);
+                if lose_reply(&sim, &call.name) {
+                    warn!(
+                        method = call.name,
+                        "losing the reply (sim.loseBuildReplies)"
+                    );
+                    return StatusCode::BAD_GATEWAY.into_response();
+                }
+            }
             match result {
                 Ok(v) => write_response(&v),
                 Err(f) => write_fault(&f),
@@ -87,6 +161,7 @@ async fn xmlrpc(
         ],
         text,
     )
+        .into_response()
 }
 
 async fn dispatch(

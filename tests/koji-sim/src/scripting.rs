@@ -11,6 +11,9 @@
 //!   older READY repos become EXPIRED; publishes `buildsys.repo.done`.
 //! * `sim.setFailureRate(p)`, `sim.setInfraFailureRate(p)`, `sim.setBuildTime(seconds)`.
 //! * `sim.setPackageBlocked(tag, package, blocked)`.
+//! * `sim.loseBuildReplies(n)`: the next `n` `build` calls create their task and then
+//!   answer HTTP 502, as if a proxy lost the reply (a retry with the same call number
+//!   then gets Koji's `RetryError`).
 //! * `sim.messages()` → the recently published messages `{topic, body, schema, severity}`.
 
 use std::sync::Arc;
@@ -61,6 +64,13 @@ pub async fn call(sim: &Arc<Sim>, caller: Caller, method: &str, args: &Args) -> 
             Ok(Value::Nil)
         }
         "sim.setPackageBlocked" => set_blocked(sim, args),
+        "sim.loseBuildReplies" => {
+            let n = args
+                .int(0, "count")?
+                .ok_or_else(|| Fault::parameter("count required"))?;
+            sim.lock().lost_build_replies = u32::try_from(n.max(0)).unwrap_or(u32::MAX);
+            Ok(Value::Nil)
+        }
         "sim.messages" => Ok(Value::Array(
             sim.recent_messages()
                 .into_iter()

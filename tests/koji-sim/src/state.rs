@@ -270,6 +270,11 @@ pub struct State {
     pub hosts: Vec<Host>,
     /// Open sessions: id → (key, user id).
     pub sessions: HashMap<i64, (String, i64)>,
+    /// The last call number that changed data, per session (Koji's `callnum`).
+    pub last_callnums: HashMap<i64, i64>,
+    /// Replies of `build` calls still to lose after the task was created
+    /// (`sim.loseBuildReplies`).
+    pub lost_build_replies: u32,
     /// Probability of a build failing for no dependency reason.
     pub failure_rate: f64,
     /// Probability of an infrastructure failure.

@@ -103,6 +103,37 @@ impl KojiClient {
             .await
     }
 
+    /// `getLoggedInUser()["id"]`: the user this session acts as; `None` when anonymous.
+    pub async fn logged_in_user_id(&self) -> KojiResult<Option<i64>> {
+        let user = self.call("getLoggedInUser", Vec::new()).await?;
+        Ok(user.get("id").and_then(Value::as_i64))
+    }
+
+    /// `listTasks({method, owner, parent: None, createdAfter, decode: True},
+    /// {order: "id"})`: the top-level tasks of one method a user created after a
+    /// timestamp, with their decoded requests.
+    pub async fn list_top_tasks(
+        &self,
+        method: &str,
+        owner: i64,
+        created_after: f64,
+    ) -> KojiResult<Vec<TaskInfo>> {
+        let opts = xstruct! {
+            "method" => method,
+            "owner" => owner,
+            "parent" => Value::Nil,
+            "createdAfter" => created_after,
+            "decode" => true,
+        };
+        let query = xstruct! {"order" => "id"};
+        self.call_as(
+            "listTasks",
+            vec![Value::Struct(opts), Value::Struct(query)],
+            Struct::new(),
+        )
+        .await
+    }
+
     /// `getTaskChildren(task_id, request=…)`.
     pub async fn get_task_children(
         &self,
