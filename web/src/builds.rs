@@ -274,6 +274,7 @@ pub fn submit_reason(build: &Build) -> Markup {
                 }
             }
         }
+        Some(serde_json::Value::String(text)) => html! { p { (text) } },
         Some(other) => html! { p { "Submit reason: " code { (other.to_string()) } } },
         None => html! { p.muted { "No submit reason was recorded for this build." } },
     }

@@ -187,6 +187,10 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Check the database's consistency (last-build pointers, running builds,
+    /// recorded Koji tasks, dependency priorities, state-change message chains);
+    /// fails listing every violation.
+    Check,
     /// Explain a package: state, priority components, skip reasons, builds.
     Package {
         name: String,

@@ -12,7 +12,7 @@ use koschei_core::error::DataError;
 use koschei_core::koji_sessions::KojiSessions;
 use koschei_core::model::LogEnvironment;
 use koschei_core::packages::{self, PackageAttr};
-use koschei_core::{cleanup, db, groups, inspect, notices, Config};
+use koschei_core::{cleanup, consistency, db, groups, inspect, notices, Config};
 use koschei_scheduler::decision::Scheduler;
 use sqlx::PgConnection;
 
@@ -250,6 +250,19 @@ async fn execute(
         Command::DeleteCollectionGroup { name } => {
             collections::delete_collection_group(conn, actor, &name).await?;
             format!("Collection group {name} deleted")
+        }
+        Command::Check => {
+            let violations = consistency::check(conn, config).await?;
+            if !violations.is_empty() {
+                for (invariant, violation) in &violations {
+                    println!("{invariant}: {violation}");
+                }
+                bail!(
+                    "{} violations of the database's invariants",
+                    violations.len()
+                );
+            }
+            "The database is consistent".to_owned()
         }
         Command::Package {
             name,

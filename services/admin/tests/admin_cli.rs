@@ -631,3 +631,46 @@ async fn package_inspector(pool: PgPool) {
         "Collection not found: f99",
     );
 }
+
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn check_finds_every_kind_of_inconsistency(pool: PgPool) {
+    let c = fixtures::collection(&pool, "f25").await;
+    let p = fixtures::package(&pool, c, "rnv").await;
+    let q = fixtures::package(&pool, c, "xpp3").await;
+    fixtures::build(&pool, p, NewBuild::new(BuildState::Complete, 5.0)).await;
+    fixtures::build(&pool, q, NewBuild::new(BuildState::Failed, 5.0)).await;
+    let admin = Admin::new(&pool);
+    assert!(admin.ok(&["check"]).contains("consistent"));
+
+    let exec = |sql: &'static str| {
+        let pool = pool.clone();
+        async move { sqlx::query(sql).execute(&pool).await.unwrap() }
+    };
+    // a pointer the triggers would never leave, a priority its changes do not give,
+    // a second running build, and messages that skip a state
+    exec("UPDATE package SET last_build_id = NULL WHERE name = 'rnv'").await;
+    exec("UPDATE package SET dependency_priority = 30 WHERE name = 'xpp3'").await;
+    exec(
+        "INSERT INTO build (package_id, state, task_id, started)
+          SELECT id, 2, 901, now() FROM package WHERE name = 'xpp3'
+          UNION ALL SELECT id, 2, 902, now() FROM package WHERE name = 'xpp3'",
+    )
+    .await;
+    exec(r#"INSERT INTO message_outbox (topic, body) VALUES
+          ('koschei.package.state.change', '{"name": "rnv", "collection": "f25", "old": "ignored", "new": "ok"}'),
+          ('koschei.package.state.change', '{"name": "rnv", "collection": "f25", "old": "failing", "new": "unresolved"}')"#)
+    .await;
+    let out = admin.run_with_stdin(&["check"], "");
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for expected in [
+        "last-build pointers: rnv",
+        "dependency priorities: xpp3",
+        "one running build per package",
+        "message failing -> unresolved follows one ending in ok",
+        "the last message ends in unresolved, the state is ok",
+    ] {
+        assert!(stdout.contains(expected), "{expected:?} not in {stdout}");
+    }
+    assert!(String::from_utf8_lossy(&out.stderr).contains("violations"));
+}

@@ -8,6 +8,7 @@ pub mod cleanup;
 pub mod collection_copy;
 pub mod collections;
 pub mod config;
+pub mod consistency;
 pub mod db;
 pub mod error;
 pub mod evr;
@@ -23,6 +24,7 @@ pub mod packages;
 pub mod refresh;
 pub mod resolution;
 pub mod service;
+pub mod task_adoption;
 pub mod tasks;
 pub mod testdata;
 

@@ -20,11 +20,13 @@ use koschei_core::builds::{
 };
 use koschei_core::koji_sessions::KojiSessions;
 use koschei_core::model::SkipReason;
+use koschei_core::task_adoption::adopt_unrecorded_builds;
 use koschei_core::{notices, Config};
 use koschei_koji::error::KojiError;
 use koschei_koji::load::koji_load;
 use koschei_koji::model::Nvra;
 use koschei_koji::srpm_arches::get_srpm_arches;
+use koschei_koji::xmlrpc::FaultKind;
 use sqlx::{PgConnection, PgPool};
 
 /// Advisory lock (namespace, key) serialising scheduling decisions.
@@ -149,7 +151,13 @@ pub struct Scheduler {
     sessions: KojiSessions,
     config: Config,
     tag_arches: HashMap<String, (Instant, Vec<String>)>,
+    /// When Koji's task list was last reconciled with the database
+    /// ([`adopt_unrecorded_builds`]); `None` = before the next decision.
+    adopted_at: Option<Instant>,
 }
+
+/// How often Koji's task list is reconciled when nothing failed.
+const ADOPTION_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// How long the arches of a build tag are cached (as Koschei: 1 h).
 const TAG_ARCHES_TTL: Duration = Duration::from_secs(3600);
@@ -161,6 +169,7 @@ impl Scheduler {
             sessions,
             config,
             tag_arches: HashMap::new(),
+            adopted_at: None,
         }
     }
 
@@ -181,14 +190,34 @@ impl Scheduler {
         Ok(arches)
     }
 
-    /// Makes one decision and commits it.
+    /// Makes one decision and commits it. Before the first decision, after a failed
+    /// one and hourly, first records the builds Koji runs for us that the database
+    /// does not know (a submission interrupted between Koji and the commit).
     pub async fn decide(&mut self) -> anyhow::Result<Decision> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
-            .bind(SCHEDULER_LOCK.0)
-            .bind(SCHEDULER_LOCK.1)
-            .execute(&mut *tx)
-            .await?;
+        let result = self.decide_once().await;
+        if result.is_err() {
+            self.adopted_at = None;
+        }
+        result
+    }
+
+    async fn decide_once(&mut self) -> anyhow::Result<Decision> {
+        if self
+            .adopted_at
+            .is_none_or(|at| at.elapsed() >= ADOPTION_INTERVAL)
+        {
+            let mut tx = self.locked().await?;
+            let adoption = adopt_unrecorded_builds(&mut tx, &self.sessions).await?;
+            tx.commit().await?;
+            tracing::info!(
+                listed = adoption.listed,
+                adopted = adoption.adopted.len(),
+                unmatched = adoption.unmatched.len(),
+                "reconciled our recent Koji build tasks with the database"
+            );
+            self.adopted_at = Some(Instant::now());
+        }
+        let mut tx = self.locked().await?;
         let running: i64 = sqlx::query_scalar("SELECT count(*) FROM build WHERE state = 2")
             .fetch_one(&mut *tx)
             .await?;
@@ -205,6 +234,17 @@ impl Scheduler {
         }
         tx.commit().await?;
         Ok(decision)
+    }
+
+    /// A transaction holding the scheduler lock.
+    async fn locked(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+            .bind(SCHEDULER_LOCK.0)
+            .bind(SCHEDULER_LOCK.1)
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
     }
 
     /// Submits one package now, whatever its priority (`koschei-admin
@@ -321,6 +361,14 @@ impl Scheduler {
             Err(koschei_core::builds::BackendError::Koji(e)) if is_permanent(&e) => {
                 self.suspend(conn, cand, &e).await?;
                 Ok(Attempt::Suspended(e.to_string()))
+            }
+            // a retried `build` whose first attempt reached Koji: the task may exist,
+            // so the decision fails and the next one reconciles with Koji first
+            Err(koschei_core::builds::BackendError::Koji(e))
+                if e.fault_kind() == Some(FaultKind::RetryError) =>
+            {
+                Err(anyhow::Error::new(e)
+                    .context(format!("submitting {} may have reached Koji", cand.name)))
             }
             Err(koschei_core::builds::BackendError::Koji(e)) if e.fault().is_some() => {
                 tracing::warn!(package = %cand.name, "Koji refused the build, retrying later: {e}");

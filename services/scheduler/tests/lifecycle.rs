@@ -479,3 +479,104 @@ async fn real_builds_follow_tagging(pool: PgPool) {
     );
     assert_eq!(last(&env).await.0, "9.0");
 }
+
+/// A scheduler that died between Koji's answer to `build` and its commit leaves a
+/// task Koji runs and the database does not know: the next scheduler records it as
+/// the package's running build (once), and the poller finishes it as usual.
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn builds_koji_accepted_but_never_recorded_are_adopted(pool: PgPool) {
+    let env = env(pool).await;
+    let koji = KojiClient::anonymous(client_config(&env.config.koji_config, 100)).unwrap();
+    koji.login().await.unwrap();
+    let sessions = KojiSessions::new(koji.clone(), None);
+    let (version, release, repo_id): (String, String, i32) = sqlx::query_as(
+        "SELECT b.version, b.release, c.latest_repo_id FROM package p
+         JOIN build b ON b.id = p.last_complete_build_id JOIN collection c ON c.id = p.collection_id
+         WHERE p.name = 'foo-app'",
+    )
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    let opts = koschei_koji::client::calls::BuildOpts {
+        scratch: true,
+        repo_id: Some(i64::from(repo_id)),
+        ..Default::default()
+    };
+    let src = format!(
+        "cli-build/packages/foo-app/{version}/{release}/src/foo-app-{version}-{release}.src.rpm"
+    );
+    let orphan = koji.build(&src, None, &opts, None).await.unwrap();
+    let stranger = koji
+        .build("cli-build/x/not-ours-1-1.src.rpm", Some("f99"), &opts, None)
+        .await
+        .unwrap();
+    env.set("foo-app", "manual_priority = 1000").await;
+
+    let mut scheduler = Scheduler::new(env.pool.clone(), sessions.clone(), env.config.clone());
+    let decision = scheduler.decide().await.unwrap();
+    let adopted: Vec<(String, i32, Option<i32>, serde_json::Value)> = sqlx::query_as(
+        "SELECT p.name, b.state, b.repo_id, b.submit_reason FROM build b
+         JOIN package p ON p.id = b.package_id WHERE b.task_id = $1",
+    )
+    .bind(orphan as i32)
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(adopted.len(), 1, "{adopted:?}");
+    assert_eq!(adopted[0].0, "foo-app");
+    assert_eq!((adopted[0].1, adopted[0].2), (2, Some(repo_id)));
+    assert_eq!(
+        adopted[0].3,
+        serde_json::json!(koschei_core::task_adoption::ADOPTED_REASON)
+    );
+    // foo-app is building already: not submitted a second time
+    assert!(
+        !matches!(&decision, Decision::Submitted { package, .. } if package == "foo-app"),
+        "{decision:?}"
+    );
+    let strangers: i64 = sqlx::query_scalar("SELECT count(*) FROM build WHERE task_id = $1")
+        .bind(stranger as i32)
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!(strangers, 0, "a task of no tracked package is left alone");
+
+    // a new scheduler (restart) adopts nothing twice
+    let mut restarted = Scheduler::new(env.pool.clone(), sessions.clone(), env.config.clone());
+    restarted.decide().await.unwrap();
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM build WHERE task_id = $1")
+        .bind(orphan as i32)
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1);
+
+    assert_eq!(env.wait_task(orphan).await, TaskState::Closed);
+    koschei_poller::poll_running_builds(&env.pool, &sessions, &env.config)
+        .await
+        .unwrap();
+    let (state, _, build_state) = env.package("foo-app").await;
+    assert_eq!((state.as_str(), build_state), ("ok", 3));
+
+    // Koji creates the task but the reply is lost; the client's retry gets Koji's
+    // RetryError. The decision fails, and the next one adopts the task instead of
+    // submitting the package again.
+    env.set("py-tool", "manual_priority = 5000").await;
+    env.sim("sim.loseBuildReplies", vec![Value::Int(1)]).await;
+    let failed = restarted.decide().await.unwrap_err();
+    assert!(format!("{failed:#}").contains("RetryError"), "{failed:#}");
+    let next = restarted.decide().await.unwrap();
+    assert!(
+        !matches!(&next, Decision::Submitted { package, .. } if package == "py-tool"),
+        "{next:?}"
+    );
+    let py_tool: Vec<(i32, serde_json::Value)> = sqlx::query_as(
+        "SELECT b.state, b.submit_reason FROM build b JOIN package p ON p.id = b.package_id
+         WHERE p.name = 'py-tool' AND NOT b.real",
+    )
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(py_tool.len(), 1, "{py_tool:?}");
+    assert_eq!(py_tool[0].0, 2);
+}
