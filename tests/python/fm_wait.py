@@ -1,9 +1,9 @@
 """Wait for Koschei state-change messages with the real fedora-messaging client.
 
-Usage: fm_wait.py AMQP_URL QUEUE TIMEOUT_S EXPECTED...
+Usage: fm_wait.py AMQP_URL QUEUE TOPIC_PREFIX TIMEOUT_S EXPECTED...
 
-EXPECTED items are NAME:OLD:NEW. Declares QUEUE bound to every
-*.koschei.package.state.change key on amq.topic, prints READY, then reads
+EXPECTED items are NAME:OLD:NEW. Declares QUEUE bound to
+TOPIC_PREFIX.koschei.package.state.change on amq.topic, prints READY, then reads
 messages (each parsed by fedora_messaging.message.get_message and validated
 against its schema class) until every expected transition was seen, in order
 per package. Prints one JSON line per message; exits 1 on timeout.
@@ -18,12 +18,12 @@ from fedora_messaging import message
 
 
 def main():
-    url, queue, timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
-    expected = [tuple(e.split(":")) for e in sys.argv[4:]]
+    url, queue, prefix, timeout = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+    expected = [tuple(e.split(":")) for e in sys.argv[5:]]
     conn = pika.BlockingConnection(pika.URLParameters(url))
     channel = conn.channel()
     channel.queue_declare(queue, exclusive=True)
-    channel.queue_bind(queue, "amq.topic", routing_key="#.koschei.package.state.change")
+    channel.queue_bind(queue, "amq.topic", routing_key=f"{prefix}.koschei.package.state.change")
     print("READY", flush=True)
     deadline = time.time() + timeout
     while expected and time.time() < deadline:

@@ -1,1 +1,216 @@
-//! End-to-end tests of the whole pipeline live in `tests/`.
+//! The harness of the end-to-end tests (in `tests/`): the workspace's service binaries
+//! run as processes on one configuration, started, killed and restarted by name.
+
+use std::collections::HashMap;
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+/// Where cargo put the workspace's binaries (next to the test's `deps/`).
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} not built (scripts/test builds every binary first)",
+        path.display()
+    );
+    path
+}
+
+/// A variable `scripts/test` sets.
+pub fn env_var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} must be set (run scripts/test)"))
+}
+
+/// A free TCP port on localhost.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("address").port()
+}
+
+/// What the configuration of a test stack points at.
+pub struct StackConfig<'a> {
+    /// PostgreSQL URL of the test database.
+    pub db_url: &'a str,
+    /// koji-sim's hub and file tree.
+    pub hub_url: &'a str,
+    /// koji-sim's file tree.
+    pub topurl: &'a str,
+    /// The broker.
+    pub amqp_url: &'a str,
+    /// The watcher's queue (unique per test), also the prefix of the topics published.
+    pub queue: &'a str,
+    /// Port of the web service.
+    pub web_port: u16,
+    /// TOML appended verbatim (more sections or keys of sections not written here).
+    pub extra: &'a str,
+}
+
+/// Services run as processes on one configuration file; every process still running
+/// is killed when the stack is dropped.
+pub struct Stack {
+    dir: PathBuf,
+    config: PathBuf,
+    db_url: String,
+    running: HashMap<String, Child>,
+}
+
+impl Stack {
+    /// Writes the configuration under `dir` (logged in to Koji with the test client
+    /// certificate, weak deps ignored, builds in the resolved repo, messages
+    /// published) and starts nothing yet.
+    pub fn new(dir: &Path, c: &StackConfig<'_>) -> Stack {
+        let config = dir.join("koschei.toml");
+        let text = format!(
+            r#"db_url = "{db}"
+[koji_config]
+server = "{hub}"
+topurl = "{top}"
+login_method = "sslLogin"
+login_args = {{ cert = "{cert}" }}
+load_threshold = 1.0
+build_from_repo_id = true
+build_arches = ["x86_64"]
+[koji_config.session_opts]
+max_retries = 3
+retry_interval = 0.1
+[dependency]
+ignore_weak_deps = true
+[fedmsg]
+amqp_url = "{amqp}"
+queue = "{queue}"
+queue_durable = false
+[fedmsg-publisher]
+enabled = true
+topic_prefix = "{queue}"
+[directories]
+cachedir = "{cache}"
+[frontend]
+listen = "127.0.0.1:{port}"
+{extra}
+"#,
+            db = c.db_url,
+            hub = c.hub_url,
+            top = c.topurl,
+            amqp = c.amqp_url,
+            queue = c.queue,
+            cache = dir.join("cache").display(),
+            cert = concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../services/koji/tests/data/client.pem"
+            ),
+            port = c.web_port,
+            extra = c.extra,
+        );
+        std::fs::write(&config, text).expect("write the configuration");
+        Stack {
+            dir: dir.to_path_buf(),
+            config,
+            db_url: c.db_url.to_owned(),
+            running: HashMap::new(),
+        }
+    }
+
+    /// A command running binary `name` on the stack's configuration.
+    pub fn command(&self, name: &str) -> Command {
+        let mut cmd = Command::new(binary(name));
+        cmd.env("KOSCHEI_CONFIG", &self.config)
+            .env("DATABASE_URL", &self.db_url)
+            .env("RUST_LOG", "info,sqlx=warn")
+            .env("RUST_BACKTRACE", "0");
+        cmd
+    }
+
+    /// `koschei-admin ARGS` as user `e2e`.
+    pub fn admin(&self, args: &[&str]) -> Command {
+        let mut cmd = self.command("koschei-admin");
+        cmd.args(args).env("SUDO_USER", "e2e");
+        cmd
+    }
+
+    /// Starts service `name` (with `args`), its output appended to `<dir>/<name>.log`.
+    pub fn start(&mut self, name: &str, args: &[&str]) {
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(format!("{name}.log")))
+            .expect("log file");
+        let child = self
+            .command(name)
+            .args(args)
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn a service");
+        if let Some(mut old) = self.running.insert(name.to_owned(), child) {
+            let _ = old.kill();
+            let _ = old.wait();
+        }
+    }
+
+    /// Tracks another process under `name` (killed with the stack, stopped by name).
+    pub fn track(&mut self, name: &str, child: Child) {
+        self.running.insert(name.to_owned(), child);
+    }
+
+    /// Kills service `name` with SIGKILL (no chance to clean up) and reaps it.
+    pub fn kill(&mut self, name: &str) {
+        if let Some(mut child) = self.running.remove(name) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops service `name` with SIGTERM and waits for it to exit.
+    pub fn stop(&mut self, name: &str) {
+        if let Some(mut child) = self.running.remove(name) {
+            let pid = child.id().to_string();
+            let _ = Command::new("kill").args(["-TERM", &pid]).status();
+            let _ = child.wait();
+        }
+    }
+
+    /// The log of service `name` so far.
+    pub fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.join(format!("{name}.log"))).unwrap_or_default()
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        for child in self.running.values_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Runs a command to its end; panics with its stderr when it fails.
+pub async fn run(mut cmd: Command) -> String {
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .expect("join")
+        .expect("run a command");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Polls `check` every 250 ms until it holds; panics after `timeout`.
+pub async fn wait_for<F, Fut>(what: &str, timeout: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !check().await {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}

@@ -11,70 +11,15 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
+use koschei_e2e::{env_var, free_port, run, wait_for, Stack, StackConfig};
 use koschei_koji::xmlrpc::Value;
 use sqlx::PgPool;
 
 use koschei_core::db::MIGRATOR as MIGRATIONS;
 use koschei_core::fixtures::database_url;
-
-/// Where cargo put the workspace's binaries (next to this test's `deps/`).
-fn binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable");
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-    let path = dir.join(name);
-    assert!(
-        path.exists(),
-        "{} not built (run the whole workspace's tests)",
-        path.display()
-    );
-    path
-}
-
-fn env_var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} must be set (run scripts/test)"))
-}
-
-/// Child processes killed when the test ends, whatever happens.
-struct Processes(Vec<Child>);
-
-impl Drop for Processes {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-async fn run(cmd: &mut Command) {
-    let out = {
-        let mut cmd = std::mem::replace(cmd, Command::new("true"));
-        tokio::task::spawn_blocking(move || cmd.output())
-            .await
-            .unwrap()
-            .unwrap()
-    };
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-async fn wait_for<F, Fut>(what: &str, timeout: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let start = Instant::now();
-    while !check().await {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
 
 async fn state(pool: &PgPool, name: &str) -> String {
     sqlx::query_scalar("SELECT package_state(p) FROM package p WHERE p.name = $1")
@@ -94,88 +39,27 @@ async fn dependency_update_breaks_and_fix_restores(pool: PgPool) {
         .unwrap();
     sim.sim.lock().build_time = 1.0;
     let db_name = pool.connect_options().get_database().unwrap().to_string();
-    let web_port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let web_port = free_port();
     let db_url = database_url(&pool);
-    let config = dir.path().join("koschei.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"db_url = "{db}"
-[koji_config]
-server = "{hub}"
-topurl = "{top}"
-load_threshold = 1.0
-build_from_repo_id = true
-build_arches = ["x86_64"]
-[koji_config.session_opts]
-max_retries = 3
-retry_interval = 0.1
-[dependency]
-ignore_weak_deps = true
-[priorities]
-t0 = 0.0001
-t1 = 1.0
-[services.scheduler]
-interval = 0.5
-[services.resolver]
-interval = 1.0
-[fedmsg]
-amqp_url = "{amqp}"
-queue = "e2e-{db_name}"
-queue_durable = false
-[fedmsg-publisher]
-enabled = true
-[directories]
-cachedir = "{cache}"
-[frontend]
-listen = "127.0.0.1:{web_port}"
-"#,
-            db = db_url,
-            hub = sim.hub_url,
-            top = sim.topurl,
-            cache = dir.path().join("cache").display(),
-        ),
-    )
-    .unwrap();
-    let service = |name: &str, args: &[&str]| {
-        let log = std::fs::File::create(dir.path().join(format!("{name}.log"))).unwrap();
-        Command::new(binary(name))
-            .args(args)
-            .env("KOSCHEI_CONFIG", &config)
-            .env("DATABASE_URL", &db_url)
-            .env("RUST_LOG", "info,sqlx=warn")
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap()
-    };
-    let admin = |args: &[&str]| {
-        let mut cmd = Command::new(binary("koschei-admin"));
-        cmd.args(args)
-            .env("KOSCHEI_CONFIG", &config)
-            .env("DATABASE_URL", &db_url)
-            .env("SUDO_USER", "e2e");
-        cmd
-    };
+    let queue = format!("e2e-{db_name}");
+    let mut stack = Stack::new(
+        dir.path(),
+        &StackConfig {
+            db_url: &db_url,
+            hub_url: &sim.hub_url,
+            topurl: &sim.topurl,
+            amqp_url: &amqp,
+            queue: &queue,
+            web_port,
+            extra: "[priorities]\nt0 = 0.0001\nt1 = 1.0\n[services.scheduler]\ninterval = 0.5\n[services.resolver]\ninterval = 1.0",
+        },
+    );
 
-    run(&mut admin(&[
-        "create-collection",
-        "f99",
-        "-d",
-        "Fedora 99",
-        "-t",
-        "f99",
-    ]))
-    .await;
-    run(Command::new(binary("koschei-poller"))
-        .arg("--once")
-        .env("KOSCHEI_CONFIG", &config)
-        .env("DATABASE_URL", &db_url))
-    .await;
-    run(&mut admin(&["add-pkg", "--all", "-c", "f99"])).await;
+    run(stack.admin(&["create-collection", "f99", "-d", "Fedora 99", "-t", "f99"])).await;
+    let mut poll_once = stack.command("koschei-poller");
+    poll_once.arg("--once");
+    run(poll_once).await;
+    run(stack.admin(&["add-pkg", "--all", "-c", "f99"])).await;
 
     // A fedora-messaging consumer waiting for foo-app to break and recover.
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../python/fm_wait.py");
@@ -184,6 +68,7 @@ listen = "127.0.0.1:{web_port}"
         .args([
             &amqp,
             &format!("e2e-consumer-{db_name}"),
+            &queue,
             "240",
             "foo-app:ok:failing",
             "foo-app:failing:ok",
@@ -197,12 +82,10 @@ listen = "127.0.0.1:{web_port}"
     consumer_out.read_line(&mut ready).unwrap();
     assert_eq!(ready.trim(), "READY");
 
-    let procs = Processes(vec![
-        service("koschei-resolver", &["run"]),
-        service("koschei-watcher", &[]),
-        service("koschei-scheduler", &["run"]),
-        service("koschei-web", &[]),
-    ]);
+    stack.start("koschei-resolver", &["run"]);
+    stack.start("koschei-watcher", &[]);
+    stack.start("koschei-scheduler", &["run"]);
+    stack.start("koschei-web", &[]);
 
     // The first repo is resolved and foo-app is ok.
     wait_for("the first resolution", Duration::from_secs(120), || async {
@@ -301,5 +184,5 @@ listen = "127.0.0.1:{web_port}"
         "fedora-messaging consumer did not see both transitions:\n{seen}"
     );
     assert!(seen.contains("PackageStateChange"), "{seen}");
-    drop(procs);
+    drop(stack);
 }
