@@ -133,6 +133,15 @@ try:
     check("multicall fault kept per call", False)
 except koji.GenericError as e:
     check("multicall fault kept per call", "noSuchMethod" in str(e), e)
+builds = session.listTasks(opts={"method": "build", "parent": None, "decode": True}, queryOpts={"order": "id"})
+check("listTasks top-level builds", builds[-1]["id"] == long_task and all(t["parent"] is None for t in builds), builds)
+check("listTasks decode", builds[-1]["request"][1] == "f99" and builds[-1]["request"][2]["scratch"], builds[-1])
+canceled = session.listTasks(opts={"method": "build", "state": [koji.TASK_STATES["CANCELED"]]})
+check("listTasks state filter", [t["id"] for t in canceled] == [long_task], canceled)
+check("listTasks raw request", canceled[0]["request"].startswith("<?xml"), canceled[0]["request"])
+check("listTasks createdAfter", session.listTasks(opts={"createdAfter": time.time() + 60}) == [])
+count = session.listTasks(opts={"method": "build", "parent": None}, queryOpts={"countOnly": True})
+check("listTasks countOnly", count == len(builds), count)
 batched = session.multicall(batch=2)
 deps_calls = [batched.getRPMDeps(nvra, koji.DEP_REQUIRE) for _ in range(5)]
 batched.call_all()
