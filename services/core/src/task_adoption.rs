@@ -29,8 +29,8 @@ pub struct Adoption {
 
 /// The submit reason recorded on adopted builds.
 pub const ADOPTED_REASON: &str =
-    "Recorded from Koji after a restart: submitted just before the scheduler stopped, \
-     so its priority at submission is unknown.";
+    "Recorded from Koji's task list: Koji accepted this build but the scheduler could not \
+     record it (it stopped, or Koji's reply was lost), so its priority at submission is unknown.";
 
 /// Lists our recent top-level `build` tasks in Koji and records those the database
 /// does not know. Call it while holding the scheduler lock, so no submission runs
