@@ -12,27 +12,16 @@ counting them is the caller's business.
 import json
 import signal
 import sys
-import time
 
-import pika
-from fedora_messaging import message
+from fm_queue import receive, subscribe
 
 
 def main():
     url, queue, key = sys.argv[1], sys.argv[2], sys.argv[3]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    conn = pika.BlockingConnection(pika.URLParameters(url))
-    channel = conn.channel()
-    channel.queue_declare(queue, exclusive=True)
-    channel.queue_bind(queue, "amq.topic", routing_key=key)
-    print("READY", flush=True)
+    channel = subscribe(url, queue, [key])
     while True:
-        method, props, body = channel.basic_get(queue, auto_ack=True)
-        if method is None:
-            time.sleep(0.1)
-            continue
-        msg = message.get_message(method.routing_key, props, body)
-        msg.validate()
+        msg = receive(channel, queue)[0]
         print(json.dumps({"id": msg.id, "topic": msg.topic, "body": msg.body}), flush=True)
 
 

@@ -15,8 +15,7 @@ import json
 import sys
 import time
 
-import pika
-from fedora_messaging import message
+from fm_queue import receive, subscribe
 
 
 def comparable(headers):
@@ -25,25 +24,13 @@ def comparable(headers):
 
 def main():
     url, queue, count, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-    keys = sys.argv[5:]
-    conn = pika.BlockingConnection(pika.URLParameters(url))
-    channel = conn.channel()
-    channel.queue_declare(queue, exclusive=True, auto_delete=True)
-    for key in keys:
-        channel.queue_bind(queue, "amq.topic", routing_key=key)
-    print("READY", flush=True)
+    channel = subscribe(url, queue, sys.argv[5:])
     deadline = time.monotonic() + timeout
-    seen = 0
-    while seen < count:
-        if time.monotonic() > deadline:
+    for seen in range(count):
+        received = receive(channel, queue, deadline)
+        if received is None:
             sys.exit(f"timed out after {seen} of {count} messages")
-        method, properties, body = channel.basic_get(queue, auto_ack=True)
-        if method is None:
-            time.sleep(0.05)
-            continue
-        seen += 1
-        msg = message.get_message(method.routing_key, properties, body)
-        msg.validate()
+        msg, properties = received
         reference = type(msg)(body=msg.body, topic=msg.topic)
         print(
             json.dumps(
@@ -65,7 +52,7 @@ def main():
             ),
             flush=True,
         )
-    conn.close()
+    channel.connection.close()
 
 
 if __name__ == "__main__":

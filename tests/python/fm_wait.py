@@ -13,33 +13,24 @@ import json
 import sys
 import time
 
-import pika
-from fedora_messaging import message
+from fm_queue import receive, subscribe
 
 
 def main():
     url, queue, prefix, timeout = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
     expected = [tuple(e.split(":")) for e in sys.argv[5:]]
-    conn = pika.BlockingConnection(pika.URLParameters(url))
-    channel = conn.channel()
-    channel.queue_declare(queue, exclusive=True)
-    channel.queue_bind(queue, "amq.topic", routing_key=f"{prefix}.koschei.package.state.change")
-    print("READY", flush=True)
-    deadline = time.time() + timeout
-    while expected and time.time() < deadline:
-        method, props, body = channel.basic_get(queue, auto_ack=True)
-        if method is None:
-            time.sleep(0.2)
-            continue
-        msg = message.get_message(method.routing_key, props, body)
-        msg.validate()
+    channel = subscribe(url, queue, [f"{prefix}.koschei.package.state.change"])
+    deadline = time.monotonic() + timeout
+    while expected:
+        received = receive(channel, queue, deadline)
+        if received is None:
+            print(f"missing: {expected}", file=sys.stderr)
+            sys.exit(1)
+        msg = received[0]
         b = msg.body
         print(json.dumps({"class": type(msg).__name__, "id": msg.id, "body": b}), flush=True)
         if (b["name"], b["old"], b["new"]) == expected[0]:
             expected.pop(0)
-    if expected:
-        print(f"missing: {expected}", file=sys.stderr)
-        sys.exit(1)
 
 
 if __name__ == "__main__":

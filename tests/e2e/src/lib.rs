@@ -26,7 +26,7 @@ pub fn env_var(name: &str) -> String {
 }
 
 /// A free TCP port on localhost.
-pub fn free_port() -> u16 {
+fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("address").port()
 }
@@ -35,16 +35,12 @@ pub fn free_port() -> u16 {
 pub struct StackConfig<'a> {
     /// PostgreSQL URL of the test database.
     pub db_url: &'a str,
-    /// koji-sim's hub and file tree.
-    pub hub_url: &'a str,
-    /// koji-sim's file tree.
-    pub topurl: &'a str,
+    /// koji-sim, already running.
+    pub koji: &'a koji_sim::Running,
     /// The broker.
     pub amqp_url: &'a str,
     /// The watcher's queue (unique per test), also the prefix of the topics published.
     pub queue: &'a str,
-    /// Port of the web service.
-    pub web_port: u16,
     /// TOML appended verbatim (more sections or keys of sections not written here).
     pub extra: &'a str,
 }
@@ -52,6 +48,8 @@ pub struct StackConfig<'a> {
 /// Services run as processes on one configuration file; every process still running
 /// is killed when the stack is dropped.
 pub struct Stack {
+    /// Port of the web service.
+    pub web_port: u16,
     dir: PathBuf,
     config: PathBuf,
     db_url: String,
@@ -64,6 +62,7 @@ impl Stack {
     /// published) and starts nothing yet.
     pub fn new(dir: &Path, c: &StackConfig<'_>) -> Stack {
         let config = dir.join("koschei.toml");
+        let web_port = free_port();
         let text = format!(
             r#"db_url = "{db}"
 [koji_config]
@@ -93,8 +92,8 @@ listen = "127.0.0.1:{port}"
 {extra}
 "#,
             db = c.db_url,
-            hub = c.hub_url,
-            top = c.topurl,
+            hub = c.koji.hub_url,
+            top = c.koji.topurl,
             amqp = c.amqp_url,
             queue = c.queue,
             cache = dir.join("cache").display(),
@@ -102,11 +101,12 @@ listen = "127.0.0.1:{port}"
                 env!("CARGO_MANIFEST_DIR"),
                 "/../../services/koji/tests/data/client.pem"
             ),
-            port = c.web_port,
+            port = web_port,
             extra = c.extra,
         );
         std::fs::write(&config, text).expect("write the configuration");
         Stack {
+            web_port,
             dir: dir.to_path_buf(),
             config,
             db_url: c.db_url.to_owned(),
@@ -129,6 +129,16 @@ listen = "127.0.0.1:{port}"
         let mut cmd = self.command("koschei-admin");
         cmd.args(args).env("SUDO_USER", "e2e");
         cmd
+    }
+
+    /// Creates collection `f99` of koji-sim, registers its packages and real builds
+    /// with one polling pass and tracks every package.
+    pub async fn track_f99(&self) {
+        run(self.admin(&["create-collection", "f99", "-d", "Fedora 99", "-t", "f99"])).await;
+        let mut poll_once = self.command("koschei-poller");
+        poll_once.arg("--once");
+        run(poll_once).await;
+        run(self.admin(&["add-pkg", "--all", "-c", "f99"])).await;
     }
 
     /// Starts service `name` (with `args`), its output appended to `<dir>/<name>.log`.

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use koschei_e2e::{env_var, free_port, run, wait_for, Stack, StackConfig};
+use koschei_e2e::{env_var, run, wait_for, Stack, StackConfig};
 use koschei_koji::client::KojiClient;
 use koschei_koji::config::KojiConfig;
 use koschei_koji::xmlrpc::Value;
@@ -210,22 +210,16 @@ async fn killed_services_lose_and_duplicate_nothing(pool: PgPool) {
         dir.path(),
         &StackConfig {
             db_url: &db_url,
-            hub_url: &sim.hub_url,
-            topurl: &sim.topurl,
+            koji: &sim,
             amqp_url: &amqp,
             queue: &queue,
-            web_port: free_port(),
             extra: "[priorities]\nt0 = 0.0001\nt1 = 0.001\n\
                     [services.scheduler]\ninterval = 0.2\n\
                     [services.poller]\ninterval = 1.0\n\
                     [services.resolver]\ninterval = 1.0",
         },
     );
-    run(stack.admin(&["create-collection", "f99", "-d", "Fedora 99", "-t", "f99"])).await;
-    let mut poll_once = stack.command("koschei-poller");
-    poll_once.arg("--once");
-    run(poll_once).await;
-    run(stack.admin(&["add-pkg", "--all", "-c", "f99"])).await;
+    stack.track_f99().await;
 
     // every message, as a fedora-messaging consumer receives it
     let messages = dir.path().join("messages.jsonl");

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use koschei_e2e::{env_var, free_port, run, wait_for, Stack, StackConfig};
+use koschei_e2e::{env_var, wait_for, Stack, StackConfig};
 use koschei_koji::xmlrpc::Value;
 use sqlx::PgPool;
 
@@ -39,27 +39,20 @@ async fn dependency_update_breaks_and_fix_restores(pool: PgPool) {
         .unwrap();
     sim.sim.lock().build_time = 1.0;
     let db_name = pool.connect_options().get_database().unwrap().to_string();
-    let web_port = free_port();
     let db_url = database_url(&pool);
     let queue = format!("e2e-{db_name}");
     let mut stack = Stack::new(
         dir.path(),
         &StackConfig {
             db_url: &db_url,
-            hub_url: &sim.hub_url,
-            topurl: &sim.topurl,
+            koji: &sim,
             amqp_url: &amqp,
             queue: &queue,
-            web_port,
             extra: "[priorities]\nt0 = 0.0001\nt1 = 1.0\n[services.scheduler]\ninterval = 0.5\n[services.resolver]\ninterval = 1.0",
         },
     );
 
-    run(stack.admin(&["create-collection", "f99", "-d", "Fedora 99", "-t", "f99"])).await;
-    let mut poll_once = stack.command("koschei-poller");
-    poll_once.arg("--once");
-    run(poll_once).await;
-    run(stack.admin(&["add-pkg", "--all", "-c", "f99"])).await;
+    stack.track_f99().await;
 
     // A fedora-messaging consumer waiting for foo-app to break and recover.
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../python/fm_wait.py");
@@ -148,7 +141,8 @@ async fn dependency_update_breaks_and_fix_restores(pool: PgPool) {
 
     // The dashboard shows it.
     let page = reqwest::get(format!(
-        "http://127.0.0.1:{web_port}/package/foo-app?collection=f99"
+        "http://127.0.0.1:{}/package/foo-app?collection=f99",
+        stack.web_port
     ))
     .await
     .unwrap()
