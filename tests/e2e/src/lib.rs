@@ -45,6 +45,33 @@ pub struct StackConfig<'a> {
     pub extra: &'a str,
 }
 
+/// Starts koji-sim on the tiny seed, publishing to the broker of `AMQP_URL`, and a stack
+/// configured on it and on database `db_url`, with collection `f99` tracked.
+pub async fn start_on_koji_sim(
+    dir: &Path,
+    db_url: &str,
+    queue: &str,
+    extra: &str,
+) -> (koji_sim::Running, Stack) {
+    let amqp = env_var("AMQP_URL");
+    let sim = koji_sim::start_for_tests(dir, Some(amqp.clone()))
+        .await
+        .expect("koji-sim starts");
+    sim.sim.lock().build_time = 1.0;
+    let stack = Stack::new(
+        dir,
+        &StackConfig {
+            db_url,
+            koji: &sim,
+            amqp_url: &amqp,
+            queue,
+            extra,
+        },
+    );
+    stack.track_f99().await;
+    (sim, stack)
+}
+
 /// Services run as processes on one configuration file; every process still running
 /// is killed when the stack is dropped.
 pub struct Stack {

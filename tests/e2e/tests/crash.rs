@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use koschei_e2e::{env_var, run, wait_for, Stack, StackConfig};
+use koschei_e2e::{env_var, run, start_on_koji_sim, wait_for, Stack};
 use koschei_koji::client::KojiClient;
 use koschei_koji::config::KojiConfig;
 use koschei_koji::xmlrpc::Value;
@@ -192,34 +192,22 @@ async fn killed_services_lose_and_duplicate_nothing(pool: PgPool) {
     println!("CRASH_SEED={seed}");
     let mut rng = Rng(seed);
 
-    let amqp = env_var("AMQP_URL");
     let python = env_var("KOSCHEI_PYTHON");
+    let amqp = env_var("AMQP_URL");
     let dir = tempfile::tempdir().unwrap();
-    let sim = koji_sim::start_for_tests(dir.path(), Some(amqp.clone()))
-        .await
-        .unwrap();
-    {
-        let mut st = sim.sim.lock();
-        st.build_time = 1.0;
-        st.failure_rate = 0.3;
-    }
     let db_name = pool.connect_options().get_database().unwrap().to_string();
-    let db_url = database_url(&pool);
     let queue = format!("crash-{db_name}-{seed}");
-    let mut stack = Stack::new(
+    let (sim, mut stack) = start_on_koji_sim(
         dir.path(),
-        &StackConfig {
-            db_url: &db_url,
-            koji: &sim,
-            amqp_url: &amqp,
-            queue: &queue,
-            extra: "[priorities]\nt0 = 0.0001\nt1 = 0.001\n\
-                    [services.scheduler]\ninterval = 0.2\n\
-                    [services.poller]\ninterval = 1.0\n\
-                    [services.resolver]\ninterval = 1.0",
-        },
-    );
-    stack.track_f99().await;
+        &database_url(&pool),
+        &queue,
+        "[priorities]\nt0 = 0.0001\nt1 = 0.001\n\
+         [services.scheduler]\ninterval = 0.2\n\
+         [services.poller]\ninterval = 1.0\n\
+         [services.resolver]\ninterval = 1.0",
+    )
+    .await;
+    sim.sim.lock().failure_rate = 0.3;
 
     // every message, as a fedora-messaging consumer receives it
     let messages = dir.path().join("messages.jsonl");

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use koschei_e2e::{env_var, wait_for, Stack, StackConfig};
+use koschei_e2e::{env_var, start_on_koji_sim, wait_for};
 use koschei_koji::xmlrpc::Value;
 use sqlx::PgPool;
 
@@ -34,25 +34,17 @@ async fn dependency_update_breaks_and_fix_restores(pool: PgPool) {
     let amqp = env_var("AMQP_URL");
     let python = env_var("KOSCHEI_PYTHON");
     let dir = tempfile::tempdir().unwrap();
-    let sim = koji_sim::start_for_tests(dir.path(), Some(amqp.clone()))
-        .await
-        .unwrap();
-    sim.sim.lock().build_time = 1.0;
     let db_name = pool.connect_options().get_database().unwrap().to_string();
-    let db_url = database_url(&pool);
     let queue = format!("e2e-{db_name}");
-    let mut stack = Stack::new(
+    let (sim, mut stack) = start_on_koji_sim(
         dir.path(),
-        &StackConfig {
-            db_url: &db_url,
-            koji: &sim,
-            amqp_url: &amqp,
-            queue: &queue,
-            extra: "[priorities]\nt0 = 0.0001\nt1 = 1.0\n[services.scheduler]\ninterval = 0.5\n[services.resolver]\ninterval = 1.0",
-        },
-    );
-
-    stack.track_f99().await;
+        &database_url(&pool),
+        &queue,
+        "[priorities]\nt0 = 0.0001\nt1 = 1.0\n\
+         [services.scheduler]\ninterval = 0.5\n\
+         [services.resolver]\ninterval = 1.0",
+    )
+    .await;
 
     // A fedora-messaging consumer waiting for foo-app to break and recover.
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../python/fm_wait.py");
