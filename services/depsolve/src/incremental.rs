@@ -248,6 +248,8 @@ pub struct RepoDelta {
     new_has_predecessor: Vec<bool>,
     /// The last build group planned with and what [`RepoDelta::group_reach`] found.
     group_memo: Option<(Vec<String>, Option<Vec<u64>>)>,
+    /// The requires graph ([`RepoDelta::forward_edges`]) between propagation and reach.
+    requires_edges: Option<Vec<Vec<u32>>>,
 }
 
 impl RepoDelta {
@@ -293,6 +295,7 @@ impl RepoDelta {
             policy_flipped: vec![false; (or.end - or.start) as usize],
             new_has_predecessor: Vec::new(),
             group_memo: None,
+            requires_edges: None,
         };
         let kinds = delta.pair_packages();
         delta.evr_changed = (0..delta.old_len)
@@ -1257,29 +1260,41 @@ impl RepoDelta {
         if self.grown.len() == 0 {
             return;
         }
+        let edges = match self.requires_edges.take() {
+            Some(edges) => edges,
+            None => self.forward_edges(&[DepKind::Requires]),
+        };
+        self.grown.compute_reach(&edges);
+    }
+
+    /// Old package → the other old packages providing an atom of one of its dependencies
+    /// of `kinds` (or the whole dependency), ascending.
+    fn forward_edges(&mut self, kinds: &[DepKind]) -> Vec<Vec<u32>> {
         let mut edges: Vec<Vec<u32>> = vec![Vec::new(); self.old_len];
         let mut atoms = Vec::new();
+        let mut deps = Vec::new();
         for (i, out) in edges.iter_mut().enumerate() {
-            let o = self.old_start + i as Id;
-            let deps: Vec<Id> = self.pool.solvable_deps(o, DepKind::Requires).collect();
-            for d in deps {
+            let o = self.old_id(i);
+            deps.clear();
+            for &kind in kinds {
+                deps.extend(self.pool.solvable_deps(o, kind));
+            }
+            for &d in &deps {
                 atoms.clear();
                 self.atoms(d, &mut atoms);
                 atoms.push(d);
                 for &a in &atoms {
-                    let providers: Vec<Id> = self.pool.whatprovides(a).to_vec();
-                    for p in providers {
-                        let q = p - self.old_start;
-                        if q >= 0 && (q as usize) < self.old_len && q as usize != i {
-                            out.push(q as u32);
-                        }
-                    }
+                    let (start, len) = (self.old_start, self.old_len);
+                    out.extend(self.pool.whatprovides(a).iter().filter_map(|&p| {
+                        let q = p - start;
+                        (q >= 0 && (q as usize) < len && q as usize != i).then_some(q as u32)
+                    }));
                 }
             }
             out.sort_unstable();
             out.dedup();
         }
-        self.grown.compute_reach(&edges);
+        edges
     }
 
     fn cached_check(
@@ -1345,28 +1360,16 @@ impl RepoDelta {
     /// Step 4: backward closure of taint along rule-generation edges.
     fn propagate(&mut self) {
         // reverse edges: provider (old index) -> packages that require/recommend/suggest it
+        let forward = self.forward_edges(self.forward());
         let mut reverse: Vec<Vec<u32>> = vec![Vec::new(); self.old_len];
-        let mut atoms = Vec::new();
-        for i in 0..self.old_len {
-            let o = self.old_id(i);
-            for &kind in self.forward() {
-                let deps: Vec<Id> = self.pool.solvable_deps(o, kind).collect();
-                for d in deps {
-                    atoms.clear();
-                    self.atoms(d, &mut atoms);
-                    atoms.push(d);
-                    for &a in &atoms {
-                        let providers: Vec<Id> = self.pool.whatprovides(a).to_vec();
-                        for p in providers {
-                            if let Some(q) = self.old_index(p) {
-                                if q != i {
-                                    reverse[q].push(i as u32);
-                                }
-                            }
-                        }
-                    }
-                }
+        for (i, out) in forward.iter().enumerate() {
+            for &q in out {
+                reverse[q as usize].push(i as u32);
             }
+        }
+        if !self.weak {
+            // the requires graph, which the reach of grown requirements follows
+            self.requires_edges = Some(forward);
         }
         let mut queue: Vec<usize> = (0..self.old_len).filter(|&i| self.tainted[i]).collect();
         // added packages with weak reverse dependencies taint what they could attach to
