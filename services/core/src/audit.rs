@@ -53,4 +53,32 @@ impl Actor {
         .await?;
         Ok(())
     }
+
+    /// Writes many audit entries `(message, base package)` in one statement.
+    pub async fn log_all(
+        &self,
+        conn: &mut PgConnection,
+        entries: &[(String, Option<i32>)],
+    ) -> sqlx::Result<()> {
+        if let Some((first, _)) = entries.first() {
+            tracing::info!(
+                environment = %self.environment,
+                "{first} (and {} more audit entries)",
+                entries.len() - 1
+            );
+        }
+        let (messages, base_ids): (Vec<&str>, Vec<Option<i32>>) =
+            entries.iter().map(|(m, b)| (m.as_str(), *b)).unzip();
+        sqlx::query(
+            "INSERT INTO log_entry (user_id, environment, message, base_id)
+             SELECT $1, $2::log_environment, m, b FROM unnest($3::text[], $4::int[]) AS u(m, b)",
+        )
+        .bind(self.user_id)
+        .bind(self.environment.as_str())
+        .bind(&messages)
+        .bind(&base_ids)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
 }

@@ -39,9 +39,11 @@ pub async fn find_packages(
     names: &[String],
 ) -> DataResult<Vec<PackageRef>> {
     let found = packages_named(conn, collection.id, names).await?;
+    let found_names: std::collections::HashSet<&str> =
+        found.iter().map(|p| p.name.as_str()).collect();
     let mut missing: Vec<String> = names
         .iter()
-        .filter(|n| !found.iter().any(|p| &p.name == *n))
+        .filter(|n| !found_names.contains(n.as_str()))
         .cloned()
         .collect();
     if !missing.is_empty() {
@@ -178,12 +180,34 @@ pub async fn track_packages(
             DataError::PackagesNotFound { names, .. } => DataError::PackagesDontExist(names),
             other => other,
         })?;
-    let mut added = Vec::new();
-    for package in &packages {
-        if set_attribute(conn, actor, collection, package, PackageAttr::Tracked(true)).await? {
-            added.push(package.name.clone());
-        }
-    }
+    // set-based (`add-pkg --all` on a whole distribution), with the audit entries
+    // set_attribute would write one by one
+    let ids: Vec<i32> = packages.iter().map(|p| p.id).collect();
+    let changed: Vec<(String, i32)> = sqlx::query_as(
+        "UPDATE package SET tracked = true WHERE id = ANY($1) AND NOT tracked
+         RETURNING name, base_id",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let position: std::collections::HashMap<&str, usize> = packages
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.name.as_str(), i))
+        .collect();
+    let mut added: Vec<String> = changed.iter().map(|(name, _)| name.clone()).collect();
+    added.sort_by_key(|name| position.get(name.as_str()).copied());
+    let entries: Vec<(String, Option<i32>)> = changed
+        .into_iter()
+        .map(|(name, base_id)| {
+            let message = format!(
+                "Package {name} (collection {}): tracked set from False to True",
+                collection.name
+            );
+            (message, Some(base_id))
+        })
+        .collect();
+    actor.log_all(conn, &entries).await?;
     Ok(added)
 }
 
