@@ -40,18 +40,7 @@ impl Actor {
         message: &str,
         base_id: Option<i32>,
     ) -> sqlx::Result<()> {
-        tracing::info!(environment = %self.environment, "{message}");
-        sqlx::query(
-            "INSERT INTO log_entry (user_id, environment, message, base_id)
-             VALUES ($1, $2::log_environment, $3, $4)",
-        )
-        .bind(self.user_id)
-        .bind(self.environment.as_str())
-        .bind(message)
-        .bind(base_id)
-        .execute(conn)
-        .await?;
-        Ok(())
+        self.log_all(conn, &[(message.to_owned(), base_id)]).await
     }
 
     /// Writes many audit entries `(message, base package)` in one statement.
@@ -60,12 +49,14 @@ impl Actor {
         conn: &mut PgConnection,
         entries: &[(String, Option<i32>)],
     ) -> sqlx::Result<()> {
-        if let Some((first, _)) = entries.first() {
-            tracing::info!(
+        match entries {
+            [] => return Ok(()),
+            [(only, _)] => tracing::info!(environment = %self.environment, "{only}"),
+            [(first, _), rest @ ..] => tracing::info!(
                 environment = %self.environment,
                 "{first} (and {} more audit entries)",
-                entries.len() - 1
-            );
+                rest.len()
+            ),
         }
         let (messages, base_ids): (Vec<&str>, Vec<Option<i32>>) =
             entries.iter().map(|(m, b)| (m.as_str(), *b)).unzip();
