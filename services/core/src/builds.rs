@@ -208,19 +208,7 @@ pub async fn update_build_state(
     match outcome {
         Outcome::Infra(state, reason) => {
             tracing::info!(build_id, task_id, %state, "{reason}");
-            sqlx::query(
-                "UPDATE build SET state = $2, finished = $3, failure_reason = $4,
-                                  repo_id = COALESCE(repo_id, $5)
-                 WHERE id = $1",
-            )
-            .bind(build_id)
-            .bind(state.code())
-            .bind(finished)
-            .bind(&reason)
-            .bind(repo_id)
-            .execute(&mut *tx)
-            .await?;
-            schedule_retry(&mut tx, &config.priorities, locked.package_id).await?;
+            end_as_history(&mut tx, config, &locked, state, finished, &reason, repo_id).await?;
         }
         Outcome::Finished(state) => {
             sqlx::query("SELECT 1 FROM package WHERE id = $1 FOR UPDATE")
@@ -287,6 +275,66 @@ async fn sync_running(
         .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Ends a running build with a state that is history only (canceled, timed out,
+/// infrastructure failure): no verdict about the package, which is retried with
+/// back-off.
+async fn end_as_history(
+    conn: &mut PgConnection,
+    config: &Config,
+    build: &RunningBuild,
+    state: BuildState,
+    finished: NaiveDateTime,
+    reason: &str,
+    repo_id: Option<i32>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE build SET state = $2, finished = $3, failure_reason = $4,
+                          repo_id = COALESCE(repo_id, $5)
+         WHERE id = $1",
+    )
+    .bind(build.id)
+    .bind(state.code())
+    .bind(finished)
+    .bind(reason)
+    .bind(repo_id)
+    .execute(&mut *conn)
+    .await?;
+    schedule_retry(conn, &config.priorities, build.package_id).await
+}
+
+/// How long a running build's task may be unknown to Koji before the build is
+/// given up (a hub that lost its tasks, e.g. a reset koji-sim; a real hub knows a task
+/// as soon as `build` returns).
+pub const UNKNOWN_TASK_GRACE_MINUTES: i64 = 10;
+
+/// Gives up a running build whose task Koji does not know, once it was submitted
+/// more than [`UNKNOWN_TASK_GRACE_MINUTES`] ago: it ends as an infrastructure failure
+/// (history only, the package is retried). Returns whether it did.
+pub async fn give_up_unknown_task(
+    pool: &PgPool,
+    config: &Config,
+    build_id: i32,
+) -> sqlx::Result<bool> {
+    let mut tx = pool.begin().await?;
+    let Some(build) = load_build(&mut tx, build_id, true).await? else {
+        return Ok(false);
+    };
+    let grace = Duration::minutes(UNKNOWN_TASK_GRACE_MINUTES);
+    if build.state != BuildState::Running.code() || build.started + grace > now() {
+        return Ok(false);
+    }
+    let reason = format!("Koji does not know task {}", build.task_id);
+    tracing::warn!(
+        build_id,
+        task_id = build.task_id,
+        "{reason}; giving the build up"
+    );
+    let state = BuildState::InfraFailure;
+    end_as_history(&mut tx, config, &build, state, now(), &reason, None).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Counts one more consecutive infrastructure failure and sets the time

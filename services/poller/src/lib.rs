@@ -3,7 +3,7 @@
 //! collection even when another collection's step fails, so one broken
 //! collection (say, a deleted tag) cannot stop the others.
 
-use koschei_core::builds::update_build_state;
+use koschei_core::builds::{give_up_unknown_task, update_build_state};
 use koschei_core::koji_sessions::KojiSessions;
 use koschei_core::refresh::{
     koji_collections, refresh_latest_builds, refresh_packages, refresh_stats,
@@ -43,7 +43,11 @@ pub async fn poll_running_builds(
                     tracing::warn!(build_id, task_id, "cannot update build: {e}");
                 }
             }
-            Ok(None) => tracing::warn!(build_id, task_id, "Koji does not know the task"),
+            Ok(None) => match give_up_unknown_task(pool, config, *build_id).await {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!(build_id, task_id, "Koji does not know the task"),
+                Err(e) => tracing::warn!(build_id, task_id, "cannot give the build up: {e}"),
+            },
             Err(e) => tracing::warn!(build_id, task_id, "getTaskInfo failed: {e}"),
         }
     }

@@ -580,3 +580,42 @@ async fn builds_koji_accepted_but_never_recorded_are_adopted(pool: PgPool) {
     assert_eq!(py_tool.len(), 1, "{py_tool:?}");
     assert_eq!(py_tool[0].0, 2);
 }
+
+/// A running build whose task Koji does not know (a hub that lost its tasks) is
+/// given up as an infrastructure failure once the grace period passed; a fresh one
+/// is left alone.
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn builds_of_tasks_koji_does_not_know_are_given_up(pool: PgPool) {
+    let env = env(pool).await;
+    for (name, task_id, minutes_ago) in [("foo-app", 77, 30), ("py-tool", 78, 1)] {
+        sqlx::query(
+            "INSERT INTO build (package_id, state, task_id, started)
+             SELECT id, 2, $2, (now() AT TIME ZONE 'UTC') - make_interval(mins => $3)
+             FROM package WHERE name = $1",
+        )
+        .bind(name)
+        .bind(task_id)
+        .bind(minutes_ago)
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    }
+    koschei_poller::poll_running_builds(&env.pool, &env.sessions, &env.config)
+        .await
+        .unwrap();
+    let builds: Vec<(i32, i32, Option<String>)> = sqlx::query_as(
+        "SELECT task_id, state, failure_reason FROM build WHERE task_id IN (77, 78) ORDER BY task_id",
+    )
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        builds,
+        [
+            (77, 7, Some("Koji does not know task 77".into())),
+            (78, 2, None)
+        ]
+    );
+    let (state, _, _) = env.package("foo-app").await;
+    assert_eq!(state, "ok", "history only: the package keeps its state");
+}

@@ -77,6 +77,7 @@ pub async fn start(config: Config) -> Result<Running> {
         weburl: format!("http://{addr}/koji"),
         collection: config.collection.clone(),
     };
+    let generation = next_generation(&config.state_dir)?;
     let sim = Sim::start(
         seed,
         endpoints,
@@ -84,6 +85,7 @@ pub async fn start(config: Config) -> Result<Running> {
         files_dir,
         resolver,
         publisher,
+        generation,
     )
     .await?;
     let app = hub::router(sim.clone());
@@ -94,6 +96,26 @@ pub async fn start(config: Config) -> Result<Running> {
         sim,
         server,
     })
+}
+
+/// Counts the starts on a state directory (`generation`, 0 the first time). The hub
+/// keeps its state in memory, so a restart begins anew; the ids of each generation
+/// start past the previous ones' so no client sees an id reused.
+fn next_generation(state_dir: &std::path::Path) -> Result<i64> {
+    let path = state_dir.join("generation");
+    let generation = match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            text.trim()
+                .parse::<i64>()
+                .with_context(|| format!("{} is not a number", path.display()))?
+                + 1
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    std::fs::write(&path, generation.to_string())
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(generation)
 }
 
 /// The hand-written seed the test suites use (`seeds/tiny`).

@@ -20,6 +20,7 @@ use crate::rpmmd::NewBinary;
 use crate::seed::{Seed, SourcePackage};
 use crate::state::{
     now_ts, Host, Repo, RpmContent, State, FIRST_EVENT, FIRST_REPO_ID, FIRST_TASK_ID,
+    GENERATION_SPAN,
 };
 use crate::tasks::{self, Task};
 
@@ -92,9 +93,10 @@ impl Sim {
         files_dir: PathBuf,
         resolver: Arc<dyn BuildResolver>,
         publisher: Publisher,
+        generation: i64,
     ) -> Result<Arc<Sim>> {
         let seed = Arc::new(seed);
-        let (state, seed_build_ids) = seed_state(&seed, &options.collection, behaviour);
+        let (state, seed_build_ids) = seed_state(&seed, &options.collection, behaviour, generation);
         let sim = Arc::new(Sim {
             state: Mutex::new(state),
             seed,
@@ -222,7 +224,7 @@ impl Sim {
                 Value::Int(build_tag.id),
                 Value::str("x86_64"),
                 Value::Bool(true),
-                Value::Struct(xstruct! {"repo_id" => FIRST_REPO_ID}),
+                Value::Struct(xstruct! {"repo_id" => st.first_repo_id}),
             ];
             let mut t = Task::open(id, "buildArch", Some(parent_id), "x86_64", request);
             t.label = Some("x86_64".into());
@@ -242,7 +244,7 @@ impl Sim {
     pub fn plan_repo(&self, st: &mut State, tag_id: i64, task_id: Option<i64>) -> Result<RepoJob> {
         let tag = st.tag(tag_id).context("no such tag")?.clone();
         let event = st.new_event();
-        let repo_id = FIRST_REPO_ID + st.repos.len() as i64;
+        let repo_id = st.first_repo_id + st.repos.len() as i64;
         let ts = now_ts();
         st.repos.push(Repo {
             id: repo_id,
@@ -373,7 +375,7 @@ impl Sim {
             .map_or(0, |t| t.id);
         let repo_id = st
             .latest_repo(build_tag, RepoState::Ready)
-            .map_or(FIRST_REPO_ID, |r| r.id);
+            .map_or(st.first_repo_id, |r| r.id);
         let nvr = source.nvr();
         let parent_id = st.new_task_id();
         let child_id = st.new_task_id();
@@ -451,10 +453,17 @@ impl State {
 }
 
 /// The initial state of a seeded collection.
-fn seed_state(seed: &Seed, collection: &str, behaviour: Behaviour) -> (State, Vec<i64>) {
+fn seed_state(
+    seed: &Seed,
+    collection: &str,
+    behaviour: Behaviour,
+    generation: i64,
+) -> (State, Vec<i64>) {
+    let (repos, events, tasks) = GENERATION_SPAN;
     let mut st = State {
-        event: FIRST_EVENT,
-        next_task_id: FIRST_TASK_ID,
+        event: FIRST_EVENT + generation * events,
+        next_task_id: FIRST_TASK_ID + generation * tasks,
+        first_repo_id: FIRST_REPO_ID + generation * repos,
         failure_rate: behaviour.failure_rate,
         infra_failure_rate: behaviour.infra_failure_rate,
         build_time: behaviour.build_time,

@@ -16,6 +16,10 @@ use crate::tasks::Task;
 pub const FIRST_REPO_ID: i64 = 1000;
 /// First event id.
 pub const FIRST_EVENT: i64 = 100_000;
+/// How far the ids of one generation (a restart on the same state directory) are
+/// moved past the previous one's: repos, events and tasks never repeat an id a
+/// client saw before.
+pub const GENERATION_SPAN: (i64, i64, i64) = (100_000, 1_000_000, 1_000_000);
 /// First task id.
 pub const FIRST_TASK_ID: i64 = 10_000_000;
 
@@ -258,8 +262,10 @@ pub struct State {
     pub tag_entries: Vec<TagEntry>,
     /// Tag history indexes per tag.
     pub tag_entries_by_tag: HashMap<i64, Vec<usize>>,
-    /// Repos (id = index + FIRST_REPO_ID).
+    /// Repos (id = index + `first_repo_id`).
     pub repos: Vec<Repo>,
+    /// Id of the first repo of this run ([`FIRST_REPO_ID`] in the first generation).
+    pub first_repo_id: i64,
     /// Tasks by id.
     pub tasks: BTreeMap<i64, Task>,
     /// Next task id.
@@ -395,14 +401,14 @@ impl State {
 
     /// Repo by id.
     pub fn repo(&self, id: i64) -> Option<&Repo> {
-        usize::try_from(id - FIRST_REPO_ID)
+        usize::try_from(id - self.first_repo_id)
             .ok()
             .and_then(|i| self.repos.get(i))
     }
 
     /// Mutable repo by id.
     pub fn repo_mut(&mut self, id: i64) -> Option<&mut Repo> {
-        usize::try_from(id - FIRST_REPO_ID)
+        usize::try_from(id - self.first_repo_id)
             .ok()
             .and_then(|i| self.repos.get_mut(i))
     }

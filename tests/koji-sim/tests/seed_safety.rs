@@ -90,3 +90,51 @@ fn test_config(state: &Path) -> koji_sim::Config {
         state_dir: state.to_path_buf(),
     }
 }
+
+/// The hub state lives in memory: a restart on the same state directory begins
+/// anew, but with ids past the previous run's, so a client never sees a repo or
+/// task id again that meant something else before.
+#[tokio::test]
+async fn a_restart_never_reuses_ids() {
+    let state = tempfile::tempdir().unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let running = koji_sim::start(test_config(state.path()))
+            .await
+            .expect("koji-sim starts");
+        let koji = koschei_koji::client::KojiClient::anonymous(koschei_koji::KojiConfig::new(
+            &running.hub_url,
+            &running.topurl,
+        ))
+        .unwrap();
+        let repo = koji
+            .get_repo("f99-build", koschei_koji::model::RepoState::Ready)
+            .await
+            .unwrap()
+            .expect("a first repo");
+        let next_repo = koji
+            .call("sim.regenRepo", vec![])
+            .await
+            .unwrap()
+            .as_i64()
+            .unwrap();
+        let opts = koschei_koji::client::calls::BuildOpts {
+            scratch: true,
+            ..Default::default()
+        };
+        let task = koji
+            .build(
+                "../packages/foo-app/0.9/3/src/foo-app-0.9-3.src.rpm",
+                Some("f99"),
+                &opts,
+                None,
+            )
+            .await
+            .unwrap();
+        seen.push((repo.id, next_repo, task));
+        running.server.abort();
+    }
+    let (first, second) = (seen[0], seen[1]);
+    assert!(second.0 > first.1, "repo ids reused: {seen:?}");
+    assert!(second.2 > first.2, "task ids reused: {seen:?}");
+}
