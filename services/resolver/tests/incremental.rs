@@ -244,7 +244,28 @@ async fn packages_without_a_usable_previous_result_are_solved(pool: PgPool) {
     let (foo, _) = env.package("foo", Some(1000)).await;
     let (reset, _) = env.package("csh-user", Some(1000)).await;
     let (lost, _) = env.package("versioned-ok", Some(1000)).await;
+    let (rebuilt, _) = env.package("mylib-user", Some(1000)).await;
     pass(&env.ctx).await;
+    // a new build of mylib-user with other BuildRequires became its last complete build
+    let mut spec = Struct::new();
+    spec.insert("name".into(), Value::str("mylib-user"));
+    spec.insert("version".into(), Value::str("2"));
+    spec.insert("release".into(), Value::str("1"));
+    spec.insert(
+        "buildrequires".into(),
+        Value::Array(vec![Value::str("mylib"), Value::str("F")]),
+    );
+    env.koji
+        .call("sim.importBuild", vec![Value::Struct(spec)])
+        .await
+        .unwrap();
+    let mut b =
+        koschei_core::fixtures::NewBuild::new(koschei_core::model::BuildState::Complete, 0.5);
+    b.version = "2".into();
+    b.release = "1".into();
+    b.real = true;
+    b.repo_id = Some(1001);
+    koschei_core::fixtures::build(&env.pool, rebuilt, b).await;
     // a forced re-resolution pending, and a result the previous pass discarded
     sqlx::query("UPDATE package SET resolved = NULL WHERE id = $1")
         .bind(reset)
@@ -265,8 +286,22 @@ async fn packages_without_a_usable_previous_result_are_solved(pool: PgPool) {
     mylib(&env, "2").await;
     env.regen_repo().await;
     let (_, stats) = pass(&env.ctx).await;
-    assert_eq!((stats.reused, stats.resolved_again), (1, 2), "{stats:?}");
+    assert_eq!((stats.reused, stats.resolved_again), (1, 3), "{stats:?}");
     assert_eq!(env.package_row(foo).await.0, Some(true));
     assert_eq!(env.package_row(reset).await.0, Some(true));
     assert_eq!(env.package_row(lost).await.0, Some(true));
+    // the rebuilt package was solved with its new BuildRequires: F is in its set now
+    let (srpm, keys): (Option<String>, Vec<u8>) = sqlx::query_as(
+        "SELECT srpm, dependency_keys FROM resolver_package_deps WHERE package_id = $1
+         ORDER BY repo_id DESC LIMIT 1",
+    )
+    .bind(rebuilt)
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(srpm.as_deref(), Some("2-1"));
+    let ids = koschei_resolver::dependency_keys::decode(&keys).unwrap();
+    let mut conn = env.pool.acquire().await.unwrap();
+    let deps = env.ctx.deps.get_by_ids(&mut conn, &ids).await.unwrap();
+    assert!(deps.iter().any(|n| n.name == "F"), "{deps:?}");
 }
