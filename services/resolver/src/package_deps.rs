@@ -188,7 +188,9 @@ pub async fn mark_unknown(
     .rows_affected())
 }
 
-/// Records that a whole-repo pass of the collection was queued for `repo_id`.
+/// Records that a whole-repo pass of the collection was queued for `repo_id`, and forgets
+/// the passes nothing can ask about any more (older than the previous one and no
+/// unresolved build's repo).
 pub async fn record_pass(
     conn: &mut PgConnection,
     collection_id: i32,
@@ -197,6 +199,19 @@ pub async fn record_pass(
     sqlx::query(
         "INSERT INTO resolver_repo_pass (collection_id, repo_id) VALUES ($1, $2)
          ON CONFLICT DO NOTHING",
+    )
+    .bind(collection_id)
+    .bind(repo_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "DELETE FROM resolver_repo_pass s
+         WHERE s.collection_id = $1
+           AND s.repo_id < (SELECT max(o.repo_id) FROM resolver_repo_pass o
+                            WHERE o.collection_id = $1 AND o.repo_id < $2)
+           AND NOT EXISTS (SELECT 1 FROM build b JOIN package p ON p.id = b.package_id
+                           WHERE p.collection_id = $1 AND b.deps_resolved IS NULL
+                             AND b.repo_id = s.repo_id)",
     )
     .bind(collection_id)
     .bind(repo_id)
