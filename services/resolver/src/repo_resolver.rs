@@ -443,17 +443,7 @@ async fn work_loop(
             }
             if chunk.packages.is_empty() {
                 // nothing to solve: persist at once
-                stats.resolved += chunk.reused.len();
-                stats.persist += persist_chunk(
-                    &ctx.pool,
-                    &ctx.config,
-                    &ctx.deps,
-                    &chunk.reused,
-                    Some(claim_of(ctx, item_id)),
-                    Some(chunk.item.repo_id),
-                )
-                .await?;
-                stats.chunks += 1;
+                persist_outcomes(ctx, &mut stats, &chunk.item, &chunk.reused).await?;
                 continue;
             }
             let key = chunk.repo.solv.path.display().to_string();
@@ -521,17 +511,7 @@ async fn work_loop(
         flight.remaining -= 1;
         if flight.remaining == 0 {
             let flight = flights.remove(&item_id).expect("chunk in flight");
-            stats.resolved += flight.outcomes.len();
-            stats.persist += persist_chunk(
-                &ctx.pool,
-                &ctx.config,
-                &ctx.deps,
-                &flight.outcomes,
-                Some(claim_of(ctx, flight.item.id)),
-                Some(flight.item.repo_id),
-            )
-            .await?;
-            stats.chunks += 1;
+            persist_outcomes(ctx, &mut stats, &flight.item, &flight.outcomes).await?;
         }
     }
     if stats.chunks > 0 {
@@ -563,9 +543,27 @@ async fn work_loop(
     Ok(stats)
 }
 
-fn claim_of(ctx: &Context, item_id: i64) -> WorkClaim<'_> {
-    WorkClaim {
-        item_id,
+/// Persists a claimed chunk's results as its repo's outcomes and counts them.
+async fn persist_outcomes(
+    ctx: &Context,
+    stats: &mut WorkStats,
+    item: &WorkItem,
+    outcomes: &[PackageOutcome],
+) -> anyhow::Result<()> {
+    let claim = WorkClaim {
+        item_id: item.id,
         instance: &ctx.instance,
-    }
+    };
+    stats.resolved += outcomes.len();
+    stats.persist += persist_chunk(
+        &ctx.pool,
+        &ctx.config,
+        &ctx.deps,
+        outcomes,
+        Some(claim),
+        Some(item.repo_id),
+    )
+    .await?;
+    stats.chunks += 1;
+    Ok(())
 }
