@@ -302,9 +302,21 @@ impl DeltaPlanner {
 #[derive(Default)]
 pub struct DeltaCache {
     current: Mutex<Option<Arc<DeltaPlanner>>>,
+    /// The last reason a pass fell back to solving in full (logged once per pass).
+    fallback: std::sync::Mutex<String>,
 }
 
 impl DeltaCache {
+    /// True the first time in a row that `note` (a pass's fallback reason) is seen.
+    pub fn first_fallback(&self, note: &str) -> bool {
+        let mut last = self.fallback.lock().unwrap_or_else(|e| e.into_inner());
+        if *last == note {
+            return false;
+        }
+        *last = note.to_string();
+        true
+    }
+
     /// The planner of `old` → `new`, analysing the delta when it is not the current one.
     pub async fn get(
         &self,

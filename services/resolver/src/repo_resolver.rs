@@ -346,7 +346,10 @@ async fn load_chunk(ctx: &Context, item: WorkItem) -> anyhow::Result<Option<Load
         Some(base) => {
             let plan = incremental::plan_chunk(ctx, &c, base, &repo, packages).await?;
             if let Some(reason) = &plan.fallback {
-                tracing::info!("{}: work item {} solved in full: {reason}", c.name, item.id);
+                let note = format!("{}: repo {}: {reason}", c.name, item.repo_id);
+                if ctx.deltas.first_fallback(&note) {
+                    tracing::info!("{note}; its chunks are solved in full");
+                }
             }
             (plan.solve, plan.reused)
         }
