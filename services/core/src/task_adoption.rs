@@ -132,6 +132,10 @@ async fn adopt(
     sessions: &KojiSessions,
     task: &TaskInfo,
 ) -> anyhow::Result<Option<i32>> {
+    // build.task_id is an integer column: a task id beyond it cannot be recorded
+    let Ok(task_id) = i32::try_from(task.id) else {
+        return Ok(None);
+    };
     let Some(ScratchRequest {
         name,
         version,
@@ -182,7 +186,7 @@ async fn adopt(
          RETURNING id",
     )
     .bind(package_id)
-    .bind(i32::try_from(task.id)?)
+    .bind(task_id)
     .bind(started)
     .bind(&version)
     .bind(&release)
