@@ -307,6 +307,12 @@ pub struct DeltaCache {
 }
 
 impl DeltaCache {
+    /// Frees the current analysis (its pool holds both repositories) once the queue is
+    /// drained; the next pass analyses its own pair anyway.
+    pub async fn clear(&self) {
+        *self.current.lock().await = None;
+    }
+
     /// True the first time in a row that `note` (a pass's fallback reason) is seen.
     pub fn first_fallback(&self, note: &str) -> bool {
         let mut last = self.fallback.lock().unwrap_or_else(|e| e.into_inner());

@@ -390,6 +390,9 @@ pub async fn process_work(ctx: &Context, max_chunks: Option<usize>) -> anyhow::R
     let _heartbeat = Heartbeat::start(ctx.pool.clone(), ctx.instance.clone(), ctx.lease);
     let mut flights: HashMap<i64, InFlight> = HashMap::new();
     let result = work_loop(ctx, max_chunks, &mut flights).await;
+    if max_chunks.is_none() {
+        ctx.deltas.clear().await; // nothing left to claim
+    }
     if result.is_err() {
         for id in flights.keys() {
             work_queue::release(&ctx.pool, *id, &ctx.instance)
