@@ -169,3 +169,33 @@ async fn a_build_of_a_deleted_repo_takes_its_package_s_resolution(pool: PgPool) 
     resolve_builds(&fresh, &c).await.unwrap();
     assert_eq!(deps_resolved(&env.pool, other_build).await, Some(false));
 }
+
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn a_deleted_repo_s_build_takes_the_outcome_stored_at_or_before_it(pool: PgPool) {
+    let env = env(pool).await;
+    let (foo, _) = env.package("foo", Some(999)).await;
+    env.iterate().await; // repo 1000: foo's outcome is stored
+    env.regen_repo().await;
+    env.iterate().await; // repo 1001: the same outcome, nothing stored
+    let rows: Vec<i32> =
+        sqlx::query_scalar("SELECT repo_id FROM resolver_package_deps WHERE package_id = $1")
+            .bind(foo)
+            .fetch_all(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(rows, vec![1000]);
+    // scratch builds in repo 1001 (resolved by a pass) and 1002 (never resolved); Koji
+    // deletes both repos before the build resolver gets to them
+    let covered = env.build(foo, 3, Some(1001), 1.0).await;
+    env.regen_repo().await;
+    let uncovered = env.build(foo, 3, Some(1002), 0.5).await;
+    for repo in [1001, 1002] {
+        env.sim.sim.lock().repo_mut(repo).unwrap().state = koschei_koji::RepoState::Deleted;
+    }
+    let fresh = common::context(&env.pool, &env.koji, env.dir.path(), 2);
+    let c = fresh.collection(env.collection_id).await.unwrap().unwrap();
+    resolve_builds(&fresh, &c).await.unwrap();
+    assert_eq!(deps_resolved(&env.pool, covered).await, Some(true));
+    assert_eq!(env.build_deps(covered).await, foo_deps());
+    assert_eq!(deps_resolved(&env.pool, uncovered).await, Some(false));
+}
