@@ -12,10 +12,13 @@
 //!   which is in the previous repo;
 //! * it was not reset for a forced re-resolution (`resolved IS NULL`).
 //!
+//! Solve traces are not stored, so planning is [`RepoDelta::plan`]'s: a package whose rule
+//! universe holds a requirement that only gained providers is solved as well.
+//!
 //! The delta analysis holds a libsolv pool, which must stay on one thread: a
 //! [`DeltaPlanner`] owns such a thread for one (previous, new) repo pair and answers
 //! planning requests through a channel; the process keeps the latest one, so every chunk
-//! of a pass that this instance claims reuses it.
+//! of a pass that this instance claims reuses it, until the queue is drained.
 
 use std::collections::HashMap;
 use std::sync::Arc;
