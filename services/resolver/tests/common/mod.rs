@@ -342,13 +342,16 @@ impl Env {
 
     /// The dependency set stored on a build, as NEVRAs.
     pub async fn build_deps(&self, build_id: i32) -> Vec<Nevra> {
-        let keys: Option<Vec<u8>> =
-            sqlx::query_scalar("SELECT dependency_keys FROM build WHERE id = $1")
+        let (keys, resolved): (Option<Vec<u8>>, Option<bool>) =
+            sqlx::query_as("SELECT dependency_keys, deps_resolved FROM build WHERE id = $1")
                 .bind(build_id)
                 .fetch_one(&self.pool)
                 .await
                 .unwrap();
-        let ids = koschei_resolver::dependency_keys::decode(&keys.expect("keys stored")).unwrap();
+        let Some(keys) = keys else {
+            panic!("build {build_id} has no dependency set (deps_resolved = {resolved:?})");
+        };
+        let ids = koschei_resolver::dependency_keys::decode(&keys).unwrap();
         let mut conn = self.pool.acquire().await.unwrap();
         let mut deps = self.ctx.deps.get_by_ids(&mut conn, &ids).await.unwrap();
         deps.sort();
