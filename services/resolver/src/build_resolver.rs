@@ -18,7 +18,7 @@
 //! dependency set, so changes can always be computed against the last *tested* build,
 //! even when Koji has deleted the repo it used (K#168, K#338).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use koschei_depsolve::{compute_changes, Dependency, Nevra};
 use sqlx::PgConnection;
@@ -157,17 +157,26 @@ async fn resolve_repo_builds(
         no_brs
     };
     let mut pending_no_brs = submit(&solver, chunks.first().copied().unwrap_or(&[]));
+    // results arrive in any order, those of the next chunk possibly first
+    let mut results: HashMap<i64, SolveResult> = HashMap::new();
     for (k, chunk) in chunks.iter().enumerate() {
-        let expected = chunk.len() - pending_no_brs.len();
         let no_brs = std::mem::take(&mut pending_no_brs);
+        let wanted: HashSet<i64> = chunk
+            .iter()
+            .map(|&(_, b)| i64::from(b.id))
+            .filter(|id| !no_brs.iter().any(|n| i64::from(*n) == *id))
+            .collect();
         // solve the next chunk while this one is written
         if let Some(next) = chunks.get(k + 1) {
             pending_no_brs = submit(&solver, next);
         }
-        let mut results: HashMap<i64, SolveResult> = HashMap::with_capacity(expected);
-        while results.len() < expected {
+        let mut missing = wanted.iter().filter(|id| !results.contains_key(id)).count();
+        while missing > 0 {
             match solver.next().await {
                 Some(Ok(r)) => {
+                    if wanted.contains(&r.tag) {
+                        missing -= 1;
+                    }
                     results.insert(r.tag, r);
                 }
                 Some(Err(e)) => anyhow::bail!("solver: {e}"),

@@ -199,3 +199,41 @@ async fn a_deleted_repo_s_build_takes_the_outcome_stored_at_or_before_it(pool: P
     assert_eq!(env.build_deps(covered).await, foo_deps());
     assert_eq!(deps_resolved(&env.pool, uncovered).await, Some(false));
 }
+
+/// Results arrive in any order: with one build per chunk and the next chunk solving
+/// while one is written, a result of the next chunk often comes first. Every build of
+/// the repo must still be processed in one pass.
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn every_build_is_processed_whatever_order_results_arrive_in(pool: PgPool) {
+    let env = env(pool).await;
+    env.iterate().await; // buildroot of repo 1000
+    let mut builds = Vec::new();
+    for name in [
+        "foo",
+        "csh-user",
+        "rich-br",
+        "rich-req",
+        "versioned-ok",
+        "broken",
+    ] {
+        let (package, first) = env.package(name, Some(1000)).await;
+        builds.push(first);
+        for age in 1..4 {
+            builds.push(env.build(package, 3, Some(1000), f64::from(10 - age)).await);
+        }
+    }
+    let one_per_chunk = common::context(&env.pool, &env.koji, env.dir.path(), 1);
+    let c = one_per_chunk
+        .collection(env.collection_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let stats = resolve_builds(&one_per_chunk, &c).await.unwrap();
+    assert_eq!(stats.postponed, 0);
+    for build in builds {
+        assert!(
+            deps_resolved(&env.pool, build).await.is_some(),
+            "build {build} left unprocessed ({stats:?})"
+        );
+    }
+}
