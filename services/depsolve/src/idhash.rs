@@ -6,7 +6,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 /// The hasher state.
 #[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct IdHasher(u64);
+pub struct IdHasher(u64);
 
 /// An odd constant with well-mixed bits (2^64 / golden ratio).
 const K: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -66,9 +66,9 @@ impl Hasher for IdHasher {
 }
 
 /// A `HashMap` with [`IdHasher`].
-pub(crate) type HashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<IdHasher>>;
+pub type HashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<IdHasher>>;
 /// A `HashSet` with [`IdHasher`].
-pub(crate) type HashSet<K> = std::collections::HashSet<K, BuildHasherDefault<IdHasher>>;
+pub type HashSet<K> = std::collections::HashSet<K, BuildHasherDefault<IdHasher>>;
 
 #[cfg(test)]
 mod tests {

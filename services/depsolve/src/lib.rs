@@ -21,7 +21,7 @@ pub mod comps;
 mod distance;
 pub mod error;
 mod goal;
-mod idhash;
+pub mod idhash;
 pub mod incremental;
 pub mod package;
 mod parallel;

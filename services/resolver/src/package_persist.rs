@@ -27,7 +27,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use koschei_core::model::MessageState;
 use koschei_core::{outbox, Config};
-use koschei_depsolve::{compute_changes, Dependency, DependencyChange, Nevra};
+use koschei_depsolve::idhash::{HashMap as IdHashMap, HashSet as IdHashSet};
+use koschei_depsolve::{compute_changes_by_ref, Dependency, DependencyChange, Nevra};
 use sqlx::{PgConnection, PgPool};
 
 use crate::comparison;
@@ -193,14 +194,14 @@ pub async fn persist_chunk(
         let Some(prev) = prev_ids.get(&o.package_id) else {
             continue;
         };
-        let prev: Vec<Dependency> = prev
+        // borrowed: no copy of the (mostly unchanged) previous packages
+        let prev: Vec<(&Nevra, Option<u8>)> = prev.iter().map(|id| (by_id[id], None)).collect();
+        let curr: Vec<(&Nevra, Option<u8>)> = o
+            .dependencies
             .iter()
-            .map(|id| Dependency {
-                nevra: by_id[id].clone(),
-                distance: None,
-            })
+            .map(|d| (&d.nevra, d.distance))
             .collect();
-        let changes = compute_changes(&prev, &o.dependencies);
+        let changes = compute_changes_by_ref(&prev, &curr);
         if !changes.is_empty() {
             changes_of.push((o.package_id, changes));
         }
@@ -208,9 +209,9 @@ pub async fn persist_chunk(
     // Dependency ids: of the changed packages, or of every current dependency when the
     // sets are stored. Rows of the flyweight table are committed at once (outside this
     // transaction), so the cache never holds ids of rows a rollback removed.
-    let mut id_of: HashMap<&Nevra, i32> =
+    let mut id_of: IdHashMap<&Nevra, i32> =
         prev_nevras.iter().zip(all_prev.iter().copied()).collect();
-    let wanted: Vec<&Nevra> = if store_for_repo.is_some() {
+    let mut wanted: Vec<&Nevra> = if store_for_repo.is_some() {
         kept.iter()
             .filter(|o| o.resolved)
             .flat_map(|o| o.dependencies.iter().map(|d| &d.nevra))
@@ -221,6 +222,9 @@ pub async fn persist_chunk(
             .flat_map(|(_, cs)| cs.iter().filter_map(|c| c.curr.as_ref()))
             .collect()
     };
+    // each distinct NEVRA once: a chunk's sets share most of their members
+    let mut distinct = IdHashSet::default();
+    wanted.retain(|n| !id_of.contains_key(n) && distinct.insert(*n));
     let wanted_ids = {
         let mut conn = pool.acquire().await?;
         cache.get_or_create(&mut conn, &wanted).await?
@@ -365,7 +369,7 @@ async fn current_unapplied(
 }
 
 /// The stored form of an outcome.
-fn stored_deps_of(o: &PackageOutcome, id_of: &HashMap<&Nevra, i32>) -> StoredDeps {
+fn stored_deps_of(o: &PackageOutcome, id_of: &IdHashMap<&Nevra, i32>) -> StoredDeps {
     if !o.resolved {
         return StoredDeps::unresolved(o.srpm.clone());
     }
