@@ -137,6 +137,13 @@ impl Env {
             .unwrap()
     }
 
+    /// One pass of the poller over the running builds.
+    async fn poll_running(&self) {
+        koschei_poller::poll_running_builds(&self.pool, &self.sessions, &self.config)
+            .await
+            .unwrap();
+    }
+
     async fn submit(&self, scheduler: &mut Scheduler) -> (String, i64) {
         match scheduler.decide().await.unwrap() {
             Decision::Submitted {
@@ -213,9 +220,7 @@ async fn builds_end_complete_or_failed_as_their_buildrequires_say(pool: PgPool) 
     assert_eq!(env.wait_task(ok_task).await, TaskState::Closed);
     assert_eq!(env.wait_task(bad_task).await, TaskState::Failed);
     let before_poll = env.outbox().await.len();
-    koschei_poller::poll_running_builds(&env.pool, &env.sessions, &env.config)
-        .await
-        .unwrap();
+    env.poll_running().await;
 
     assert_eq!(env.package("foo-app").await, ("ok".into(), 0, 3));
     let (state, build_priority, build_state) = env.package("broken").await;
@@ -249,9 +254,7 @@ async fn builds_end_complete_or_failed_as_their_buildrequires_say(pool: PgPool) 
     }
 
     // Polling again changes nothing (idempotent).
-    koschei_poller::poll_running_builds(&env.pool, &env.sessions, &env.config)
-        .await
-        .unwrap();
+    env.poll_running().await;
     assert_eq!(env.outbox().await.len(), messages.len());
 }
 
@@ -265,9 +268,7 @@ async fn infrastructure_failures_stay_in_history_and_back_off(pool: PgPool) {
     let (_, task) = env.submit(&mut scheduler).await;
     env.wait_task(task).await;
     let messages_before = env.outbox().await.len();
-    koschei_poller::poll_running_builds(&env.pool, &env.sessions, &env.config)
-        .await
-        .unwrap();
+    env.poll_running().await;
 
     let (state, _, build_state) = env.package("foo-app").await;
     assert_eq!(build_state, 7, "kept as an infrastructure failure");
@@ -316,9 +317,7 @@ async fn canceled_and_timed_out_builds_are_kept(pool: PgPool) {
         .execute(&env.pool)
         .await
         .unwrap();
-    koschei_poller::poll_running_builds(&env.pool, &env.sessions, &env.config)
-        .await
-        .unwrap();
+    env.poll_running().await;
 
     assert_eq!(env.package("foo-app").await, ("ok".into(), 0, 4));
     assert_eq!(env.package("py-tool").await.2, 6);
@@ -600,9 +599,7 @@ async fn builds_of_tasks_koji_does_not_know_are_given_up(pool: PgPool) {
         .await
         .unwrap();
     }
-    koschei_poller::poll_running_builds(&env.pool, &env.sessions, &env.config)
-        .await
-        .unwrap();
+    env.poll_running().await;
     let builds: Vec<(i32, i32, Option<String>)> = sqlx::query_as(
         "SELECT task_id, state, failure_reason FROM build WHERE task_id IN (77, 78) ORDER BY task_id",
     )
