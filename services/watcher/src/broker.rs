@@ -23,7 +23,12 @@ pub enum BrokerError {
     HalfIdentity,
     #[error("AMQP: {0}")]
     Amqp(#[from] lapin::Error),
+    #[error("connecting to the broker timed out")]
+    ConnectTimeout,
 }
+
+/// How long opening a connection may take.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// TLS material read from the configured files.
 #[derive(Clone)]
@@ -103,8 +108,15 @@ impl Broker {
     }
 
     /// Opens a connection named `name` (visible in the broker's management
-    /// tools, e.g. `rabbitmqctl list_connections client_properties`).
+    /// tools, e.g. `rabbitmqctl list_connections client_properties`), giving up
+    /// after 30 s.
     pub async fn connect(&self, name: &str) -> Result<Connection, BrokerError> {
+        tokio::time::timeout(CONNECT_TIMEOUT, self.connect_unbounded(name))
+            .await
+            .map_err(|_| BrokerError::ConnectTimeout)?
+    }
+
+    async fn connect_unbounded(&self, name: &str) -> Result<Connection, BrokerError> {
         let properties = ConnectionProperties::default().with_connection_name(name.into());
         let tls = match &self.tls {
             Some(files) => OwnedTLSConfig {

@@ -19,13 +19,12 @@ use lapin::options::{
     QueueBindOptions, QueueDeclareOptions,
 };
 use lapin::types::FieldTable;
-use lapin::Connection;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::broker::{Backoff, Broker, BrokerError};
 use crate::handler::{HandleError, Handler};
-use crate::health::{wait_or_shutdown, Beat, BEAT_INTERVAL};
+use crate::health::{run_reconnecting, Beat, Reconnecting, BEAT_INTERVAL};
 use crate::koji_message::{binding_keys, classify, Verdict};
 use crate::stats::Stats;
 
@@ -61,17 +60,32 @@ pub struct Consumer {
 
 /// Why a consuming session ended.
 #[derive(Debug, thiserror::Error)]
-enum SessionEnd {
+pub(crate) enum SessionEnd {
     #[error(transparent)]
     Broker(#[from] BrokerError),
     #[error("AMQP: {0}")]
     Amqp(#[from] lapin::Error),
     #[error("the broker cancelled the consumer")]
     Cancelled,
-    #[error("connecting timed out")]
-    Timeout,
     #[error("the connection to the broker was lost")]
     Disconnected,
+}
+
+impl Reconnecting for Consumer {
+    type End = SessionEnd;
+    const NAME: &'static str = "consumer";
+
+    fn beat(&self) -> &Beat {
+        &self.beat
+    }
+
+    async fn session(
+        &self,
+        shutdown: &mut watch::Receiver<bool>,
+        backoff: &mut Backoff,
+    ) -> Result<(), SessionEnd> {
+        self.one_session(shutdown, backoff).await
+    }
 }
 
 impl Consumer {
@@ -99,42 +113,19 @@ impl Consumer {
     }
 
     /// Consumes until `shutdown` turns true, reconnecting with back-off.
-    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
-        let mut backoff = Backoff::new();
-        loop {
-            self.beat.beat();
-            match self.session(&mut shutdown, &mut backoff).await {
-                Ok(()) => return,
-                Err(e) => {
-                    let delay = backoff.next_delay();
-                    tracing::warn!("consumer: {e}; reconnecting in {delay:?}");
-                    if wait_or_shutdown(delay, &mut shutdown, &self.beat).await {
-                        return;
-                    }
-                }
-            }
-        }
-    }
-
-    async fn connect(&self) -> Result<Connection, SessionEnd> {
-        tokio::time::timeout(
-            Duration::from_secs(30),
-            self.broker.connect("koschei-watcher consumer"),
-        )
-        .await
-        .map_err(|_| SessionEnd::Timeout)?
-        .map_err(SessionEnd::from)
+    pub async fn run(&self, shutdown: watch::Receiver<bool>) {
+        run_reconnecting(self, shutdown).await
     }
 
     /// One connection's life: set up, then consume until the connection
     /// fails (Err) or shutdown (Ok).
-    async fn session(
+    async fn one_session(
         &self,
         shutdown: &mut watch::Receiver<bool>,
         backoff: &mut Backoff,
     ) -> Result<(), SessionEnd> {
         let fedmsg = &self.settings.fedmsg;
-        let conn = self.connect().await?;
+        let conn = self.broker.connect("koschei-watcher consumer").await?;
         let channel = conn.create_channel().await?;
         channel
             .basic_qos(self.settings.prefetch, BasicQosOptions::default())

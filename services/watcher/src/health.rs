@@ -11,6 +11,8 @@ use koschei_core::config::ServiceConfig;
 use koschei_core::service::{memory_kib, sd_notify, EXIT_MEMORY_LIMIT};
 use tokio::sync::watch;
 
+use crate::broker::Backoff;
+
 /// How often a healthy loop beats.
 pub const BEAT_INTERVAL: Duration = Duration::from_secs(5);
 /// A loop silent for longer than this is considered stuck.
@@ -90,9 +92,47 @@ pub async fn feed_watchdog(beats: Vec<(&'static str, Arc<Beat>)>, limits: Servic
     }
 }
 
+/// A loop over broker sessions: one connection's life, ended by shutdown (`Ok`) or by
+/// a failure (`Err`) after which [`run_reconnecting`] connects again.
+pub(crate) trait Reconnecting {
+    /// Why a session ended.
+    type End: std::fmt::Display;
+    /// Names the loop in logs.
+    const NAME: &'static str;
+    /// The loop's liveness beat.
+    fn beat(&self) -> &Beat;
+    /// One session; `backoff` is reset by the session once connected.
+    async fn session(
+        &self,
+        shutdown: &mut watch::Receiver<bool>,
+        backoff: &mut Backoff,
+    ) -> Result<(), Self::End>;
+}
+
+/// Runs sessions until `shutdown` turns true, reconnecting with back-off.
+pub(crate) async fn run_reconnecting<L: Reconnecting>(
+    sessions: &L,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut backoff = Backoff::new();
+    loop {
+        sessions.beat().beat();
+        match sessions.session(&mut shutdown, &mut backoff).await {
+            Ok(()) => return,
+            Err(e) => {
+                let delay = backoff.next_delay();
+                tracing::warn!("{}: {e}; reconnecting in {delay:?}", L::NAME);
+                if wait_or_shutdown(delay, &mut shutdown, sessions.beat()).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
 /// Sleeps `delay` (beating) unless shutdown comes first; returns whether
 /// shutdown was requested.
-pub(crate) async fn wait_or_shutdown(
+async fn wait_or_shutdown(
     delay: Duration,
     shutdown: &mut watch::Receiver<bool>,
     beat: &Beat,

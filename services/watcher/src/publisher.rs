@@ -12,15 +12,15 @@ use std::time::Duration;
 
 use chrono::Utc;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::Channel;
 use lapin::Confirmation;
-use lapin::{Channel, Connection};
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 use tokio::sync::watch;
 
 use crate::broker::{Backoff, Broker, BrokerError};
 use crate::envelope::{Envelope, OutboxRow};
-use crate::health::{wait_or_shutdown, Beat};
+use crate::health::{run_reconnecting, Beat, Reconnecting};
 use crate::stats::Stats;
 
 /// The channel the outbox trigger notifies on each insert.
@@ -44,7 +44,7 @@ pub struct PublisherSettings {
 
 /// Why a publishing session ended.
 #[derive(Debug, thiserror::Error)]
-enum SessionEnd {
+pub(crate) enum SessionEnd {
     #[error(transparent)]
     Broker(#[from] BrokerError),
     #[error("AMQP: {0}")]
@@ -66,6 +66,23 @@ pub struct Publisher {
     beat: Arc<Beat>,
 }
 
+impl Reconnecting for Publisher {
+    type End = SessionEnd;
+    const NAME: &'static str = "publisher";
+
+    fn beat(&self) -> &Beat {
+        &self.beat
+    }
+
+    async fn session(
+        &self,
+        shutdown: &mut watch::Receiver<bool>,
+        backoff: &mut Backoff,
+    ) -> Result<(), SessionEnd> {
+        self.one_session(shutdown, backoff).await
+    }
+}
+
 impl Publisher {
     pub fn new(
         broker: Broker,
@@ -84,41 +101,18 @@ impl Publisher {
     }
 
     /// Publishes until `shutdown` turns true, reconnecting with back-off.
-    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
-        let mut backoff = Backoff::new();
-        loop {
-            self.beat.beat();
-            match self.session(&mut shutdown, &mut backoff).await {
-                Ok(()) => return,
-                Err(e) => {
-                    let delay = backoff.next_delay();
-                    tracing::warn!("publisher: {e}; reconnecting in {delay:?}");
-                    if wait_or_shutdown(delay, &mut shutdown, &self.beat).await {
-                        return;
-                    }
-                }
-            }
-        }
+    pub async fn run(&self, shutdown: watch::Receiver<bool>) {
+        run_reconnecting(self, shutdown).await
     }
 
-    async fn connect(&self) -> Result<Connection, SessionEnd> {
-        tokio::time::timeout(
-            Duration::from_secs(30),
-            self.broker.connect("koschei-watcher publisher"),
-        )
-        .await
-        .map_err(|_| SessionEnd::Timeout)?
-        .map_err(SessionEnd::from)
-    }
-
-    async fn session(
+    async fn one_session(
         &self,
         shutdown: &mut watch::Receiver<bool>,
         backoff: &mut Backoff,
     ) -> Result<(), SessionEnd> {
         let mut listener = PgListener::connect_with(&self.pool).await?;
         listener.listen(OUTBOX_CHANNEL).await?;
-        let conn = self.connect().await?;
+        let conn = self.broker.connect("koschei-watcher publisher").await?;
         let channel = conn.create_channel().await?;
         channel
             .confirm_select(ConfirmSelectOptions::default())
