@@ -633,8 +633,9 @@ impl Pool {
         }
     }
 
-    /// Solve `jobs` into an empty root. Weak dependencies are ignored when asked.
-    pub fn solve(&mut self, jobs: &[Job], ignore_weak_deps: bool) -> SolveOutcome {
+    /// Runs the solver on `jobs` into an empty root (weak dependencies ignored when
+    /// asked): the solved solver, or the problems in libsolv's wording.
+    fn run_solver(&mut self, jobs: &[Job], ignore_weak_deps: bool) -> Result<Solver, Vec<String>> {
         let mut q = Queue::new();
         for job in jobs {
             let (how, what) = match *job {
@@ -659,24 +660,43 @@ impl Pool {
             );
             sys::solver_solve(s, &mut q.0)
         };
-        let mut out = SolveOutcome::default();
         if nproblems > 0 {
-            for problem in 1..=nproblems {
-                out.problems.push(self.describe_problem(s, problem));
-            }
-            return out;
+            return Err((1..=nproblems)
+                .map(|problem| self.describe_problem(s, problem))
+                .collect());
         }
+        Ok(solver)
+    }
+
+    /// The decision queue of a solved solver.
+    fn decisions(solver: &Solver) -> Queue {
         let mut decisions = Queue::new();
         // SAFETY: valid solved solver and output queue.
-        unsafe { sys::solver_get_decisionqueue(s, &mut decisions.0) };
-        out.installs.extend(
-            decisions
-                .as_slice()
-                .iter()
-                .copied()
-                .filter(|&p| p > SYSTEM_SOLVABLE),
-        );
-        out
+        unsafe { sys::solver_get_decisionqueue(solver.0.as_ptr(), &mut decisions.0) };
+        decisions
+    }
+
+    /// Solve `jobs` into an empty root. Weak dependencies are ignored when asked.
+    pub fn solve(&mut self, jobs: &[Job], ignore_weak_deps: bool) -> SolveOutcome {
+        let solver = match self.run_solver(jobs, ignore_weak_deps) {
+            Ok(solver) => solver,
+            Err(problems) => {
+                return SolveOutcome {
+                    problems,
+                    installs: Vec::new(),
+                }
+            }
+        };
+        let installs = Self::decisions(&solver)
+            .as_slice()
+            .iter()
+            .copied()
+            .filter(|&p| p > SYSTEM_SOLVABLE)
+            .collect();
+        SolveOutcome {
+            problems: Vec::new(),
+            installs,
+        }
     }
 
     /// [`Pool::solve`], also reporting what the solver did (see [`RawTrace`]); the trace is
@@ -686,40 +706,19 @@ impl Pool {
         jobs: &[Job],
         ignore_weak_deps: bool,
     ) -> (SolveOutcome, Option<RawTrace>) {
-        let mut q = Queue::new();
-        for job in jobs {
-            let (how, what) = match *job {
-                Job::InstallProvides(dep) => (sys::SOLVER_SOLVABLE_PROVIDES, dep),
-                Job::InstallOneOf(off) => (sys::SOLVER_SOLVABLE_ONE_OF, off),
-            };
-            q.push((sys::SOLVER_INSTALL | how) as Id);
-            q.push(what);
-        }
-        // SAFETY: valid pool with whatprovides built; the solver is freed before the pool.
-        let solver = Solver(
-            NonNull::new(unsafe { sys::solver_create(self.raw.as_ptr()) })
-                .expect("solver_create returned NULL"),
-        );
-        let s = solver.0.as_ptr();
-        // SAFETY: valid solver; job queue lives across the call.
-        let nproblems = unsafe {
-            sys::solver_set_flag(
-                s,
-                sys::SOLVER_FLAG_IGNORE_RECOMMENDED as i32,
-                ignore_weak_deps as i32,
-            );
-            sys::solver_solve(s, &mut q.0)
-        };
-        let mut out = SolveOutcome::default();
-        if nproblems > 0 {
-            for problem in 1..=nproblems {
-                out.problems.push(self.describe_problem(s, problem));
+        let solver = match self.run_solver(jobs, ignore_weak_deps) {
+            Ok(solver) => solver,
+            Err(problems) => {
+                let out = SolveOutcome {
+                    problems,
+                    installs: Vec::new(),
+                };
+                return (out, None);
             }
-            return (out, None);
-        }
-        let mut decisions = Queue::new();
-        // SAFETY: valid solved solver and output queue.
-        unsafe { sys::solver_get_decisionqueue(s, &mut decisions.0) };
+        };
+        let s = solver.0.as_ptr();
+        let decisions = Self::decisions(&solver);
+        let mut out = SolveOutcome::default();
         let mut trace = RawTrace::default();
         for &literal in decisions.as_slice() {
             let p = literal.abs();
