@@ -10,7 +10,9 @@ use koschei_core::koji_sessions::KojiSessions;
 use koschei_core::packages;
 use koschei_scheduler::decision::{Attempt, Decision, Scheduler};
 use serde_json::json;
-use sqlx::PgConnection;
+use sqlx::postgres::PgArguments;
+use sqlx::query::QueryScalar;
+use sqlx::{PgConnection, Postgres};
 
 use crate::cli::CollectionSettings;
 
@@ -58,25 +60,16 @@ async fn load(conn: &mut PgConnection, name: &str) -> Result<Collection> {
 
 /// Inserts a collection; fails cleanly when the name is taken.
 async fn insert(conn: &mut PgConnection, c: &Collection) -> Result<i32> {
-    let id: Option<i32> = sqlx::query_scalar(
-        r#"INSERT INTO collection (name, display_name, target, dest_tag, build_tag, secondary_mode,
-                                   priority_coefficient, "order", build_group, poll_untracked,
-                                   bugzilla_product, bugzilla_version)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-           ON CONFLICT (name) DO NOTHING RETURNING id"#,
+    let id: Option<i32> = bind_settings(
+        sqlx::query_scalar(
+            r#"INSERT INTO collection (name, display_name, target, dest_tag, build_tag, secondary_mode,
+                                       priority_coefficient, "order", build_group, poll_untracked,
+                                       bugzilla_product, bugzilla_version)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+               ON CONFLICT (name) DO NOTHING RETURNING id"#,
+        ),
+        c,
     )
-    .bind(&c.name)
-    .bind(&c.display_name)
-    .bind(&c.target)
-    .bind(&c.dest_tag)
-    .bind(&c.build_tag)
-    .bind(c.secondary_mode)
-    .bind(c.priority_coefficient)
-    .bind(c.order)
-    .bind(&c.build_group)
-    .bind(c.poll_untracked)
-    .bind(&c.bugzilla_product)
-    .bind(&c.bugzilla_version)
     .fetch_optional(conn)
     .await?;
     Ok(id.ok_or_else(|| DataError::CollectionExists(c.name.clone()))?)
@@ -84,32 +77,47 @@ async fn insert(conn: &mut PgConnection, c: &Collection) -> Result<i32> {
 
 /// Writes back every setting of a collection.
 async fn update(conn: &mut PgConnection, c: &Collection) -> Result<()> {
-    sqlx::query(
-        r#"UPDATE collection SET name = $2, display_name = $3, target = $4, dest_tag = $5, build_tag = $6,
-                  secondary_mode = $7, priority_coefficient = $8, "order" = $9, build_group = $10,
-                  poll_untracked = $11, bugzilla_product = $12, bugzilla_version = $13
-           WHERE id = $1"#,
+    bind_settings(
+        sqlx::query_scalar::<_, i32>(
+            r#"UPDATE collection SET name = $1, display_name = $2, target = $3, dest_tag = $4,
+                      build_tag = $5, secondary_mode = $6, priority_coefficient = $7, "order" = $8,
+                      build_group = $9, poll_untracked = $10, bugzilla_product = $11,
+                      bugzilla_version = $12
+               WHERE id = $13 RETURNING id"#,
+        ),
+        c,
     )
     .bind(c.id)
-    .bind(&c.name)
-    .bind(&c.display_name)
-    .bind(&c.target)
-    .bind(&c.dest_tag)
-    .bind(&c.build_tag)
-    .bind(c.secondary_mode)
-    .bind(c.priority_coefficient)
-    .bind(c.order)
-    .bind(&c.build_group)
-    .bind(c.poll_untracked)
-    .bind(&c.bugzilla_product)
-    .bind(&c.bugzilla_version)
-    .execute(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await
     .map_err(|e| match e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => DataError::CollectionExists(c.name.clone()).into(),
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            DataError::CollectionExists(c.name.clone()).into()
+        }
         other => anyhow::Error::from(other),
     })?;
     Ok(())
+}
+
+/// Binds the settings of a collection as `$1`..`$12`, in the column order of
+/// [`insert`] and [`update`].
+fn bind_settings<'q>(
+    query: QueryScalar<'q, Postgres, i32, PgArguments>,
+    c: &'q Collection,
+) -> QueryScalar<'q, Postgres, i32, PgArguments> {
+    query
+        .bind(&c.name)
+        .bind(&c.display_name)
+        .bind(&c.target)
+        .bind(&c.dest_tag)
+        .bind(&c.build_tag)
+        .bind(c.secondary_mode)
+        .bind(c.priority_coefficient)
+        .bind(c.order)
+        .bind(&c.build_group)
+        .bind(c.poll_untracked)
+        .bind(&c.bugzilla_product)
+        .bind(&c.bugzilla_version)
 }
 
 fn apply(c: &mut Collection, s: &CollectionSettings) {
