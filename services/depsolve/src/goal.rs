@@ -149,9 +149,19 @@ impl Sack {
                 installs: Vec::new(),
             };
         }
+        self.resolution_of(outcome.installs, &level1, options)
+    }
+
+    /// The resolution of a successful solve: the installed packages of this repository
+    /// (source packages left out), in solvable order, with their distances when asked.
+    pub(crate) fn resolution_of(
+        &mut self,
+        installs: Vec<Id>,
+        level1: &[Id],
+        options: &ResolveOptions,
+    ) -> Resolution {
         let src = self.pool.str2id("src", false);
-        let mut installed: Vec<Id> = outcome
-            .installs
+        let mut installed: Vec<Id> = installs
             .into_iter()
             .filter(|&p| self.pool.in_repo(p, self.repo) && self.pool.solvable_arch(p) != src)
             .collect();
@@ -160,7 +170,7 @@ impl Sack {
             distance::compute(
                 &mut self.pool,
                 &mut self.scratch.distance,
-                &level1,
+                level1,
                 &installed,
             )
         } else {

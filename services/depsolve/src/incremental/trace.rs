@@ -1,7 +1,7 @@
 //! What a previous solve did: the compact per-package trace the fine-grained reuse test of
 //! [`super::RepoDelta::plan_traced`] reads.
 
-use crate::goal::{Install, Resolution, ResolveOptions};
+use crate::goal::{Resolution, ResolveOptions};
 use crate::sack::Sack;
 use crate::solv::{DepKind, Id};
 
@@ -65,23 +65,7 @@ impl Sack {
                 None,
             );
         };
-        let src = self.pool.str2id("src", false);
-        let mut installed: Vec<Id> = outcome
-            .installs
-            .into_iter()
-            .filter(|&p| self.pool.in_repo(p, self.repo) && self.pool.solvable_arch(p) != src)
-            .collect();
-        installed.sort_unstable();
-        let distances = if options.distances {
-            crate::distance::compute(
-                &mut self.pool,
-                &mut self.scratch.distance,
-                &level1,
-                &installed,
-            )
-        } else {
-            vec![None; installed.len()]
-        };
+        let resolution = self.resolution_of(outcome.installs, &level1, options);
         let to_index = |ids: &[Id], sack: &Sack| -> Vec<u32> {
             ids.iter()
                 .filter(|&&p| sack.pool.in_repo(p, sack.repo))
@@ -92,18 +76,6 @@ impl Sack {
             level1_installs: to_index(&raw.level1_installs, self),
             level1_reasons: self.requires_positions(&raw.level1_requires_reasons),
             learnt: raw.learnt,
-        };
-        let resolution = Resolution {
-            resolved: true,
-            problems: Vec::new(),
-            installs: installed
-                .iter()
-                .zip(distances)
-                .map(|(&p, distance)| Install {
-                    package: self.index_of(p),
-                    distance,
-                })
-                .collect(),
         };
         (resolution, Some(trace))
     }
