@@ -889,23 +889,29 @@ impl RepoDelta {
         })
     }
 
-    /// Old providers of `dep` mapped through φ (`None` when one was removed), and the new
-    /// providers, both restricted to their repository.
-    fn providers_match(&mut self, old_dep: Id, new_dep: Id, obsoletes: bool) -> bool {
+    /// The old repository's providers of `old_dep` (for obsoletes: those it matches by
+    /// name and EVR) mapped through φ; `None` when one of them was removed.
+    fn mapped_old_providers(&mut self, old_dep: Id, obsoletes: bool) -> Option<Vec<u32>> {
         let olds: Vec<Id> = self.pool.whatprovides(old_dep).to_vec();
-        let news: Vec<Id> = self.pool.whatprovides(new_dep).to_vec();
         let mut mapped: Vec<u32> = Vec::new();
         for p in olds {
             if let Some(i) = self.old_index(p) {
                 if obsoletes && !self.pool.match_nevr(p, old_dep) {
                     continue;
                 }
-                match self.phi[i] {
-                    Some(n) => mapped.push(n),
-                    None => return false,
-                }
+                mapped.push(self.phi[i]?);
             }
         }
+        Some(mapped)
+    }
+
+    /// Old providers of `dep` mapped through φ (`None` when one was removed), and the new
+    /// providers, both restricted to their repository.
+    fn providers_match(&mut self, old_dep: Id, new_dep: Id, obsoletes: bool) -> bool {
+        let Some(mapped) = self.mapped_old_providers(old_dep, obsoletes) else {
+            return false;
+        };
+        let news: Vec<Id> = self.pool.whatprovides(new_dep).to_vec();
         let mut actual: Vec<u32> = Vec::new();
         for p in news {
             if let Some(i) = self.new_index(p) {
@@ -1078,20 +1084,10 @@ impl RepoDelta {
         if rich(old_dep) || rich(new_dep) {
             return false;
         }
-        let olds: Vec<Id> = self.pool.whatprovides(old_dep).to_vec();
+        let Some(mut mapped) = self.mapped_old_providers(old_dep, obsoletes) else {
+            return false;
+        };
         let news: Vec<Id> = self.pool.whatprovides(new_dep).to_vec();
-        let mut mapped: Vec<u32> = Vec::new();
-        for p in olds {
-            if let Some(i) = self.old_index(p) {
-                if obsoletes && !self.pool.match_nevr(p, old_dep) {
-                    continue;
-                }
-                match self.phi[i] {
-                    Some(n) => mapped.push(n),
-                    None => return false,
-                }
-            }
-        }
         if self.new_has_predecessor.is_empty() {
             let mut has = vec![false; self.new_len];
             for &n in self.phi.iter().flatten() {
