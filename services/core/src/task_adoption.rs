@@ -58,17 +58,20 @@ pub async fn adopt_unrecorded_builds(
         .iter()
         .filter_map(|t| i32::try_from(t.id).ok())
         .collect();
-    let known: Vec<i32> = sqlx::query_scalar("SELECT task_id FROM build WHERE task_id = ANY($1)")
-        .bind(&ids)
-        .fetch_all(&mut *conn)
-        .await?;
+    let known: std::collections::HashSet<i32> =
+        sqlx::query_scalar::<_, i32>("SELECT task_id FROM build WHERE task_id = ANY($1)")
+            .bind(&ids)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .collect();
     let mut result = Adoption {
         listed: tasks.len(),
         ..Adoption::default()
     };
     for task in tasks
         .iter()
-        .filter(|t| !known.iter().any(|k| i64::from(*k) == t.id))
+        .filter(|t| i32::try_from(t.id).map_or(true, |id| !known.contains(&id)))
     {
         match adopt(conn, sessions, task).await? {
             Some(build_id) => {
