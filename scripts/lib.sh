@@ -18,7 +18,9 @@ log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 APT_PACKAGES=(
     build-essential pkg-config libclang-dev libsolv-dev zlib1g-dev libzstd-dev
     liblzma-dev libbz2-dev postgresql rabbitmq-server python3-venv chromium
-    curl procps
+    curl procps openssl
+    # Kerberos: the GSSAPI library to build against, and a private KDC for the tests.
+    libkrb5-dev krb5-user krb5-kdc krb5-admin-server
 )
 
 # Installs missing Debian packages (root only; skipped when all are present).
