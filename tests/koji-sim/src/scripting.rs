@@ -2,8 +2,9 @@
 //!
 //! * `sim.importBuild({name, version, release, [epoch], [buildrequires], [binaries],
 //!   [build_archs], [tag], [owner]})` → `{build_id, task_id, nvr, state}`: a new real build
-//!   with its SRPM (requires = BuildRequires) and binaries (`{name, [arch], [provides],
-//!   [requires], [files]}`; default one binary named like the package), tagged into
+//!   with its SRPM (requires = BuildRequires) and binaries (`{name, [arch], [epoch],
+//!   [version], [release], [provides], [requires], [files]}`, versioned like the build
+//!   unless given; default one binary named like the package), tagged into
 //!   `tag` when given (publishing `buildsys.tag`).
 //! * `sim.tagBuild(tag, build)` / `sim.untagBuild(tag, build)` → event id (publishes
 //!   `buildsys.tag` / `buildsys.untag`); `build` is an id or an NVR.
@@ -146,6 +147,18 @@ fn deps(v: Option<&Value>, what: &str) -> Result<Vec<Dep>, Fault> {
         .collect()
 }
 
+/// A binary's own version or release (a source may build binaries versioned apart from
+/// it), else the build's.
+fn binary_text(v: Option<&Value>, build: &str) -> Result<String, Fault> {
+    match v {
+        None => Ok(build.to_owned()),
+        Some(v) => v
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| Fault::parameter("binary version/release: expected a string")),
+    }
+}
+
 fn import_build(sim: &Arc<Sim>, args: &Args) -> Res {
     let spec = args.req(0, "spec")?;
     let field = |k: &str| spec.get(k).filter(|v| !v.is_nil());
@@ -185,9 +198,9 @@ fn import_build(sim: &Arc<Sim>, args: &Args) -> Res {
                     .and_then(Value::as_str)
                     .unwrap_or("x86_64")
                     .to_owned(),
-                epoch: epoch.unwrap_or(0),
-                version: version.clone(),
-                release: release.clone(),
+                epoch: get("epoch").and_then(Value::as_i64).or(epoch).unwrap_or(0),
+                version: binary_text(get("version"), &version)?,
+                release: binary_text(get("release"), &release)?,
                 sourcerpm: sourcerpm.clone(),
                 provides: deps(get("provides"), "provides")?,
                 requires: deps(get("requires"), "requires")?,

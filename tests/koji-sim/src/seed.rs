@@ -56,6 +56,10 @@ pub struct SeedBinary {
     pub pkgid: String,
     /// Index of its source package in [`Seed::sources`], if known.
     pub source: Option<usize>,
+    /// Name of its source package when that is not in the seed: a new build of that
+    /// package replaces this binary in later repos, as any newer build of a package
+    /// replaces every binary of the older one.
+    pub origin: Option<Box<str>>,
 }
 
 /// A loaded seed.
@@ -132,7 +136,9 @@ impl Seed {
 
         let mut binaries = Vec::new();
         read_primary(&primary, false, |p| {
-            let source = source_name(&p.sourcerpm).and_then(|n| by_name.get(n).copied());
+            let name = source_name(&p.sourcerpm);
+            let source = name.and_then(|n| by_name.get(n).copied());
+            let origin = name.filter(|_| source.is_none()).map(Box::from);
             binaries.push(SeedBinary {
                 name: p.name,
                 arch: p.arch,
@@ -141,6 +147,7 @@ impl Seed {
                 release: p.release,
                 pkgid: p.pkgid,
                 source,
+                origin,
             });
         })?;
         drop(by_name);

@@ -256,12 +256,14 @@ impl Sim {
         });
         let builds: HashSet<i64> = st.repo_builds(tag_id, event).into_iter().collect();
         let seed_builds: HashSet<i64> = self.seed_build_ids.iter().copied().collect();
+        let rebuilt = rebuilt_packages(st, &builds, &seed_builds);
         let mut dropped = HashSet::new();
         let mut kept = 0;
         for b in &self.seed.binaries {
-            let in_repo = match b.source {
-                Some(i) => builds.contains(&self.seed_build_ids[i]),
-                None => true,
+            let in_repo = match (b.source, &b.origin) {
+                (Some(i), _) => builds.contains(&self.seed_build_ids[i]),
+                (None, Some(origin)) => !rebuilt.contains(&**origin),
+                (None, None) => true,
             };
             if in_repo {
                 kept += 1;
@@ -450,6 +452,23 @@ impl State {
             BuildState::Complete,
         )
     }
+}
+
+/// Names of the packages with a build in `builds` that is not a seed build: their seed
+/// binaries whose source is not in the seed ([`SeedBinary::origin`]) are replaced.
+///
+/// [`SeedBinary::origin`]: crate::seed::SeedBinary::origin
+fn rebuilt_packages<'a>(
+    st: &'a State,
+    builds: &HashSet<i64>,
+    seed_builds: &HashSet<i64>,
+) -> HashSet<&'a str> {
+    builds
+        .iter()
+        .filter(|b| !seed_builds.contains(b))
+        .filter_map(|b| st.build(*b))
+        .map(|b| b.source.name.as_str())
+        .collect()
 }
 
 /// The initial state of a seeded collection.

@@ -28,10 +28,15 @@ pub fn tiny_seed() -> PathBuf {
 impl SimProcess {
     /// Starts koji-sim on the tiny seed with extra arguments.
     pub fn start(extra: &[&str]) -> SimProcess {
+        Self::start_on(&tiny_seed(), extra)
+    }
+
+    /// Starts koji-sim on seed directory `seed` with extra arguments.
+    pub fn start_on(seed: &std::path::Path, extra: &[&str]) -> SimProcess {
         let state_dir = tempfile::tempdir().expect("temp dir");
         let mut child = Command::new(env!("CARGO_BIN_EXE_koji-sim"))
             .arg("--seed")
-            .arg(tiny_seed())
+            .arg(seed)
             .arg("--state-dir")
             .arg(state_dir.path())
             .args(extra)
