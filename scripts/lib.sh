@@ -47,7 +47,8 @@ ensure_python_venv() {
     python3 -m venv "$VENV" 2>/dev/null || /usr/bin/python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q --upgrade pip >/dev/null
     "$VENV/bin/pip" install -q --no-deps koji
-    # pip warns that koji wants requests-gssapi (Kerberos), which the tests do not use.
+    # koji is installed before its dependencies (requests-gssapi comes with the
+    # requirements), so pip's resolver warns about them once.
     "$VENV/bin/pip" install -q -r "$REPO_ROOT/tests/python/requirements.txt" 2>&1 |
         grep -v -e "requests-gssapi" -e "dependency resolver does not currently" >&2 || true
     cp "$REPO_ROOT/tests/python/requirements.txt" "$stamp"
@@ -140,3 +141,6 @@ ensure_rust_tools() {
     command -v cargo >/dev/null || { echo "cargo not found: install Rust (rustup) first" >&2; return 1; }
     cargo nextest --version >/dev/null 2>&1 || { log "installing cargo-nextest"; cargo install --locked cargo-nextest; }
 }
+
+# The private Kerberos KDC of the tests.
+source "$REPO_ROOT/scripts/kdc.sh"

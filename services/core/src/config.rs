@@ -120,12 +120,19 @@ impl Default for DatabaseConfig {
     }
 }
 
-/// TLS client-certificate login (`koji_config.login_args`).
+/// Arguments of the Koji login (`koji_config.login_args`): the client certificate for
+/// `sslLogin`, or the Kerberos principal and keytab for `gssapi`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LoginArgs {
     /// PEM file with the client certificate and key.
     pub cert: Option<PathBuf>,
+    /// Kerberos client principal (`gssapi`).
+    pub principal: Option<String>,
+    /// Keytab with the principal's keys (`gssapi`).
+    pub keytab: Option<PathBuf>,
+    /// Kerberos credential cache (`gssapi`); a private in-memory cache when unset.
+    pub ccache: Option<String>,
     /// CA bundle to verify the hub.
     pub serverca: Option<PathBuf>,
     /// Kept for compatibility with Koschei's key; same meaning as `serverca`.
@@ -144,6 +151,10 @@ pub struct SessionOpts {
     pub retry_interval: f64,
     /// Longest back-off interval in seconds.
     pub offline_retry_interval: f64,
+    /// Longest time in seconds spent retrying one call.
+    pub max_retry_time: u64,
+    /// Largest reply accepted from the hub, in bytes (after decompression).
+    pub max_reply_size: u64,
 }
 
 impl Default for SessionOpts {
@@ -153,6 +164,8 @@ impl Default for SessionOpts {
             max_retries: 1000,
             retry_interval: 1.0,
             offline_retry_interval: 120.0,
+            max_retry_time: 1800,
+            max_reply_size: 512 * 1024 * 1024,
         }
     }
 }
@@ -165,7 +178,9 @@ pub struct KojiConfig {
     pub topurl: String,
     pub weburl: String,
     pub srpm_relative_path_root: String,
-    /// `sslLogin` for certificate login; `logout`/empty for anonymous.
+    /// `sslLogin` (alias `ssl_login`) for certificate login, `gssapi` (aliases
+    /// `gssapi_login`, `krb_login`, the original's method names) for Kerberos;
+    /// `logout`/empty for anonymous.
     pub login_method: String,
     pub login_args: LoginArgs,
     pub session_opts: SessionOpts,
@@ -201,6 +216,28 @@ impl Default for KojiConfig {
             multicall_chunk_size: 100,
             build_from_repo_id: false,
             repo_url: None,
+        }
+    }
+}
+
+impl KojiConfig {
+    /// The login method `login_method` and `login_args` describe.
+    pub fn login(&self) -> Result<koschei_koji::LoginMethod, String> {
+        use koschei_koji::LoginMethod;
+        let args = &self.login_args;
+        match self.login_method.as_str() {
+            "" | "logout" => Ok(LoginMethod::Anonymous),
+            "sslLogin" | "ssl_login" => Ok(LoginMethod::Certificate),
+            "gssapi" | "gssapi_login" | "krb_login" | "krbLogin" | "gssapiLogin" => Ok(
+                LoginMethod::Gssapi(koschei_koji::negotiate::KerberosCredentials {
+                    principal: args.principal.clone(),
+                    keytab: args.keytab.clone(),
+                    ccache: args.ccache.clone(),
+                }),
+            ),
+            other => Err(format!(
+                "koji_config.login_method {other:?} is not one of logout, sslLogin, gssapi"
+            )),
         }
     }
 }
@@ -556,6 +593,9 @@ impl Config {
                 "priorities.t0 ({}) must be positive and below priorities.t1 ({})",
                 p.t0, p.t1
             )));
+        }
+        for k in [&self.koji_config, &self.secondary_koji_config] {
+            k.login().map_err(ConfigError::Invalid)?;
         }
         if self.koji_config.multicall_chunk_size == 0 {
             return Err(ConfigError::Invalid(

@@ -26,7 +26,11 @@ pub fn client_config(k: &KojiConfig, chunk_size: usize) -> koschei_koji::config:
         max_retry_interval: std::time::Duration::from_secs_f64(
             opts.offline_retry_interval.max(0.0),
         ),
+        max_retry_time: std::time::Duration::from_secs(opts.max_retry_time),
+        max_reply_size: opts.max_reply_size,
         multicall_chunk_size: chunk_size,
+        // Validated when the configuration was loaded.
+        login: k.login().unwrap_or_default(),
         cert: k.login_args.cert.clone(),
         serverca: k
             .login_args
@@ -38,19 +42,17 @@ pub fn client_config(k: &KojiConfig, chunk_size: usize) -> koschei_koji::config:
 }
 
 impl KojiSessions {
-    /// Connects to the configured hubs; the primary logs in with its client
-    /// certificate when `login_method = "sslLogin"`.
+    /// Sets up the clients of the configured hubs. The primary logs in with its login
+    /// method before its first call (a login failure is that call's error, so a service
+    /// retries it with back-off instead of dying); the secondary is anonymous.
     pub async fn connect(config: &Config) -> Result<KojiSessions, KojiError> {
         let k = &config.koji_config;
-        let primary_config = client_config(k, k.multicall_chunk_size);
-        let primary = if k.login_method == "sslLogin" {
-            KojiClient::ssl_login(primary_config).await?
-        } else {
-            KojiClient::anonymous(primary_config)?
-        };
+        let primary = KojiClient::new(client_config(k, k.multicall_chunk_size))?;
         let secondary = if config.secondary_mode {
             let s = &config.secondary_koji_config;
-            KojiClient::anonymous(client_config(s, s.multicall_chunk_size))?
+            let mut secondary = client_config(s, s.multicall_chunk_size);
+            secondary.login = koschei_koji::LoginMethod::Anonymous;
+            KojiClient::anonymous(secondary)?
         } else {
             primary.clone()
         };

@@ -3,6 +3,20 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::negotiate::KerberosCredentials;
+
+/// How the client opens its session with the hub.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum LoginMethod {
+    /// No session: read-only calls.
+    #[default]
+    Anonymous,
+    /// `sslLogin` with the TLS client certificate (`cert`).
+    Certificate,
+    /// `sslLogin` behind SPNEGO with a Kerberos credential from a keytab.
+    Gssapi(KerberosCredentials),
+}
+
 /// How to reach and talk to one Koji hub. The service configuration maps its
 /// `koji_config` keys onto this struct; defaults are those of Fedora's Koji and Koschei.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,8 +31,15 @@ pub struct KojiConfig {
     pub timeout: Duration,
     /// Time allowed to establish a connection.
     pub connect_timeout: Duration,
-    /// Retries after the first attempt on transport errors, 5xx and `ServerOffline`.
+    /// Retries after the first attempt on transport errors, 5xx, 429 and `ServerOffline`.
     pub max_retries: u32,
+    /// Longest time spent retrying one call (the retries stop earlier when it is used up).
+    pub max_retry_time: Duration,
+    /// Largest reply accepted, in bytes after decompression.
+    pub max_reply_size: u64,
+    /// How sessions are opened; a client with a login method logs in before its first
+    /// call and again when the hub expires the session.
+    pub login: LoginMethod,
     /// First back-off delay; doubled after each retry.
     pub retry_interval: Duration,
     /// Upper bound of the back-off delay.
@@ -40,6 +61,9 @@ impl Default for KojiConfig {
             timeout: Duration::from_secs(15 * 60),
             connect_timeout: Duration::from_secs(30),
             max_retries: 5,
+            max_retry_time: Duration::from_secs(30 * 60),
+            max_reply_size: 512 * 1024 * 1024,
+            login: LoginMethod::Anonymous,
             retry_interval: Duration::from_secs(1),
             max_retry_interval: Duration::from_secs(60),
             multicall_chunk_size: 100,

@@ -48,6 +48,24 @@ pub enum KojiError {
         #[source]
         source: ConversionError,
     },
+    /// A Kerberos (GSSAPI) login failed.
+    #[error("Kerberos login as {principal} with keytab {keytab} failed: {message}")]
+    Kerberos {
+        /// The client principal.
+        principal: String,
+        /// The keytab the credential was to come from.
+        keytab: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The hub's reply exceeded the configured size limit (`max_reply_size`).
+    #[error("{method}: reply larger than {limit} bytes")]
+    ReplyTooLarge {
+        /// The method called.
+        method: String,
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// The client could not be set up (bad URL, unreadable certificate…).
     #[error("Koji client configuration: {0}")]
     Config(String),
@@ -67,15 +85,26 @@ impl KojiError {
         self.fault().map(|f| f.kind)
     }
 
-    /// Whether the call may succeed when repeated: transport errors, 5xx statuses and
-    /// `ServerOffline` faults.
+    /// Whether the call may succeed when repeated: transport errors, 5xx and 429
+    /// statuses and `ServerOffline` faults.
     pub fn is_retryable(&self) -> bool {
         match self {
             KojiError::Transport { .. } => true,
-            KojiError::Http { status, .. } => *status >= 500,
+            KojiError::Http { status, .. } => *status >= 500 || *status == 429,
             KojiError::Fault { fault, .. } => fault.kind == FaultKind::ServerOffline,
             _ => false,
         }
+    }
+}
+
+impl KojiError {
+    /// Whether the hub no longer accepts the session the call carried (`AuthExpired`, or
+    /// a plain `AuthError` such as "Invalid session"): logging in again may help.
+    pub fn is_session_lost(&self) -> bool {
+        matches!(
+            self.fault_kind(),
+            Some(FaultKind::AuthExpired | FaultKind::AuthError)
+        )
     }
 }
 

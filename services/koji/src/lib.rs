@@ -19,13 +19,14 @@ pub mod error;
 pub mod load;
 pub mod model;
 pub mod multicall;
+pub mod negotiate;
 pub mod srpm_arches;
 pub mod xmlrpc;
 
 pub use arch::canon_arch;
 pub use client::calls::{BuildOpts, ListTaggedOpts, ARCH_HEADERS};
 pub use client::KojiClient;
-pub use config::KojiConfig;
+pub use config::{KojiConfig, LoginMethod};
 pub use error::{KojiError, KojiResult};
 pub use model::*;
 pub use multicall::Call;

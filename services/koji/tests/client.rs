@@ -1,6 +1,7 @@
 //! The client's transport behaviour against a scripted in-process hub: retries with
-//! back-off on ServerOffline and transport errors, session parameters after `sslLogin`,
-//! multicall chunking with per-call faults.
+//! back-off on ServerOffline and transport errors (bounded in count and time), the session
+//! in headers only after `sslLogin`, a new login when the hub expires the session, reply
+//! size limits, multicall chunking with per-call faults.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,30 +13,64 @@ use axum::routing::post;
 use axum::Router;
 use koschei_koji::multicall::{encode_result, parse_calls};
 use koschei_koji::xmlrpc::{parse_call, write_fault, write_response};
-use koschei_koji::{Call, Fault, FaultKind, KojiClient, KojiConfig, KojiError, Value};
+use koschei_koji::{Call, Fault, FaultKind, KojiClient, KojiConfig, KojiError, LoginMethod, Value};
 
 #[derive(Default)]
 struct Hub {
     /// Faults still to send before answering normally.
     offline_left: usize,
-    /// Every call seen: (path, method, query).
-    seen: Vec<(String, String, HashMap<String, String>)>,
+    /// Calls still to answer with `AuthExpired` (logins excepted).
+    expired_left: usize,
+    /// Logins so far (each gets a new session id).
+    logins: i64,
+    /// Bytes of padding in the reply of `echo`.
+    echo_padding: usize,
+    /// Every call seen.
+    seen: Vec<Seen>,
+}
+
+/// One call as the hub saw it.
+struct Seen {
+    path: String,
+    method: String,
+    query: HashMap<String, String>,
+    headers: HeaderMap,
 }
 
 type Shared = Arc<Mutex<Hub>>;
 
-async fn handle(path: &str, hub: Shared, query: HashMap<String, String>, body: &[u8]) -> String {
+async fn handle(
+    path: &str,
+    hub: Shared,
+    query: HashMap<String, String>,
+    headers: HeaderMap,
+    body: &[u8],
+) -> String {
     let call = parse_call(body).expect("client sends valid XML-RPC");
     let mut h = hub.lock().unwrap();
-    h.seen.push((path.to_owned(), call.name.clone(), query));
+    h.seen.push(Seen {
+        path: path.to_owned(),
+        method: call.name.clone(),
+        query,
+        headers,
+    });
     if h.offline_left > 0 {
         h.offline_left -= 1;
         return write_fault(&Fault::koji(FaultKind::ServerOffline, "server is offline"));
     }
+    if h.expired_left > 0 && call.name != "sslLogin" {
+        h.expired_left -= 1;
+        return write_fault(&Fault::koji(FaultKind::AuthExpired, "session has expired"));
+    }
     match call.name.as_str() {
-        "sslLogin" => write_response(&Value::Struct(koschei_koji::xstruct! {
-            "session-id" => 42, "session-key" => "42-secret",
-        })),
+        "sslLogin" => {
+            h.logins += 1;
+            let id = 41 + h.logins;
+            write_response(&Value::Struct(koschei_koji::xstruct! {
+                "session-id" => id, "session-key" => format!("{id}-secret"),
+            }))
+        }
+        "echo" if h.echo_padding > 0 => write_response(&Value::str("x".repeat(h.echo_padding))),
         "multiCall" => {
             let calls = parse_calls(&call.params[0]).unwrap();
             let results = calls
@@ -61,16 +96,17 @@ async fn start(hub: Hub) -> (String, Shared) {
             post(
                 |State(h): State<Shared>,
                  Query(q): Query<HashMap<String, String>>,
+                 headers: HeaderMap,
                  body: axum::body::Bytes| async move {
-                    handle("/kojihub", h, q, &body).await
+                    handle("/kojihub", h, q, headers, &body).await
                 },
             ),
         )
         .route(
             "/kojihub/ssllogin",
             post(
-                |State(h): State<Shared>, _headers: HeaderMap, body: axum::body::Bytes| async move {
-                    handle("/kojihub/ssllogin", h, HashMap::new(), &body).await
+                |State(h): State<Shared>, headers: HeaderMap, body: axum::body::Bytes| async move {
+                    handle("/kojihub/ssllogin", h, HashMap::new(), headers, &body).await
                 },
             ),
         )
@@ -150,40 +186,144 @@ fn backoff_doubles_up_to_the_cap() {
     assert_eq!(c.backoff(30), Duration::from_millis(20));
 }
 
-#[tokio::test]
-async fn ssl_login_sends_session_in_query_like_koji() {
-    let (url, hub) = start(Hub::default()).await;
+/// A client that logs in with the test certificate.
+fn certificate_config(url: &str) -> KojiConfig {
     let dir = std::env::temp_dir().join(format!("koschei-koji-cert-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let cert = dir.join("client.pem");
     std::fs::write(&cert, TEST_CLIENT_PEM).unwrap();
-    let koji = KojiClient::ssl_login(KojiConfig {
+    KojiConfig {
         cert: Some(cert),
-        ..config(&url)
-    })
-    .await
-    .unwrap();
+        login: LoginMethod::Certificate,
+        ..config(url)
+    }
+}
+
+fn header<'a>(seen: &'a Seen, name: &str) -> &'a str {
+    seen.headers
+        .get(name)
+        .unwrap_or_else(|| panic!("{name} header"))
+        .to_str()
+        .unwrap()
+}
+
+/// Koji hubs read the session from headers and may refuse it in the URL
+/// (`DisableURLSessions`); in the URL it would also reach logs through error messages.
+#[tokio::test]
+async fn the_session_travels_in_headers_only() {
+    let (url, hub) = start(Hub::default()).await;
+    let koji = KojiClient::logged_in(certificate_config(&url))
+        .await
+        .unwrap();
     assert!(koji.is_logged_in());
     koji.call("echo", vec![]).await.unwrap();
     koji.call("echo", vec![]).await.unwrap();
     let seen = &hub.lock().unwrap().seen;
-    assert_eq!(seen[0].0, "/kojihub/ssllogin");
-    assert_eq!(seen[0].1, "sslLogin");
-    let (path, _, q1) = &seen[1];
-    assert_eq!(path, "/kojihub");
-    assert_eq!(q1["session-id"], "42");
-    assert_eq!(q1["session-key"], "42-secret");
-    let n1: u64 = q1["callnum"].parse().unwrap();
-    let n2: u64 = seen[2].2["callnum"].parse().unwrap();
+    assert_eq!(seen[0].path, "/kojihub/ssllogin");
+    assert_eq!(seen[0].method, "sslLogin");
+    assert_eq!(seen[1].path, "/kojihub");
+    for call in &seen[1..] {
+        assert!(
+            call.query.is_empty(),
+            "no session in the URL: {:?}",
+            call.query
+        );
+        assert_eq!(header(call, "Koji-Session-Id"), "42");
+        assert_eq!(header(call, "Koji-Session-Key"), "42-secret");
+    }
+    let n1: u64 = header(&seen[1], "Koji-Session-Callnum").parse().unwrap();
+    let n2: u64 = header(&seen[2], "Koji-Session-Callnum").parse().unwrap();
     assert_eq!(n2, n1 + 1);
 }
 
 #[tokio::test]
-async fn ssl_login_needs_a_certificate() {
-    let err = KojiClient::ssl_login(config("http://127.0.0.1:1/kojihub"))
-        .await
-        .unwrap_err();
+async fn certificate_login_needs_a_certificate() {
+    let err = KojiClient::logged_in(KojiConfig {
+        login: LoginMethod::Certificate,
+        ..config("http://127.0.0.1:1/kojihub")
+    })
+    .await
+    .unwrap_err();
     assert!(matches!(err, KojiError::Config(_)));
+}
+
+/// A client with a login method logs in before its first call, and logs in again (once)
+/// when the hub expires the session, instead of failing every later call.
+#[tokio::test]
+async fn an_expired_session_is_renewed_by_a_new_login() {
+    let (url, hub) = start(Hub::default()).await;
+    let koji = KojiClient::new(certificate_config(&url)).unwrap();
+    assert!(!koji.is_logged_in());
+    koji.call("echo", vec![]).await.unwrap();
+    hub.lock().unwrap().expired_left = 1;
+    koji.call("echo", vec![Value::Int(1)]).await.unwrap();
+    {
+        let h = hub.lock().unwrap();
+        let methods: Vec<_> = h.seen.iter().map(|s| s.method.as_str()).collect();
+        assert_eq!(methods, ["sslLogin", "echo", "echo", "sslLogin", "echo"]);
+        assert_eq!(
+            header(&h.seen[4], "Koji-Session-Id"),
+            "43",
+            "the new session"
+        );
+    }
+    // A hub that keeps refusing: one new login, then the fault is the call's error.
+    hub.lock().unwrap().expired_left = 2;
+    let err = koji.call("echo", vec![]).await.unwrap_err();
+    assert_eq!(err.fault_kind(), Some(FaultKind::AuthExpired));
+    assert_eq!(hub.lock().unwrap().logins, 3);
+}
+
+#[tokio::test]
+async fn a_reply_over_the_size_limit_is_refused() {
+    let (url, _hub) = start(Hub {
+        echo_padding: 100_000,
+        ..Hub::default()
+    })
+    .await;
+    let koji = KojiClient::anonymous(KojiConfig {
+        max_reply_size: 10_000,
+        ..config(&url)
+    })
+    .unwrap();
+    let err = koji.call("echo", vec![]).await.unwrap_err();
+    assert!(matches!(err, KojiError::ReplyTooLarge { .. }), "{err}");
+    let koji = KojiClient::anonymous(config(&url)).unwrap();
+    koji.call("echo", vec![]).await.unwrap();
+}
+
+/// Retries stop when the retry time is used up, whatever the retry count allows.
+#[tokio::test]
+async fn retry_time_is_bounded() {
+    let (url, hub) = start(Hub {
+        offline_left: 1000,
+        ..Hub::default()
+    })
+    .await;
+    let koji = KojiClient::anonymous(KojiConfig {
+        max_retries: 1000,
+        retry_interval: Duration::from_millis(20),
+        max_retry_interval: Duration::from_millis(20),
+        max_retry_time: Duration::from_millis(200),
+        ..config(&url)
+    })
+    .unwrap();
+    let err = koji.call("echo", vec![]).await.unwrap_err();
+    assert_eq!(err.fault_kind(), Some(FaultKind::ServerOffline));
+    let tries = hub.lock().unwrap().seen.len();
+    assert!((2..=11).contains(&tries), "{tries} tries in 200 ms");
+}
+
+/// A transport error's text (logged, and shown in systemd's status) carries no URL.
+#[tokio::test]
+async fn transport_errors_do_not_show_the_url() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let koji = KojiClient::anonymous(config(&format!("http://{addr}/kojihub?secret=1"))).unwrap();
+    let err = koji.call("echo", vec![]).await.unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert!(!text.contains("secret"), "{text}");
 }
 
 #[tokio::test]

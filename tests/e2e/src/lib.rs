@@ -43,7 +43,16 @@ pub struct StackConfig<'a> {
     pub queue: &'a str,
     /// TOML appended verbatim (more sections or keys of sections not written here).
     pub extra: &'a str,
+    /// Keys of `[koji_config]` saying how to log in; [`CERTIFICATE_LOGIN`] when `None`.
+    pub koji_login: Option<&'a str>,
 }
+
+/// `[koji_config]` keys of a login with the test client certificate.
+pub const CERTIFICATE_LOGIN: &str = concat!(
+    "login_method = \"sslLogin\"\nlogin_args = { cert = \"",
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../services/koji/tests/data/client.pem\" }"
+);
 
 /// Starts koji-sim on the tiny seed, publishing to the broker of `AMQP_URL`, and a stack
 /// configured on it and on database `db_url`, with collection `f99` tracked.
@@ -66,6 +75,7 @@ pub async fn start_on_koji_sim(
             amqp_url: &amqp,
             queue,
             extra,
+            koji_login: None,
         },
     );
     stack.track_f99().await;
@@ -85,7 +95,7 @@ pub struct Stack {
 
 impl Stack {
     /// Writes the configuration under `dir` (logged in to Koji with the test client
-    /// certificate, weak deps ignored, builds in the resolved repo, messages
+    /// certificate unless told otherwise, weak deps ignored, builds in the resolved repo, messages
     /// published) and starts nothing yet.
     pub fn new(dir: &Path, c: &StackConfig<'_>) -> Stack {
         let config = dir.join("koschei.toml");
@@ -95,8 +105,7 @@ impl Stack {
 [koji_config]
 server = "{hub}"
 topurl = "{top}"
-login_method = "sslLogin"
-login_args = {{ cert = "{cert}" }}
+{login}
 load_threshold = 1.0
 build_from_repo_id = true
 build_arches = ["x86_64"]
@@ -124,10 +133,7 @@ listen = "127.0.0.1:{port}"
             amqp = c.amqp_url,
             queue = c.queue,
             cache = dir.join("cache").display(),
-            cert = concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../services/koji/tests/data/client.pem"
-            ),
+            login = c.koji_login.unwrap_or(CERTIFICATE_LOGIN),
             port = web_port,
             extra = c.extra,
         );
@@ -250,4 +256,69 @@ where
         assert!(start.elapsed() < timeout, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// A throwaway CA and a server certificate for `localhost` signed by it (openssl), in
+/// `dir`: returns the CA certificate, the server certificate and its key (PEM files).
+pub fn test_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl is installed");
+        assert!(out.status.success(), "openssl {args:?}: {out:?}");
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &["-days", "2", "-subj", "/CN=koschei test CA"],
+            &["-keyout", "ca.key", "-out", "ca.pem"],
+        ]
+        .concat(),
+    );
+    openssl(
+        &[
+            &["req"][..],
+            &ec,
+            &["-subj", "/CN=localhost", "-keyout", "server.key"],
+            &["-out", "server.csr"],
+        ]
+        .concat(),
+    );
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("write the extensions");
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "server.pem",
+    ]);
+    (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    )
 }

@@ -19,6 +19,11 @@ use crate::tasks::{self, BuildPlan};
 pub struct Caller {
     /// The logged-in user, if any.
     pub user_id: Option<i64>,
+    /// The user the transport authenticated for `sslLogin` (a Kerberos principal's user);
+    /// `None` takes the client certificate on trust (user `koschei`).
+    pub login_user: Option<i64>,
+    /// Why the session the call carried is not accepted (`AuthError`, `AuthExpired`).
+    pub session_problem: Option<FaultKind>,
     /// The session id, when the session is valid.
     pub session_id: Option<i64>,
     /// The call number the client sent with the session.
@@ -264,7 +269,7 @@ pub fn call(sim: &Arc<Sim>, caller: Caller, method: &str, args: &Args) -> Res {
         "echo" => Ok(Value::Array(
             args.get(0, "args").cloned().into_iter().collect(),
         )),
-        "sslLogin" => ssl_login(sim),
+        "sslLogin" => ssl_login(sim, caller),
         "logout" => Ok(Value::Nil),
         "getLoggedInUser" => Ok(caller.user_id.map_or(Value::Nil, |id| {
             let st = sim.lock();
@@ -354,9 +359,9 @@ pub fn call(sim: &Arc<Sim>, caller: Caller, method: &str, args: &Args) -> Res {
     }
 }
 
-fn ssl_login(sim: &Arc<Sim>) -> Res {
+fn ssl_login(sim: &Arc<Sim>, caller: Caller) -> Res {
     let mut st = sim.lock();
-    let user = st.add_user("koschei");
+    let user = caller.login_user.unwrap_or_else(|| st.add_user("koschei"));
     let id = st.sessions.len() as i64 + 1;
     let key = format!(
         "{id}-{:016x}",

@@ -1,4 +1,8 @@
-//! The HTTP face: XML-RPC at `/kojihub` (and `/kojihub/ssllogin`), files at `/kojifiles`.
+//! The HTTP face: XML-RPC at `/kojihub` (and `/kojihub/ssllogin`, Kerberos-protected when
+//! enabled), files at `/kojifiles`. Sessions are read as a current Koji hub reads them:
+//! `Koji-Session-*` headers first, the deprecated URL parameters only while URL sessions
+//! are not disabled (`DisableURLSessions`); an unknown session is an `AuthError`, an
+//! expired one an `AuthExpired` fault.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,6 +20,7 @@ use tracing::{debug, warn};
 
 use crate::api::{self, Caller};
 use crate::args::Args;
+use crate::negotiate;
 use crate::scripting;
 use crate::sim::Sim;
 
@@ -24,46 +29,72 @@ pub fn router(sim: Arc<Sim>) -> Router {
     let files = ServeDir::new(sim.files_dir.clone());
     Router::new()
         .route("/kojihub", post(xmlrpc))
-        .route("/kojihub/ssllogin", post(xmlrpc))
+        .route("/kojihub/ssllogin", post(ssllogin))
         .nest_service("/kojifiles", files)
         .with_state(sim)
 }
 
-/// The session a call carries (query parameters or `Koji-Session-*` headers).
+/// The session a call carries (`Koji-Session-*` headers, else — unless URL sessions are
+/// disabled — query parameters).
 fn caller(sim: &Sim, query: &HashMap<String, String>, headers: &HeaderMap) -> Caller {
-    let from_headers = |k: &str| {
+    let header = |k: &str| {
         headers
             .get(k)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
-    let id = query
-        .get("session-id")
-        .cloned()
-        .or_else(|| from_headers("Koji-Session-Id"))
-        .and_then(|s| s.parse::<i64>().ok());
-    let key = query
-        .get("session-key")
-        .cloned()
-        .or_else(|| from_headers("Koji-Session-Key"));
-    let user_id = match (id, key) {
-        (Some(id), Some(key)) => sim
-            .lock()
-            .sessions
-            .get(&id)
-            .filter(|(k, _)| *k == key)
-            .map(|(_, user)| *user),
-        _ => None,
+    let st = sim.lock();
+    let (id, key, callnum) = if let Some(id) = header("Koji-Session-Id") {
+        let callnum = header("Koji-Session-Callnum").or_else(|| header("Koji-Callnum"));
+        (Some(id), header("Koji-Session-Key"), callnum)
+    } else if !st.url_sessions_disabled {
+        (
+            query.get("session-id").cloned(),
+            query.get("session-key").cloned(),
+            query.get("callnum").cloned(),
+        )
+    } else {
+        (None, None, None)
     };
-    let callnum = query
-        .get("callnum")
-        .cloned()
-        .or_else(|| from_headers("Koji-Session-Callnum"))
-        .and_then(|s| s.parse::<i64>().ok());
-    Caller {
-        user_id,
-        session_id: user_id.and(id),
-        callnum,
+    let mut caller = Caller {
+        callnum: callnum.and_then(|s| s.parse::<i64>().ok()),
+        ..Caller::default()
+    };
+    let Some(id) = id else {
+        return caller;
+    };
+    let session = id.parse::<i64>().ok().and_then(|id| {
+        st.sessions
+            .get(&id)
+            .filter(|(k, _)| Some(k) == key.as_ref())
+            .map(|(_, user)| (id, *user))
+    });
+    match session {
+        None => caller.session_problem = Some(FaultKind::AuthError),
+        Some((id, _)) if st.expired_sessions.contains(&id) => {
+            caller.session_problem = Some(FaultKind::AuthExpired)
+        }
+        Some((id, user)) => {
+            caller.user_id = Some(user);
+            caller.session_id = Some(id);
+        }
+    }
+    caller
+}
+
+/// The fault of a call whose session the hub does not accept (login calls excepted,
+/// as Koji lets an expired session log in again).
+fn session_fault(caller: &Caller, method: &str) -> Result<(), Fault> {
+    match caller.session_problem {
+        Some(FaultKind::AuthExpired) if method != "sslLogin" => Err(Fault::koji(
+            FaultKind::AuthExpired,
+            "session has expired".to_owned(),
+        )),
+        Some(kind) if kind != FaultKind::AuthExpired => Err(Fault::koji(
+            kind,
+            "Invalid session or bad credentials".to_owned(),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -129,11 +160,64 @@ async fn xmlrpc(
     body: Bytes,
 ) -> Response {
     let caller = caller(&sim, &query, &headers);
-    let text = match parse_call(&body) {
+    handle(&sim, caller, &body).await
+}
+
+/// `/kojihub/ssllogin`: with Kerberos enabled, `sslLogin` goes through only with a
+/// valid SPNEGO token, as the user of the principal it names; otherwise as `/kojihub`
+/// (the client certificate is taken on trust).
+async fn ssllogin(
+    State(sim): State<Arc<Sim>>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut caller = caller(&sim, &query, &headers);
+    if !sim.lock().gssapi {
+        return handle(&sim, caller, &body).await;
+    }
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let accepted =
+        tokio::task::spawn_blocking(move || negotiate::accept(authorization.as_deref())).await;
+    match accepted {
+        Ok(Ok((principal, mutual))) => {
+            caller.login_user = Some(sim.lock().kerberos_user(&principal));
+            let mut response = handle(&sim, caller, &body).await;
+            if let Some(token) = mutual.and_then(|t| header::HeaderValue::try_from(t).ok()) {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, token);
+            }
+            response
+        }
+        Ok(Err(e)) => {
+            if !matches!(e, negotiate::NegotiateError::Missing) {
+                warn!("Kerberos login refused: {e}");
+            }
+            (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Negotiate")],
+                "Kerberos authentication required",
+            )
+                .into_response()
+        }
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+/// Runs one XML-RPC request as `caller`.
+async fn handle(sim: &Arc<Sim>, caller: Caller, body: &[u8]) -> Response {
+    let sim = sim.clone();
+    let text = match parse_call(body) {
         Err(e) => write_fault(&Fault::new(1, format!("malformed request: {e}"))),
         Ok(call) => {
             debug!(method = call.name, "call");
-            let result = match check_callnum(&sim, &caller, &call.name) {
+            let checked = session_fault(&caller, &call.name)
+                .and_then(|()| check_callnum(&sim, &caller, &call.name));
+            let result = match checked {
                 Err(f) => Err(f),
                 Ok(()) if call.name == "multiCall" => multicall(&sim, caller, call.params).await,
                 Ok(()) => dispatch(&sim, caller, &call.name, call.params).await,

@@ -6,6 +6,7 @@ pub mod args;
 pub mod comps;
 pub mod hub;
 pub mod messaging;
+pub mod negotiate;
 pub mod repos;
 pub mod resolver;
 pub mod rpmmd;
@@ -41,6 +42,21 @@ pub struct Config {
     pub behaviour: Behaviour,
     /// Directory for the file tree and caches.
     pub state_dir: PathBuf,
+    /// Serve HTTPS with this PEM certificate chain and key (URLs become
+    /// `https://localhost:PORT`, the name the certificate must hold).
+    pub tls: Option<TlsFiles>,
+    /// Demand Kerberos (SPNEGO) on `/kojihub/ssllogin`, verified with this service keytab
+    /// (principal `HTTP/<host of the URL>`).
+    pub gssapi_keytab: Option<PathBuf>,
+    /// Ignore sessions in URL parameters (Koji's `DisableURLSessions`).
+    pub disable_url_sessions: bool,
+}
+
+/// Certificate chain and private key (PEM files) of the HTTPS listener.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// A started simulator.
@@ -57,12 +73,19 @@ pub struct Running {
 
 /// Loads the seed, writes the first repo and starts serving.
 pub async fn start(config: Config) -> Result<Running> {
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
+    let listener = std::net::TcpListener::bind(config.listen)
         .with_context(|| format!("binding {}", config.listen))?;
+    listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
-    let hub_url = format!("http://{addr}/kojihub");
-    let topurl = format!("http://{addr}/kojifiles");
+    let base = match &config.tls {
+        Some(_) => format!("https://localhost:{}", addr.port()),
+        None => format!("http://{addr}"),
+    };
+    let hub_url = format!("{base}/kojihub");
+    let topurl = format!("{base}/kojifiles");
+    if let Some(keytab) = &config.gssapi_keytab {
+        negotiate::use_keytab(keytab);
+    }
     let seed_dir = config.seed.clone();
     let seed = tokio::task::spawn_blocking(move || Seed::load(&seed_dir)).await??;
     let files_dir = config.state_dir.join("files");
@@ -74,7 +97,7 @@ pub async fn start(config: Config) -> Result<Running> {
     let endpoints = Endpoints {
         hub_url: hub_url.clone(),
         topurl: topurl.clone(),
-        weburl: format!("http://{addr}/koji"),
+        weburl: format!("{base}/koji"),
         collection: config.collection.clone(),
     };
     let generation = next_generation(&config.state_dir)?;
@@ -88,8 +111,27 @@ pub async fn start(config: Config) -> Result<Running> {
         generation,
     )
     .await?;
+    {
+        let mut st = sim.lock();
+        st.gssapi = config.gssapi_keytab.is_some();
+        st.url_sessions_disabled = config.disable_url_sessions;
+    }
     let app = hub::router(sim.clone());
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let server = match &config.tls {
+        None => {
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            tokio::spawn(async move { axum::serve(listener, app).await })
+        }
+        Some(tls) => {
+            // reqwest's TLS stack uses ring; the server uses the same provider.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls.cert, &tls.key)
+                .await
+                .context("loading the TLS certificate and key")?;
+            let server = axum_server::from_tcp_rustls(listener, tls);
+            tokio::spawn(async move { server.serve(app.into_make_service()).await })
+        }
+    };
     Ok(Running {
         hub_url,
         topurl,
@@ -129,7 +171,13 @@ pub async fn start_for_tests(
     state_dir: &std::path::Path,
     amqp_url: Option<String>,
 ) -> Result<Running> {
-    start(Config {
+    start(test_config(state_dir, amqp_url)).await
+}
+
+/// The configuration [`start_for_tests`] uses (tiny seed, 0.2 s builds, no failures,
+/// plain HTTP, no Kerberos), for tests that change a setting.
+pub fn test_config(state_dir: &std::path::Path, amqp_url: Option<String>) -> Config {
+    Config {
         listen: "127.0.0.1:0".parse().expect("address"),
         seed: tiny_seed(),
         collection: "f99".into(),
@@ -141,6 +189,8 @@ pub async fn start_for_tests(
             seed_random: 1,
         },
         state_dir: state_dir.to_path_buf(),
-    })
-    .await
+        tls: None,
+        gssapi_keytab: None,
+        disable_url_sessions: false,
+    }
 }

@@ -39,6 +39,18 @@ struct Cli {
     /// removed on exit).
     #[arg(long)]
     state_dir: Option<PathBuf>,
+    /// Serve HTTPS with this PEM certificate (chain) for `localhost`…
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// …and this PEM private key.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Demand Kerberos (SPNEGO) logins, verified with this keytab of `HTTP/<host>`.
+    #[arg(long)]
+    gssapi_keytab: Option<PathBuf>,
+    /// Ignore sessions passed in the URL, as a hub with `DisableURLSessions = true`.
+    #[arg(long)]
+    disable_url_sessions: bool,
 }
 
 #[tokio::main]
@@ -77,6 +89,12 @@ async fn main() -> Result<()> {
             seed_random: cli.seed_random,
         },
         state_dir: state_dir.clone(),
+        tls: cli
+            .tls_cert
+            .zip(cli.tls_key)
+            .map(|(cert, key)| koji_sim::TlsFiles { cert, key }),
+        gssapi_keytab: cli.gssapi_keytab,
+        disable_url_sessions: cli.disable_url_sessions,
     })
     .await?;
     println!(

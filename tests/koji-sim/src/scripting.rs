@@ -15,6 +15,8 @@
 //! * `sim.loseBuildReplies(n)`: the next `n` `build` calls create their task and then
 //!   answer HTTP 502, as if a proxy lost the reply (a retry with the same call number
 //!   then gets Koji's `RetryError`).
+//! * `sim.expireSessions()`: every open session expires; its next call gets `AuthExpired`
+//!   (a client must log in again).
 //! * `sim.messages()` → the recently published messages `{topic, body, schema, severity}`.
 
 use std::sync::Arc;
@@ -70,6 +72,12 @@ pub async fn call(sim: &Arc<Sim>, caller: Caller, method: &str, args: &Args) -> 
                 .int(0, "count")?
                 .ok_or_else(|| Fault::parameter("count required"))?;
             sim.lock().lost_build_replies = u32::try_from(n.max(0)).unwrap_or(u32::MAX);
+            Ok(Value::Nil)
+        }
+        "sim.expireSessions" => {
+            let mut st = sim.lock();
+            let ids: Vec<i64> = st.sessions.keys().copied().collect();
+            st.expired_sessions.extend(ids);
             Ok(Value::Nil)
         }
         "sim.messages" => Ok(Value::Array(

@@ -276,6 +276,14 @@ pub struct State {
     pub hosts: Vec<Host>,
     /// Open sessions: id → (key, user id).
     pub sessions: HashMap<i64, (String, i64)>,
+    /// Sessions expired by `sim.expireSessions` (calls get `AuthExpired`).
+    pub expired_sessions: HashSet<i64>,
+    /// Users by Kerberos principal (Koji's `user_krb_principals`).
+    pub krb_principals: HashMap<String, i64>,
+    /// Kerberos protects `/kojihub/ssllogin` (`--gssapi-keytab`).
+    pub gssapi: bool,
+    /// Sessions in URL parameters are ignored (Koji's `DisableURLSessions`).
+    pub url_sessions_disabled: bool,
     /// The last call number that changed data, per session (Koji's `callnum`).
     pub last_callnums: HashMap<i64, i64>,
     /// Replies of `build` calls still to lose after the task was created
@@ -313,6 +321,19 @@ impl State {
     pub fn new_event(&mut self) -> i64 {
         self.event += 1;
         self.event
+    }
+
+    /// The user of a Kerberos principal, as Koji's `sslLogin` finds it: by principal, else
+    /// the user named like the principal's part before `@` (created when missing, as with
+    /// `LoginCreatesUser`), which the principal is then recorded for.
+    pub fn kerberos_user(&mut self, principal: &str) -> i64 {
+        if let Some(id) = self.krb_principals.get(principal) {
+            return *id;
+        }
+        let name = principal.split('@').next().unwrap_or(principal);
+        let id = self.add_user(name);
+        self.krb_principals.insert(principal.to_owned(), id);
+        id
     }
 
     /// Adds a user, returning its id.

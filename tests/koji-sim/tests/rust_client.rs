@@ -525,8 +525,9 @@ async fn authenticated_session_is_accepted() {
         &cert,
     )
     .unwrap();
-    let koji = KojiClient::ssl_login(koschei_koji::KojiConfig {
+    let koji = KojiClient::logged_in(koschei_koji::KojiConfig {
         cert: Some(cert),
+        login: koschei_koji::LoginMethod::Certificate,
         ..koschei_koji::KojiConfig::new(&sim.hub, &sim.topurl)
     })
     .await

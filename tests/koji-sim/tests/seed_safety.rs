@@ -88,6 +88,9 @@ fn test_config(state: &Path) -> koji_sim::Config {
             seed_random: 1,
         },
         state_dir: state.to_path_buf(),
+        tls: None,
+        gssapi_keytab: None,
+        disable_url_sessions: false,
     }
 }
 

@@ -1,24 +1,27 @@
 //! Async Koji hub client: transport, retries, sessions and multicall.
 //!
-//! [`KojiClient`] is cheap to clone (shared state behind an `Arc`). Anonymous clients are
-//! made with [`KojiClient::anonymous`]; [`KojiClient::ssl_login`] opens an authenticated
-//! session with the TLS client certificate of the configuration, after which every call
-//! carries `session-id`, `session-key` and `callnum` in the query string (and in
-//! `Koji-Session-*` headers for hubs that prefer header authentication), like Koji's own
-//! client. Typed wrappers for the calls Koschei makes live in [`calls`].
+//! [`KojiClient`] is cheap to clone (shared state behind an `Arc`). A client whose
+//! configuration names a login method ([`LoginMethod`]: TLS client certificate or
+//! Kerberos) logs in before its first call, and again once when the hub says the session
+//! expired or is unknown; the session travels only in Koji's `Koji-Session-*` headers
+//! (never in the URL, so it cannot reach a log through an error message). Replies are
+//! size-capped and retries are bounded in count and in time. Typed wrappers for the calls
+//! Koschei makes live in [`calls`].
 
 pub mod calls;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use serde::de::DeserializeOwned;
 use tracing::{debug, warn};
 
-use crate::config::KojiConfig;
+use crate::config::{KojiConfig, LoginMethod};
 use crate::error::{KojiError, KojiResult};
 use crate::model::SessionInfo;
 use crate::multicall::{decode_results, encode_calls, Call};
+use crate::negotiate::{KerberosCredentials, Negotiation};
 use crate::xmlrpc::{
     encode_args, parse_response, write_call, ConversionError, Fault, MethodResponse, Struct, Value,
 };
@@ -33,6 +36,8 @@ struct Inner {
     config: KojiConfig,
     http: reqwest::Client,
     session: Mutex<Option<SessionInfo>>,
+    /// Held while logging in, so that concurrent calls log in once.
+    login: tokio::sync::Mutex<()>,
     callnum: AtomicU64,
 }
 
@@ -46,32 +51,42 @@ impl std::fmt::Debug for KojiClient {
 }
 
 impl KojiClient {
-    /// A client without a session (read-only calls).
+    /// A client without a session (read-only calls), whatever the configured login.
     pub fn anonymous(config: KojiConfig) -> KojiResult<Self> {
+        KojiClient::new(KojiConfig {
+            login: LoginMethod::Anonymous,
+            ..config
+        })
+    }
+
+    /// A client that logs in with its configured [`LoginMethod`] before its first call.
+    pub fn new(config: KojiConfig) -> KojiResult<Self> {
         let http = http_client(&config)?;
         Ok(KojiClient {
             inner: Arc::new(Inner {
                 config,
                 http,
                 session: Mutex::new(None),
+                login: tokio::sync::Mutex::new(()),
                 callnum: AtomicU64::new(0),
             }),
         })
     }
 
-    /// A client logged in with `sslLogin` using the configured client certificate.
-    pub async fn ssl_login(config: KojiConfig) -> KojiResult<Self> {
-        if config.cert.is_none() {
+    /// A client that logs in with its configured [`LoginMethod`] now (and again
+    /// whenever the hub drops the session).
+    pub async fn logged_in(config: KojiConfig) -> KojiResult<Self> {
+        if config.login == LoginMethod::Certificate && config.cert.is_none() {
             return Err(KojiError::Config(
                 "sslLogin needs a client certificate (cert)".into(),
             ));
         }
-        let client = KojiClient::anonymous(config)?;
+        let client = KojiClient::new(config)?;
         client.login().await?;
         Ok(client)
     }
 
-    /// (Re)opens the session with `sslLogin` at `<server>/ssllogin`.
+    /// (Re)opens the session at `<server>/ssllogin` with the configured login method.
     pub async fn login(&self) -> KojiResult<()> {
         self.set_session(None);
         let url = format!(
@@ -79,11 +94,58 @@ impl KojiClient {
             self.inner.config.server.trim_end_matches('/')
         );
         let params = encode_args(Vec::new(), crate::xstruct! {"proxyuser" => Value::Nil});
-        let value = self.send_with_retries(&url, "sslLogin", &params).await?;
+        let value = match &self.inner.config.login {
+            LoginMethod::Gssapi(credentials) => {
+                self.gssapi_exchange(&url, credentials, &write_call("sslLogin", &params))
+                    .await?
+            }
+            _ => {
+                let body = write_call("sslLogin", &params);
+                self.send_with_retries(&url, "sslLogin", &body, None)
+                    .await?
+            }
+        };
         let session: SessionInfo = convert("sslLogin", value)?;
         debug!(session_id = session.session_id, "logged in to Koji");
         self.set_session(Some(session));
         Ok(())
+    }
+
+    /// One SPNEGO-authenticated `sslLogin` request. Each attempt needs a fresh token
+    /// (the hub refuses replayed ones), so the exchange is not retried here: the caller's
+    /// next attempt starts a new one.
+    async fn gssapi_exchange(
+        &self,
+        url: &str,
+        credentials: &KerberosCredentials,
+        body: &str,
+    ) -> KojiResult<Value> {
+        let host = reqwest::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .ok_or_else(|| KojiError::Config(format!("no host in Koji URL {url}")))?;
+        let creds = credentials.clone();
+        let (negotiation, authorization) =
+            tokio::task::spawn_blocking(move || Negotiation::start(&creds, &host))
+                .await
+                .map_err(|e| credentials.error(format!("login thread: {e}")))??;
+        let (value, headers) = self
+            .send_once(url, "sslLogin", body, None, 0, Some(&authorization))
+            .await
+            .map_err(|e| match e {
+                KojiError::Http { status: 401, .. } => {
+                    credentials.error("the hub refused the Kerberos ticket (HTTP 401)")
+                }
+                other => other,
+            })?;
+        let mutual = headers
+            .get(reqwest::header::WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        tokio::task::spawn_blocking(move || negotiation.finish(mutual.as_deref()))
+            .await
+            .map_err(|e| credentials.error(format!("login thread: {e}")))??;
+        Ok(value)
     }
 
     /// Closes the session (`logout`).
@@ -117,9 +179,50 @@ impl KojiClient {
         args: Vec<Value>,
         kwargs: Struct,
     ) -> KojiResult<Value> {
-        let params = encode_args(args, kwargs);
-        let url = self.inner.config.server.clone();
-        self.send_with_retries(&url, method, &params).await
+        let body = write_call(method, &encode_args(args, kwargs));
+        let url = &self.inner.config.server;
+        let session = self.ensure_session().await?;
+        match self
+            .send_with_retries(url, method, &body, session.as_ref())
+            .await
+        {
+            Err(e) if session.is_some() && e.is_session_lost() => {
+                warn!(method, error = %e, "Koji dropped the session; logging in again");
+                self.forget_session(session.as_ref());
+                let session = self.ensure_session().await?;
+                self.send_with_retries(url, method, &body, session.as_ref())
+                    .await
+            }
+            other => other,
+        }
+    }
+
+    /// The open session, logging in first when the client has a login method and no
+    /// session.
+    async fn ensure_session(&self) -> KojiResult<Option<SessionInfo>> {
+        if self.inner.config.login == LoginMethod::Anonymous {
+            return Ok(self.session());
+        }
+        if let Some(session) = self.session() {
+            return Ok(Some(session));
+        }
+        let _guard = self.inner.login.lock().await;
+        if self.session().is_none() {
+            self.login().await?;
+        }
+        Ok(self.session())
+    }
+
+    /// Drops `lost` unless another call already replaced it.
+    fn forget_session(&self, lost: Option<&SessionInfo>) {
+        let mut session = self
+            .inner
+            .session
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if session.as_ref().map(|s| s.session_id) == lost.map(|s| s.session_id) {
+            *session = None;
+        }
     }
 
     /// Calls `method` and deserializes its result.
@@ -186,33 +289,43 @@ impl KojiClient {
             .unwrap_or_else(PoisonError::into_inner) = session;
     }
 
+    /// Sends `body` until it succeeds, fails for good, or the retries (count and time)
+    /// are used up.
     async fn send_with_retries(
         &self,
         url: &str,
         method: &str,
-        params: &[Value],
+        body: &str,
+        session: Option<&SessionInfo>,
     ) -> KojiResult<Value> {
-        let body = write_call(method, params);
-        let session = self.session();
         let callnum = self.inner.callnum.fetch_add(1, Ordering::Relaxed);
         let config = &self.inner.config;
+        let started = Instant::now();
         let mut attempt = 0;
         loop {
             match self
-                .send_once(url, method, &body, session.as_ref(), callnum)
+                .send_once(url, method, body, session, callnum, None)
                 .await
             {
                 Err(e) if e.is_retryable() && attempt < config.max_retries => {
                     attempt += 1;
                     let delay = config.backoff(attempt);
+                    if started.elapsed() + delay > config.max_retry_time {
+                        warn!(method, attempt, error = %e, "Koji call failed; retry time used up");
+                        return Err(e);
+                    }
                     warn!(method, attempt, ?delay, error = %e, "Koji call failed, retrying");
                     tokio::time::sleep(delay).await;
                 }
-                other => return other,
+                Ok((value, _)) => return Ok(value),
+                Err(e) => return Err(e),
             }
         }
     }
 
+    /// One HTTP exchange: the call with the session in Koji's headers (and an
+    /// `Authorization` header when given), the reply read up to the size limit and
+    /// decoded. Transport errors are stripped of the URL.
     async fn send_once(
         &self,
         url: &str,
@@ -220,10 +333,11 @@ impl KojiClient {
         body: &str,
         session: Option<&SessionInfo>,
         callnum: u64,
-    ) -> KojiResult<Value> {
-        let transport = |source| KojiError::Transport {
+        authorization: Option<&str>,
+    ) -> KojiResult<(Value, reqwest::header::HeaderMap)> {
+        let transport = |source: reqwest::Error| KojiError::Transport {
             method: method.to_owned(),
-            source,
+            source: source.without_url(),
         };
         let mut request = self
             .inner
@@ -234,16 +348,14 @@ impl KojiClient {
             .body(body.to_owned());
         if let Some(s) = session {
             request = request
-                .query(&[
-                    ("session-id", s.session_id.to_string()),
-                    ("session-key", s.session_key.clone()),
-                    ("callnum", callnum.to_string()),
-                ])
                 .header("Koji-Session-Id", s.session_id.to_string())
                 .header("Koji-Session-Key", s.session_key.as_str())
                 .header("Koji-Session-Callnum", callnum.to_string());
         }
-        let response = request.send().await.map_err(transport)?;
+        if let Some(value) = authorization {
+            request = request.header(reqwest::header::AUTHORIZATION, value);
+        }
+        let mut response = request.send().await.map_err(transport)?;
         let status = response.status();
         if !status.is_success() {
             return Err(KojiError::Http {
@@ -251,9 +363,24 @@ impl KojiClient {
                 status: status.as_u16(),
             });
         }
-        let bytes = response.bytes().await.map_err(transport)?;
+        let limit = self.inner.config.max_reply_size;
+        let too_large = || KojiError::ReplyTooLarge {
+            method: method.to_owned(),
+            limit,
+        };
+        if response.content_length().is_some_and(|n| n > limit) {
+            return Err(too_large());
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            if (bytes.len() + chunk.len()) as u64 > limit {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let headers = std::mem::take(response.headers_mut());
         match parse_response(&bytes) {
-            Ok(MethodResponse::Success(v)) => Ok(v),
+            Ok(MethodResponse::Success(v)) => Ok((v, headers)),
             Ok(MethodResponse::Fault(fault)) => Err(KojiError::Fault {
                 method: method.to_owned(),
                 fault,

@@ -182,6 +182,9 @@ pub async fn env(pool: PgPool) -> Env {
             seed_random: 0,
         },
         state_dir: dir.path().join("sim"),
+        tls: None,
+        gssapi_keytab: None,
+        disable_url_sessions: false,
     })
     .await
     .unwrap();

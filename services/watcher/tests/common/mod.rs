@@ -81,6 +81,9 @@ impl Sim {
                 seed_random: 0,
             },
             state_dir: state.path().to_owned(),
+            tls: None,
+            gssapi_keytab: None,
+            disable_url_sessions: false,
         })
         .await
         .expect("koji-sim starts");
