@@ -221,16 +221,10 @@ pub struct Pager {
 }
 
 impl Pager {
-    /// Reads `page` from the query (invalid or missing → 1).
+    /// Reads `page` from the query (see [`crate::query::page_number`]).
     pub fn from_ctx(ctx: &PageContext, per_page: i64) -> Pager {
-        let page = ctx
-            .query
-            .get("page")
-            .and_then(|p| p.parse::<i64>().ok())
-            .filter(|p| *p >= 1)
-            .unwrap_or(1);
         Pager {
-            page,
+            page: crate::query::page_number(ctx.query.get("page")),
             per_page: per_page.max(1),
             total: 0,
         }

@@ -291,7 +291,7 @@ fn parameters_card(
                         input type="hidden" name="tracked__present" value="1";
                         input type="hidden" name="skip_resolution__present" value="1";
                         label { input type="checkbox" name="tracked" value="1" checked[report.tracked]; " Tracked" }
-                        label { "Manual priority " input type="number" name="manual_priority" value=(p.manual); }
+                        label { "Manual priority " input type="number" name="manual_priority" min=(-packages::PRIORITY_LIMIT) max=(packages::PRIORITY_LIMIT) value=(p.manual); }
                         label { input type="checkbox" name="skip_resolution" value="1" checked[report.skip_resolution]; " Skip resolution" }
                         label { "Arch override " input type="text" name="arch_override" value=(report.arch_override.as_deref().unwrap_or(""))
                             placeholder=(ctx.config.koji_config.build_arches.join(" ")); }
@@ -573,9 +573,9 @@ async fn edit_package(
         attrs.push(PackageAttr::SkipResolution(form.checked("skip_resolution")));
     }
     if let Some(value) = form.get("manual_priority") {
-        match value.trim().parse::<i32>() {
+        match packages::parse_priority(value) {
             Ok(v) => attrs.push(PackageAttr::ManualPriority(v)),
-            Err(_) => errors.push(format!("Manual priority: {value:?} is not an integer")),
+            Err(e) => errors.push(format!("Manual priority: {e}")),
         }
     }
     if let Some(value) = form.get("arch_override") {

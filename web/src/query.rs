@@ -69,6 +69,19 @@ impl QueryArgs {
     }
 }
 
+/// Highest page number a list accepts: larger numbers are clamped, so
+/// `page × per_page` never overflows.
+pub const MAX_PAGE: i64 = 1_000_000;
+
+/// A 1-based page number from a query value: missing or invalid → 1,
+/// clamped to [`MAX_PAGE`].
+pub fn page_number(raw: Option<&str>) -> i64 {
+    raw.and_then(|p| p.trim().parse::<i64>().ok())
+        .filter(|p| *p >= 1)
+        .unwrap_or(1)
+        .min(MAX_PAGE)
+}
+
 /// Builds `?k=v&…` (empty string without pairs).
 pub fn to_query(pairs: &[(&str, &str)]) -> String {
     if pairs.is_empty() {
@@ -105,5 +118,8 @@ mod tests {
         assert_eq!(q.with("name", None), "?collection=f25&page=2");
         assert_eq!(QueryArgs::default().with("x", None), "");
         assert_eq!(split_names(" a,b\n c ,, "), ["a", "b", "c"]);
+        assert_eq!(page_number(Some("92233720368547759")), MAX_PAGE);
+        assert_eq!(page_number(Some("x")), 1);
+        assert_eq!(page_number(Some("0")), 1);
     }
 }

@@ -153,9 +153,9 @@ async fn execute(
             collection,
         } => {
             let raw = args.pop().expect("clap requires two values");
-            let value: i32 = raw
-                .parse()
-                .with_context(|| format!("invalid priority value {raw:?}: expected an integer"))?;
+            let field = if static_priority { "static" } else { "manual" };
+            let value = packages::parse_priority(&raw)
+                .with_context(|| format!("invalid priority value {raw:?} ({field} priority)"))?;
             let collection = find_collection(conn, &collection).await?;
             let found = packages::find_packages(conn, &collection, &args).await?;
             for p in &found {
@@ -422,12 +422,42 @@ fn read_content(content: &GroupContent) -> Result<Vec<String>> {
     Ok(text.split_whitespace().map(str::to_string).collect())
 }
 
-/// Replaces this process with psql on the database.
+/// Replaces this process with psql on the database. The password goes
+/// through `PGPASSWORD` (readable only by the user), never the command line
+/// (readable by every local user).
 fn exec_psql(url: &str, args: &[String]) -> Result<()> {
     use std::os::unix::process::CommandExt;
-    let err = std::process::Command::new("psql")
-        .arg(url)
-        .args(args)
-        .exec();
+    let (url, password) = split_password(url)?;
+    let mut cmd = std::process::Command::new("psql");
+    cmd.arg(url).args(args);
+    if let Some(password) = password {
+        cmd.env("PGPASSWORD", password);
+    }
+    let err = cmd.exec();
     Err(anyhow::anyhow!("cannot run psql: {err}"))
+}
+
+/// A database URL without its password (user info or `password` query
+/// parameter), and the decoded password.
+fn split_password(raw: &str) -> Result<(String, Option<String>)> {
+    let mut url = url::Url::parse(raw).context("invalid database URL")?;
+    let decode = |p: &str| {
+        percent_encoding::percent_decode_str(p)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let mut password = url.password().map(decode);
+    // Cannot fail: a URL with a password has a host.
+    let _ = url.set_password(None);
+    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    if let Some((_, p)) = pairs.iter().find(|(k, _)| k == "password") {
+        password = Some(p.clone());
+        let rest: Vec<&(String, String)> = pairs.iter().filter(|(k, _)| k != "password").collect();
+        if rest.is_empty() {
+            url.set_query(None);
+        } else {
+            url.query_pairs_mut().clear().extend_pairs(rest);
+        }
+    }
+    Ok((url.to_string(), password))
 }

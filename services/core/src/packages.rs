@@ -57,6 +57,35 @@ pub async fn find_packages(
     Ok(found)
 }
 
+/// Largest magnitude of an editable (manual or static) priority: far beyond
+/// any build threshold, far from integer overflow.
+pub const PRIORITY_LIMIT: i32 = 1_000_000;
+
+/// Parses a manual or static priority typed by a user.
+pub fn parse_priority(value: &str) -> DataResult<i32> {
+    value
+        .trim()
+        .parse::<i32>()
+        .ok()
+        .and_then(|v| check_priority(v).ok())
+        .ok_or_else(|| priority_out_of_range(value))
+}
+
+/// Refuses a priority outside `±PRIORITY_LIMIT`.
+pub fn check_priority(value: i32) -> DataResult<i32> {
+    if (-PRIORITY_LIMIT..=PRIORITY_LIMIT).contains(&value) {
+        Ok(value)
+    } else {
+        Err(priority_out_of_range(&value.to_string()))
+    }
+}
+
+fn priority_out_of_range(value: &str) -> DataError {
+    DataError::Invalid(format!(
+        "must be an integer between -{PRIORITY_LIMIT} and {PRIORITY_LIMIT} (got {value:?})"
+    ))
+}
+
 /// A package attribute changed through [`set_attribute`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum PackageAttr {
@@ -108,6 +137,9 @@ pub async fn set_attribute(
     attr: PackageAttr,
 ) -> DataResult<bool> {
     let column = attr.column();
+    if let PackageAttr::ManualPriority(v) | PackageAttr::StaticPriority(v) = &attr {
+        check_priority(*v).map_err(|e| DataError::Invalid(format!("{column}: {e}")))?;
+    }
     let old: Option<String> = sqlx::query_scalar(&format!(
         "SELECT CASE WHEN {column} IS NULL THEN 'None'
                      WHEN pg_typeof({column}) = 'boolean'::regtype
