@@ -322,7 +322,10 @@ pub struct ServiceConfig {
     pub watchdog: Option<bool>,
 }
 
-/// Message bus consumption (`fedmsg`).
+/// Message bus consumption (`fedmsg`). The broker keys left unset here
+/// (`None`) are taken from fedora-messaging's configuration file
+/// (`FEDORA_MESSAGING_CONF`, else `/etc/fedora-messaging/config.toml`); keys
+/// set here override the file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FedmsgConfig {
@@ -330,15 +333,25 @@ pub struct FedmsgConfig {
     pub topic: String,
     /// Koji instance name accepted in and written to messages.
     pub instance: String,
-    /// AMQP broker URL; the watcher does not consume when unset.
+    /// AMQP broker URL (default: the file's `amqp_url`); the watcher does
+    /// not start without one.
     pub amqp_url: Option<String>,
-    pub exchange: String,
-    pub queue: String,
-    pub queue_durable: bool,
-    /// TLS client certificate and key (PEM) and CA for `amqps://`.
+    /// Exchange bound for Koji messages and published to (default: the
+    /// file's `publish_exchange`, else `amq.topic`).
+    pub exchange: Option<String>,
+    /// Queue consumed (default: the file's `[queues]`, else `koschei`).
+    pub queue: Option<String>,
+    /// Whether that queue survives a broker restart (default: the file's
+    /// setting for the queue, else true).
+    pub queue_durable: Option<bool>,
+    /// TLS client certificate and key (PEM) and CA for `amqps://` (default:
+    /// the file's `[tls]` certfile, keyfile, ca_cert).
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub tls_ca: Option<PathBuf>,
+    /// Deliveries of a message that keeps failing transiently before it is
+    /// rejected (dead-lettered when its queue has a dead-letter exchange).
+    pub max_deliveries: u32,
 }
 
 impl Default for FedmsgConfig {
@@ -347,12 +360,13 @@ impl Default for FedmsgConfig {
             topic: "org.fedoraproject.prod.buildsys".into(),
             instance: "primary".into(),
             amqp_url: None,
-            exchange: "amq.topic".into(),
-            queue: "koschei".into(),
-            queue_durable: true,
+            exchange: None,
+            queue: None,
+            queue_durable: None,
             tls_cert: None,
             tls_key: None,
             tls_ca: None,
+            max_deliveries: 10,
         }
     }
 }
@@ -364,8 +378,10 @@ pub struct PublisherConfig {
     pub enabled: bool,
     /// Topic prefix of published messages (`<modname>.package.state.change`).
     pub modname: String,
-    /// Prefix put before the topic on the bus, e.g. `org.fedoraproject.prod`.
-    pub topic_prefix: String,
+    /// Prefix put before the topic on the bus, e.g. `org.fedoraproject.prod`
+    /// (default: fedora-messaging's `topic_prefix`, else
+    /// `org.fedoraproject.prod`).
+    pub topic_prefix: Option<String>,
 }
 
 impl Default for PublisherConfig {
@@ -373,7 +389,7 @@ impl Default for PublisherConfig {
         PublisherConfig {
             enabled: false,
             modname: "koschei".into(),
-            topic_prefix: "org.fedoraproject.prod".into(),
+            topic_prefix: None,
         }
     }
 }

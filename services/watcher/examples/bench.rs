@@ -48,7 +48,7 @@ async fn main() {
         pool.clone(),
         sim.sessions(),
         Options {
-            prefetch: 64,
+            prefetch: Some(64),
             ..Options::default()
         },
     )
@@ -95,7 +95,7 @@ async fn main() {
     .await;
     let repo_rate = f64::from(repos) / start.elapsed().as_secs_f64();
     watcher.stop().await;
-    delete_queue(&url, &config.fedmsg.queue).await;
+    delete_queue(&url, config.fedmsg.queue.as_deref().unwrap()).await;
 
     // Outbox → broker confirm.
     config.fedmsg_publisher.enabled = true;

@@ -1,25 +1,32 @@
 //! Connecting to the AMQP 0-9-1 broker the way fedora-messaging does: one URL
-//! (`amqp://` or `amqps://`), optionally a TLS client certificate and CA, and
-//! reconnection with exponential back-off when the broker goes away.
+//! (`amqp://` or `amqps://`), optionally a TLS client certificate (then SASL
+//! EXTERNAL: the broker takes the user name from the certificate) and CA,
+//! the configured client properties, and reconnection with exponential
+//! back-off when the broker goes away.
 
 use std::path::Path;
 use std::time::Duration;
 
-use koschei_core::config::FedmsgConfig;
 use lapin::tcp::{OwnedIdentity, OwnedTLSConfig};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::uri::{AMQPScheme, AMQPUri, SASLMechanism};
 use lapin::{Connection, ConnectionProperties};
+
+use crate::bus::BusSettings;
 
 /// Errors while connecting.
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
-    #[error("fedmsg.amqp_url is not set")]
+    #[error("no AMQP broker: set fedmsg.amqp_url or amqp_url in fedora-messaging's configuration")]
     NoUrl,
+    #[error("invalid AMQP URL {0}")]
+    BadUrl(String),
     #[error("reading {path}: {source}")]
     Read {
         path: String,
         source: std::io::Error,
     },
-    #[error("fedmsg.tls_cert and fedmsg.tls_key must be given together")]
+    #[error("a TLS client certificate and its key must be given together (fedmsg.tls_cert/tls_key, [tls] certfile/keyfile)")]
     HalfIdentity,
     #[error("AMQP: {0}")]
     Amqp(#[from] lapin::Error),
@@ -44,6 +51,7 @@ struct TlsFiles {
 pub struct Broker {
     url: String,
     tls: Option<TlsFiles>,
+    client_properties: FieldTable,
 }
 
 impl std::fmt::Debug for Broker {
@@ -82,21 +90,28 @@ fn read(path: &Path) -> Result<Vec<u8>, BrokerError> {
 }
 
 impl Broker {
-    /// The broker of the `[fedmsg]` section; reads the certificate files
-    /// once, so a missing file is reported at start-up.
-    pub fn from_config(config: &FedmsgConfig) -> Result<Broker, BrokerError> {
-        let url = config.amqp_url.clone().ok_or(BrokerError::NoUrl)?;
-        let identity = match (&config.tls_cert, &config.tls_key) {
+    /// The broker of the effective bus settings; reads the certificate
+    /// files once, so a missing file is reported at start-up.
+    pub fn from_settings(settings: &BusSettings) -> Result<Broker, BrokerError> {
+        let url = settings.amqp_url.clone().ok_or(BrokerError::NoUrl)?;
+        let tls = &settings.tls;
+        let identity = match (&tls.cert, &tls.key) {
             (Some(cert), Some(key)) => Some((read(cert)?, read(key)?)),
             (None, None) => None,
             _ => return Err(BrokerError::HalfIdentity),
         };
-        let ca = match &config.tls_ca {
+        let ca = match &tls.ca {
             Some(path) => Some(String::from_utf8_lossy(&read(path)?).into_owned()),
             None => None,
         };
         let tls = (identity.is_some() || ca.is_some()).then_some(TlsFiles { identity, ca });
-        Ok(Broker { url, tls })
+        let broker = Broker {
+            url,
+            tls,
+            client_properties: settings.client_properties.clone(),
+        };
+        broker.uri()?;
+        Ok(broker)
     }
 
     /// A broker at a plain URL (tests, benchmarks).
@@ -104,7 +119,29 @@ impl Broker {
         Broker {
             url: url.to_owned(),
             tls: None,
+            client_properties: FieldTable::default(),
         }
+    }
+
+    /// The parsed URL; with a client certificate on `amqps://` and no
+    /// mechanism named in the URL, SASL EXTERNAL (fedora-messaging's
+    /// `ExternalCredentials`).
+    fn uri(&self) -> Result<AMQPUri, BrokerError> {
+        let mut uri: AMQPUri = self
+            .url
+            .parse()
+            .map_err(|e| BrokerError::BadUrl(format!("{}: {e}", redact(&self.url))))?;
+        let has_identity = self.tls.as_ref().is_some_and(|t| t.identity.is_some());
+        if has_identity && uri.scheme == AMQPScheme::AMQPS && uri.query.auth_mechanism.is_none() {
+            uri.query.auth_mechanism = Some(SASLMechanism::External);
+        }
+        Ok(uri)
+    }
+
+    /// Whether the connection authenticates with its certificate.
+    pub fn uses_external_auth(&self) -> bool {
+        self.uri()
+            .is_ok_and(|u| u.query.auth_mechanism == Some(SASLMechanism::External))
     }
 
     /// Opens a connection named `name` (visible in the broker's management
@@ -117,7 +154,13 @@ impl Broker {
     }
 
     async fn connect_unbounded(&self, name: &str) -> Result<Connection, BrokerError> {
-        let properties = ConnectionProperties::default().with_connection_name(name.into());
+        let mut properties = ConnectionProperties::default();
+        for (key, value) in self.client_properties.inner() {
+            if let AMQPValue::LongString(v) = value {
+                properties = properties.with_client_property(key.clone(), v.clone());
+            }
+        }
+        let properties = properties.with_connection_name(name.into());
         let tls = match &self.tls {
             Some(files) => OwnedTLSConfig {
                 identity: files
@@ -132,7 +175,7 @@ impl Broker {
             None => OwnedTLSConfig::default(),
         };
         let runtime = lapin::runtime::default_runtime()?;
-        Ok(Connection::connect_with_config(&self.url, properties, tls, runtime).await?)
+        Ok(Connection::connect_uri_with_config(self.uri()?, properties, tls, runtime).await?)
     }
 }
 
@@ -173,6 +216,7 @@ impl Default for Backoff {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use koschei_core::config::{FedmsgConfig, PublisherConfig};
 
     #[test]
     fn backoff_doubles_to_a_cap_and_resets() {
@@ -199,30 +243,55 @@ mod tests {
         assert_eq!(redact("amqp://host/x"), "amqp://host/x");
     }
 
+    fn settings(url: &str) -> BusSettings {
+        let mut fedmsg = FedmsgConfig::default();
+        fedmsg.amqp_url = Some(url.into());
+        BusSettings::resolve(&fedmsg, &PublisherConfig::default(), None)
+    }
+
     #[test]
     fn certificate_and_key_come_together() {
         let dir = tempfile::tempdir().unwrap();
         let cert = dir.path().join("cert.pem");
         std::fs::write(&cert, "x").unwrap();
-        let mut config = FedmsgConfig {
-            amqp_url: Some("amqps://h/".into()),
-            tls_cert: Some(cert.clone()),
-            ..FedmsgConfig::default()
-        };
+        let mut s = settings("amqps://h/");
+        s.tls.cert = Some(cert.clone());
         assert!(matches!(
-            Broker::from_config(&config),
+            Broker::from_settings(&s),
             Err(BrokerError::HalfIdentity)
         ));
-        config.tls_key = Some(dir.path().join("missing.pem"));
+        s.tls.key = Some(dir.path().join("missing.pem"));
         assert!(matches!(
-            Broker::from_config(&config),
+            Broker::from_settings(&s),
             Err(BrokerError::Read { .. })
         ));
-        config.tls_key = Some(cert);
-        assert!(Broker::from_config(&config).unwrap().tls.is_some());
+        s.tls.key = Some(cert);
+        assert!(Broker::from_settings(&s).unwrap().tls.is_some());
+        s.amqp_url = None;
+        assert!(matches!(Broker::from_settings(&s), Err(BrokerError::NoUrl)));
+    }
+
+    #[test]
+    fn a_client_certificate_on_amqps_means_sasl_external() {
+        let dir = tempfile::tempdir().unwrap();
+        let pem = dir.path().join("x.pem");
+        std::fs::write(&pem, "x").unwrap();
+        let with_cert = |url: &str| {
+            let mut s = settings(url);
+            s.tls.cert = Some(pem.clone());
+            s.tls.key = Some(pem.clone());
+            Broker::from_settings(&s).unwrap()
+        };
+        assert!(with_cert("amqps://h/%2f").uses_external_auth());
+        // A mechanism named in the URL wins; plain AMQP has no certificate.
+        assert!(!with_cert("amqps://u:p@h/%2f?auth_mechanism=plain").uses_external_auth());
+        assert!(!with_cert("amqp://h/%2f").uses_external_auth());
+        assert!(!Broker::from_settings(&settings("amqps://h/%2f"))
+            .unwrap()
+            .uses_external_auth());
         assert!(matches!(
-            Broker::from_config(&FedmsgConfig::default()),
-            Err(BrokerError::NoUrl)
+            Broker::from_settings(&settings("http://h/")),
+            Err(BrokerError::BadUrl(_))
         ));
     }
 }

@@ -1,50 +1,156 @@
-//! The AMQP consumer (spec §1.3): declares the queue, binds Koji's routing
-//! keys on the exchange, and handles deliveries concurrently (up to the
-//! prefetch count). A delivery is acknowledged only after its database
-//! transaction committed; malformed or permanently failing messages are
-//! rejected without requeueing (dead-lettered when the queue has a
-//! dead-letter exchange); transient failures are retried and finally
-//! requeued. Losing the broker means reconnecting with back-off; unacked
-//! deliveries come back from the broker, and handling is idempotent.
+//! The AMQP consumer (spec §1.3): declares the configured exchanges and
+//! queues, binds them, and handles deliveries from every queue concurrently
+//! (up to the prefetch count). A delivery is acknowledged only after its
+//! database transaction committed. Malformed messages and messages whose
+//! data the database refuses are rejected without requeueing
+//! (dead-lettered when the queue has a dead-letter exchange). Transient
+//! failures are retried in process with back-off, then requeued; a message
+//! handled [`RetryPolicy::max_deliveries`] times without success is rejected
+//! too, so no message can loop for ever. Losing the broker means
+//! reconnecting with back-off; unacked deliveries come back from the broker,
+//! and handling is idempotent.
+//!
+//! Strings from the bus (routing keys, message ids) are logged with Debug
+//! formatting, so control characters cannot forge log lines.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::stream::{self, StreamExt};
 use koschei_core::config::FedmsgConfig;
 use lapin::message::Delivery;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions, BasicRejectOptions,
-    QueueBindOptions, QueueDeclareOptions,
+    ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
 };
-use lapin::types::FieldTable;
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::ExchangeKind;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::broker::{Backoff, Broker, BrokerError};
+use crate::bus::BusSettings;
 use crate::handler::{HandleError, Handler};
 use crate::health::{run_reconnecting, Beat, Reconnecting, BEAT_INTERVAL};
-use crate::koji_message::{binding_keys, classify, Verdict};
+use crate::koji_message::{classify, Verdict};
 use crate::stats::Stats;
 
 /// Exit code of the `--crash-after-commits` fault injection.
 pub const CRASH_EXIT_CODE: i32 = 86;
 
-/// How many times a transiently failing message is retried before it is
-/// requeued (pauses of 1, 2, 4, 8 s).
-const TRANSIENT_ATTEMPTS: u32 = 5;
+/// How transient failures are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts per delivery before it is requeued.
+    pub attempts: u32,
+    /// Pause after the first failed attempt; doubles after each.
+    pub first_pause: Duration,
+    /// Deliveries of one message before it is rejected
+    /// (`fedmsg.max_deliveries`). A delivery's number is the quorum
+    /// queue's `x-delivery-count` header plus one when present, else
+    /// counted in process by message id (a restart of the watcher starts
+    /// counting again, so the bound is per process on classic queues).
+    pub max_deliveries: u32,
+}
+
+impl Default for RetryPolicy {
+    /// 5 attempts per delivery (pauses of 1, 2, 4, 8 s), 10 deliveries.
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 5,
+            first_pause: Duration::from_secs(1),
+            max_deliveries: 10,
+        }
+    }
+}
 
 /// Queue and delivery settings.
 #[derive(Debug, Clone)]
 pub struct ConsumerSettings {
-    /// The `[fedmsg]` section: topic prefix, instance, exchange, queue.
+    /// The `[fedmsg]` section: Koji topic prefix and instance.
     pub fedmsg: FedmsgConfig,
+    /// Exchanges, queues and bindings.
+    pub bus: BusSettings,
     /// Unacknowledged deliveries in flight (also the handling concurrency).
     pub prefetch: u16,
+    pub retry: RetryPolicy,
     /// Test-only fault injection: exit the process right after the N-th
     /// committed change, before acknowledging its message.
     pub crash_after_commits: Option<u64>,
+}
+
+/// Deliveries counted per message id, for queues without
+/// `x-delivery-count`. Entries go when their message is settled; the map
+/// is emptied when it reaches [`DeliveryCounts::CAPACITY`] (counts then
+/// start again, still bounded).
+#[derive(Debug, Default)]
+struct DeliveryCounts(Mutex<HashMap<String, u32>>);
+
+impl DeliveryCounts {
+    const CAPACITY: usize = 10_000;
+
+    /// The number of this delivery of `id`.
+    fn this_delivery(&self, id: &str, delivery: &Delivery) -> u32 {
+        let header = delivery
+            .properties
+            .headers()
+            .as_ref()
+            .and_then(|h| h.inner().get("x-delivery-count").cloned())
+            .and_then(|v| integer(&v))
+            .map_or(0, |n| {
+                u32::try_from(n).unwrap_or(u32::MAX).saturating_add(1)
+            });
+        let counted = self.lock().get(id).copied().unwrap_or(0).saturating_add(1);
+        let flagged = if delivery.redelivered { 2 } else { 1 };
+        header.max(counted).max(flagged)
+    }
+
+    /// Records that delivery number `n` of `id` was requeued.
+    fn requeued(&self, id: &str, n: u32) {
+        let mut map = self.lock();
+        if map.len() >= Self::CAPACITY {
+            map.clear();
+        }
+        map.insert(id.to_owned(), n);
+    }
+
+    fn settled(&self, id: &str) {
+        self.lock().remove(id);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, u32>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn integer(value: &AMQPValue) -> Option<i64> {
+    match value {
+        AMQPValue::ShortShortInt(n) => Some(i64::from(*n)),
+        AMQPValue::ShortShortUInt(n) => Some(i64::from(*n)),
+        AMQPValue::ShortInt(n) => Some(i64::from(*n)),
+        AMQPValue::ShortUInt(n) => Some(i64::from(*n)),
+        AMQPValue::LongInt(n) => Some(i64::from(*n)),
+        AMQPValue::LongUInt(n) => Some(i64::from(*n)),
+        AMQPValue::LongLongInt(n) => Some(*n),
+        _ => None,
+    }
+}
+
+/// The key deliveries of one message are counted under: its message id,
+/// else its routing key and body.
+fn message_key(delivery: &Delivery) -> String {
+    match delivery.properties.message_id() {
+        Some(id) => format!("id:{id}"),
+        None => {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            delivery.routing_key.as_str().hash(&mut hasher);
+            delivery.data.hash(&mut hasher);
+            format!("body:{:x}", hasher.finish())
+        }
+    }
 }
 
 /// The consumer loop's shared state.
@@ -55,6 +161,7 @@ pub struct Consumer {
     stats: Arc<Stats>,
     beat: Arc<Beat>,
     commits: Arc<AtomicU64>,
+    counts: Arc<DeliveryCounts>,
     consuming: watch::Sender<bool>,
 }
 
@@ -103,6 +210,7 @@ impl Consumer {
             stats,
             beat,
             commits: Arc::new(AtomicU64::new(0)),
+            counts: Arc::default(),
             consuming: watch::channel(false).0,
         }
     }
@@ -124,52 +232,77 @@ impl Consumer {
         shutdown: &mut watch::Receiver<bool>,
         backoff: &mut Backoff,
     ) -> Result<(), SessionEnd> {
-        let fedmsg = &self.settings.fedmsg;
+        let bus = &self.settings.bus;
         let conn = self.broker.connect("koschei-watcher consumer").await?;
         let channel = conn.create_channel().await?;
         channel
             .basic_qos(self.settings.prefetch, BasicQosOptions::default())
             .await?;
-        // An empty name asks the broker for a private, server-named queue.
-        let server_named = fedmsg.queue.is_empty();
-        let queue = channel
-            .queue_declare(
-                fedmsg.queue.as_str().into(),
-                QueueDeclareOptions {
-                    durable: fedmsg.queue_durable && !server_named,
-                    exclusive: server_named,
-                    auto_delete: server_named,
-                    ..QueueDeclareOptions::default()
-                },
-                FieldTable::default(),
-            )
-            .await?;
-        let queue_name = queue.name().clone();
-        for key in binding_keys(fedmsg) {
+        let passive = bus.passive_declares;
+        for exchange in &bus.exchanges {
             channel
-                .queue_bind(
-                    queue_name.clone(),
-                    fedmsg.exchange.as_str().into(),
-                    key.as_str().into(),
-                    QueueBindOptions::default(),
-                    FieldTable::default(),
+                .exchange_declare(
+                    exchange.name.as_str().into(),
+                    ExchangeKind::Custom(exchange.kind.clone()),
+                    ExchangeDeclareOptions {
+                        passive,
+                        durable: exchange.durable,
+                        auto_delete: exchange.auto_delete,
+                        ..ExchangeDeclareOptions::default()
+                    },
+                    exchange.arguments.clone(),
                 )
                 .await?;
         }
-        let mut deliveries = channel
-            .basic_consume(
-                queue_name.clone(),
-                "koschei-watcher".into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await?;
+        let mut consumers = Vec::with_capacity(bus.queues.len());
+        let mut names = Vec::with_capacity(bus.queues.len());
+        for queue in &bus.queues {
+            // An empty name asks the broker for a private, server-named queue.
+            let declared = channel
+                .queue_declare(
+                    queue.name.as_str().into(),
+                    QueueDeclareOptions {
+                        passive,
+                        durable: queue.durable,
+                        exclusive: queue.exclusive,
+                        auto_delete: queue.auto_delete,
+                        ..QueueDeclareOptions::default()
+                    },
+                    queue.arguments.clone(),
+                )
+                .await?;
+            let name = declared.name().clone();
+            for (exchange, key) in &queue.bindings {
+                channel
+                    .queue_bind(
+                        name.clone(),
+                        exchange.as_str().into(),
+                        key.as_str().into(),
+                        QueueBindOptions::default(),
+                        FieldTable::default(),
+                    )
+                    .await?;
+            }
+            consumers.push(
+                channel
+                    .basic_consume(
+                        name.clone(),
+                        format!("koschei-watcher-{}", consumers.len())
+                            .as_str()
+                            .into(),
+                        BasicConsumeOptions::default(),
+                        FieldTable::default(),
+                    )
+                    .await?,
+            );
+            names.push(name.to_string());
+        }
+        let mut deliveries = stream::select_all(consumers);
         backoff.reset();
         self.consuming.send_replace(true);
         tracing::info!(
-            queue = queue_name.as_str(),
-            exchange = fedmsg.exchange,
-            topic = fedmsg.topic,
+            queues = ?names,
+            topic = self.settings.fedmsg.topic,
             "consuming Koji messages"
         );
         let limit = usize::from(self.settings.prefetch.max(1));
@@ -200,6 +333,7 @@ impl Consumer {
                             stats: self.stats.clone(),
                             beat: self.beat.clone(),
                             commits: self.commits.clone(),
+                            counts: self.counts.clone(),
                             lost: lost_rx.clone(),
                         };
                         inflight.spawn(task.process(delivery));
@@ -231,6 +365,7 @@ struct Delivered {
     stats: Arc<Stats>,
     beat: Arc<Beat>,
     commits: Arc<AtomicU64>,
+    counts: Arc<DeliveryCounts>,
     /// Turns true when the connection is known to be lost.
     lost: watch::Receiver<bool>,
 }
@@ -246,67 +381,80 @@ impl Delivered {
             .as_ref()
             .map(|m| m.to_string())
             .unwrap_or_default();
-        if delivery.redelivered {
+        let counted_as = message_key(&delivery);
+        let number = self.counts.this_delivery(&counted_as, &delivery);
+        if number > 1 {
             Stats::inc(&self.stats.redelivered);
-            tracing::info!(message_id, topic = key, "redelivered message");
+            tracing::info!(?message_id, topic = ?key, delivery = number, "redelivered message");
         }
         let event = match classify(&self.settings.fedmsg, key, &delivery.data) {
             Ok(Verdict::Handle(event)) => event,
             Ok(Verdict::Ignore(reason)) => {
-                tracing::debug!(message_id, topic = key, "ignored: {reason}");
+                tracing::debug!(?message_id, topic = ?key, "ignored: {reason}");
                 Stats::inc(&self.stats.ignored);
-                self.ack(&delivery).await;
+                self.ack(&delivery, &counted_as).await;
                 return;
             }
             Err(e) => {
-                tracing::warn!(message_id, topic = key, "malformed message rejected: {e}");
+                tracing::warn!(?message_id, topic = ?key, "malformed message rejected: {e}");
                 Stats::inc(&self.stats.rejected);
-                self.reject(&delivery).await;
+                self.reject(&delivery, &counted_as).await;
                 return;
             }
         };
-        let mut pause = Duration::from_secs(1);
-        for attempt in 1..=TRANSIENT_ATTEMPTS {
-            match self.handler.apply(&event).await {
+        let retry = self.settings.retry;
+        let mut pause = retry.first_pause;
+        for attempt in 1..=retry.attempts.max(1) {
+            let error = match self.handler.apply(&event).await {
                 Ok(applied) => {
-                    tracing::debug!(message_id, topic = key, ?applied, "applied");
+                    tracing::debug!(?message_id, topic = ?key, ?applied, "applied");
                     Stats::inc(&self.stats.applied);
                     if applied.changed_anything() {
                         self.maybe_crash();
                     }
-                    self.ack(&delivery).await;
+                    self.ack(&delivery, &counted_as).await;
                     return;
                 }
                 Err(HandleError::Permanent(e)) => {
-                    tracing::error!(message_id, topic = key, ?event, "rejected: {e}");
+                    tracing::error!(?message_id, topic = ?key, ?event, "rejected: {e}");
                     Stats::inc(&self.stats.rejected);
-                    self.reject(&delivery).await;
+                    self.reject(&delivery, &counted_as).await;
                     return;
                 }
-                Err(HandleError::Transient(e)) if attempt < TRANSIENT_ATTEMPTS => {
-                    tracing::warn!(
-                        message_id,
-                        topic = key,
-                        attempt,
-                        "retrying in {pause:?}: {e}"
-                    );
-                    Stats::inc(&self.stats.retried);
-                    tokio::time::sleep(pause).await;
-                    pause *= 2;
-                }
-                Err(HandleError::Transient(e)) => {
-                    tracing::error!(
-                        message_id,
-                        topic = key,
-                        "requeued after {attempt} attempts: {e}"
-                    );
-                    Stats::inc(&self.stats.retried);
-                    let requeue = BasicNackOptions {
-                        requeue: true,
-                        ..BasicNackOptions::default()
-                    };
-                    settle("nack", self.lost.clone(), delivery.nack(requeue)).await;
-                }
+                Err(HandleError::Transient(e)) => e,
+            };
+            Stats::inc(&self.stats.retried);
+            if attempt < retry.attempts {
+                tracing::warn!(
+                    ?message_id,
+                    topic = ?key,
+                    attempt,
+                    "retrying in {pause:?}: {error}"
+                );
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            } else if number >= retry.max_deliveries {
+                tracing::error!(
+                    ?message_id,
+                    topic = ?key,
+                    ?event,
+                    "rejected after {number} deliveries: {error}"
+                );
+                Stats::inc(&self.stats.rejected);
+                self.reject(&delivery, &counted_as).await;
+            } else {
+                tracing::warn!(
+                    ?message_id,
+                    topic = ?key,
+                    delivery = number,
+                    "requeued after {attempt} attempts: {error}"
+                );
+                self.counts.requeued(&counted_as, number);
+                let requeue = BasicNackOptions {
+                    requeue: true,
+                    ..BasicNackOptions::default()
+                };
+                settle("nack", self.lost.clone(), delivery.nack(requeue)).await;
             }
         }
     }
@@ -348,7 +496,8 @@ where
 }
 
 impl Delivered {
-    async fn ack(&self, delivery: &Delivery) {
+    async fn ack(&self, delivery: &Delivery, counted_as: &str) {
+        self.counts.settled(counted_as);
         settle(
             "ack",
             self.lost.clone(),
@@ -357,7 +506,8 @@ impl Delivered {
         .await;
     }
 
-    async fn reject(&self, delivery: &Delivery) {
+    async fn reject(&self, delivery: &Delivery, counted_as: &str) {
+        self.counts.settled(counted_as);
         let options = BasicRejectOptions { requeue: false };
         settle("reject", self.lost.clone(), delivery.reject(options)).await;
     }

@@ -124,6 +124,20 @@ impl Envelope {
             properties,
         }
     }
+
+    /// With fedora-messaging's `publish_priority`: the AMQP priority,
+    /// mirrored in the `priority` header.
+    pub fn with_priority(mut self, priority: Option<u8>) -> Envelope {
+        if let Some(p) = priority {
+            let mut headers = self.properties.headers().clone().unwrap_or_default();
+            headers.insert(
+                ShortString::from("priority"),
+                AMQPValue::LongLongInt(p.into()),
+            );
+            self.properties = self.properties.with_priority(p).with_headers(headers);
+        }
+        self
+    }
 }
 
 #[cfg(test)]

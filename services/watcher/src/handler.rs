@@ -9,6 +9,7 @@ use koschei_core::koji_sessions::KojiSessions;
 use koschei_core::model::BuildState;
 use koschei_core::refresh::{latest_builds_changed, KojiCollection};
 use koschei_koji::client::calls::ListTaggedOpts;
+use koschei_koji::KojiError;
 use sqlx::PgPool;
 
 use crate::koji_message::KojiEvent;
@@ -37,27 +38,70 @@ impl Applied {
 /// A failure while applying an event.
 #[derive(Debug, thiserror::Error)]
 pub enum HandleError {
-    /// Koji refused the call (a fault, a 4xx answer): retrying the same
-    /// message will not help.
-    #[error("Koji refused: {0}")]
+    /// Koji refused the call (a fault, a 4xx answer) or the database
+    /// refused the message's data: retrying the same message will not help.
+    #[error("refused: {0}")]
     Permanent(BackendError),
-    /// Database or Koji unreachable: retry later.
+    /// Database or Koji unreachable, busy or in maintenance: retry later.
     #[error("{0}")]
     Transient(BackendError),
 }
 
 impl From<BackendError> for HandleError {
     fn from(e: BackendError) -> Self {
-        match &e {
-            BackendError::Koji(k) if !k.is_retryable() => HandleError::Permanent(e),
-            _ => HandleError::Transient(e),
+        let permanent = match &e {
+            BackendError::Koji(k) => !koji_may_recover(k),
+            BackendError::Db(db) => refuses_data(db),
+        };
+        if permanent {
+            HandleError::Permanent(e)
+        } else {
+            HandleError::Transient(e)
         }
     }
 }
 
 impl From<sqlx::Error> for HandleError {
     fn from(e: sqlx::Error) -> Self {
-        HandleError::Transient(BackendError::Db(e))
+        BackendError::Db(e).into()
+    }
+}
+
+/// Whether a failed Koji call may succeed later: what the client retries
+/// itself (transport errors, 5xx, `ServerOffline`), 408 and 429 (the hub or
+/// its proxy asks to come back later), and replies that are not XML-RPC at
+/// all, such as a proxy's HTML maintenance page served with status 200:
+/// Koji is down, the message is fine.
+pub fn koji_may_recover(e: &KojiError) -> bool {
+    e.is_retryable()
+        || matches!(
+            e,
+            KojiError::Decode { .. }
+                | KojiError::Http {
+                    status: 408 | 429,
+                    ..
+                }
+        )
+}
+
+/// Whether the database refused the data itself, so the same message
+/// fails the same way every time: SQLSTATE class 22 (data exception: a
+/// NUL byte or invalid UTF-8, a NOTIFY payload over 8000 bytes, a value out
+/// of range), class 23 (integrity) except unique and exclusion violations
+/// (a concurrent writer's row; the retry sees it), class 54 (program limit
+/// exceeded), and values the client could not encode.
+pub fn refuses_data(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            match code.get(..2) {
+                Some("22" | "54") => true,
+                Some("23") => !matches!(&*code, "23505" | "23P01"),
+                _ => false,
+            }
+        }
+        sqlx::Error::Encode(_) => true,
+        _ => false,
     }
 }
 

@@ -64,10 +64,10 @@ pub fn classify(
         .strip_prefix(config.topic.as_str())
         .and_then(|rest| rest.strip_prefix('.'))
     else {
-        return Ok(Verdict::Ignore(format!("foreign topic {routing_key}")));
+        return Ok(Verdict::Ignore(format!("foreign topic {routing_key:?}")));
     };
     if !BOUND_SUFFIXES.contains(&suffix) {
-        return Ok(Verdict::Ignore(format!("unhandled topic {routing_key}")));
+        return Ok(Verdict::Ignore(format!("unhandled topic {routing_key:?}")));
     }
     let json: Json =
         serde_json::from_slice(body).map_err(|e| MalformedMessage::NotJson(e.to_string()))?;
@@ -86,13 +86,13 @@ pub fn classify(
     };
     let instance = str_field("instance")?;
     if instance != config.instance {
-        return Ok(Verdict::Ignore(format!("Koji instance {instance}")));
+        return Ok(Verdict::Ignore(format!("Koji instance {instance:?}")));
     }
     let event = match suffix {
         "task.state.change" => {
             let attribute = str_field("attribute")?;
             if attribute != "state" {
-                return Ok(Verdict::Ignore(format!("task attribute {attribute}")));
+                return Ok(Verdict::Ignore(format!("task attribute {attribute:?}")));
             }
             let task_id = int_field("id")?;
             let new = str_field("new")?;

@@ -4,8 +4,10 @@
 //! envelope.
 
 pub mod broker;
+pub mod bus;
 pub mod consumer;
 pub mod envelope;
+pub mod fedora_messaging_conf;
 pub mod handler;
 pub mod health;
 pub mod koji_message;

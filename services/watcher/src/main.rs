@@ -6,6 +6,7 @@ use clap::Parser;
 use koschei_core::config::Config;
 use koschei_core::koji_sessions::KojiSessions;
 use koschei_core::service::{init_logging, sd_notify};
+use koschei_watcher::fedora_messaging_conf::FedoraMessagingConf;
 use koschei_watcher::service::{self, Options};
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -16,9 +17,10 @@ struct Args {
     /// Extra configuration file (after KOSCHEI_CONFIG or /etc/koschei/koschei.toml).
     #[arg(long)]
     config: Vec<PathBuf>,
-    /// Deliveries handled concurrently (AMQP prefetch count).
-    #[arg(long, default_value_t = 32)]
-    prefetch: u16,
+    /// Deliveries handled concurrently (AMQP prefetch count; default:
+    /// fedora-messaging's qos.prefetch_count, else 32).
+    #[arg(long)]
+    prefetch: Option<u16>,
     /// Outbox rows published per confirmed batch.
     #[arg(long, default_value_t = 200)]
     publish_batch: i64,
@@ -46,20 +48,18 @@ async fn main() {
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let config = Config::load(&args.config)?;
-    let pool = koschei_core::db::connect(&config, u32::from(args.prefetch) + 4).await?;
+    let options = Options {
+        prefetch: args.prefetch,
+        publish_batch: args.publish_batch,
+        fedora_messaging: FedoraMessagingConf::load_from_env()?,
+        crash_after_commits: args.crash_after_commits,
+        ..Options::default()
+    };
+    let pool = koschei_core::db::connect(&config, u32::from(options.prefetch()) + 4).await?;
     let sessions = KojiSessions::connect(&config).await?;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
-    let running = service::start(
-        config,
-        pool,
-        sessions,
-        Options {
-            prefetch: args.prefetch,
-            publish_batch: args.publish_batch,
-            crash_after_commits: args.crash_after_commits,
-        },
-    )?;
+    let running = service::start(config, pool, sessions, options)?;
     sd_notify("READY=1");
     tokio::select! {
         _ = term.recv() => {}

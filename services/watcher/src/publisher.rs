@@ -34,10 +34,13 @@ pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// Publisher settings.
 #[derive(Debug, Clone)]
 pub struct PublisherSettings {
-    /// Exchange to publish to (`fedmsg.exchange`, `amq.topic`).
+    /// Exchange to publish to (`fedmsg.exchange`, fedora-messaging's
+    /// `publish_exchange`, `amq.topic`).
     pub exchange: String,
-    /// `fedmsg-publisher.topic_prefix`.
+    /// `fedmsg-publisher.topic_prefix`, fedora-messaging's `topic_prefix`.
     pub topic_prefix: String,
+    /// fedora-messaging's `publish_priority`.
+    pub priority: Option<u8>,
     /// Rows per batch (published back to back, then confirmed together).
     pub batch: i64,
 }
@@ -160,7 +163,8 @@ impl Publisher {
         let now = Utc::now();
         let mut confirms = Vec::with_capacity(rows.len());
         for row in &rows {
-            let e = Envelope::for_row(row, &self.settings.topic_prefix, now);
+            let e = Envelope::for_row(row, &self.settings.topic_prefix, now)
+                .with_priority(self.settings.priority);
             let publish = channel.basic_publish(
                 self.settings.exchange.as_str().into(),
                 e.routing_key.as_str().into(),

@@ -1,6 +1,7 @@
-//! The watcher service assembled: the consumer (when an AMQP URL is set),
-//! the outbox publisher (when `fedmsg-publisher.enabled` too) and the
-//! systemd watchdog, running until stopped.
+//! The watcher service assembled: the consumer, the outbox publisher (when
+//! `fedmsg-publisher.enabled`) and the systemd watchdog, running until
+//! stopped. The bus settings are `[fedmsg]` over fedora-messaging's
+//! configuration file (see [`crate::bus`]).
 
 use std::sync::Arc;
 
@@ -11,7 +12,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::broker::{Broker, BrokerError};
-use crate::consumer::{Consumer, ConsumerSettings};
+use crate::bus::BusSettings;
+use crate::consumer::{Consumer, ConsumerSettings, RetryPolicy};
+use crate::fedora_messaging_conf::FedoraMessagingConf;
 use crate::handler::Handler;
 use crate::health::{feed_watchdog, Beat};
 use crate::publisher::{Publisher, PublisherSettings};
@@ -20,19 +23,44 @@ use crate::stats::Stats;
 /// Tunables that are not part of Koschei's configuration file.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Deliveries handled concurrently (AMQP prefetch).
-    pub prefetch: u16,
+    /// Deliveries handled concurrently (AMQP prefetch); default: the file's
+    /// `qos.prefetch_count`, else 32.
+    pub prefetch: Option<u16>,
     /// Outbox rows per publishing batch.
     pub publish_batch: i64,
+    /// fedora-messaging's configuration file, read by the caller
+    /// ([`FedoraMessagingConf::load_from_env`] in the binary).
+    pub fedora_messaging: Option<FedoraMessagingConf>,
+    /// In-process retries of transient failures; `max_deliveries` is
+    /// replaced by `fedmsg.max_deliveries`.
+    pub retry: RetryPolicy,
     /// Test-only fault injection, see [`ConsumerSettings::crash_after_commits`].
     pub crash_after_commits: Option<u64>,
+}
+
+/// The prefetch count when neither the option nor the file sets one.
+pub const DEFAULT_PREFETCH: u16 = 32;
+
+impl Options {
+    /// The effective prefetch count.
+    pub fn prefetch(&self) -> u16 {
+        self.prefetch
+            .or_else(|| {
+                self.fedora_messaging
+                    .as_ref()
+                    .and_then(|f| f.qos.as_ref()?.prefetch_count)
+            })
+            .unwrap_or(DEFAULT_PREFETCH)
+    }
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
-            prefetch: 32,
+            prefetch: None,
             publish_batch: 200,
+            fedora_messaging: None,
+            retry: RetryPolicy::default(),
             crash_after_commits: None,
         }
     }
@@ -54,7 +82,18 @@ pub fn start(
     sessions: KojiSessions,
     options: Options,
 ) -> Result<Running, BrokerError> {
-    let broker = Broker::from_config(&config.fedmsg)?;
+    let bus = BusSettings::resolve(
+        &config.fedmsg,
+        &config.fedmsg_publisher,
+        options.fedora_messaging.as_ref(),
+    );
+    let broker = Broker::from_settings(&bus)?;
+    if let Some(file) = &options.fedora_messaging {
+        tracing::info!(path = %file.path.display(), "fedora-messaging configuration read");
+    }
+    if broker.uses_external_auth() {
+        tracing::info!("authenticating to the broker with the client certificate (SASL EXTERNAL)");
+    }
     let stats = Arc::new(Stats::default());
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut loops = Vec::new();
@@ -67,7 +106,12 @@ pub fn start(
         Arc::new(Handler::new(pool.clone(), sessions, config.clone())),
         ConsumerSettings {
             fedmsg: config.fedmsg.clone(),
-            prefetch: options.prefetch,
+            bus: bus.clone(),
+            prefetch: options.prefetch(),
+            retry: RetryPolicy {
+                max_deliveries: config.fedmsg.max_deliveries.max(1),
+                ..options.retry
+            },
             crash_after_commits: options.crash_after_commits,
         },
         stats.clone(),
@@ -84,8 +128,9 @@ pub fn start(
             broker,
             pool,
             PublisherSettings {
-                exchange: config.fedmsg.exchange.clone(),
-                topic_prefix: config.fedmsg_publisher.topic_prefix.clone(),
+                exchange: bus.exchange.clone(),
+                topic_prefix: bus.topic_prefix.clone(),
+                priority: bus.publish_priority,
                 batch: options.publish_batch,
             },
             stats.clone(),

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct Stats {
     /// Deliveries received.
     pub received: AtomicU64,
-    /// Deliveries the broker marked as redelivered.
+    /// Deliveries after the first of a message (redelivered flag,
+    /// `x-delivery-count` or requeued by this process).
     pub redelivered: AtomicU64,
     /// Events applied and acknowledged.
     pub applied: AtomicU64,

@@ -91,7 +91,7 @@ async fn the_same_message_twice_is_applied_once(pool: PgPool) {
         [(0, 1), (1, 2)],
         "the duplicate counted the failure twice"
     );
-    delete_queue(&url, &config.fedmsg.queue).await;
+    delete_queue(&url, config.fedmsg.queue.as_deref().unwrap()).await;
 }
 
 /// 10,000 task messages for 2,500 builds: every task's CLOSED message
@@ -113,7 +113,7 @@ async fn a_burst_of_10000_task_messages() {
         pool.clone(),
         sim.sessions(),
         Options {
-            prefetch: 64,
+            prefetch: Some(64),
             ..Options::default()
         },
     )
@@ -147,7 +147,7 @@ async fn a_burst_of_10000_task_messages() {
         "a build was finished twice"
     );
     assert_eq!(stats.snapshot().applied, N as u64);
-    delete_queue(&url, &config.fedmsg.queue).await;
+    delete_queue(&url, config.fedmsg.queue.as_deref().unwrap()).await;
     db.drop().await;
 }
 
@@ -197,7 +197,7 @@ async fn the_consumer_survives_a_broker_outage_mid_stream(pool: PgPool) {
     );
     // Messages in flight at the cut came back from the broker.
     assert!(stats.snapshot().received >= N as u64);
-    delete_queue(&url, &config.fedmsg.queue).await;
+    delete_queue(&url, config.fedmsg.queue.as_deref().unwrap()).await;
 }
 
 /// Bulk outbox rows like `koschei_core::outbox` writes them.
@@ -224,7 +224,7 @@ async fn the_publisher_survives_a_broker_outage_without_new_ids(pool: PgPool) {
     let proxy = Proxy::start(&url).await;
     let mut config = config(&sim, &url, true);
     config.fedmsg.amqp_url = Some(proxy.url(&url));
-    let prefix = config.fedmsg_publisher.topic_prefix.clone();
+    let prefix = config.fedmsg_publisher.topic_prefix.clone().unwrap();
 
     // Our own consumer, directly on the broker, sees every publication.
     let conn = Connection::connect(&url, ConnectionProperties::default())
@@ -365,7 +365,7 @@ retry_interval = 0.05
 timeout = 30
 "#,
             topic = config.fedmsg.topic,
-            queue = config.fedmsg.queue,
+            queue = config.fedmsg.queue.as_deref().unwrap(),
             hub = sim.running.hub_url,
             topurl = sim.running.topurl,
         ),
@@ -432,5 +432,5 @@ timeout = 30
         second_log.contains("redelivered message"),
         "no redelivery after the crash:\n{second_log}"
     );
-    delete_queue(&url, &config.fedmsg.queue).await;
+    delete_queue(&url, config.fedmsg.queue.as_deref().unwrap()).await;
 }

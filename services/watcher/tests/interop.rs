@@ -276,7 +276,7 @@ async fn koji_messages_from_fedora_messaging_drive_the_watcher(pool: PgPool) {
     })
     .await;
     watcher.stop().await;
-    delete_queue(&url, &config.fedmsg.queue).await;
+    delete_queue(&url, config.fedmsg.queue.as_deref().unwrap()).await;
 }
 
 #[sqlx::test(migrator = "MIGRATIONS")]
@@ -284,7 +284,7 @@ async fn our_messages_validate_with_fedora_messaging_and_koschei_messages(pool: 
     let url = amqp_url();
     let sim = Sim::start().await;
     let config = config(&sim, &url, true);
-    let prefix = config.fedmsg_publisher.topic_prefix.clone();
+    let prefix = config.fedmsg_publisher.topic_prefix.clone().unwrap();
 
     let f25 = fixtures::collection(&pool, "f25").await;
     let foo = fixtures::package(&pool, f25, "foo").await;

@@ -114,10 +114,10 @@ pub fn config(sim: &Sim, amqp_url: &str, publish: bool) -> Config {
     let mut c = Config::default();
     c.fedmsg.topic = format!("{}.buildsys", unique("test"));
     c.fedmsg.amqp_url = Some(amqp_url.to_owned());
-    c.fedmsg.queue = unique("koschei-watcher-test");
-    c.fedmsg.queue_durable = false;
+    c.fedmsg.queue = Some(unique("koschei-watcher-test"));
+    c.fedmsg.queue_durable = Some(false);
     c.fedmsg_publisher.enabled = publish;
-    c.fedmsg_publisher.topic_prefix = unique("test");
+    c.fedmsg_publisher.topic_prefix = Some(unique("test"));
     c.koji_config.server = sim.running.hub_url.clone();
     c.koji_config.topurl = sim.running.topurl.clone();
     c.koji_config.session_opts.max_retries = 2;
@@ -431,5 +431,105 @@ impl TestDb {
         ))
         .execute(&self.admin)
         .await;
+    }
+}
+
+/// What [`FlakyHttp`] answers to one request instead of forwarding it.
+#[derive(Debug, Clone, Copy)]
+pub enum Canned {
+    /// A proxy's HTML maintenance page, served with status 200.
+    MaintenancePage,
+    /// An HTTP error status with an HTML body.
+    Status(u16),
+}
+
+/// An HTTP front of koji-sim that answers the first requests from a script
+/// (then forwards), or answers every request with one canned reply: Koji
+/// behind a proxy during maintenance. Each scripted reply closes its
+/// connection, so every request is seen.
+pub struct FlakyHttp {
+    pub url: String,
+    /// Requests answered from the script or the canned reply.
+    pub canned: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl FlakyHttp {
+    /// Answers the `script` in order, then forwards to `target` (a URL).
+    pub async fn start(target: &str, script: Vec<Canned>, forever: Option<Canned>) -> FlakyHttp {
+        use std::sync::atomic::AtomicUsize;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let rest = target.split_once("://").map_or(target, |(_, r)| r);
+        let path = rest.find('/').map_or("", |i| &rest[i..]).to_owned();
+        let target = host_port(target);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let canned = Arc::new(AtomicUsize::new(0));
+        let count = canned.clone();
+        let script = Arc::new(std::sync::Mutex::new(
+            script
+                .into_iter()
+                .collect::<std::collections::VecDeque<_>>(),
+        ));
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let reply = script.lock().unwrap().pop_front().or(forever);
+                let target = target.clone();
+                let count = count.clone();
+                tokio::spawn(async move {
+                    let Some(reply) = reply else {
+                        if let Ok(mut server) = TcpStream::connect(&target).await {
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        }
+                        return;
+                    };
+                    // Read the request (headers, then Content-Length bytes).
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 8192];
+                    loop {
+                        let Ok(n) = client.read(&mut chunk).await else {
+                            return;
+                        };
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
+                            let length: usize = head
+                                .lines()
+                                .find_map(|l| l.strip_prefix("content-length:"))
+                                .and_then(|v| v.trim().parse().ok())
+                                .unwrap_or(0);
+                            if buf.len() >= end + 4 + length {
+                                break;
+                            }
+                        }
+                    }
+                    count.fetch_add(1, Ordering::SeqCst);
+                    let page = "<html><head><title>Koji is down for maintenance</title></head>\
+                                <body><h1>Scheduled maintenance</h1></body></html>";
+                    let status = match reply {
+                        Canned::MaintenancePage => "200 OK".to_owned(),
+                        Canned::Status(code) => format!("{code} Unavailable"),
+                    };
+                    let response = format!(
+                        "HTTP/1.1 {status}\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\
+                         Connection: close\r\n\r\n{page}",
+                        page.len()
+                    );
+                    let _ = client.write_all(response.as_bytes()).await;
+                    let _ = client.shutdown().await;
+                });
+            }
+        });
+        FlakyHttp {
+            url: format!("http://{addr}{path}"),
+            canned,
+        }
+    }
+
+    /// Requests answered from the script or the canned reply so far.
+    pub fn canned(&self) -> usize {
+        self.canned.load(Ordering::SeqCst)
     }
 }
