@@ -1,15 +1,20 @@
 //! One scheduling decision (spec §1.1, §2): pick the package to build next
 //! and submit it, at most one per call.
 //!
-//! * Several schedulers may run: a transaction-scoped advisory lock
-//!   serialises decisions, so the running-build cap holds across instances.
+//! * Several schedulers may run: a session-level advisory lock on a connection of
+//!   the decision's own serialises decisions, so the running-build cap holds across
+//!   instances. No transaction stays open across a Koji call: the candidates are read
+//!   in a short transaction, every write after a Koji answer commits at once.
 //! * Candidates come from the single SQL priority definition
 //!   (`package_priority`), highest first, but collections share the build
 //!   slots fairly: a collection's n-th candidate queues behind every other
 //!   collection's candidates with fewer builds running (K#351).
-//! * A permanent Koji fault (target or tag gone) suspends only its
-//!   collection and raises a notice; a transient one postpones only the
-//!   package (exponential back-off), so nothing starves the others.
+//! * A Koji fault suspends the collection (with a notice) only when Koji confirms
+//!   that the collection's target or tags are gone — a fault's text cannot tell that
+//!   from a passing "No such repo"; any other refusal postpones only the package
+//!   (exponential back-off), so nothing starves the others. Authentication faults
+//!   (after the client's one new login) fail the decision instead: they are nobody's
+//!   package's fault.
 //! * Packages without SRPM or allowed arch get their skip reason persisted.
 
 use std::collections::HashMap;
@@ -27,7 +32,8 @@ use koschei_koji::load::koji_load;
 use koschei_koji::model::Nvra;
 use koschei_koji::srpm_arches::get_srpm_arches;
 use koschei_koji::xmlrpc::FaultKind;
-use sqlx::{PgConnection, PgPool};
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection, PgConnection, PgPool, Postgres};
 
 /// Advisory lock (namespace, key) serialising scheduling decisions.
 const SCHEDULER_LOCK: (i32, i32) = (3, 0);
@@ -206,9 +212,9 @@ impl Scheduler {
             .adopted_at
             .is_none_or(|at| at.elapsed() >= ADOPTION_INTERVAL)
         {
-            let mut tx = self.locked().await?;
-            let adoption = adopt_unrecorded_builds(&mut tx, &self.sessions).await?;
-            tx.commit().await?;
+            let mut lock = SchedulerLock::acquire(&self.pool).await?;
+            let adoption = adopt_unrecorded_builds(&mut lock, &self.sessions).await?;
+            lock.release().await?;
             tracing::info!(
                 listed = adoption.listed,
                 adopted = adoption.adopted.len(),
@@ -217,34 +223,29 @@ impl Scheduler {
             );
             self.adopted_at = Some(Instant::now());
         }
-        let mut tx = self.locked().await?;
+        let mut lock = SchedulerLock::acquire(&self.pool).await?;
         let running: i64 = sqlx::query_scalar("SELECT count(*) FROM build WHERE state = 2")
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut *lock)
             .await?;
         if running >= self.config.koji_config.max_builds {
+            lock.release().await?;
             return Ok(Decision::AtCapacity { running });
         }
-        let candidates = candidates(&mut tx, &self.config, CANDIDATES).await?;
+        let candidates = {
+            let mut tx = lock.begin().await?;
+            let candidates = candidates(&mut tx, &self.config, CANDIDATES).await?;
+            tx.commit().await?;
+            candidates
+        };
         let mut decision = Decision::NothingToSchedule;
         for cand in candidates {
-            if let Attempt::Decided(d) = self.try_candidate(&mut tx, &cand, true).await? {
+            if let Attempt::Decided(d) = self.try_candidate(&mut lock, &cand, true).await? {
                 decision = d;
                 break;
             }
         }
-        tx.commit().await?;
+        lock.release().await?;
         Ok(decision)
-    }
-
-    /// A transaction holding the scheduler lock.
-    async fn locked(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
-            .bind(SCHEDULER_LOCK.0)
-            .bind(SCHEDULER_LOCK.1)
-            .execute(&mut *tx)
-            .await?;
-        Ok(tx)
     }
 
     /// Submits one package now, whatever its priority (`koschei-admin
@@ -289,11 +290,13 @@ impl Scheduler {
     ) -> anyhow::Result<Attempt> {
         let tag_arches = match self.tag_arches(&cand.build_tag).await {
             Ok(a) => a,
-            Err(e) if is_permanent(&e) => {
-                self.suspend(conn, cand, &e).await?;
-                return Ok(Attempt::Suspended(e.to_string()));
+            Err(e) => {
+                if let Some(gone) = self.missing_in_koji(cand, &e).await? {
+                    self.suspend(conn, cand, &gone, &e).await?;
+                    return Ok(Attempt::Suspended(gone));
+                }
+                return Err(e.into());
             }
-            Err(e) => return Err(e.into()),
         };
         let srpm = Nvra {
             name: cand.name.clone(),
@@ -358,10 +361,6 @@ impl Scheduler {
                 set_skip_reason(conn, cand, SkipReason::NoSrpm).await?;
                 Ok(Attempt::NoSrpm)
             }
-            Err(koschei_core::builds::BackendError::Koji(e)) if is_permanent(&e) => {
-                self.suspend(conn, cand, &e).await?;
-                Ok(Attempt::Suspended(e.to_string()))
-            }
             // a retried `build` whose first attempt reached Koji: the task may exist,
             // so the decision fails and the next one reconciles with Koji first
             Err(koschei_core::builds::BackendError::Koji(e))
@@ -371,6 +370,10 @@ impl Scheduler {
                     .context(format!("submitting {} may have reached Koji", cand.name)))
             }
             Err(koschei_core::builds::BackendError::Koji(e)) if e.fault().is_some() => {
+                if let Some(gone) = self.missing_in_koji(cand, &e).await? {
+                    self.suspend(conn, cand, &gone, &e).await?;
+                    return Ok(Attempt::Suspended(gone));
+                }
                 tracing::warn!(package = %cand.name, "Koji refused the build, retrying later: {e}");
                 schedule_retry(conn, &self.config.priorities, cand.package_id).await?;
                 Ok(Attempt::Postponed(e.to_string()))
@@ -379,23 +382,101 @@ impl Scheduler {
         }
     }
 
+    /// After Koji refused a call with `fault`: whether the collection's build target
+    /// (when builds name it) or its tags are gone, asked of Koji itself. Authentication
+    /// faults and failures of the check itself are errors of the decision.
+    async fn missing_in_koji(
+        &self,
+        cand: &Candidate,
+        fault: &KojiError,
+    ) -> Result<Option<String>, KojiError> {
+        match fault.fault_kind() {
+            None => return Ok(None),
+            Some(kind) if kind.is_auth_error() => return Ok(None),
+            Some(_) => {}
+        }
+        let koji = &self.sessions.primary;
+        if !self.config.koji_config.build_from_repo_id
+            && koji.get_build_target(cand.target.as_str()).await?.is_none()
+        {
+            return Ok(Some(format!(
+                "Koji build target {} does not exist",
+                cand.target
+            )));
+        }
+        for tag in [&cand.build_tag, &cand.dest_tag] {
+            if koji.get_tag(tag.as_str()).await?.is_none() {
+                return Ok(Some(format!("Koji tag {tag} does not exist")));
+            }
+        }
+        Ok(None)
+    }
+
     async fn suspend(
         &mut self,
         conn: &mut PgConnection,
         cand: &Candidate,
-        e: &KojiError,
+        gone: &str,
+        fault: &KojiError,
     ) -> sqlx::Result<()> {
-        tracing::error!(collection = %cand.collection, "permanent Koji fault, suspending scheduling: {e}");
-        notices::suspend_scheduling(conn, cand.collection_id, &e.to_string()).await
+        tracing::error!(collection = %cand.collection, "{gone}; suspending scheduling ({fault})");
+        let mut tx = conn.begin().await?;
+        notices::suspend_scheduling(&mut tx, cand.collection_id, &format!("{gone} ({fault})"))
+            .await?;
+        tx.commit().await
     }
 }
 
-/// A fault that repeating cannot fix: the target, tag or repo is gone.
-pub fn is_permanent(e: &KojiError) -> bool {
-    e.fault().is_some_and(|f| {
-        let m = f.message.to_lowercase();
-        m.contains("no such") || m.contains("does not exist") || m.contains("not found")
-    })
+/// The scheduler lock: a session-level advisory lock on a pooled connection of its
+/// own, held across a decision (Koji calls included) without a transaction. Released by
+/// [`SchedulerLock::release`]; a decision that fails half-way drops the guard, which
+/// closes the connection and so ends the lock with its session.
+struct SchedulerLock {
+    conn: Option<PoolConnection<Postgres>>,
+}
+
+impl SchedulerLock {
+    async fn acquire(pool: &PgPool) -> sqlx::Result<SchedulerLock> {
+        let mut conn = pool.acquire().await?;
+        sqlx::query("SELECT pg_advisory_lock($1, $2)")
+            .bind(SCHEDULER_LOCK.0)
+            .bind(SCHEDULER_LOCK.1)
+            .execute(&mut *conn)
+            .await?;
+        Ok(SchedulerLock { conn: Some(conn) })
+    }
+
+    async fn release(mut self) -> sqlx::Result<()> {
+        if let Some(mut conn) = self.conn.take() {
+            sqlx::query("SELECT pg_advisory_unlock($1, $2)")
+                .bind(SCHEDULER_LOCK.0)
+                .bind(SCHEDULER_LOCK.1)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for SchedulerLock {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        self.conn.as_ref().expect("held until released")
+    }
+}
+
+impl std::ops::DerefMut for SchedulerLock {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        self.conn.as_mut().expect("held until released")
+    }
+}
+
+impl Drop for SchedulerLock {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            drop(conn.detach());
+        }
+    }
 }
 
 async fn set_skip_reason(

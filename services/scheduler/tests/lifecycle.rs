@@ -616,3 +616,98 @@ async fn builds_of_tasks_koji_does_not_know_are_given_up(pool: PgPool) {
     let (state, _, _) = env.package("foo-app").await;
     assert_eq!(state, "ok", "history only: the package keeps its state");
 }
+
+/// A fault that names something missing ("No such repo" of a repo Koji already
+/// deleted) suspends nothing while Koji still has the collection's target and tags:
+/// only the package is postponed.
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn a_passing_no_such_repo_postpones_only_the_package(pool: PgPool) {
+    let mut env = env(pool).await;
+    env.config.koji_config.build_from_repo_id = true;
+    sqlx::query("UPDATE collection SET latest_repo_id = 999999")
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    env.set("foo-app", "manual_priority = 1000").await;
+    let mut scheduler = env.scheduler();
+    scheduler.decide().await.unwrap();
+    let suspended: Option<String> =
+        sqlx::query_scalar("SELECT scheduling_suspended FROM collection WHERE id = $1")
+            .bind(env.collection_id)
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(suspended, None);
+    let postponed: bool =
+        sqlx::query_scalar("SELECT retry_after IS NOT NULL FROM package WHERE name = 'foo-app'")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert!(postponed, "foo-app is postponed");
+}
+
+/// A scheduler logged in to Koji whose session Koji expired logs in again and
+/// submits, instead of postponing every candidate until someone restarts it.
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn an_expired_koji_session_is_renewed_before_submitting(pool: PgPool) {
+    let mut env = env(pool).await;
+    env.config.koji_config.login_method = "sslLogin".into();
+    env.config.koji_config.login_args.cert = Some(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../koji/tests/data/client.pem"),
+    );
+    let koji = KojiClient::new(client_config(&env.config.koji_config, 100)).unwrap();
+    env.sessions = KojiSessions::new(koji, None);
+    env.set("foo-app", "manual_priority = 1000").await;
+    env.set("py-tool", "manual_priority = 900").await;
+    let mut scheduler = env.scheduler();
+    assert!(matches!(
+        scheduler.decide().await.unwrap(),
+        Decision::Submitted { .. }
+    ));
+    env.sim("sim.expireSessions", vec![]).await;
+    match scheduler.decide().await.unwrap() {
+        Decision::Submitted { package, .. } => assert_eq!(package, "py-tool"),
+        other => panic!("not submitted after the session expired: {other:?}"),
+    }
+    let postponed: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM package WHERE retry_after IS NOT NULL")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(postponed, 0);
+}
+
+/// While Koji takes its time to answer `build`, the scheduler holds no open
+/// transaction (which would keep row versions alive and block vacuum on a slow hub).
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn no_transaction_stays_open_across_a_koji_call(pool: PgPool) {
+    let env = env(pool).await;
+    env.set("foo-app", "manual_priority = 1000").await;
+    env.sim(
+        "sim.setCallDelay",
+        vec![Value::str("build"), Value::Double(1.5)],
+    )
+    .await;
+    let mut scheduler = env.scheduler();
+    let decision = tokio::spawn(async move { scheduler.decide().await });
+    let mut idle_in_transaction = 0;
+    while !decision.is_finished() {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+        )
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+        idle_in_transaction = idle_in_transaction.max(n);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(matches!(
+        decision.await.unwrap().unwrap(),
+        Decision::Submitted { .. }
+    ));
+    assert_eq!(
+        idle_in_transaction, 0,
+        "a transaction was open during `build`"
+    );
+}

@@ -215,6 +215,10 @@ async fn handle(sim: &Arc<Sim>, caller: Caller, body: &[u8]) -> Response {
         Err(e) => write_fault(&Fault::new(1, format!("malformed request: {e}"))),
         Ok(call) => {
             debug!(method = call.name, "call");
+            let delay = sim.lock().call_delays.get(&call.name).copied();
+            if let Some(seconds) = delay {
+                tokio::time::sleep(std::time::Duration::from_secs_f64(seconds)).await;
+            }
             let checked = session_fault(&caller, &call.name)
                 .and_then(|()| check_callnum(&sim, &caller, &call.name));
             let result = match checked {

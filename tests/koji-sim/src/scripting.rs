@@ -15,6 +15,8 @@
 //! * `sim.loseBuildReplies(n)`: the next `n` `build` calls create their task and then
 //!   answer HTTP 502, as if a proxy lost the reply (a retry with the same call number
 //!   then gets Koji's `RetryError`).
+//! * `sim.setCallDelay(method, seconds)`: every later call of `method` waits that long
+//!   before it runs (a slow hub).
 //! * `sim.expireSessions()`: every open session expires; its next call gets `AuthExpired`
 //!   (a client must log in again).
 //! * `sim.messages()` → the recently published messages `{topic, body, schema, severity}`.
@@ -72,6 +74,14 @@ pub async fn call(sim: &Arc<Sim>, caller: Caller, method: &str, args: &Args) -> 
                 .int(0, "count")?
                 .ok_or_else(|| Fault::parameter("count required"))?;
             sim.lock().lost_build_replies = u32::try_from(n.max(0)).unwrap_or(u32::MAX);
+            Ok(Value::Nil)
+        }
+        "sim.setCallDelay" => {
+            let method = args
+                .str(0, "method")?
+                .ok_or_else(|| Fault::parameter("method required"))?;
+            let seconds = args.float(1, "seconds")?.unwrap_or(0.0).max(0.0);
+            sim.lock().call_delays.insert(method.to_owned(), seconds);
             Ok(Value::Nil)
         }
         "sim.expireSessions" => {
