@@ -244,8 +244,10 @@ mod tests {
     }
 
     fn settings(url: &str) -> BusSettings {
-        let mut fedmsg = FedmsgConfig::default();
-        fedmsg.amqp_url = Some(url.into());
+        let fedmsg = FedmsgConfig {
+            amqp_url: Some(url.into()),
+            ..FedmsgConfig::default()
+        };
         BusSettings::resolve(&fedmsg, &PublisherConfig::default(), None)
     }
 
