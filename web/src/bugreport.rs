@@ -1,5 +1,6 @@
 //! `/bugreport/<name>?collection=`: redirect to a pre-filled FTBFS bug form
-//! (`bugreport.url` and `bugreport.template`).
+//! (`bugreport.url` and `bugreport.template`). The package link in it is
+//! absolute under `frontend.external_url`, else a path.
 
 use axum::extract::Path;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,11 +17,7 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/bugreport/{name}", get(bugreport))
 }
 
-async fn bugreport(
-    ctx: PageContext,
-    Path(name): Path<String>,
-    headers: axum::http::HeaderMap,
-) -> AppResult<Response> {
+async fn bugreport(ctx: PageContext, Path(name): Path<String>) -> AppResult<Response> {
     let collection = ctx.current[0].clone();
     let build: Option<(Option<i32>, String, String)> = sqlx::query_as(
         "SELECT b.epoch, b.version, b.release FROM package p
@@ -37,16 +34,13 @@ async fn bugreport(
             collection.display_name
         ))
     })?;
-    let base = match &ctx.config.frontend.external_url {
-        Some(url) => url.trim_end_matches('/').to_string(),
-        None => format!(
-            "http://{}",
-            headers
-                .get(axum::http::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("localhost")
-        ),
-    };
+    // Never from the request's Host header, which the client chooses.
+    let base = ctx
+        .config
+        .frontend
+        .external_url
+        .as_deref()
+        .map_or("", |url| url.trim_end_matches('/'));
     let url = format!(
         "{base}/package/{}?collection={}",
         encode(&name),

@@ -1,6 +1,7 @@
 //! What every page needs (spec §6.1): the collections and the ones the
 //! request selects (`collection=a,b`), the logged-in user, the global
-//! notices and the session.
+//! notices (admin notice, broken buildroots, suspended scheduling) and the
+//! session.
 
 use std::sync::Arc;
 
@@ -53,7 +54,7 @@ pub async fn load_collections(conn: &mut PgConnection) -> sqlx::Result<Vec<Colle
 }
 
 /// The logged-in user.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct User {
     pub id: i32,
     pub name: String,
@@ -82,6 +83,8 @@ pub struct PageContext {
     /// The admin notice (HTML allowed, set by administrators).
     pub notice: Option<String>,
     pub buildroot_notices: Vec<BuildrootNotice>,
+    /// Collections whose scheduling is suspended: `(display name, reason)`.
+    pub suspended: Vec<(String, String)>,
     /// Path of the request.
     pub path: String,
     /// Decoded query arguments.
@@ -209,15 +212,8 @@ impl FromRequestParts<AppState> for PageContext {
         let selected = select_collections(&collections, &query)?;
         let collection_selected = selected.is_some();
         let current = selected.unwrap_or_else(|| collections.clone());
-        let user = match session.user() {
-            Some(name) => {
-                sqlx::query_as::<_, User>(r#"SELECT id, name, admin FROM "user" WHERE name = $1"#)
-                    .bind(name)
-                    .fetch_optional(&mut *conn)
-                    .await?
-            }
-            None => None,
-        };
+        // Loaded and checked against its session generation by the session layer.
+        let user = parts.extensions.get::<User>().cloned();
         let (notice, now): (Option<String>, NaiveDateTime) = sqlx::query_as(
             "SELECT (SELECT content FROM admin_notice WHERE key = 'global_notice'),
                     now() AT TIME ZONE 'UTC'",
@@ -249,6 +245,13 @@ impl FromRequestParts<AppState> for PageContext {
                 });
             }
         }
+        let suspended = collections
+            .iter()
+            .filter_map(|c| {
+                let reason = c.scheduling_suspended.as_ref()?;
+                Some((c.display_name.clone(), reason.clone()))
+            })
+            .collect();
         Ok(PageContext {
             config: state.config.clone(),
             pool: state.pool.clone(),
@@ -259,6 +262,7 @@ impl FromRequestParts<AppState> for PageContext {
             collection_selected,
             notice,
             buildroot_notices,
+            suspended,
             path: parts.uri.path().to_string(),
             query,
             now,

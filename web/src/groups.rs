@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
 use koschei_core::audit::Actor;
-use koschei_core::error::{is_valid_name, DataError};
+use koschei_core::error::{is_valid_name, is_valid_user_name, DataError};
 use koschei_core::groups::{self as core_groups, GroupRef};
 use koschei_core::model::LogEnvironment;
 use maud::{html, Markup};
@@ -328,6 +328,11 @@ fn validate(
     let maintainers = split_names(&form.text("maintainers"));
     if maintainers.is_empty() {
         return Err("Maintainers: at least one user name is required".into());
+    }
+    if let Some(bad) = maintainers.iter().find(|m| !is_valid_user_name(m)) {
+        return Err(format!(
+            "Invalid maintainer name {bad:?}: no control characters or / ? # \\ %"
+        ));
     }
     let packages = split_names(&form.text("packages"));
     if packages.is_empty() {

@@ -83,7 +83,10 @@ pub fn page(ctx: &PageContext, title: &str, tab: Tab, content: Markup) -> Markup
                                 (u.name) @if u.admin { " (admin)" }
                             }
                             " "
-                            a href="/logout" { "Log out" }
+                            form.logout action="/logout" method="post" {
+                                (csrf_field(ctx))
+                                button type="submit" { "Log out" }
+                            }
                         } @else {
                             a href={ "/login?next=" (encode(&ctx.path_and_query())) } { "Log in" }
                         }
@@ -97,6 +100,11 @@ pub fn page(ctx: &PageContext, title: &str, tab: Tab, content: Markup) -> Markup
                         div.alert.alert-danger.notice {
                             "Base buildroot for " (broken.collection) " is not installable. Dependency problems:"
                             ul { @for p in &broken.problems { li { (p) } } }
+                        }
+                    }
+                    @for (collection, reason) in &ctx.suspended {
+                        div.alert.alert-danger.notice.suspended {
+                            "Scheduling of builds for " (collection) " is suspended: " (reason)
                         }
                     }
                     @for (kind, message) in &flashes {

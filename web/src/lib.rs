@@ -9,6 +9,7 @@
 // serde_json::json! of the OpenAPI document nests deeply.
 #![recursion_limit = "256"]
 
+pub mod access_log;
 pub mod add_packages;
 pub mod affected;
 pub mod api;
@@ -29,7 +30,9 @@ pub mod openapi;
 pub mod package;
 pub mod package_table;
 pub mod packages;
+pub mod peer;
 pub mod query;
+pub mod security_headers;
 pub mod session;
 pub mod state;
 pub mod static_files;
@@ -41,9 +44,12 @@ use axum::Router;
 
 pub use state::AppState;
 
-/// The whole application: every route, with the session and CSRF layer.
+/// The whole application: every route, with the session and CSRF layer,
+/// security headers and the access log. Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()`: login and the log
+/// need the peer address.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    let router = Router::new()
         .merge(packages::router())
         .merge(package::router())
         .merge(builds::router())
@@ -64,5 +70,6 @@ pub fn app(state: AppState) -> Router {
         ))
         .merge(static_files::router())
         .fallback(error::not_found_fallback)
-        .with_state(state)
+        .with_state(state);
+    access_log::add(security_headers::add(router))
 }

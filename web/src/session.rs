@@ -1,9 +1,14 @@
-//! The signed session cookie (user name, CSRF token, flash messages) and
-//! the middleware that loads it, checks the CSRF token of every POST and
-//! writes the cookie back when it changed.
+//! The signed session cookie (user name with its session generation, issue
+//! time, CSRF token, flash messages) and the middleware that loads it,
+//! checks the CSRF token of every POST and writes the cookie back when it
+//! changed.
 //!
-//! The cookie holds `base64url(JSON) "." base64url(HMAC-SHA256(JSON))`; a
-//! cookie whose signature does not verify is ignored (a fresh session).
+//! The cookie value is `base64url(JSON)` signed with HMAC-SHA256 by the
+//! `cookie` crate, with a key derived from `frontend.secret_key`. A cookie is
+//! no session when its signature does not verify, when it was issued more
+//! than `frontend.session_lifetime` seconds ago, or when its user has logged
+//! out since: logging out increments `user.session_generation`, which every
+//! cookie of that user names, so copies of the cookie stop working too.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -14,10 +19,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use hmac::{Hmac, Mac};
+use cookie::{Cookie, CookieJar, Key, SameSite};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
+use crate::context::User;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -28,45 +34,45 @@ pub const CSRF_FIELD: &str = "csrf_token";
 /// Largest form body accepted.
 const MAX_FORM_BYTES: usize = 1 << 20;
 
-/// Secret key signing session cookies.
-pub struct SessionKey(Vec<u8>);
+/// Key signing session cookies.
+pub struct SessionKey(Key);
 
 impl SessionKey {
-    /// A key from the configured secret.
+    /// A key derived from the configured secret (HKDF). Secrets shorter than
+    /// 32 bytes are hashed first; only `bypass_login` demos may use them
+    /// ([`crate::state::AppState::new`] refuses them otherwise).
     pub fn new(secret: &[u8]) -> Self {
-        SessionKey(secret.to_vec())
+        let key = if secret.len() >= 32 {
+            Key::derive_from(secret)
+        } else {
+            Key::derive_from(&Sha256::digest(secret))
+        };
+        SessionKey(key)
     }
 
     /// A random key (sessions do not survive a restart).
     pub fn random() -> Self {
-        let mut key = uuid::Uuid::new_v4().as_bytes().to_vec();
-        key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
-        SessionKey(key)
-    }
-
-    fn mac(&self, data: &[u8]) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC accepts any key length");
-        mac.update(data);
-        mac
+        SessionKey(Key::generate())
     }
 
     /// Serialises and signs a session.
     pub fn encode(&self, data: &SessionData) -> String {
         let json = serde_json::to_vec(data).expect("session serialises");
-        let sig = self.mac(&json).finalize().into_bytes();
-        format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(&json),
-            URL_SAFE_NO_PAD.encode(sig)
-        )
+        let mut jar = CookieJar::new();
+        jar.signed_mut(&self.0)
+            .add(Cookie::new(COOKIE_NAME, URL_SAFE_NO_PAD.encode(json)));
+        jar.get(COOKIE_NAME)
+            .expect("cookie just added")
+            .value()
+            .to_string()
     }
 
     /// Verifies and deserialises a session cookie value.
     pub fn decode(&self, value: &str) -> Option<SessionData> {
-        let (payload, sig) = value.split_once('.')?;
-        let json = URL_SAFE_NO_PAD.decode(payload).ok()?;
-        let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
-        self.mac(&json).verify_slice(&sig).ok()?;
+        let mut jar = CookieJar::new();
+        jar.add_original(Cookie::new(COOKIE_NAME, value.to_string()));
+        let cookie = jar.signed(&self.0).get(COOKIE_NAME)?;
+        let json = URL_SAFE_NO_PAD.decode(cookie.value()).ok()?;
         serde_json::from_slice(&json).ok()
     }
 }
@@ -97,6 +103,12 @@ pub struct SessionData {
     /// Logged-in user name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// The user's `session_generation` at login.
+    #[serde(default)]
+    pub generation: i32,
+    /// When the session began (login, or first use): Unix seconds.
+    #[serde(default)]
+    pub issued: i64,
     /// CSRF token of the session (random, created on first use).
     #[serde(default)]
     pub csrf: String,
@@ -109,6 +121,8 @@ struct SessionState {
     data: SessionData,
     /// Whether the cookie must be (re)written.
     dirty: bool,
+    /// Whether the response carries the CSRF token (so must not be cached).
+    token_shown: bool,
 }
 
 /// The session of the current request (cheap to clone; shared with the
@@ -116,15 +130,26 @@ struct SessionState {
 #[derive(Clone)]
 pub struct Session(Arc<Mutex<SessionState>>);
 
+fn new_token() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
 impl Session {
-    fn new(data: Option<SessionData>) -> Self {
-        let mut data = data.unwrap_or_default();
+    fn new(data: Option<SessionData>, now: i64) -> Self {
+        let mut data = data.unwrap_or_else(|| SessionData {
+            issued: now,
+            ..SessionData::default()
+        });
         if data.csrf.is_empty() {
-            data.csrf = uuid::Uuid::new_v4().simple().to_string();
+            data.csrf = new_token();
         }
         // A fresh session is only written once something needs it (a form
         // rendered, a login, a flash), so anonymous page views set no cookie.
-        Session(Arc::new(Mutex::new(SessionState { data, dirty: false })))
+        Session(Arc::new(Mutex::new(SessionState {
+            data,
+            dirty: false,
+            token_shown: false,
+        })))
     }
 
     fn lock(&self) -> MutexGuard<'_, SessionState> {
@@ -136,11 +161,23 @@ impl Session {
         self.lock().data.user.clone()
     }
 
-    /// Logs a user in (or out with `None`) and renews the CSRF token.
-    pub fn set_user(&self, user: Option<String>) {
+    /// Starts a new session for `user` at its current session generation
+    /// (renews the CSRF token and the issue time).
+    pub fn log_in(&self, user: String, generation: i32) {
+        self.restart(Some(user), generation);
+    }
+
+    /// Ends the login (renews the CSRF token and the issue time).
+    pub fn log_out(&self) {
+        self.restart(None, 0);
+    }
+
+    fn restart(&self, user: Option<String>, generation: i32) {
         let mut s = self.lock();
         s.data.user = user;
-        s.data.csrf = uuid::Uuid::new_v4().simple().to_string();
+        s.data.generation = generation;
+        s.data.issued = now();
+        s.data.csrf = new_token();
         s.dirty = true;
     }
 
@@ -148,6 +185,7 @@ impl Session {
     pub fn csrf_token(&self) -> String {
         let mut s = self.lock();
         s.dirty = true;
+        s.token_shown = true;
         s.data.csrf.clone()
     }
 
@@ -179,11 +217,6 @@ impl Session {
                 .fold(0u8, |acc, (a, b)| acc | (a ^ b))
                 == 0
     }
-
-    fn dirty_data(&self) -> Option<SessionData> {
-        let s = self.lock();
-        s.dirty.then(|| s.data.clone())
-    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Session {
@@ -198,6 +231,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
     }
 }
 
+/// Current time in Unix seconds.
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// `frontend.session_lifetime` in seconds.
+fn lifetime(state: &AppState) -> i64 {
+    i64::try_from(state.config.frontend.session_lifetime).unwrap_or(i64::MAX)
+}
+
 fn session_cookie(req: &Request) -> Option<&str> {
     req.headers()
         .get_all(header::COOKIE)
@@ -209,11 +252,56 @@ fn session_cookie(req: &Request) -> Option<&str> {
         .map(|(_, value)| value)
 }
 
+/// The session the request's cookie carries, if it is one: signed, not
+/// expired, and (with a user) of the user's current session generation.
+/// The user is returned with it.
+async fn load(
+    state: &AppState,
+    cookie: Option<&str>,
+    now: i64,
+) -> Result<(Session, Option<User>), AppError> {
+    let lifetime = lifetime(state);
+    let Some(data) = cookie.and_then(|v| state.session_key.decode(v)) else {
+        return Ok((Session::new(None, now), None));
+    };
+    // A little clock skew between restarts is tolerated, a future date not.
+    if data.issued > now + 60 || now >= data.issued.saturating_add(lifetime) {
+        let session = Session::new(None, now);
+        if data.user.is_some() {
+            session.flash(FlashKind::Info, "Your login has expired; log in again.");
+        }
+        return Ok((session, None));
+    }
+    let Some(name) = &data.user else {
+        return Ok((Session::new(Some(data), now), None));
+    };
+    let row: Option<(i32, String, bool, i32)> =
+        sqlx::query_as(r#"SELECT id, name, admin, session_generation FROM "user" WHERE name = $1"#)
+            .bind(name)
+            .fetch_optional(&state.pool)
+            .await?;
+    match row {
+        Some((id, name, admin, generation)) if generation == data.generation => Ok((
+            Session::new(Some(data), now),
+            Some(User { id, name, admin }),
+        )),
+        // Logged out since (or the user is gone): an anonymous session.
+        _ => Ok((Session::new(None, now), None)),
+    }
+}
+
 /// Loads the session, rejects POST requests without the session's CSRF
 /// token (form field `csrf_token`), runs the handler and writes the cookie
-/// back when the session changed.
+/// back when the session changed. Responses that carry the CSRF token or
+/// belong to a logged-in session are marked `Cache-Control: private,
+/// no-store`.
 pub async fn session_layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let session = Session::new(session_cookie(&req).and_then(|v| state.session_key.decode(v)));
+    let now = now();
+    let cookie = session_cookie(&req).map(str::to_string);
+    let (session, user) = match load(&state, cookie.as_deref(), now).await {
+        Ok(loaded) => loaded,
+        Err(e) => return e.into_response(),
+    };
     let (mut parts, body) = req.into_parts();
     let body = if parts.method == Method::POST {
         let bytes = match to_bytes(body, MAX_FORM_BYTES).await {
@@ -236,22 +324,34 @@ pub async fn session_layer(State(state): State<AppState>, req: Request, next: Ne
         body
     };
     parts.extensions.insert(session.clone());
+    if let Some(user) = user {
+        parts.extensions.insert(user);
+    }
     let mut response = next.run(Request::from_parts(parts, body)).await;
-    if let Some(data) = session.dirty_data() {
-        let secure = state
-            .config
-            .frontend
-            .external_url
-            .as_deref()
-            .is_some_and(|u| u.starts_with("https://"));
-        let cookie = format!(
-            "{COOKIE_NAME}={}; Path=/; HttpOnly; SameSite=Lax{}",
-            state.session_key.encode(&data),
-            if secure { "; Secure" } else { "" }
-        );
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
+    let s = session.lock();
+    if s.dirty {
+        let remaining = s
+            .data
+            .issued
+            .saturating_add(lifetime(&state))
+            .saturating_sub(now)
+            .max(0);
+        let cookie = Cookie::build((COOKIE_NAME, state.session_key.encode(&s.data)))
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(state.config.frontend.secure_cookie)
+            .max_age(cookie::time::Duration::seconds(remaining))
+            .build();
+        if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
             response.headers_mut().append(header::SET_COOKIE, value);
         }
+    }
+    if s.dirty || s.token_shown || s.data.user.is_some() {
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
     }
     response
 }
@@ -262,24 +362,27 @@ mod tests {
 
     #[test]
     fn cookie_round_trip_and_tampering() {
-        let key = SessionKey::new(b"secret");
+        let key = SessionKey::new(&[7; 32]);
         let data = SessionData {
             user: Some("alice".into()),
+            generation: 3,
+            issued: 1_700_000_000,
             csrf: "t".into(),
             flashes: vec![(FlashKind::Info, "hi".into())],
         };
         let value = key.encode(&data);
         assert_eq!(key.decode(&value), Some(data));
-        assert_eq!(SessionKey::new(b"other").decode(&value), None);
-        let (payload, sig) = value.split_once('.').unwrap();
+        assert_eq!(SessionKey::new(&[8; 32]).decode(&value), None);
+        // The signature (44 base64 characters) covers the payload.
+        let (sig, _) = value.split_at(44);
         let forged = URL_SAFE_NO_PAD.encode(br#"{"user":"admin","csrf":"t"}"#);
-        assert_eq!(key.decode(&format!("{forged}.{sig}")), None);
-        assert_eq!(key.decode(payload), None);
+        assert_eq!(key.decode(&format!("{sig}{forged}")), None);
+        assert_eq!(key.decode(&value[44..]), None);
     }
 
     #[test]
     fn csrf_comparison() {
-        let session = Session::new(None);
+        let session = Session::new(None, 0);
         let token = session.csrf_token();
         assert!(session.csrf_matches(&token));
         assert!(!session.csrf_matches(""));

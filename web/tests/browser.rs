@@ -33,6 +33,7 @@ struct Browser {
     pending: Pending,
     next_id: AtomicU64,
     session: String,
+    target: String,
 }
 
 impl Browser {
@@ -55,6 +56,8 @@ impl Browser {
                 "--disable-sync",
                 "--disable-dev-shm-usage",
                 "--remote-debugging-port=0",
+                // No name lookups: a page leaving the test server fails at once.
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
                 "--window-size=1280,900",
             ])
             .arg(format!("--user-data-dir={}", profile.display()))
@@ -111,6 +114,7 @@ impl Browser {
             pending,
             next_id: AtomicU64::new(1),
             session: String::new(),
+            target: String::new(),
         };
         let target = browser
             .call_browser("Target.createTarget", json!({"url": "about:blank"}))
@@ -122,6 +126,7 @@ impl Browser {
             )
             .await;
         browser.session = attached["sessionId"].as_str().unwrap().to_string();
+        browser.target = target["targetId"].as_str().unwrap().to_string();
         browser.call("Page.enable", json!({})).await;
         browser.call("Network.enable", json!({})).await;
         browser
@@ -167,6 +172,46 @@ impl Browser {
 
     async fn goto(&self, url: &str) {
         self.call("Page.navigate", json!({"url": url})).await;
+    }
+
+    /// The URL the tab shows once a navigation from `about:blank` to `url`
+    /// (and its redirects) has committed, error pages included.
+    async fn final_url(&self, url: &str) -> String {
+        let deadline = tokio::time::Instant::now() + TIMEOUT;
+        loop {
+            let info = self
+                .call_browser("Target.getTargetInfo", json!({"targetId": self.target}))
+                .await;
+            let current = info["targetInfo"]["url"].as_str().unwrap().to_string();
+            // Empty while the tab changes renderer.
+            if ![url, "about:blank", ""].contains(&current.as_str()) {
+                return current;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "navigation to {url} never ended (at {current})"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Shows `about:blank` (a known start for [`Self::final_url`]).
+    async fn blank(&self) {
+        self.goto("about:blank").await;
+        let deadline = tokio::time::Instant::now() + TIMEOUT;
+        loop {
+            let info = self
+                .call_browser("Target.getTargetInfo", json!({"targetId": self.target}))
+                .await;
+            if info["targetInfo"]["url"] == json!("about:blank") {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "about:blank never shown"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Waits until the loaded page's text contains `text`.
@@ -233,10 +278,7 @@ impl Browser {
 #[sqlx::test(migrator = "MIGRATIONS")]
 async fn browse_log_in_and_edit_a_group(pool: PgPool) {
     world(&pool).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = common::app(&pool, common::config());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let base = common::serve(&pool, common::config()).await;
 
     let browser = Browser::launch().await;
     // Package list.
@@ -292,6 +334,9 @@ async fn browse_log_in_and_edit_a_group(pool: PgPool) {
         .await;
     let listed: Vec<String> = serde_json::from_value(listed).unwrap();
     assert!(listed.contains(&"foo".to_string()), "{listed:?}");
+    // Log out with the header's button (a form POST, no JavaScript needed).
+    browser.click("form.logout button[type=submit]").await;
+    browser.wait_for_text("You were logged out.").await;
     browser.close().await;
 
     let members: Vec<String> = sqlx::query_scalar(
@@ -302,4 +347,35 @@ async fn browse_log_in_and_edit_a_group(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(members, ["eclipse", "foo", "rnv"]);
+}
+
+/// After login the browser stays on this site whatever `next` says
+/// (browsers drop tabs and newlines from URLs and read `\\` as `/`).
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn login_redirect_stays_on_the_host(pool: PgPool) {
+    world(&pool).await;
+    let base = common::serve(&pool, common::config()).await;
+    let browser = Browser::launch().await;
+    browser
+        .call(
+            "Network.setExtraHTTPHeaders",
+            json!({"headers": {"X-Remote-User": "bob"}}),
+        )
+        .await;
+    for next in [
+        "/%09/evil.example/",
+        "/%0A/evil.example/",
+        "/%5Cevil.example/",
+        "%2F%2Fevil.example/",
+    ] {
+        let url = format!("{base}/login?next={next}");
+        browser.blank().await;
+        browser.goto(&url).await;
+        let landed = browser.final_url(&url).await;
+        assert!(
+            landed.starts_with(&format!("{base}/")),
+            "next={next} led to {landed}"
+        );
+    }
+    browser.close().await;
 }

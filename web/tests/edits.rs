@@ -33,7 +33,7 @@ async fn login_through_proxy_header(pool: PgPool) {
     );
     // Flashes are shown once.
     c.get("/groups").await.lacks(&["Logged in as"]);
-    c.get("/logout").await;
+    c.post("/logout", &[]).await;
     c.get("/groups")
         .await
         .expect(StatusCode::OK, &["You were logged out.", "Log in"]);
@@ -137,7 +137,7 @@ async fn forged_session_and_missing_csrf_are_refused(pool: PgPool) {
     // A cookie signed with another key is not a session.
     let mut forged = Client::with_config(&pool, {
         let mut config = common::config();
-        config.frontend.secret_key = Some("other".into());
+        config.frontend.secret_key = Some("another secret of at least thirty-two bytes".into());
         config
     });
     forged.cookie = c.cookie.clone();
@@ -257,7 +257,7 @@ async fn edit_package_wrong_input_changes_nothing(pool: PgPool) {
         StatusCode::OK,
         &[
             "Validation errors: ",
-            "Manual priority: &quot;lots&quot; is not an integer",
+            "Manual priority: must be an integer between -1000000 and 1000000 (got &quot;lots&quot;)",
             "sparc is not one of i386, x86_64, armhfp",
         ],
     );

@@ -422,8 +422,15 @@ pub struct FrontendConfig {
     pub frontpage: String,
     pub packages_per_page: i64,
     pub builds_per_page: i64,
-    /// Secret for signing session cookies (Koschei's `flask.SECRET_KEY`).
+    /// Secret for signing session cookies (Koschei's `flask.SECRET_KEY`):
+    /// at least 32 characters; koschei-web refuses to start without one
+    /// unless `bypass_login` is set.
     pub secret_key: Option<String>,
+    /// Seconds a session lasts after login (or after its first use).
+    pub session_lifetime: u64,
+    /// Marks the session cookie `Secure` (sent over HTTPS only); turn off
+    /// only for plain-HTTP development.
+    pub secure_cookie: bool,
     pub auth: AuthConfig,
 }
 
@@ -436,6 +443,8 @@ impl Default for FrontendConfig {
             packages_per_page: 100,
             builds_per_page: 15,
             secret_key: None,
+            session_lifetime: 7 * 24 * 3600,
+            secure_cookie: true,
             auth: AuthConfig::default(),
         }
     }
@@ -451,6 +460,9 @@ pub struct AuthConfig {
     pub user_header: String,
     /// Regex matched against the whole identity; group 1 is the user name.
     pub user_re: String,
+    /// Peers (addresses or CIDR networks) whose identity header is believed:
+    /// the authenticating reverse proxy. Loopback only by default.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for AuthConfig {
@@ -459,6 +471,7 @@ impl Default for AuthConfig {
             enabled: false,
             user_header: "X-Remote-User".into(),
             user_re: "(.+)".into(),
+            trusted_proxies: vec!["127.0.0.1".into(), "::1".into()],
         }
     }
 }

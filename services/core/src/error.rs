@@ -48,6 +48,17 @@ pub enum DataError {
 /// Result of data operations.
 pub type DataResult<T> = Result<T, DataError>;
 
+/// Whether `name` is an acceptable user (and so group maintainer) name: at
+/// most 255 characters, no whitespace, control characters or any of
+/// `/ ? # \ , %`, which would break the links and lists that show it.
+pub fn is_valid_user_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().count() <= 255
+        && !name.chars().any(|c| {
+            c.is_control() || c.is_whitespace() || matches!(c, '/' | '?' | '#' | '\\' | ',' | '%')
+        })
+}
+
 /// Whether `name` is a valid package or group name component
 /// (`[a-zA-Z0-9.+_-]+`, as in Koschei's forms).
 pub fn is_valid_name(name: &str) -> bool {

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use sqlx::PgConnection;
 
 use crate::audit::{get_or_create_user, Actor};
-use crate::error::{is_valid_name, DataError, DataResult};
+use crate::error::{is_valid_name, is_valid_user_name, DataError, DataResult};
 
 /// A group's identity.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize)]
@@ -160,7 +160,7 @@ pub async fn set_group_maintainers(
     users: &[String],
     append: bool,
 ) -> DataResult<()> {
-    if let Some(bad) = users.iter().find(|u| u.trim().is_empty()) {
+    if let Some(bad) = users.iter().find(|u| !is_valid_user_name(u)) {
         return Err(DataError::Invalid(format!(
             "Invalid maintainer name: {bad:?}"
         )));

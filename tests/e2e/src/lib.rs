@@ -125,6 +125,7 @@ topic_prefix = "{queue}"
 cachedir = "{cache}"
 [frontend]
 listen = "127.0.0.1:{port}"
+secret_key = "end-to-end test secret, not for production"
 {extra}
 "#,
             db = c.db_url,

@@ -2,8 +2,12 @@
 //! keeping the session cookie, and a small Koschei world as fixture.
 #![allow(dead_code)] // each test binary uses a different part
 
+use std::net::SocketAddr;
+
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderMap, Request, StatusCode};
+use axum::Extension;
 use axum::Router;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -17,18 +21,42 @@ use tower::ServiceExt;
 /// The schema, as the services apply it.
 pub use koschei_core::db::MIGRATOR as MIGRATIONS;
 
+/// The secret of the test configuration.
+pub const SECRET: &str = "test secret of at least thirty-two bytes";
+
 /// The test configuration: proxy-header login enabled, fixed secret.
 pub fn config() -> Config {
     let mut c = Config::default();
     c.frontend.auth.enabled = true;
-    c.frontend.secret_key = Some("test secret".into());
+    c.frontend.secret_key = Some(SECRET.into());
     c.frontend.builds_per_page = 5;
     c.koji_config.build_arches = vec!["i386".into(), "x86_64".into(), "armhfp".into()];
     c
 }
 
+/// The application as `oneshot` drives it: every request comes from the
+/// loopback peer (the default trusted proxy), as `ConnectInfo` would say.
 pub fn app(pool: &PgPool, config: Config) -> Router {
-    koschei_web::app(koschei_web::AppState::new(pool.clone(), config).expect("state"))
+    koschei_web::app(koschei_web::AppState::new(pool.clone(), config).expect("state")).layer(
+        Extension(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000)))),
+    )
+}
+
+/// Serves the application on a loopback port with the real peer address
+/// (as `koschei-web` does); returns its base URL.
+pub async fn serve(pool: &PgPool, config: Config) -> String {
+    let app = koschei_web::app(koschei_web::AppState::new(pool.clone(), config).expect("state"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap()
+    });
+    base
 }
 
 /// An answer, body read as text.
@@ -127,10 +155,11 @@ impl Client {
             .await
     }
 
-    /// The session's CSRF token (read from the signed cookie's payload).
+    /// The session's CSRF token (read from the signed cookie's payload,
+    /// which follows the 44 base64 characters of its signature).
     pub fn csrf(&self) -> String {
         let cookie = self.cookie.as_deref().expect("a session cookie");
-        let payload = cookie.split('.').next().unwrap();
+        let payload = &cookie[44..];
         let json: serde_json::Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
         json["csrf"].as_str().unwrap().to_string()
