@@ -486,6 +486,17 @@ async fn group_commands(pool: PgPool) {
         &["add-group", "java", "ghost"],
         "Packages don't exist: ghost",
     );
+    // Maintainer names follow the user-name rule (`/ ? #` would break links).
+    for bad in ["eve/../admin", "eve?x", "eve#x", "eve\u{1b}[2J"] {
+        admin.fails(
+            &["add-group", "java", "-m", "alice", bad],
+            "Invalid maintainer name",
+        );
+        admin.fails(
+            &["create-group", "other3", "-m", bad],
+            "Invalid maintainer name",
+        );
+    }
     assert_eq!(snapshot(&pool).await, before);
 }
 
