@@ -192,6 +192,7 @@ amqp_url = "amqps://koschei@rabbitmq.example.org/%2Fpubsub"
 publish_exchange = "zmq.topic"
 topic_prefix = "org.fedoraproject.stg"
 publish_priority = 3
+passive_declares = true
 [tls]
 ca_cert = "/etc/fm/ca.pem"
 certfile = "/etc/fm/cert.pem"
@@ -260,6 +261,7 @@ prefetch_count = 7
         assert_eq!(s.exchange, "zmq.topic");
         assert_eq!(s.topic_prefix, "org.fedoraproject.stg");
         assert_eq!(s.publish_priority, Some(3));
+        assert!(s.passive_declares);
         assert_eq!(s.prefetch, Some(7));
         assert_eq!(s.exchanges[0].name, "koschei-dlx");
         assert_eq!(s.exchanges[0].kind, "fanout");

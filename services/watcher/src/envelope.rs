@@ -227,6 +227,27 @@ mod tests {
     }
 
     #[test]
+    fn publish_priority_sets_the_property_and_its_header() {
+        let row = OutboxRow {
+            id: 4,
+            message_id: Uuid::new_v4(),
+            topic: "koschei.package.state.change".into(),
+            body: json!({"name": "foo"}),
+        };
+        let plain = Envelope::for_row(&row, "p", Utc::now());
+        assert_eq!(*plain.properties.priority(), None);
+        let e = plain.with_priority(Some(3));
+        assert_eq!(*e.properties.priority(), Some(3));
+        assert_eq!(header(&e, "priority"), Some(&AMQPValue::LongLongInt(3)));
+        assert_eq!(
+            header(&e, "fedora_messaging_schema"),
+            Some(&AMQPValue::LongString(
+                "koschei.package.state.change".into()
+            ))
+        );
+    }
+
+    #[test]
     fn unknown_topics_are_generic_messages() {
         assert_eq!(schema_name("koschei.something.else"), "base.message");
         let row = OutboxRow {

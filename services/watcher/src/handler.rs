@@ -205,3 +205,31 @@ impl Handler {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn http(status: u16) -> KojiError {
+        KojiError::Http {
+            method: "getTaskInfo".into(),
+            status,
+        }
+    }
+
+    #[test]
+    fn koji_unavailable_is_transient_and_refusals_are_permanent() {
+        for status in [429, 408, 500, 502, 503] {
+            assert!(koji_may_recover(&http(status)), "{status}");
+        }
+        let page = koschei_koji::xmlrpc::parse_response(b"<html><body>maintenance</body></html>")
+            .unwrap_err();
+        assert!(koji_may_recover(&KojiError::Decode {
+            method: "getTaskInfo".into(),
+            source: page,
+        }));
+        for status in [400, 403, 404] {
+            assert!(!koji_may_recover(&http(status)), "{status}");
+        }
+    }
+}
