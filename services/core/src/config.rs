@@ -105,6 +105,10 @@ pub struct DatabaseConfig {
     pub database: String,
     pub username: Option<String>,
     pub password: Option<String>,
+    /// Seconds a statement may run before PostgreSQL cancels it, for the
+    /// services' connections; unlimited when unset. koschei-web uses
+    /// `frontend.limits.statement_timeout` instead.
+    pub statement_timeout: Option<f64>,
 }
 
 impl Default for DatabaseConfig {
@@ -116,6 +120,7 @@ impl Default for DatabaseConfig {
             database: "koschei".into(),
             username: None,
             password: None,
+            statement_timeout: None,
         }
     }
 }
@@ -432,6 +437,7 @@ pub struct FrontendConfig {
     /// only for plain-HTTP development.
     pub secure_cookie: bool,
     pub auth: AuthConfig,
+    pub limits: WebLimits,
 }
 
 impl Default for FrontendConfig {
@@ -446,6 +452,40 @@ impl Default for FrontendConfig {
             session_lifetime: 7 * 24 * 3600,
             secure_cookie: true,
             auth: AuthConfig::default(),
+            limits: WebLimits::default(),
+        }
+    }
+}
+
+/// Resource limits of koschei-web (`frontend.limits`); times in seconds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebLimits {
+    /// Time to answer a request (until the response starts); then 503.
+    pub request_timeout: f64,
+    /// Time a client has to send the request headers (against slowloris);
+    /// then the connection is closed.
+    pub header_read_timeout: f64,
+    /// Requests handled at once; further ones are answered 503 at once.
+    pub max_concurrent_requests: usize,
+    /// Time a database statement of the web may run.
+    pub statement_timeout: f64,
+    /// Most elements of an unpaginated API list (`/api/v1/packages`
+    /// without `page`): longer lists must be paged.
+    pub max_unpaginated: i64,
+    /// Largest `per_page` of API lists.
+    pub max_per_page: i64,
+}
+
+impl Default for WebLimits {
+    fn default() -> Self {
+        WebLimits {
+            request_timeout: 60.0,
+            header_read_timeout: 10.0,
+            max_concurrent_requests: 64,
+            statement_timeout: 30.0,
+            max_unpaginated: 100_000,
+            max_per_page: 1000,
         }
     }
 }

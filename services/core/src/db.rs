@@ -24,17 +24,36 @@ pub enum DbError {
     Sql(#[from] sqlx::Error),
 }
 
-/// Opens a connection pool for the configured database.
+/// Opens a connection pool for the configured database, with the
+/// configured `database_config.statement_timeout`.
 pub async fn connect(config: &Config, max_connections: u32) -> Result<PgPool, DbError> {
-    connect_url(&config.database_url(), max_connections).await
+    let timeout = config
+        .database_config
+        .statement_timeout
+        .map(Duration::from_secs_f64);
+    connect_with_timeout(&config.database_url(), max_connections, timeout).await
 }
 
 /// Opens a connection pool for `url`.
 pub async fn connect_url(url: &str, max_connections: u32) -> Result<PgPool, DbError> {
-    let options = PgConnectOptions::from_str(url)
+    connect_with_timeout(url, max_connections, None).await
+}
+
+/// Opens a connection pool for `url` whose statements PostgreSQL cancels
+/// after `statement_timeout` (none: unlimited).
+pub async fn connect_with_timeout(
+    url: &str,
+    max_connections: u32,
+    statement_timeout: Option<Duration>,
+) -> Result<PgPool, DbError> {
+    let mut options = PgConnectOptions::from_str(url)
         .map_err(DbError::Url)?
         .log_slow_statements(log::LevelFilter::Warn, Duration::from_secs(5))
         .application_name(&application_name());
+    if let Some(timeout) = statement_timeout {
+        let ms = timeout.as_millis().max(1).to_string();
+        options = options.options([("statement_timeout", ms.as_str())]);
+    }
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(60))
