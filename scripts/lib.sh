@@ -78,13 +78,15 @@ pg_start() {
     export PG_URL_QUERY="host=$dir/sock"
 }
 
+# Stops the cluster and waits for it; in a session of its own, so that a Ctrl-C
+# typed in the terminal meanwhile cannot interrupt the stopping.
 pg_stop() {
     local dir=$KOSCHEI_STATE/pg
     [ -f "$dir/data/postmaster.pid" ] || return 0
     if [ "$(id -u)" -eq 0 ]; then
-        su postgres -s /bin/sh -c "$PG_BIN/pg_ctl -D '$dir/data' -m fast stop" >/dev/null 2>&1 || true
+        setsid -w su postgres -s /bin/sh -c "$PG_BIN/pg_ctl -D '$dir/data' -m fast -w stop" >/dev/null 2>&1 || true
     else
-        "$PG_BIN/pg_ctl" -D "$dir/data" -m fast stop >/dev/null 2>&1 || true
+        setsid -w "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
     fi
 }
 
@@ -128,12 +130,27 @@ rmq_start() {
     export AMQP_URL="amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f"
 }
 
+# The pid of the broker's Erlang VM when it runs from this state directory (its
+# pid file may be stale).
+rmq_vm_pid() {
+    local pid
+    pid=$(cat "$KOSCHEI_STATE/rmq/mnesia/$RMQ_NODE.pid" 2>/dev/null) || return 1
+    tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "-home $KOSCHEI_STATE/rmq/home" || return 1
+    echo "$pid"
+}
+
+# Stops the broker, then epmd: the broker's Erlang VM started it and it outlives
+# the VM. `shutdown` returns once the VM has exited, so that epmd has no node
+# left and accepts `-kill`. Both run in a session of their own, so that a Ctrl-C
+# typed in the terminal meanwhile cannot interrupt them.
 rmq_stop() {
-    local dir=$KOSCHEI_STATE/rmq
+    local dir=$KOSCHEI_STATE/rmq pid
     [ -d "$dir" ] || return 0
-    rmq_env /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RMQ_NODE" stop >/dev/null 2>&1 || true
-    pkill -f "epmd.*-port $EPMD_PORT" >/dev/null 2>&1 || true
-    ERL_EPMD_PORT=$EPMD_PORT epmd -kill >/dev/null 2>&1 || true
+    if ! rmq_env setsid -w /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RMQ_NODE" shutdown >/dev/null 2>&1; then
+        # Not answering (still booting, or hung): end its VM.
+        pid=$(rmq_vm_pid) && kill -KILL "$pid" 2>/dev/null || true
+    fi
+    ERL_EPMD_PORT=$EPMD_PORT setsid -w epmd -kill >/dev/null 2>&1 || true
 }
 
 # cargo-nextest is the test runner; install it when the toolchain lacks it.
