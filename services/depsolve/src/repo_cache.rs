@@ -15,6 +15,7 @@ use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
 use fs4::fs_std::FileExt;
+use koschei_koji::http::HttpPolicy;
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
@@ -103,6 +104,7 @@ impl CachedRepo {
 pub struct RepoCache {
     dir: PathBuf,
     capacity: usize,
+    http: HttpPolicy,
     client: reqwest::Client,
 }
 
@@ -112,11 +114,22 @@ impl RepoCache {
     pub fn new(dir: impl Into<PathBuf>, capacity: usize) -> Result<Self, DepsolveError> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir).map_err(|e| DepsolveError::io(&dir, e))?;
+        let http = HttpPolicy::default();
+        let client = http.client().map_err(DepsolveError::Metadata)?;
         Ok(RepoCache {
             dir,
             capacity: capacity.max(1),
-            client: reqwest::Client::new(),
+            http,
+            client,
         })
+    }
+
+    /// Downloads with `policy` (timeouts, CA, client certificate, size cap) instead of
+    /// the default one.
+    pub fn with_http_policy(mut self, policy: HttpPolicy) -> Result<Self, DepsolveError> {
+        self.client = policy.client().map_err(DepsolveError::Metadata)?;
+        self.http = policy;
+        Ok(self)
     }
 
     /// Get a repository, downloading it from `<topurl>/repos/<tag>/<id>/<arch>` when not
@@ -342,16 +355,28 @@ impl RepoCache {
     }
 
     async fn fetch(&self, url: &str) -> Result<Option<Vec<u8>>, DepsolveError> {
-        let http = |e: reqwest::Error| DepsolveError::Http {
+        let http = |message: String| DepsolveError::Http {
             url: url.to_string(),
-            message: e.to_string(),
+            message,
         };
-        let resp = self.client.get(url).send().await.map_err(http)?;
+        let resp = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| http(e.without_url().to_string()))?;
         if resp.status() == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
         }
-        let resp = resp.error_for_status().map_err(http)?;
-        Ok(Some(resp.bytes().await.map_err(http)?.to_vec()))
+        let resp = resp
+            .error_for_status()
+            .map_err(|e| http(e.without_url().to_string()))?;
+        let body = self
+            .http
+            .read_body(resp)
+            .await
+            .map_err(|e| http(e.to_string()))?;
+        Ok(Some(body))
     }
 }
 

@@ -169,3 +169,73 @@ async fn checksum_mismatch_is_rejected() {
     assert!(matches!(err, DepsolveError::Checksum { .. }), "{err}");
     assert!(!cache_dir.path().join("primary-f25-build-5").exists());
 }
+
+/// A server that accepts connections, reads the request and then answers with
+/// `reply` (headers and maybe part of a body) and stays silent, connection open.
+async fn stalling_server(reply: &'static str) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 4096];
+            let _ = sock.read(&mut buf).await;
+            let _ = sock.write_all(reply.as_bytes()).await;
+            open.push(sock);
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn short_policy() -> koschei_koji::http::HttpPolicy {
+    koschei_koji::http::HttpPolicy {
+        read_timeout: std::time::Duration::from_millis(500),
+        ..koschei_koji::http::HttpPolicy::default()
+    }
+}
+
+/// One stalled connection must not stop resolution forever: the download fails
+/// after the read timeout (and the resolver tries again later).
+#[tokio::test]
+async fn a_stalled_download_fails_after_the_read_timeout() {
+    for reply in [
+        "",
+        "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n<?xml version=",
+    ] {
+        let url = stalling_server(reply).await;
+        let cache_dir = tempfile::tempdir().unwrap();
+        let cache = RepoCache::new(cache_dir.path(), 10)
+            .unwrap()
+            .with_http_policy(short_policy())
+            .unwrap();
+        let result = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            cache.get(&descriptor(123), &url, "x86_64"),
+        )
+        .await
+        .expect("the download gives up instead of hanging");
+        assert!(
+            matches!(result, Err(DepsolveError::Http { .. })),
+            "{result:?}"
+        );
+    }
+}
+
+/// A body beyond the size limit is refused (here one announced as 10 GB).
+#[tokio::test]
+async fn a_download_over_the_size_limit_is_refused() {
+    let url = stalling_server("HTTP/1.1 200 OK\r\nContent-Length: 10000000000\r\n\r\n<?xml").await;
+    let cache_dir = tempfile::tempdir().unwrap();
+    let cache = RepoCache::new(cache_dir.path(), 10)
+        .unwrap()
+        .with_http_policy(koschei_koji::http::HttpPolicy {
+            max_body: 1 << 20,
+            ..short_policy()
+        })
+        .unwrap();
+    let err = cache
+        .get(&descriptor(123), &url, "x86_64")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("larger than"), "{err}");
+}

@@ -31,6 +31,8 @@ pub struct KojiConfig {
     pub timeout: Duration,
     /// Time allowed to establish a connection.
     pub connect_timeout: Duration,
+    /// Longest wait for the next bytes of a reply (a stalled hub fails after it).
+    pub read_timeout: Duration,
     /// Retries after the first attempt on transport errors, 5xx, 429 and `ServerOffline`.
     pub max_retries: u32,
     /// Longest time spent retrying one call (the retries stop earlier when it is used up).
@@ -60,6 +62,7 @@ impl Default for KojiConfig {
             weburl: "https://koji.fedoraproject.org/koji".to_owned(),
             timeout: Duration::from_secs(15 * 60),
             connect_timeout: Duration::from_secs(30),
+            read_timeout: Duration::from_secs(120),
             max_retries: 5,
             max_retry_time: Duration::from_secs(30 * 60),
             max_reply_size: 512 * 1024 * 1024,
@@ -80,6 +83,18 @@ impl KojiConfig {
             server: server.into(),
             topurl: topurl.into(),
             ..KojiConfig::default()
+        }
+    }
+
+    /// The HTTP policy of calls and downloads (timeouts, CA, certificate, size cap).
+    pub fn http_policy(&self) -> crate::http::HttpPolicy {
+        crate::http::HttpPolicy {
+            connect_timeout: self.connect_timeout,
+            read_timeout: self.read_timeout,
+            timeout: self.timeout,
+            cert: self.cert.clone(),
+            serverca: self.serverca.clone(),
+            max_body: self.max_reply_size,
         }
     }
 

@@ -85,12 +85,13 @@ impl KojiError {
         self.fault().map(|f| f.kind)
     }
 
-    /// Whether the call may succeed when repeated: transport errors, 5xx and 429
-    /// statuses and `ServerOffline` faults.
+    /// Whether the call may succeed when repeated: transport errors, 5xx, 408 and 429
+    /// statuses, replies that are not XML-RPC at all (a maintenance page served with
+    /// status 200) and `ServerOffline` faults.
     pub fn is_retryable(&self) -> bool {
         match self {
-            KojiError::Transport { .. } => true,
-            KojiError::Http { status, .. } => *status >= 500 || *status == 429,
+            KojiError::Transport { .. } | KojiError::Decode { .. } => true,
+            KojiError::Http { status, .. } => *status >= 500 || matches!(status, 408 | 429),
             KojiError::Fault { fault, .. } => fault.kind == FaultKind::ServerOffline,
             _ => false,
         }

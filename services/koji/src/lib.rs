@@ -16,6 +16,7 @@ pub mod build_requires;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod http;
 pub mod load;
 pub mod model;
 pub mod multicall;

@@ -71,6 +71,17 @@ impl RepoEnvironments {
         let dep = &config.dependency;
         Ok(RepoEnvironments {
             cache: RepoCache::new(dir.join("repodata"), dep.cache_l2_capacity)
+                .and_then(|cache| {
+                    let koji = &config.koji_config;
+                    let policy =
+                        koschei_core::koji_sessions::client_config(koji, koji.multicall_chunk_size)
+                            .http_policy();
+                    // Repodata files may be larger than any XML-RPC reply.
+                    cache.with_http_policy(koschei_koji::http::HttpPolicy {
+                        max_body: policy.max_body.max(2 << 30),
+                        ..policy
+                    })
+                })
                 .context("opening the repodata cache")?,
             solv_dir: dir.join("solv"),
             repo_arch: dep.repo_arch.clone(),

@@ -571,5 +571,7 @@ async fn persist_outcomes(
     )
     .await?;
     stats.chunks += 1;
+    // progress: the watchdog is fed while chunks keep being written
+    koschei_core::service::heartbeat();
     Ok(())
 }

@@ -154,6 +154,8 @@ secret_key = "end-to-end test secret, not for production"
         cmd.env("KOSCHEI_CONFIG", &self.config)
             .env("DATABASE_URL", &self.db_url)
             .env("RUST_LOG", "info,sqlx=warn")
+            // the host's fedora-messaging configuration stays out of the tests
+            .env("FEDORA_MESSAGING_CONF", "/dev/null")
             .env("RUST_BACKTRACE", "0");
         cmd
     }

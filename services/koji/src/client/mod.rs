@@ -19,6 +19,7 @@ use tracing::{debug, warn};
 
 use crate::config::{KojiConfig, LoginMethod};
 use crate::error::{KojiError, KojiResult};
+use crate::http::BodyError;
 use crate::model::SessionInfo;
 use crate::multicall::{decode_results, encode_calls, Call};
 use crate::negotiate::{KerberosCredentials, Negotiation};
@@ -355,7 +356,7 @@ impl KojiClient {
         if let Some(value) = authorization {
             request = request.header(reqwest::header::AUTHORIZATION, value);
         }
-        let mut response = request.send().await.map_err(transport)?;
+        let response = request.send().await.map_err(transport)?;
         let status = response.status();
         if !status.is_success() {
             return Err(KojiError::Http {
@@ -363,22 +364,20 @@ impl KojiClient {
                 status: status.as_u16(),
             });
         }
-        let limit = self.inner.config.max_reply_size;
-        let too_large = || KojiError::ReplyTooLarge {
-            method: method.to_owned(),
-            limit,
-        };
-        if response.content_length().is_some_and(|n| n > limit) {
-            return Err(too_large());
-        }
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(transport)? {
-            if (bytes.len() + chunk.len()) as u64 > limit {
-                return Err(too_large());
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        let headers = std::mem::take(response.headers_mut());
+        let headers = response.headers().clone();
+        let bytes = self
+            .inner
+            .config
+            .http_policy()
+            .read_body(response)
+            .await
+            .map_err(|e| match e {
+                BodyError::TooLarge(limit) => KojiError::ReplyTooLarge {
+                    method: method.to_owned(),
+                    limit,
+                },
+                BodyError::Transport(source) => transport(source),
+            })?;
         match parse_response(&bytes) {
             Ok(MethodResponse::Success(v)) => Ok((v, headers)),
             Ok(MethodResponse::Fault(fault)) => Err(KojiError::Fault {
@@ -402,28 +401,5 @@ pub(crate) fn convert<T: DeserializeOwned>(method: &str, value: Value) -> KojiRe
 }
 
 fn http_client(config: &KojiConfig) -> KojiResult<reqwest::Client> {
-    let mut builder = reqwest::Client::builder()
-        .timeout(config.timeout)
-        .connect_timeout(config.connect_timeout)
-        .gzip(true);
-    let read = |path: &std::path::Path| {
-        std::fs::read(path).map_err(|e| KojiError::Config(format!("{}: {e}", path.display())))
-    };
-    if let Some(cert) = &config.cert {
-        let identity = reqwest::Identity::from_pem(&read(cert)?).map_err(|e| {
-            KojiError::Config(format!("client certificate {}: {e}", cert.display()))
-        })?;
-        builder = builder.identity(identity);
-    }
-    if let Some(ca) = &config.serverca {
-        let pem = read(ca)?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .map_err(|e| KojiError::Config(format!("server CA {}: {e}", ca.display())))?;
-        for c in certs {
-            builder = builder.add_root_certificate(c);
-        }
-    }
-    builder
-        .build()
-        .map_err(|e| KojiError::Config(format!("HTTP client: {e}")))
+    config.http_policy().client().map_err(KojiError::Config)
 }
