@@ -38,6 +38,7 @@ impl AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            AppError::Db(e) if is_timeout(e) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::NoCollections | AppError::Db(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -45,12 +46,25 @@ impl AppError {
     /// The message shown to the user (internal details are logged instead).
     pub fn public_message(&self) -> String {
         match self {
+            AppError::Db(e) if is_timeout(e) => {
+                tracing::warn!("database too slow: {e}");
+                "The database took too long to answer; try again later or ask for less.".to_string()
+            }
             AppError::Db(e) => {
                 tracing::error!("database error: {e}");
                 "Internal error".to_string()
             }
             other => other.to_string(),
         }
+    }
+}
+
+/// A statement canceled by `statement_timeout`, or no free connection.
+fn is_timeout(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(db) => db.code().as_deref() == Some("57014"),
+        _ => false,
     }
 }
 

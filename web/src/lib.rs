@@ -26,6 +26,7 @@ pub mod error;
 pub mod forms;
 pub mod groups;
 pub mod layout;
+pub mod limits;
 pub mod openapi;
 pub mod package;
 pub mod package_table;
@@ -45,10 +46,12 @@ use axum::Router;
 pub use state::AppState;
 
 /// The whole application: every route, with the session and CSRF layer,
-/// security headers and the access log. Serve it with
-/// `into_make_service_with_connect_info::<SocketAddr>()`: login and the log
-/// need the peer address.
+/// the request limits, security headers and the access log. Serve it with
+/// [`limits::serve`] (or with
+/// `into_make_service_with_connect_info::<SocketAddr>()`): login and the
+/// log need the peer address.
 pub fn app(state: AppState) -> Router {
+    let request_limits = state.config.frontend.limits.clone();
     let router = Router::new()
         .merge(packages::router())
         .merge(package::router())
@@ -71,5 +74,6 @@ pub fn app(state: AppState) -> Router {
         .merge(static_files::router())
         .fallback(error::not_found_fallback)
         .with_state(state);
+    let router = limits::add(router, &request_limits);
     access_log::add(security_headers::add(router))
 }

@@ -1,6 +1,5 @@
 //! `koschei-web`: the Koschei web dashboard and JSON API server.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -33,16 +32,19 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load(&cli.config)?;
     let listen = cli.listen.unwrap_or_else(|| config.frontend.listen.clone());
-    let pool = koschei_core::db::connect(&config, cli.db_connections).await?;
+    let pool = koschei_web::limits::connect_db(
+        &config.database_url(),
+        &config.frontend.limits,
+        cli.db_connections,
+    )
+    .await?;
+    let limits = config.frontend.limits.clone();
     let state = koschei_web::AppState::new(pool, config)?;
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    let app = koschei_web::app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    koschei_web::limits::serve(listener, koschei_web::app(state), &limits, shutdown()).await;
     Ok(())
 }
 

@@ -94,3 +94,176 @@ async fn huge_page_numbers_are_bounded(pool: PgPool) {
         );
     }
 }
+
+/// Fails the test when `f` does not finish: the request hangs.
+async fn guarded<F: std::future::Future>(what: &str, f: F) -> F::Output {
+    tokio::time::timeout(std::time::Duration::from_secs(30), f)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: no answer, the request hangs"))
+}
+
+/// A transaction holding an exclusive lock on `collection`, which every
+/// page reads first: requests wait until it ends.
+async fn lock_collections(pool: &PgPool) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE collection IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx
+}
+
+/// Waits until a statement in this database waits for a lock.
+async fn until_blocked(pool: &PgPool) {
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_locks
+             WHERE NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn concurrency_limit_refuses_excess_requests(pool: PgPool) {
+    world(&pool).await;
+    let mut config = common::config();
+    config.frontend.limits.max_concurrent_requests = 1;
+    let mut first = Client::with_config(&pool, config);
+    let mut second = Client {
+        app: first.app.clone(),
+        cookie: None,
+    };
+    let lock = lock_collections(&pool).await;
+    let waiting = tokio::spawn(async move { first.get("/packages").await });
+    until_blocked(&pool).await;
+    let refused = guarded("second request", second.get("/packages")).await;
+    refused.expect(StatusCode::SERVICE_UNAVAILABLE, &["busy"]);
+    assert_eq!(refused.headers["retry-after"], "10");
+    lock.rollback().await.unwrap();
+    guarded("first request", waiting)
+        .await
+        .unwrap()
+        .expect(StatusCode::OK, &["rnv"]);
+    // The permit is back.
+    second
+        .get("/packages")
+        .await
+        .expect(StatusCode::OK, &["rnv"]);
+}
+
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn slow_requests_time_out(pool: PgPool) {
+    world(&pool).await;
+    let mut config = common::config();
+    config.frontend.limits.request_timeout = 0.3;
+    let mut c = Client::with_config(&pool, config);
+    let lock = lock_collections(&pool).await;
+    guarded("locked page", c.get("/packages"))
+        .await
+        .expect(StatusCode::SERVICE_UNAVAILABLE, &["took too long"]);
+    lock.rollback().await.unwrap();
+    c.get("/packages").await.expect(StatusCode::OK, &["rnv"]);
+}
+
+/// `koschei-web` itself, on a free port of 127.0.0.1, with `limits` as
+/// its `[frontend.limits]`.
+struct Server {
+    _child: tokio::process::Child,
+    _config: tempfile::NamedTempFile,
+    addr: String,
+}
+
+async fn server(pool: &PgPool, limits: &str) -> Server {
+    use std::io::Write;
+    use tokio::io::AsyncBufReadExt;
+    let mut config = tempfile::NamedTempFile::new().unwrap();
+    write!(
+        config,
+        "[frontend]\nsecret_key = \"a test secret that is long enough to sign\"\n\
+         [frontend.limits]\n{limits}\n"
+    )
+    .unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_koschei-web"))
+        .args(["--listen", "127.0.0.1:0", "--config"])
+        .arg(config.path())
+        .env("KOSCHEI_CONFIG", "")
+        .env("DATABASE_URL", koschei_core::fixtures::database_url(pool))
+        .env("NO_COLOR", "1")
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = guarded("server start", async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some((_, rest)) = line.split_once("listening on http://") {
+                return rest.trim().to_string();
+            }
+        }
+        panic!("koschei-web exited before listening");
+    })
+    .await;
+    // Keep draining its log so it never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Server {
+        _child: child,
+        _config: config,
+        addr,
+    }
+}
+
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn server_drops_clients_that_send_headers_slowly(pool: PgPool) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    world(&pool).await;
+    let server = server(&pool, "header_read_timeout = 0.5").await;
+    let mut stream = tokio::net::TcpStream::connect(&server.addr).await.unwrap();
+    stream
+        .write_all(b"GET /packages HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    guarded("partial headers", stream.read_to_end(&mut answer))
+        .await
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+    // Complete requests are still served.
+    let res = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(format!("http://{}/packages", server.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn server_statements_time_out(pool: PgPool) {
+    world(&pool).await;
+    let server = server(&pool, "statement_timeout = 0.3").await;
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let url = format!("http://{}/packages", server.addr);
+    let lock = lock_collections(&pool).await;
+    let res = guarded("locked page", client.get(&url).send())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(res.text().await.unwrap().contains("database took too long"));
+    lock.rollback().await.unwrap();
+    let res = client.get(&url).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
