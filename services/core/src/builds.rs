@@ -28,6 +28,14 @@ pub enum BackendError {
     Koji(#[from] KojiError),
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
+    /// A number from Koji that the database's integer column cannot hold.
+    #[error("{what} {value} from Koji does not fit the database's integer column")]
+    OutOfRange { what: &'static str, value: i64 },
+}
+
+/// A Koji number (task id, epoch) as the database's `integer`, never truncated.
+pub fn db_int(what: &'static str, value: i64) -> BackendResult<i32> {
+    i32::try_from(value).map_err(|_| BackendError::OutOfRange { what, value })
 }
 
 pub type BackendResult<T> = Result<T, BackendError>;
@@ -485,9 +493,9 @@ pub async fn submit_build(
          VALUES ($1, 2, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(req.package_id)
-    .bind(task_id as i32)
+    .bind(db_int("task id", task_id)?)
     .bind(now())
-    .bind(srpm.epoch.map(|e| e as i32))
+    .bind(srpm.epoch.map(|e| db_int("epoch", e)).transpose()?)
     .bind(&srpm.version)
     .bind(&srpm.release)
     .bind(from_repo.then_some(req.latest_repo_id))
@@ -561,7 +569,15 @@ pub async fn register_real_builds(
                 tracing::info!(build = %info.nvr.as_deref().unwrap_or(&info.name), "real build has no repo id; ignored");
                 continue;
             };
-            let task_id = info.task_id.expect("filtered") as i32;
+            let numbers = db_int("task id", info.task_id.expect("filtered"))
+                .and_then(|task| Ok((task, info.epoch.map(|e| db_int("epoch", e)).transpose()?)));
+            let (task_id, epoch) = match numbers {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(build = %info.nvr.as_deref().unwrap_or(&info.name), "real build ignored: {e}");
+                    continue;
+                }
+            };
             let exists: bool = sqlx::query_scalar(
                 "SELECT EXISTS (SELECT 1 FROM build WHERE package_id = $1 AND task_id = $2 AND real)",
             )
@@ -591,7 +607,7 @@ pub async fn register_real_builds(
             .bind(task_id)
             .bind(started)
             .bind(tree.finished.or(Some(started)))
-            .bind(info.epoch.map(|e| e as i32))
+            .bind(epoch)
             .bind(&info.version)
             .bind(&info.release)
             .bind(repo_id)

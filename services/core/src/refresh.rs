@@ -170,11 +170,18 @@ pub async fn latest_builds_changed(
         let Some(pkg) = by_name.get(build.name.as_str()) else {
             continue;
         };
-        let koji_evr = Evr::new(
-            build.epoch.map(|e| e as i32),
-            &build.version,
-            &build.release,
-        );
+        let epoch = match build
+            .epoch
+            .map(|e| crate::builds::db_int("epoch", e))
+            .transpose()
+        {
+            Ok(epoch) => epoch,
+            Err(e) => {
+                tracing::warn!(build = %build.name, "latest build ignored: {e}");
+                continue;
+            }
+        };
+        let koji_evr = Evr::new(epoch, &build.version, &build.release);
         let last = match (&pkg.last_version, &pkg.last_release) {
             (Some(v), Some(r)) => Some(Evr::new(pkg.last_epoch, v, r)),
             _ => None,

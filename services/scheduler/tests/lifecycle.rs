@@ -711,3 +711,29 @@ async fn no_transaction_stays_open_across_a_koji_call(pool: PgPool) {
         "a transaction was open during `build`"
     );
 }
+
+/// An epoch beyond the database's `integer` (RPM epochs are unsigned 32-bit) is
+/// neither truncated into a negative epoch nor allowed to stop the poller: that build
+/// is left out with a warning and the others are registered.
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn a_koji_number_beyond_the_integer_column_is_not_truncated(pool: PgPool) {
+    let env = env(pool).await;
+    for (name, epoch) in [("libfoo", 3_000_000_000_i64), ("foo-app", 1)] {
+        let spec = Value::from_json(serde_json::json!({
+            "name": name, "version": "9.0", "release": "1", "epoch": epoch, "tag": "f99",
+        }));
+        env.sim("sim.importBuild", vec![spec]).await;
+    }
+    let report = koschei_poller::poll(&env.pool, &env.sessions, &env.config)
+        .await
+        .unwrap();
+    assert_eq!(report.real_builds_registered, 1, "{report:?}");
+    let epochs: Vec<(String, Option<i32>)> = sqlx::query_as(
+        "SELECT p.name, b.epoch FROM build b JOIN package p ON p.id = b.package_id
+         WHERE b.version = '9.0' ORDER BY p.name",
+    )
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(epochs, [("foo-app".to_owned(), Some(1))]);
+}
