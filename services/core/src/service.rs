@@ -54,6 +54,21 @@ pub fn sd_notify(state: &str) {
     }
 }
 
+/// Feeds systemd's watchdog from inside a long iteration, at most every 5 s: call it
+/// where work makes progress, so that a service stuck on something unbounded stops
+/// feeding it and is restarted (`WatchdogSec` in its unit).
+pub fn heartbeat() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    if now >= LAST.load(Ordering::Relaxed) + 5 {
+        LAST.store(now, Ordering::Relaxed);
+        sd_notify("WATCHDOG=1");
+    }
+}
+
 /// Resident and virtual memory of this process in KiB (`/proc/self/statm`).
 pub fn memory_kib() -> Option<(u64, u64)> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
