@@ -13,7 +13,7 @@ use maud::html;
 
 use crate::context::PageContext;
 use crate::error::{AppError, AppResult};
-use crate::layout::{self, Tab};
+use crate::layout::{self, Pager, Tab};
 use crate::query::encode;
 use crate::state::AppState;
 
@@ -28,6 +28,8 @@ struct Affected {
     build_id: i32,
     started: NaiveDateTime,
     distance: Option<i32>,
+    /// Number of affected packages on all pages.
+    total: i64,
 }
 
 fn evr_arg(ctx: &PageContext, n: u8) -> AppResult<Evr> {
@@ -50,8 +52,10 @@ async fn affected_by(ctx: PageContext, Path(dep): Path<String>) -> AppResult<Res
     }
     let collection = ctx.current[0].clone();
     let (evr1, evr2) = (evr_arg(&ctx, 1)?, evr_arg(&ctx, 2)?);
+    let mut pager = Pager::from_ctx(&ctx, ctx.config.frontend.packages_per_page);
     let rows: Vec<Affected> = sqlx::query_as(
-        "SELECT p.name, package_state(p) AS state, b.id AS build_id, b.started, ch.distance
+        "SELECT p.name, package_state(p) AS state, b.id AS build_id, b.started, ch.distance,
+                count(*) OVER () AS total
          FROM applied_change ch
          JOIN dependency pd ON pd.id = ch.prev_dep_id
          JOIN dependency cd ON cd.id = ch.curr_dep_id
@@ -70,7 +74,8 @@ async fn affected_by(ctx: PageContext, Path(dep): Path<String>) -> AppResult<Res
                 WHERE prev.package_id = b.package_id AND build_time(prev) < build_time(b)
                   AND prev.state IN (3, 5)
                 ORDER BY build_time(prev) DESC LIMIT 1) = 3
-         ORDER BY ch.distance NULLS LAST, build_time(b) DESC",
+         ORDER BY ch.distance NULLS LAST, build_time(b) DESC
+         LIMIT $9 OFFSET $10",
     )
     .bind(&dep)
     .bind(collection.id)
@@ -80,8 +85,11 @@ async fn affected_by(ctx: PageContext, Path(dep): Path<String>) -> AppResult<Res
     .bind(evr2.epoch)
     .bind(&evr2.version)
     .bind(&evr2.release)
+    .bind(pager.per_page)
+    .bind(pager.offset())
     .fetch_all(&ctx.pool)
     .await?;
+    pager.total = rows.first().map_or(0, |r| r.total);
     let direction = if evr1.rpm_cmp(&evr2).is_le() {
         "upgrade"
     } else {
@@ -109,6 +117,7 @@ async fn affected_by(ctx: PageContext, Path(dep): Path<String>) -> AppResult<Res
                 @if rows.is_empty() { tr { td colspan="5" .muted { "No affected packages found." } } }
             }
         }
+        (pager.render(&ctx, "Packages"))
     };
     Ok(layout::page(&ctx, &format!("Affected by {dep}"), Tab::Packages, content).into_response())
 }

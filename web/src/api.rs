@@ -4,18 +4,19 @@
 //! always 404.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use koschei_core::inspect;
 use serde_json::{json, Value};
 
+use crate::api_list::ListRequest;
 use crate::builds::{self, Build, KojiTask};
 use crate::context::{load_collections, Collection};
 use crate::deps::{self, DepChange};
 use crate::error::AppError;
-use crate::query::QueryArgs;
+use crate::query::{encode, QueryArgs};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -61,11 +62,6 @@ impl IntoResponse for ApiError {
 }
 
 type ApiResult<T> = Result<T, ApiError>;
-
-/// A JSON document produced by PostgreSQL, passed through unchanged.
-fn raw_json(body: String) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
 
 async fn find_collection(state: &AppState, name: &str) -> ApiResult<Collection> {
     let mut conn = state.pool.acquire().await?;
@@ -129,12 +125,25 @@ impl<'a> From<&'a PackageSummaryRow> for PackageSummary<'a> {
     }
 }
 
-/// `GET /api/v1/packages[?collection=…][&name=…]`: every package (tracked
-/// or not, blocked or not) with its state and last complete build, ordered
-/// by name, in one SQL query (serialised here: PostgreSQL's JSON functions
-/// were slower and twice as verbose).
+/// The packages `/api/v1/packages` lists: `$1` collection names, `$2`
+/// package names (empty: all).
+macro_rules! packages_where {
+    () => {
+        r#" FROM package p
+           JOIN collection c ON c.id = p.collection_id
+           LEFT JOIN build b ON b.id = p.last_complete_build_id
+           WHERE (cardinality($1::text[]) = 0 OR c.name = ANY($1))
+             AND (cardinality($2::text[]) = 0 OR p.name = ANY($2))"#
+    };
+}
+
+/// `GET /api/v1/packages[?collection=…][&name=…][&page=N&per_page=M]`:
+/// packages (tracked or not, blocked or not) with their state and last
+/// complete build, ordered by name; the whole list (up to
+/// `frontend.limits.max_unpaginated`) without `page`.
 async fn packages(State(state): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
     let query = QueryArgs::parse(raw.as_deref());
+    let list = ListRequest::parse(&query, &state.config.frontend.limits)?;
     let collections: Vec<String> = query
         .get_all("collection")
         .flat_map(|v| v.split(','))
@@ -152,47 +161,85 @@ async fn packages(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Api
             return Err(AppError::NotFound(format!("Collection not found: {unknown}")).into());
         }
     }
-    let rows: Vec<PackageSummaryRow> = sqlx::query_as(
-        r#"SELECT p.name, c.name AS collection, package_state(p) AS state, b.task_id,
-                  b.started, b.finished, b.epoch, b.version, b.release
-           FROM package p
-           JOIN collection c ON c.id = p.collection_id
-           LEFT JOIN build b ON b.id = p.last_complete_build_id
-           WHERE (cardinality($1::text[]) = 0 OR c.name = ANY($1))
-             AND (cardinality($2::text[]) = 0 OR p.name = ANY($2))
-           ORDER BY p.name, c."order" DESC, c.name DESC"#,
-    )
-    .bind(&collections)
-    .bind(&names)
-    .fetch_all(&state.pool)
-    .await?;
-    Ok(Json(rows.iter().map(PackageSummary::from).collect::<Vec<_>>()).into_response())
+    let total: i64 = sqlx::query_scalar(concat!("SELECT count(*)", packages_where!()))
+        .bind(&collections)
+        .bind(&names)
+        .fetch_one(&state.pool)
+        .await?;
+    list.check_total(total)?;
+    let (limit, offset) = list.limit_offset();
+    let rows = sqlx::query_as::<_, PackageSummaryRow>(concat!(
+        "SELECT p.name, c.name AS collection, package_state(p) AS state, b.task_id,
+                b.started, b.finished, b.epoch, b.version, b.release",
+        packages_where!(),
+        r#" ORDER BY p.name, c."order" DESC, c.name DESC LIMIT $3 OFFSET $4"#
+    ))
+    .bind(collections)
+    .bind(names)
+    .bind(limit)
+    .bind(offset);
+    Ok(list.respond(
+        state.pool.clone(),
+        total,
+        "/api/v1/packages",
+        &query,
+        rows,
+        |buf, row| serde_json::to_writer(buf, &PackageSummary::from(&row)),
+    ))
 }
 
-/// `GET /api/v1/collections/diff/<c1>/<c2>`: packages whose state differs
-/// between two collections.
+/// Appends a JSON text made by PostgreSQL.
+fn write_raw(buf: &mut Vec<u8>, (json,): (String,)) -> serde_json::Result<()> {
+    buf.extend_from_slice(json.as_bytes());
+    Ok(())
+}
+
+/// Packages whose state differs between collections `$1` and `$2`.
+macro_rules! diff_where {
+    () => {
+        " FROM package p1 JOIN package p2 ON p2.base_id = p1.base_id
+         WHERE p1.collection_id = $1 AND p2.collection_id = $2
+           AND package_state(p1) <> package_state(p2)"
+    };
+}
+
+/// `GET /api/v1/collections/diff/<c1>/<c2>[?page=N&per_page=M]`: packages
+/// whose state differs between two collections, by name.
 async fn collection_diff(
     State(state): State<AppState>,
     Path((c1, c2)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
+    let query = QueryArgs::parse(raw.as_deref());
+    let list = ListRequest::parse(&query, &state.config.frontend.limits)?;
     let a = find_collection(&state, &c1).await?;
     let b = find_collection(&state, &c2).await?;
-    let body: String = sqlx::query_scalar(
-        "SELECT COALESCE(json_agg(json_build_object(
+    let total: i64 = sqlx::query_scalar(concat!("SELECT count(*)", diff_where!()))
+        .bind(a.id)
+        .bind(b.id)
+        .fetch_one(&state.pool)
+        .await?;
+    list.check_total(total)?;
+    let (limit, offset) = list.limit_offset();
+    let rows = sqlx::query_as::<_, (String,)>(concat!(
+        "SELECT json_build_object(
                     'name', p1.name,
-                    'state', json_build_object($3::text, package_state(p1), $4::text, package_state(p2)))
-                  ORDER BY p1.name), '[]')::text
-         FROM package p1 JOIN package p2 ON p2.base_id = p1.base_id
-         WHERE p1.collection_id = $1 AND p2.collection_id = $2
-           AND package_state(p1) <> package_state(p2)",
-    )
+                    'state', json_build_object($3::text, package_state(p1), $4::text, package_state(p2)))::text",
+        diff_where!(),
+        " ORDER BY p1.name LIMIT $5 OFFSET $6"
+    ))
     .bind(a.id)
     .bind(b.id)
-    .bind(&a.name)
-    .bind(&b.name)
-    .fetch_one(&state.pool)
-    .await?;
-    Ok(raw_json(body))
+    .bind(a.name.clone())
+    .bind(b.name.clone())
+    .bind(limit)
+    .bind(offset);
+    let path = format!(
+        "/api/v1/collections/diff/{}/{}",
+        encode(&a.name),
+        encode(&b.name)
+    );
+    Ok(list.respond(state.pool.clone(), total, &path, &query, rows, write_raw))
 }
 
 /// JSON of a build: its columns, state name, whether it was an
@@ -353,19 +400,34 @@ async fn package_builds(
         .collect::<Vec<_>>())))
 }
 
-/// `GET /api/v1/packages/<collection>/<name>/dependency-changes`: changes
-/// since the last build, nearest first.
+/// `GET /api/v1/packages/<collection>/<name>/dependency-changes[?page=N&per_page=M]`:
+/// changes since the last build, nearest first (as many as the package
+/// has dependencies).
 async fn dependency_changes(
     State(state): State<AppState>,
     Path((collection, name)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    let query = QueryArgs::parse(raw.as_deref());
+    let list = ListRequest::parse(&query, &state.config.frontend.limits)?;
     let c = find_collection(&state, &collection).await?;
     let id = package_id(&state, &c, &name).await?;
     let changes = deps::unapplied_changes(&state.pool, id).await?;
-    Ok(Json(json!(changes
+    let total = i64::try_from(changes.len()).unwrap_or(i64::MAX);
+    list.check_total(total)?;
+    let (limit, offset) = list.limit_offset();
+    let page: Vec<Value> = changes
         .iter()
+        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+        .take(usize::try_from(limit).unwrap_or(0))
         .map(change_json)
-        .collect::<Vec<_>>())))
+        .collect();
+    let path = format!(
+        "/api/v1/packages/{}/{}/dependency-changes",
+        encode(&c.name),
+        encode(&name)
+    );
+    Ok((list.headers(total, &path, &query), Json(json!(page))).into_response())
 }
 
 /// `GET /api/v1/builds/<id>`.
@@ -440,23 +502,38 @@ async fn collection_detail(
         .ok_or_else(|| AppError::NotFound(format!("Collection not found: {name}")).into())
 }
 
-/// `GET /api/v1/groups`: every group with maintainers and package count.
-async fn groups(State(state): State<AppState>) -> ApiResult<Response> {
-    let body: String = sqlx::query_scalar(
-        r#"SELECT COALESCE(json_agg(json_build_object(
+/// `GET /api/v1/groups[?page=N&per_page=M]`: groups with maintainers and
+/// package count.
+async fn groups(State(state): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+    let query = QueryArgs::parse(raw.as_deref());
+    let list = ListRequest::parse(&query, &state.config.frontend.limits)?;
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM package_group")
+        .fetch_one(&state.pool)
+        .await?;
+    list.check_total(total)?;
+    let (limit, offset) = list.limit_offset();
+    let rows = sqlx::query_as::<_, (String,)>(
+        r#"SELECT json_build_object(
                 'name', COALESCE(g.namespace || '/', '') || g.name,
                 'namespace', g.namespace,
                 'package_count', (SELECT count(*) FROM package_group_relation r
                                   JOIN base_package b ON b.id = r.base_id
                                   WHERE r.group_id = g.id AND NOT b.all_blocked),
                 'maintainers', ARRAY(SELECT u.name FROM group_acl a JOIN "user" u ON u.id = a.user_id
-                                     WHERE a.group_id = g.id ORDER BY u.name))
-              ORDER BY g.namespace NULLS FIRST, g.name), '[]')::text
-           FROM package_group g"#,
+                                     WHERE a.group_id = g.id ORDER BY u.name))::text
+           FROM package_group g
+           ORDER BY g.namespace NULLS FIRST, g.name LIMIT $1 OFFSET $2"#,
     )
-    .fetch_one(&state.pool)
-    .await?;
-    Ok(raw_json(body))
+    .bind(limit)
+    .bind(offset);
+    Ok(list.respond(
+        state.pool.clone(),
+        total,
+        "/api/v1/groups",
+        &query,
+        rows,
+        write_raw,
+    ))
 }
 
 async fn group_json(state: &AppState, full: &str) -> ApiResult<Json<Value>> {

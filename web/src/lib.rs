@@ -13,6 +13,7 @@ pub mod access_log;
 pub mod add_packages;
 pub mod affected;
 pub mod api;
+pub mod api_list;
 pub mod auth;
 pub mod badges;
 pub mod bugreport;

@@ -23,6 +23,42 @@ fn get(summary: &str, params: Vec<Value>, description: &str, schema: Value) -> V
     json!({"get": {"summary": summary, "parameters": params, "responses": ok(description, schema)}})
 }
 
+/// `page` and `per_page` of the paged lists (see [`crate::api_list`]).
+fn paging() -> [Value; 2] {
+    [
+        param(
+            "page",
+            "query",
+            "Page number from 1; without page and per_page the whole list \
+            is answered, up to frontend.limits.max_unpaginated elements (longer lists: 400)",
+        ),
+        param(
+            "per_page",
+            "query",
+            "Elements per page, 1 to frontend.limits.max_per_page (default 100)",
+        ),
+    ]
+}
+
+/// A paged list's answer: a JSON array, its total length in
+/// `X-Total-Count`, the neighbouring pages in `Link`.
+fn list(description: &str, schema: Value) -> Value {
+    let mut responses = ok(description, schema);
+    responses["200"]["headers"] = json!({
+        "X-Total-Count": {"description": "Length of the whole list", "schema": {"type": "integer"}},
+        "Link": {"description": "rel=\"prev\" and rel=\"next\" page URLs (paged requests)",
+                 "schema": {"type": "string"}}
+    });
+    responses["400"] = json!({"description": "Bad page or per_page, or an unpaged list too long",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    responses
+}
+
+fn get_list(summary: &str, mut params: Vec<Value>, description: &str, schema: Value) -> Value {
+    params.extend(paging());
+    json!({"get": {"summary": summary, "parameters": params, "responses": list(description, schema)}})
+}
+
 fn schema_ref(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
@@ -54,9 +90,10 @@ pub fn document() -> Value {
                      "schema": {"type": "array", "items": {"type": "string"}}},
                     {"name": "name", "in": "query", "required": false, "explode": true,
                      "description": "Only packages with these exact names (repeatable)",
-                     "schema": {"type": "array", "items": {"type": "string"}}}
+                     "schema": {"type": "array", "items": {"type": "string"}}},
+                    paging()[0], paging()[1]
                 ],
-                "responses": ok("Packages", array_of("PackageSummary"))
+                "responses": list("Packages", array_of("PackageSummary"))
             }},
             "/api/v1/packages/{collection}/{name}": get(
                 "A package explained: state, priority components, skip reasons, pending dependency \
@@ -69,7 +106,7 @@ pub fn document() -> Value {
                     param("limit", "query", "Number of builds, 1 to 100 (default: frontend.builds_per_page)")],
                 "responses": ok("Builds", array_of("Build"))
             }},
-            "/api/v1/packages/{collection}/{name}/dependency-changes": get(
+            "/api/v1/packages/{collection}/{name}/dependency-changes": get_list(
                 "Dependency changes since the package's last build, nearest first",
                 vec![collection(), package()], "Changes", array_of("DependencyChange")),
             "/api/v1/builds/{id}": get("A build with its Koji tasks, submit reason and applied changes",
@@ -78,13 +115,13 @@ pub fn document() -> Value {
                 vec![], "Collections", array_of("Collection")),
             "/api/v1/collections/{collection}": get("One collection", vec![collection()], "Collection",
                 schema_ref("Collection")),
-            "/api/v1/collections/diff/{c1}/{c2}": get(
+            "/api/v1/collections/diff/{c1}/{c2}": get_list(
                 "Packages whose state differs between two collections, ordered by name",
                 vec![param("c1", "path", "First collection"), param("c2", "path", "Second collection")],
                 "Differences", json!({"type": "array", "items": {"type": "object", "properties": {
                     "name": {"type": "string"},
                     "state": {"type": "object", "additionalProperties": schema_ref("PackageState")}}}})),
-            "/api/v1/groups": get("All package groups", vec![], "Groups", array_of("GroupSummary")),
+            "/api/v1/groups": get_list("All package groups", vec![], "Groups", array_of("GroupSummary")),
             "/api/v1/groups/{name}": get("A global group", vec![param("name", "path", "Group name")],
                 "Group", schema_ref("Group")),
             "/api/v1/groups/{namespace}/{name}": get("A namespaced group",

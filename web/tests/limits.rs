@@ -267,3 +267,121 @@ async fn server_statements_time_out(pool: PgPool) {
     let res = client.get(&url).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
 }
+
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn affected_by_is_paged(pool: PgPool) {
+    let w = world(&pool).await;
+    // A second package failing after the same glibc change.
+    let other = koschei_core::fixtures::package(&pool, w.f25, "other").await;
+    use koschei_core::fixtures::{build, NewBuild};
+    use koschei_core::model::BuildState;
+    build(&pool, other, NewBuild::new(BuildState::Complete, 90.0)).await;
+    let failed = build(&pool, other, NewBuild::new(BuildState::Failed, 30.0)).await;
+    sqlx::query(
+        "INSERT INTO applied_change (build_id, prev_dep_id, curr_dep_id, distance) VALUES ($1, 1, 2, 3)",
+    )
+    .bind(failed)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let mut config = common::config();
+    config.frontend.packages_per_page = 1;
+    let mut c = Client::with_config(&pool, config);
+    let q = "collection=f25&epoch1=0&version1=2.24&release1=0.fc25&epoch2=0&version2=2.26&release2=1.fc25";
+    c.get(&format!("/affected-by/glibc?{q}"))
+        .await
+        .expect(StatusCode::OK, &[">eclipse</a>", "from total 2"])
+        .lacks(&[">other</a>"]);
+    c.get(&format!("/affected-by/glibc?{q}&page=2"))
+        .await
+        .expect(StatusCode::OK, &[">other</a>", "from total 2"])
+        .lacks(&[">eclipse</a>"]);
+}
+
+fn names(res: &common::Resp) -> Vec<String> {
+    res.json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| format!("{}/{}", p["collection"].as_str().unwrap_or(""), p["name"]))
+        .collect()
+}
+
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn api_lists_are_paged_and_capped(pool: PgPool) {
+    world(&pool).await;
+    let mut config = common::config();
+    config.frontend.limits.max_unpaginated = 3;
+    config.frontend.limits.max_per_page = 2;
+    let mut c = Client::with_config(&pool, config);
+    // Five packages: too many for an unpaged answer.
+    c.get("/api/v1/packages")
+        .await
+        .expect(StatusCode::BAD_REQUEST, &["5 results", "page"]);
+    // A filtered list small enough comes whole, in the original's shape.
+    let f26 = c.get("/api/v1/packages?collection=f26").await;
+    f26.expect(StatusCode::OK, &[]);
+    assert_eq!(names(&f26), ["f26/\"rnv\""]);
+    assert_eq!(f26.headers["x-total-count"], "1");
+    // Page by page: every package exactly once, links to the neighbours.
+    let mut all = Vec::new();
+    let mut uri = "/api/v1/packages?per_page=2&page=1".to_string();
+    loop {
+        let res = c.get(&uri).await;
+        res.expect(StatusCode::OK, &[]);
+        assert_eq!(res.headers["x-total-count"], "5");
+        let page = names(&res);
+        assert!(page.len() <= 2, "{page:?}");
+        all.extend(page);
+        let link = res
+            .headers
+            .get("link")
+            .map(|l| l.to_str().unwrap().to_string());
+        match link.as_deref().and_then(|l| {
+            l.split(", ")
+                .find(|l| l.ends_with("rel=\"next\""))
+                .map(|l| l[1..l.find('>').unwrap()].to_string())
+        }) {
+            Some(next) => uri = next,
+            None => break,
+        }
+    }
+    assert_eq!(
+        all,
+        [
+            "f25/\"eclipse\"",
+            "f25/\"foo\"",
+            "f26/\"rnv\"",
+            "f25/\"rnv\"",
+            "f25/\"untracked-pkg\""
+        ]
+    );
+    c.get("/api/v1/packages?per_page=3").await.expect(
+        StatusCode::BAD_REQUEST,
+        &["per_page must be between 1 and 2"],
+    );
+    c.get("/api/v1/packages?page=0")
+        .await
+        .expect(StatusCode::BAD_REQUEST, &["page"]);
+    c.get("/api/v1/packages?page=92233720368547759&per_page=2")
+        .await
+        .expect(StatusCode::OK, &["[]"]);
+    // The other lists page the same way.
+    let groups = c.get("/api/v1/groups?per_page=1").await;
+    groups.expect(StatusCode::OK, &["java"]).lacks(&["mine"]);
+    assert_eq!(groups.headers["x-total-count"], "2");
+    c.get("/api/v1/groups?per_page=1&page=2")
+        .await
+        .expect(StatusCode::OK, &["alice/mine"])
+        .lacks(&["java"]);
+    let diff = c.get("/api/v1/collections/diff/f25/f26?per_page=1").await;
+    diff.expect(StatusCode::OK, &["rnv"]);
+    assert_eq!(diff.headers["x-total-count"], "1");
+    let changes = c
+        .get("/api/v1/packages/f25/rnv/dependency-changes?per_page=1&page=2")
+        .await;
+    changes
+        .expect(StatusCode::OK, &["newdep"])
+        .lacks(&["libxml2"]);
+    assert_eq!(changes.headers["x-total-count"], "2");
+}
