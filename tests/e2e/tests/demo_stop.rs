@@ -42,8 +42,16 @@ struct Terminal {
 
 impl Terminal {
     fn open(command: &str, env: &[(&str, String)]) -> Terminal {
-        let mut script = Command::new("script")
-            .args(["-qfec", command, "/dev/null"])
+        // SIGINT as a terminal's shell leaves it, even if this test inherited it ignored
+        // (started in the background): an ignored SIGINT cannot be trapped.
+        let mut script = Command::new("env")
+            .args([
+                "--default-signal=INT",
+                "script",
+                "-qfec",
+                command,
+                "/dev/null",
+            ])
             .env("SHELL", "/bin/bash")
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
