@@ -83,9 +83,13 @@ pub struct Context {
 impl Context {
     /// A context with a fresh instance id.
     pub fn new(pool: PgPool, config: Config, koji: KojiSessions) -> anyhow::Result<Context> {
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        // /proc/sys is hidden under systemd's ProcSubset=pid; /etc/hostname is not.
+        let host = ["/proc/sys/kernel/hostname", "/etc/hostname"]
+            .iter()
+            .find_map(|path| std::fs::read_to_string(path).ok())
             .map(|h| h.trim().to_string())
-            .unwrap_or_else(|_| "localhost".into());
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".into());
         let instance = format!(
             "{host}:{}:{}",
             std::process::id(),

@@ -241,7 +241,12 @@ impl Columns {
     fn of(nevras: &[&Nevra]) -> Self {
         Columns {
             name: nevras.iter().map(|n| n.name.clone()).collect(),
-            epoch: nevras.iter().map(|n| n.epoch as i32).collect(),
+            // RPM epochs are unsigned 32-bit, the column is `integer`: saturate (never
+            // wrap into a negative epoch that would compare below every other).
+            epoch: nevras
+                .iter()
+                .map(|n| i32::try_from(n.epoch).unwrap_or(i32::MAX))
+                .collect(),
             version: nevras.iter().map(|n| n.version.clone()).collect(),
             release: nevras.iter().map(|n| n.release.clone()).collect(),
             arch: nevras.iter().map(|n| n.arch.clone()).collect(),
