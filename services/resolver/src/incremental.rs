@@ -195,11 +195,7 @@ impl DeltaPlanner {
             .spawn(move || {
                 let setup = || -> anyhow::Result<_> {
                     let delta = RepoDelta::analyze(&old.solv, &new.solv)?;
-                    eprintln!(
-                        "DEBUG taints {:?} {:?}",
-                        delta.direct_taints(),
-                        delta.stats()
-                    );
+                    tracing::debug!(stats = ?delta.stats(), "repo delta analysed");
                     let old_table = old.solv.load()?.package_table();
                     let new_table = new.solv.load()?.package_table();
                     Ok((delta, old_table, new_table))
