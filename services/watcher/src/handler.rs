@@ -52,6 +52,7 @@ impl From<BackendError> for HandleError {
         let permanent = match &e {
             BackendError::Koji(k) => !koji_may_recover(k),
             BackendError::Db(db) => refuses_data(db),
+            BackendError::OutOfRange { .. } => true,
         };
         if permanent {
             HandleError::Permanent(e)
