@@ -62,7 +62,18 @@ pub async fn start_on_koji_sim(
     queue: &str,
     extra: &str,
 ) -> (koji_sim::Running, Stack) {
-    let amqp = env_var("AMQP_URL");
+    start_on_koji_sim_with(dir, db_url, &env_var("AMQP_URL"), queue, extra).await
+}
+
+/// [`start_on_koji_sim`] on the broker of `amqp`.
+pub async fn start_on_koji_sim_with(
+    dir: &Path,
+    db_url: &str,
+    amqp: &str,
+    queue: &str,
+    extra: &str,
+) -> (koji_sim::Running, Stack) {
+    let amqp = amqp.to_owned();
     let sim = koji_sim::start_for_tests(dir, Some(amqp.clone()))
         .await
         .expect("koji-sim starts");
@@ -210,6 +221,21 @@ secret_key = "end-to-end test secret, not for production"
         }
     }
 
+    /// The services that exited on their own (not killed or stopped through the stack),
+    /// with their exit status; they are no longer tracked.
+    pub fn exited(&mut self) -> Vec<(String, std::process::ExitStatus)> {
+        let mut exited = Vec::new();
+        for (name, child) in &mut self.running {
+            if let Ok(Some(status)) = child.try_wait() {
+                exited.push((name.clone(), status));
+            }
+        }
+        for (name, _) in &exited {
+            self.running.remove(name);
+        }
+        exited
+    }
+
     /// Stops service `name` with SIGTERM and waits for it to exit.
     pub fn stop(&mut self, name: &str) {
         if let Some(mut child) = self.running.remove(name) {
@@ -232,6 +258,109 @@ impl Drop for Stack {
             let _ = child.wait();
         }
     }
+}
+
+/// A PostgreSQL cluster and a RabbitMQ broker of one test, on ports of their own under a
+/// state directory of their own, run by the functions of `scripts/lib.sh` (so never the
+/// servers the other tests share); both are stopped when dropped.
+pub struct PrivateServers {
+    state: PathBuf,
+    pg_port: u16,
+    amqp_port: u16,
+    epmd_port: u16,
+}
+
+impl PrivateServers {
+    /// Starts both servers with state under `state` (which must not be shared).
+    pub fn start(state: &Path) -> PrivateServers {
+        // The broker's distribution port is AMQP's + 20000.
+        let amqp_port = std::iter::repeat_with(free_port)
+            .find(|p| *p < 45_000 && port_is_free(*p + 20_000))
+            .expect("a free port");
+        let servers = PrivateServers {
+            state: state.to_path_buf(),
+            pg_port: free_port(),
+            amqp_port,
+            epmd_port: free_port(),
+        };
+        servers.pg_start();
+        servers.rmq_start();
+        servers
+    }
+
+    /// Runs `script` in bash with `scripts/lib.sh` sourced for these servers; panics
+    /// when it fails.
+    fn lib_sh(&self, script: &str) -> String {
+        let out = self.bash(script);
+        assert!(out.status.success(), "{script}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn bash(&self, script: &str) -> std::process::Output {
+        Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "source '{}/../../scripts/lib.sh'; {script}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .env("KOSCHEI_STATE", &self.state)
+            .env("PG_PORT", self.pg_port.to_string())
+            .env("AMQP_PORT", self.amqp_port.to_string())
+            .env("EPMD_PORT", self.epmd_port.to_string())
+            .output()
+            .expect("run bash")
+    }
+
+    /// The URL of database `name`, created when missing.
+    pub fn database_url(&self, name: &str) -> String {
+        self.lib_sh(&format!("pg_start && pg_database_url {name}"))
+            .trim()
+            .to_owned()
+    }
+
+    /// The broker's URL.
+    pub fn amqp_url(&self) -> String {
+        format!("amqp://guest:guest@127.0.0.1:{}/%2f", self.amqp_port)
+    }
+
+    /// Starts PostgreSQL (idempotent).
+    pub fn pg_start(&self) {
+        self.lib_sh("pg_start");
+    }
+
+    /// Stops PostgreSQL: `fast` (clients disconnected, clean shutdown) or `immediate` (a
+    /// crash: recovery on the next start).
+    pub fn pg_stop(&self, mode: &str) {
+        let stop = format!("$PG_BIN/pg_ctl -D '$KOSCHEI_STATE/pg/data' -m {mode} -w stop");
+        self.lib_sh(&format!(
+            "if [ $(id -u) -eq 0 ]; then su postgres -s /bin/sh -c \"{stop}\"; else {stop}; fi"
+        ));
+    }
+
+    /// Starts RabbitMQ (idempotent).
+    pub fn rmq_start(&self) {
+        self.lib_sh("rmq_start");
+    }
+
+    /// Stops RabbitMQ cleanly.
+    pub fn rmq_stop(&self) {
+        self.lib_sh("rmq_stop");
+    }
+
+    /// Kills RabbitMQ's Erlang VM with SIGKILL.
+    pub fn rmq_kill(&self) {
+        self.lib_sh("kill -KILL \"$(rmq_vm_pid)\"");
+    }
+}
+
+impl Drop for PrivateServers {
+    fn drop(&mut self) {
+        let _ = self.bash("rmq_stop; pg_stop");
+    }
+}
+
+fn port_is_free(port: u16) -> bool {
+    std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
 }
 
 /// Runs a command to its end; panics with its stderr when it fails.

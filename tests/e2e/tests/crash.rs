@@ -1,6 +1,10 @@
 //! The crash test: with builds in flight and dependencies changing, every service
 //! (resolver, scheduler, poller, watcher) is killed with SIGKILL at random moments,
-//! many times, and restarted. Afterwards:
+//! many times, and restarted; meanwhile PostgreSQL and RabbitMQ are restarted too
+//! (a clean stop and a crash of each). The test runs its own PostgreSQL cluster and
+//! broker, on ports of their own, so that the servers the other tests share are never
+//! touched. A service started while PostgreSQL is down exits (status 1); like systemd's
+//! `Restart=on-failure`, the test starts it again (and prints how often). Afterwards:
 //!
 //! * every scratch-build task Koji ran is recorded by exactly one build, in the
 //!   state Koji finished it in, and no build refers to a task Koji does not know —
@@ -19,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use koschei_e2e::{env_var, run, start_on_koji_sim, wait_for, Stack};
+use koschei_e2e::{env_var, run, start_on_koji_sim_with, wait_for, PrivateServers, Stack};
 use koschei_koji::client::KojiClient;
 use koschei_koji::config::KojiConfig;
 use koschei_koji::xmlrpc::Value;
@@ -27,7 +31,6 @@ use koschei_koji::xstruct;
 use sqlx::PgPool;
 
 use koschei_core::db::MIGRATOR as MIGRATIONS;
-use koschei_core::fixtures::database_url;
 
 const SERVICES: [(&str, &[&str]); 4] = [
     ("koschei-resolver", &["run"]),
@@ -36,6 +39,47 @@ const SERVICES: [(&str, &[&str]); 4] = [
     ("koschei-watcher", &[]),
 ];
 const KILLS: usize = 40;
+
+/// The server restarts of one run, in random order: (server, how it goes down).
+const OUTAGES: [(&str, &str); 4] = [
+    ("postgresql", "fast"),
+    ("postgresql", "immediate"),
+    ("rabbitmq", "stop"),
+    ("rabbitmq", "kill -9"),
+];
+
+/// Restarts the servers once per [`OUTAGES`] entry, in an order and at moments drawn
+/// from `seed`, each down for up to 1.5 s; returns what it did, for the record.
+fn outages(servers: &PrivateServers, seed: u64) -> Vec<String> {
+    let mut rng = Rng(seed);
+    let mut order: Vec<usize> = (0..OUTAGES.len()).collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    let started = Instant::now();
+    let mut done = Vec::new();
+    for i in order {
+        std::thread::sleep(Duration::from_millis(2000 + rng.below(6000)));
+        let (server, how) = OUTAGES[i];
+        let at = started.elapsed().as_secs_f64();
+        match (server, how) {
+            ("postgresql", mode) => servers.pg_stop(mode),
+            (_, "stop") => servers.rmq_stop(),
+            _ => servers.rmq_kill(),
+        }
+        std::thread::sleep(Duration::from_millis(rng.below(1500)));
+        if server == "postgresql" {
+            servers.pg_start();
+        } else {
+            servers.rmq_start();
+        }
+        done.push(format!(
+            "{server} {how} at {at:.1} s, up again at {:.1} s",
+            started.elapsed().as_secs_f64()
+        ));
+    }
+    done
+}
 
 /// xorshift64*: a reproducible sequence without a dependency.
 struct Rng(u64);
@@ -177,8 +221,21 @@ fn received(path: &std::path::Path) -> HashMap<String, usize> {
     ids
 }
 
-#[sqlx::test(migrator = "MIGRATIONS")]
-async fn killed_services_lose_and_duplicate_nothing(pool: PgPool) {
+/// Starts again the services that exited on their own, as systemd's `Restart=on-failure`
+/// does, and records them.
+fn restart_exited(stack: &mut Stack, exited: &mut Vec<String>) {
+    for (name, status) in stack.exited() {
+        let (name, args) = SERVICES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .expect("only services exit");
+        exited.push(format!("{name} ({status})"));
+        stack.start(name, args);
+    }
+}
+
+#[tokio::test]
+async fn killed_services_and_servers_lose_and_duplicate_nothing() {
     let seed: u64 = std::env::var("CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -193,13 +250,18 @@ async fn killed_services_lose_and_duplicate_nothing(pool: PgPool) {
     let mut rng = Rng(seed);
 
     let python = env_var("KOSCHEI_PYTHON");
-    let amqp = env_var("AMQP_URL");
     let dir = tempfile::tempdir().unwrap();
-    let db_name = pool.connect_options().get_database().unwrap().to_string();
-    let queue = format!("crash-{db_name}-{seed}");
-    let (sim, mut stack) = start_on_koji_sim(
+    let servers = Arc::new(PrivateServers::start(&dir.path().join("servers")));
+    let amqp = servers.amqp_url();
+    let db_url = servers.database_url("koschei_crash");
+    let pool = PgPool::connect(&db_url).await.unwrap();
+    MIGRATIONS.run(&pool).await.unwrap();
+    let db_name = "koschei_crash";
+    let queue = format!("crash-{seed}");
+    let (sim, mut stack) = start_on_koji_sim_with(
         dir.path(),
-        &database_url(&pool),
+        &db_url,
+        &amqp,
         &queue,
         "[priorities]\nt0 = 0.0001\nt1 = 0.001\n\
          [services.scheduler]\ninterval = 0.2\n\
@@ -256,7 +318,12 @@ async fn killed_services_lose_and_duplicate_nothing(pool: PgPool) {
     let stop = Arc::new(AtomicBool::new(false));
     let churning = tokio::spawn(churn(koji.clone(), stop.clone()));
     let started = Instant::now();
+    let restarting = {
+        let (servers, seed) = (servers.clone(), rng.next());
+        std::thread::spawn(move || outages(&servers, seed))
+    };
     let mut kills: HashMap<&str, usize> = HashMap::new();
+    let mut exited = Vec::new();
     for _ in 0..KILLS {
         tokio::time::sleep(Duration::from_millis(200 + rng.below(1300))).await;
         let (name, args) = SERVICES[rng.below(SERVICES.len() as u64) as usize];
@@ -264,11 +331,17 @@ async fn killed_services_lose_and_duplicate_nothing(pool: PgPool) {
         *kills.entry(name).or_default() += 1;
         tokio::time::sleep(Duration::from_millis(rng.below(300))).await;
         stack.start(name, args);
+        restart_exited(&mut stack, &mut exited);
     }
+    let restarts = tokio::task::spawn_blocking(move || restarting.join().unwrap())
+        .await
+        .unwrap();
+    restart_exited(&mut stack, &mut exited);
     stop.store(true, Ordering::Relaxed);
     let repos = churning.await.unwrap();
     println!(
-        "{KILLS} kills in {:.0} s ({kills:?}), {repos} dependency updates",
+        "{KILLS} kills in {:.0} s ({kills:?}), {repos} dependency updates; servers: {restarts:?}; \
+         exited on their own and restarted: {exited:?}",
         started.elapsed().as_secs_f64()
     );
 
