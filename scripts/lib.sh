@@ -70,8 +70,11 @@ pg_start() {
         log "initialising PostgreSQL cluster in $dir/data"
         "${as[@]}" "$PG_BIN/initdb -D '$dir/data' -A trust -U postgres -E UTF8 --locale=C.UTF-8" >/dev/null
     fi
+    # Fast and unsafe for a crash unless PG_DURABLE=1 (the crash test kills the server).
+    local durability="-c fsync=off -c synchronous_commit=off"
+    [ "${PG_DURABLE:-0}" = 1 ] && durability=""
     if ! "${as[@]}" "$PG_BIN/pg_ctl -D '$dir/data' status" >/dev/null 2>&1; then
-        "${as[@]}" "$PG_BIN/pg_ctl -D '$dir/data' -l '$dir/server.log' -w -o \"-k '$dir/sock' -p $PG_PORT -c listen_addresses='' -c max_connections=300 -c fsync=off -c synchronous_commit=off\" start" >/dev/null
+        "${as[@]}" "$PG_BIN/pg_ctl -D '$dir/data' -l '$dir/server.log' -w -o \"-k '$dir/sock' -p $PG_PORT -c listen_addresses='' -c max_connections=300 $durability\" start" >/dev/null
     fi
     export PG_SOCKET_DIR=$dir/sock
     export PG_URL_BASE="postgres://postgres@localhost:$PG_PORT"

@@ -34,6 +34,23 @@ pub async fn connect(config: &Config, max_connections: u32) -> Result<PgPool, Db
     connect_with_timeout(&config.database_url(), max_connections, timeout).await
 }
 
+/// Like [`connect`], for a long-running service: while the database cannot be reached
+/// (not up yet, restarting) it waits and retries with back-off (1 s doubling to 30 s),
+/// logging each failure, instead of exiting. A bad URL still fails at once.
+pub async fn connect_retrying(config: &Config, max_connections: u32) -> Result<PgPool, DbError> {
+    let mut delay = Duration::from_secs(1);
+    loop {
+        match connect(config, max_connections).await {
+            Err(DbError::Connect(e)) => {
+                tracing::warn!("cannot connect to the database, retrying in {delay:?}: {e}");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Opens a connection pool for `url`.
 pub async fn connect_url(url: &str, max_connections: u32) -> Result<PgPool, DbError> {
     connect_with_timeout(url, max_connections, None).await

@@ -23,7 +23,11 @@ async fn main() -> anyhow::Result<()> {
     service::init_logging();
     let cli = Cli::parse();
     let config = Config::load(&cli.config)?;
-    let pool = db::connect(&config, 4).await?;
+    let pool = if cli.once {
+        db::connect(&config, 4).await?
+    } else {
+        db::connect_retrying(&config, 4).await?
+    };
     let sessions = KojiSessions::connect(&config).await?;
     if cli.once {
         let report = koschei_poller::poll(&pool, &sessions, &config).await?;

@@ -47,7 +47,7 @@ fn main() -> anyhow::Result<()> {
 
 async fn run(config_files: &[PathBuf]) -> anyhow::Result<()> {
     let config = Config::load(config_files)?;
-    let pool = db::connect(&config, 8).await?;
+    let pool = db::connect_retrying(&config, 8).await?;
     let sessions = KojiSessions::connect(&config).await?;
     let ctx = Arc::new(Context::new(pool.clone(), config.clone(), sessions)?);
     let wake = Arc::new(tokio::sync::Notify::new());

@@ -34,7 +34,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => {
             let config = Config::load(&cli.config)?;
-            let pool = db::connect(&config, 4).await?;
+            let pool = db::connect_retrying(&config, 4).await?;
             let sessions = KojiSessions::connect(&config).await?;
             let scheduler = decision::Scheduler::new(pool, sessions, config.clone());
             let scheduler = std::sync::Arc::new(tokio::sync::Mutex::new(scheduler));

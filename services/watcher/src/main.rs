@@ -55,7 +55,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         crash_after_commits: args.crash_after_commits,
         ..Options::default()
     };
-    let pool = koschei_core::db::connect(&config, u32::from(options.prefetch()) + 4).await?;
+    let pool =
+        koschei_core::db::connect_retrying(&config, u32::from(options.prefetch()) + 4).await?;
     let sessions = KojiSessions::connect(&config).await?;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;

@@ -304,6 +304,8 @@ impl PrivateServers {
                 env!("CARGO_MANIFEST_DIR")
             ))
             .env("KOSCHEI_STATE", &self.state)
+            // committed transactions must survive the immediate stops the crash test makes
+            .env("PG_DURABLE", "1")
             .env("PG_PORT", self.pg_port.to_string())
             .env("AMQP_PORT", self.amqp_port.to_string())
             .env("EPMD_PORT", self.epmd_port.to_string())
