@@ -101,9 +101,10 @@ tls_rmq_user() {
         tls_rmq_ctl "$dir" "$tcp" "$epmd" set_permissions -p / "$name" '.*' '.*' '.*' >/dev/null
 }
 
-# tls_rmq_stop DIR TCP_PORT EPMD_PORT: stops that broker and its epmd.
+# tls_rmq_stop DIR TCP_PORT EPMD_PORT: stops that broker (`shutdown` returns once its
+# VM has exited, so that epmd has no node left) and then its epmd.
 tls_rmq_stop() {
     local dir=$1 tcp=$2 epmd=$3
-    tls_rmq_ctl "$dir" "$tcp" "$epmd" stop >/dev/null 2>&1 || true
+    tls_rmq_ctl "$dir" "$tcp" "$epmd" shutdown >/dev/null 2>&1 || true
     ERL_EPMD_PORT=$epmd epmd -kill >/dev/null 2>&1 || true
 }
