@@ -8,6 +8,10 @@ use quick_xml::Reader;
 
 use crate::error::DepsolveError;
 
+/// Largest decompressed comps.xml accepted (Fedora's is a few MB): a gzip bomb in a
+/// repository is an error, not unbounded memory.
+const MAX_COMPS_SIZE: u64 = 256 << 20;
+
 /// Package names of group `group_id` whose `type` is `mandatory` or `default` (a missing
 /// type counts as mandatory), in document order; `None` when the group does not exist.
 pub fn read_group(path: &Path, group_id: &str) -> Result<Option<Vec<String>>, DepsolveError> {
@@ -15,8 +19,15 @@ pub fn read_group(path: &Path, group_id: &str) -> Result<Option<Vec<String>>, De
     let xml = if path.extension().is_some_and(|e| e == "gz") {
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(&raw[..])
+            .take(MAX_COMPS_SIZE + 1)
             .read_to_end(&mut out)
             .map_err(|e| DepsolveError::io(path, e))?;
+        if out.len() as u64 > MAX_COMPS_SIZE {
+            return Err(DepsolveError::Metadata(format!(
+                "comps: {} decompresses to more than {MAX_COMPS_SIZE} bytes",
+                path.display()
+            )));
+        }
         out
     } else {
         raw

@@ -152,3 +152,28 @@ proptest! {
         }
     }
 }
+
+/// A compressed comps.xml that inflates beyond any real one (a gzip bomb in a
+/// repository) is an error, not unbounded memory.
+#[test]
+fn a_comps_gzip_bomb_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("comps.xml.gz");
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&path).unwrap(),
+        flate2::Compression::fast(),
+    );
+    gz.write_all(b"<comps><group><id>build</id></group>")
+        .unwrap();
+    let zeros = vec![b' '; 1 << 20];
+    for _ in 0..300 {
+        gz.write_all(&zeros).unwrap();
+    }
+    gz.write_all(b"</comps>").unwrap();
+    gz.finish().unwrap();
+    let err = koschei_depsolve::comps::read_group(&path, "build").unwrap_err();
+    assert!(
+        err.to_string().contains("decompresses to more than"),
+        "{err}"
+    );
+}

@@ -50,6 +50,7 @@ pub enum MalformedMessage {
     NotJson(String),
     #[error("field `{0}` is missing or has the wrong type")]
     Field(&'static str),
+    /// An unknown task state (its first 64 characters: the error is logged).
     #[error("unknown Koji task state {0:?}")]
     TaskState(String),
 }
@@ -97,7 +98,7 @@ pub fn classify(
             let task_id = int_field("id")?;
             let new = str_field("new")?;
             let new = TaskState::from_name(new)
-                .ok_or_else(|| MalformedMessage::TaskState(new.to_owned()))?;
+                .ok_or_else(|| MalformedMessage::TaskState(new.chars().take(64).collect()))?;
             KojiEvent::TaskState { task_id, new }
         }
         "tag" | "untag" => KojiEvent::Tagging {
