@@ -3,7 +3,9 @@
 //! submission by priority under the running-build cap, the build lifecycle
 //! to complete / failed, infrastructure failures kept as history with
 //! back-off, cancellation and timeout, permanent faults suspending one
-//! collection, fair sharing, and real builds tagged, untagged and re-tagged.
+//! collection, fair sharing, real builds tagged, untagged and re-tagged, and Koji's and
+//! the database's limits (expired sessions, slow calls, out-of-range numbers, extreme
+//! priorities).
 
 use std::time::Duration;
 
@@ -736,4 +738,46 @@ async fn a_koji_number_beyond_the_integer_column_is_not_truncated(pool: PgPool) 
     .await
     .unwrap();
     assert_eq!(epochs, [("foo-app".to_owned(), Some(1))]);
+}
+
+/// Extreme stored priorities (every component at the int4 limits, as an unbounded
+/// edit or a hand-made update could leave them) do not stop the scheduler: the
+/// candidate query sums them without overflow and a decision is made.
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn decision_with_extreme_priorities(pool: PgPool) {
+    let env = env(pool).await;
+    // One package at the top of the int4 range, the others at the bottom.
+    sqlx::query(
+        "UPDATE package SET manual_priority = -2147483648, static_priority = -2147483648,
+                dependency_priority = -2147483648, build_priority = -2147483648",
+    )
+    .execute(&env.pool)
+    .await
+    .unwrap();
+    let top: String = sqlx::query_scalar(
+        "UPDATE package SET manual_priority = 2147483647, static_priority = 2147483647,
+                dependency_priority = 2147483647, build_priority = 2147483647
+         WHERE id = (SELECT min(id) FROM package WHERE last_build_id IS NOT NULL) RETURNING name",
+    )
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    match env.scheduler().decide().await.expect("a decision") {
+        Decision::Submitted {
+            package, priority, ..
+        } => {
+            assert_eq!(package, top);
+            assert!(priority > 8.0e9, "{priority}");
+        }
+        other => panic!("expected a submission, got {other:?}"),
+    }
+    let reason: serde_json::Value = sqlx::query_scalar(
+        "SELECT b.submit_reason FROM build b JOIN package p ON p.id = b.package_id
+         WHERE p.name = $1 AND NOT b.real",
+    )
+    .bind(&top)
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(reason["manual"], 2147483647);
 }
