@@ -50,7 +50,9 @@ pub struct SolvFile {
 impl SolvFile {
     /// Return the `.solv` cache file of `repo` in `cache_dir`, writing it from the rpm-md
     /// XML (primary + filelists) first when missing. Concurrent writers are safe: the file
-    /// is written under a unique temporary name and renamed into place.
+    /// is written under a unique temporary name and renamed into place, after its checksum
+    /// (`<file>.crc`), which [`SolvFile::load`] verifies: libsolv trusts a `.solv` file, so
+    /// a damaged cache file must never reach it.
     pub fn ensure(
         repo: &RepoDir,
         cache_dir: &Path,
@@ -59,11 +61,17 @@ impl SolvFile {
         let arch = options.arch.as_str();
         let fingerprint = repo.fingerprint()?;
         let path = cache_dir.join(format!("{fingerprint}.solv"));
-        if !path.is_file() {
+        if !path.is_file() || !checksum_path(&path).is_file() {
             std::fs::create_dir_all(cache_dir).map_err(|e| DepsolveError::io(cache_dir, e))?;
             let (pool, handle) = load_xml(repo, arch)?;
             let tmp = cache_dir.join(format!(".{fingerprint}.{}.tmp", std::process::id()));
             pool.write_solv(handle, &tmp)?;
+            let crc = checksum(&tmp)?;
+            let crc_tmp = tmp.with_extension("crc.tmp");
+            std::fs::write(&crc_tmp, crc.to_string())
+                .map_err(|e| DepsolveError::io(&crc_tmp, e))?;
+            let crc_path = checksum_path(&path);
+            std::fs::rename(&crc_tmp, &crc_path).map_err(|e| DepsolveError::io(&crc_path, e))?;
             std::fs::rename(&tmp, &path).map_err(|e| DepsolveError::io(&path, e))?;
         }
         Ok(SolvFile {
@@ -73,13 +81,37 @@ impl SolvFile {
         })
     }
 
-    /// Load a sack from this file.
+    /// Load a sack from this file. A file whose checksum does not match is removed (the
+    /// next [`SolvFile::ensure`] writes it again) and is an error.
     pub fn load(&self) -> Result<Sack, DepsolveError> {
+        let crc_path = checksum_path(&self.path);
+        let expected = std::fs::read_to_string(&crc_path).ok();
+        if expected.as_deref().map(str::trim) != Some(checksum(&self.path)?.to_string().as_str()) {
+            let _ = std::fs::remove_file(&self.path);
+            let _ = std::fs::remove_file(&crc_path);
+            return Err(DepsolveError::Metadata(format!(
+                "{}: damaged .solv cache file (checksum mismatch); removed",
+                self.path.display()
+            )));
+        }
         let mut pool = Pool::new(&self.arch);
         let handle = pool.add_repo("repo");
         pool.add_solv(handle, &self.path)?;
         Ok(Sack::from_pool(pool, handle, self.ignore_weak_deps))
     }
+}
+
+/// The checksum file of a `.solv` file.
+fn checksum_path(solv: &Path) -> PathBuf {
+    let mut name = solv.as_os_str().to_owned();
+    name.push(".crc");
+    PathBuf::from(name)
+}
+
+/// CRC-32 of a file (damage detection for our own cache, not an adversary's).
+fn checksum(path: &Path) -> Result<u32, DepsolveError> {
+    let data = std::fs::read(path).map_err(|e| DepsolveError::io(path, e))?;
+    Ok(crc32fast::hash(&data))
 }
 
 fn load_xml(repo: &RepoDir, arch: &str) -> Result<(Pool, RepoHandle), DepsolveError> {
