@@ -15,7 +15,7 @@ use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
 use fs4::fs_std::FileExt;
-use koschei_koji::http::HttpPolicy;
+use koschei_koji::http::{read_limited, HttpPolicy};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
@@ -371,9 +371,7 @@ impl RepoCache {
         let resp = resp
             .error_for_status()
             .map_err(|e| http(e.without_url().to_string()))?;
-        let body = self
-            .http
-            .read_body(resp)
+        let body = read_limited(resp, self.http.max_body)
             .await
             .map_err(|e| http(e.to_string()))?;
         Ok(Some(body))

@@ -1,6 +1,7 @@
 //! The one HTTP policy of every request the services make to Koji — XML-RPC calls to
 //! the hub and downloads from its file tree alike: connect, read (stall) and total
-//! timeouts, the configured CA and client certificate, and a cap on what is read.
+//! timeouts, the configured CA and client certificate, and a cap on what is read
+//! ([`read_limited`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -71,24 +72,26 @@ impl HttpPolicy {
         }
         builder.build().map_err(|e| format!("HTTP client: {e}"))
     }
+}
 
-    /// Reads `response`'s body up to the size limit.
-    pub async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, BodyError> {
-        let limit = self.max_body;
-        if response.content_length().is_some_and(|n| n > limit) {
+/// Reads `response`'s body up to `limit` bytes (after decompression).
+pub async fn read_limited(
+    mut response: reqwest::Response,
+    limit: u64,
+) -> Result<Vec<u8>, BodyError> {
+    if response.content_length().is_some_and(|n| n > limit) {
+        return Err(BodyError::TooLarge(limit));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| BodyError::Transport(e.without_url()))?
+    {
+        if (body.len() + chunk.len()) as u64 > limit {
             return Err(BodyError::TooLarge(limit));
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| BodyError::Transport(e.without_url()))?
-        {
-            if (body.len() + chunk.len()) as u64 > limit {
-                return Err(BodyError::TooLarge(limit));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
+        body.extend_from_slice(&chunk);
     }
+    Ok(body)
 }

@@ -19,7 +19,7 @@ use tracing::{debug, warn};
 
 use crate::config::{KojiConfig, LoginMethod};
 use crate::error::{KojiError, KojiResult};
-use crate::http::BodyError;
+use crate::http::{read_limited, BodyError};
 use crate::model::SessionInfo;
 use crate::multicall::{decode_results, encode_calls, Call};
 use crate::negotiate::{KerberosCredentials, Negotiation};
@@ -365,11 +365,7 @@ impl KojiClient {
             });
         }
         let headers = response.headers().clone();
-        let bytes = self
-            .inner
-            .config
-            .http_policy()
-            .read_body(response)
+        let bytes = read_limited(response, self.inner.config.max_reply_size)
             .await
             .map_err(|e| match e {
                 BodyError::TooLarge(limit) => KojiError::ReplyTooLarge {
