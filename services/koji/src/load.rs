@@ -1,4 +1,5 @@
-//! Koji load: how busy the builders that would take a build are (spec §2.5).
+//! Koji load: how busy the builders that would take a build are (the original's
+//! `get_koji_load` in `koschei/backend/koji_util.py`).
 
 use crate::arch::canon_arch;
 use crate::client::KojiClient;
@@ -6,18 +7,31 @@ use crate::error::{KojiError, KojiResult};
 use crate::model::Host;
 use crate::xmlrpc::Fault;
 
-/// The canonical arches whose hosts matter for a build on `arches`: all of `all_arches`
-/// when `noarch` is among them (any builder can take it), else `arches`. Order kept,
+/// The arches a build on `arches` can use, as the original passes them to `listHosts`
+/// (`koschei/backend/koji_util.py`, `get_koji_load`): all of `all_arches` when `noarch` is
+/// among them (any builder can take it), else `arches`; not canonicalised, order kept,
 /// duplicates dropped.
-pub fn load_arches(all_arches: &[String], arches: &[String]) -> Vec<String> {
+pub fn host_arches(all_arches: &[String], arches: &[String]) -> Vec<String> {
     let source = if arches.iter().any(|a| a == "noarch") {
         all_arches
     } else {
         arches
     };
-    let mut canon: Vec<String> = Vec::new();
+    let mut out: Vec<String> = Vec::new();
     for a in source {
-        let c = canon_arch(a);
+        if !out.contains(a) {
+            out.push(a.clone());
+        }
+    }
+    out
+}
+
+/// The canonical arches whose load is combined: [`host_arches`] through `canonArch`,
+/// duplicates dropped.
+pub fn load_arches(all_arches: &[String], arches: &[String]) -> Vec<String> {
+    let mut canon: Vec<String> = Vec::new();
+    for a in host_arches(all_arches, arches) {
+        let c = canon_arch(&a);
         if !canon.iter().any(|x| x == c) {
             canon.push(c.to_owned());
         }
@@ -60,7 +74,8 @@ pub fn combine_load(hosts: &[Host], canon_arches: &[String], noarch: bool) -> f6
 }
 
 /// `get_koji_load(session, all_arches, arches)`: `getChannel('default')`, then
-/// `listHosts(<canonical arches>, channel_id, enabled=True)`, combined as above.
+/// `listHosts(<host arches>, channel_id, enabled=True)` (the arches as given, like the
+/// original), each canonical arch's load combined as above.
 pub async fn koji_load(
     client: &KojiClient,
     all_arches: &[String],
@@ -77,7 +92,9 @@ pub async fn koji_load(
             method: "getChannel".to_owned(),
             fault: Fault::generic("No such channel: default"),
         })?;
-    let hosts = client.list_hosts(&canon, Some(channel.id), true).await?;
+    let hosts = client
+        .list_hosts(&host_arches(all_arches, arches), Some(channel.id), true)
+        .await?;
     let noarch = arches.iter().any(|a| a == "noarch");
     Ok(combine_load(&hosts, &canon, noarch))
 }

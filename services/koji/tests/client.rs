@@ -35,6 +35,7 @@ struct Seen {
     method: String,
     query: HashMap<String, String>,
     headers: HeaderMap,
+    params: Vec<Value>,
 }
 
 type Shared = Arc<Mutex<Hub>>;
@@ -53,6 +54,7 @@ async fn handle(
         method: call.name.clone(),
         query,
         headers,
+        params: call.params.clone(),
     });
     if h.offline_left > 0 {
         h.offline_left -= 1;
@@ -84,6 +86,13 @@ async fn handle(
             write_response(&Value::Array(results))
         }
         "echo" => write_response(&Value::Array(call.params)),
+        "getChannel" => write_response(&Value::Struct(koschei_koji::xstruct! {
+            "id" => 1, "name" => "default",
+        })),
+        "listHosts" => write_response(&Value::Array(vec![Value::Struct(koschei_koji::xstruct! {
+            "id" => 1, "name" => "builder", "arches" => "i386 x86_64", "capacity" => 2.0,
+            "task_load" => 1.0, "ready" => true, "enabled" => true,
+        })])),
         _ => write_fault(&Fault::generic(format!("Invalid method: {}", call.name))),
     }
 }
@@ -353,3 +362,30 @@ async fn multicall_is_chunked_and_keeps_faults_per_call() {
 
 /// A self-signed test certificate with its key (not used for anything else).
 const TEST_CLIENT_PEM: &str = include_str!("data/client.pem");
+
+/// The Koji load asks `listHosts` with the arches as given (not canonicalised) and
+/// `enabled=True`, all of the tag's arches for noarch: the original's
+/// `listHosts(list(arches), channel['id'], enabled=True)` in `koschei/backend/koji_util.py`.
+#[tokio::test]
+async fn koji_load_lists_hosts_like_the_original() {
+    let (url, hub) = start(Hub::default()).await;
+    let client = KojiClient::anonymous(config(&url)).unwrap();
+    let s = |v: &[&str]| v.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    let all = s(&["i686", "x86_64", "armv7hl"]);
+    let load = koschei_koji::load::koji_load(&client, &all, &s(&["i686", "x86_64"]))
+        .await
+        .unwrap();
+    assert!((load - 0.5).abs() < 1e-9, "{load}");
+    koschei_koji::load::koji_load(&client, &all, &s(&["noarch"]))
+        .await
+        .unwrap();
+    let h = hub.lock().unwrap();
+    let calls: Vec<&Seen> = h.seen.iter().filter(|c| c.method == "listHosts").collect();
+    let strs = |v: &[&str]| Value::Array(v.iter().map(|a| Value::str(*a)).collect());
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0].params[0], strs(&["i686", "x86_64"]));
+    assert_eq!(calls[0].params[1], Value::Int(1));
+    assert_eq!(calls[1].params[0], strs(&["i686", "x86_64", "armv7hl"]));
+    let kwargs = format!("{:?}", calls[0].params.last().unwrap());
+    assert!(kwargs.contains("enabled"), "{kwargs}");
+}
