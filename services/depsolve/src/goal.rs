@@ -37,8 +37,8 @@ pub struct Install {
 pub struct Resolution {
     /// True when there are no problems at all.
     pub resolved: bool,
-    /// `No package found for: X` for each missing BuildRequire, or libsolv's problem
-    /// descriptions ("Problem: …\n - …"); empty when resolved.
+    /// `No package found for: X` for each missing BuildRequire, then libsolv's problem
+    /// descriptions ("Problem: …\n - …") of the rest, each text once; empty when resolved.
     pub problems: Vec<String>,
     /// The full transitive closure to install (build group included, no `src` packages),
     /// sorted by package index; empty when unresolved.
@@ -57,6 +57,45 @@ impl Scratch {
             distance: distance::Scratch::new(nsolvables),
             candidates: Vec::new(),
         }
+    }
+}
+
+impl Resolution {
+    /// An unresolvable outcome with these problems.
+    pub(crate) fn unresolved(problems: Vec<String>) -> Resolution {
+        Resolution {
+            resolved: false,
+            problems,
+            installs: Vec::new(),
+        }
+    }
+}
+
+/// What the solver is asked for one build (see [`Sack::jobs_for`]).
+pub(crate) struct Request {
+    /// Install jobs of the matching group members and BuildRequires.
+    pub(crate) jobs: Vec<Job>,
+    /// Every package matching a BuildRequire (distance level 1).
+    pub(crate) level1: Vec<Id>,
+    /// `No package found for: <dep>` of each missing BuildRequire, in their order.
+    pub(crate) missing: Vec<String>,
+}
+
+impl Request {
+    /// The problems of a build given the solver's: the missing BuildRequires first (in
+    /// their order), then the solver's problems, each text once; `None` when there are
+    /// none at all.
+    pub(crate) fn problems(&self, solver: Vec<String>) -> Option<Vec<String>> {
+        if self.missing.is_empty() && solver.is_empty() {
+            return None;
+        }
+        let mut problems: Vec<String> = Vec::with_capacity(self.missing.len() + solver.len());
+        for p in self.missing.iter().cloned().chain(solver) {
+            if !problems.contains(&p) {
+                problems.push(p);
+            }
+        }
+        Some(problems)
     }
 }
 
@@ -122,34 +161,22 @@ pub(crate) fn select(pool: &mut Pool, dep: &str, out: &mut Vec<Id>) -> Selection
 
 impl Sack {
     /// Resolve a build: install every matching build group member (missing ones are
-    /// skipped) and every BuildRequire (missing ones are reported as
-    /// `No package found for: <dep>`, except unmatched rich dependencies, which are
-    /// skipped), then run the solver into an empty root.
+    /// skipped) and every matching BuildRequire, then run the solver into an empty root.
+    /// A missing BuildRequire (unmatched rich dependencies excepted, which are skipped) is
+    /// reported as `No package found for: <dep>` and the solver still runs on the rest,
+    /// so its problems follow (as `run_goal` in Koschei's `koschei/backend/depsolve.py`).
     pub fn resolve<G: AsRef<str>, B: AsRef<str>>(
         &mut self,
         group: &[G],
         buildrequires: &[B],
         options: &ResolveOptions,
     ) -> Resolution {
-        let (jobs, level1) = match self.jobs_for(group, buildrequires) {
-            Ok(jobs) => jobs,
-            Err(problems) => {
-                return Resolution {
-                    resolved: false,
-                    problems,
-                    installs: Vec::new(),
-                }
-            }
-        };
-        let outcome = self.pool.solve(&jobs, options.ignore_weak_deps);
-        if !outcome.problems.is_empty() {
-            return Resolution {
-                resolved: false,
-                problems: outcome.problems,
-                installs: Vec::new(),
-            };
+        let request = self.jobs_for(group, buildrequires);
+        let outcome = self.pool.solve(&request.jobs, options.ignore_weak_deps);
+        match request.problems(outcome.problems) {
+            Some(problems) => Resolution::unresolved(problems),
+            None => self.resolution_of(outcome.installs, &request.level1, options),
         }
-        self.resolution_of(outcome.installs, &level1, options)
     }
 
     /// The resolution of a successful solve: the installed packages of this repository
@@ -190,15 +217,15 @@ impl Sack {
         }
     }
 
-    /// The solver jobs of a build group and BuildRequires, and the level-1
-    /// candidates (every package matching a BuildRequire, for distances); or
-    /// `No package found for: <dep>` for every missing BuildRequire (unmatched
-    /// rich dependencies and group members are skipped).
+    /// The solver request of a build group and BuildRequires: the jobs of everything that
+    /// matches, the level-1 candidates (every package matching a BuildRequire, for
+    /// distances) and a `No package found for: <dep>` problem for every missing
+    /// BuildRequire (unmatched rich dependencies and group members are skipped).
     pub(crate) fn jobs_for<G: AsRef<str>, B: AsRef<str>>(
         &mut self,
         group: &[G],
         buildrequires: &[B],
-    ) -> Result<(Vec<Job>, Vec<Id>), Vec<String>> {
+    ) -> Request {
         let mut jobs = Vec::with_capacity(group.len() + buildrequires.len());
         let mut candidates = std::mem::take(&mut self.scratch.candidates);
         for name in group {
@@ -206,7 +233,7 @@ impl Sack {
                 jobs.push(job);
             }
         }
-        let mut problems = Vec::new();
+        let mut missing = Vec::new();
         let mut level1: Vec<Id> = Vec::new();
         for br in buildrequires {
             let br = br.as_ref();
@@ -216,14 +243,14 @@ impl Sack {
                     level1.extend_from_slice(&candidates);
                 }
                 None if br.trim_start().starts_with('(') => {}
-                None => problems.push(format!("No package found for: {br}")),
+                None => missing.push(format!("No package found for: {br}")),
             }
         }
         self.scratch.candidates = candidates;
-        if problems.is_empty() {
-            Ok((jobs, level1))
-        } else {
-            Err(problems)
+        Request {
+            jobs,
+            level1,
+            missing,
         }
     }
 

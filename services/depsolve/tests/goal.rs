@@ -69,6 +69,29 @@ fn every_missing_buildrequire_is_reported() {
     );
 }
 
+/// A missing BuildRequire does not stop the solver: the problems of the BuildRequires
+/// that exist follow the `No package found for` ones, as in `run_goal` of Koschei's
+/// `koschei/backend/depsolve.py` (`bar` exists but requires `nonexistent`).
+#[test]
+fn missing_buildrequire_and_solver_problems_are_both_reported() {
+    let mut sack = f25_sack();
+    let brs = ["libnone.so.1", "bar", "A", "libnone.so.1"];
+    let res = resolve(&mut sack, &["R"], &brs);
+    assert!(!res.resolved);
+    assert!(res.installs.is_empty());
+    assert_eq!(
+        res.problems,
+        [
+            "No package found for: libnone.so.1",
+            "Problem: conflicting requests\n - nothing provides nonexistent needed by bar-1-1.fc22.x86_64",
+        ]
+    );
+    // the same request gives the same problems, and the traced solve agrees
+    assert_eq!(resolve(&mut sack, &["R"], &brs), res);
+    let (traced, trace) = sack.resolve_traced(&["R"], &brs, &ResolveOptions::default());
+    assert_eq!((traced, trace), (res, None));
+}
+
 #[test]
 fn solver_problem_in_libsolv_wording() {
     let mut sack = f25_sack();

@@ -305,3 +305,51 @@ async fn packages_without_a_usable_previous_result_are_solved(pool: PgPool) {
     let deps = env.ctx.deps.get_by_ids(&mut conn, &ids).await.unwrap();
     assert!(deps.iter().any(|n| n.name == "F"), "{deps:?}");
 }
+
+/// A package with a missing BuildRequire is unresolved, so every pass solves it again
+/// instead of reusing its previous result: the missing BuildRequire may appear, and the
+/// solver's problems with its other BuildRequires may change (Koschei reports both, see
+/// `run_goal` in `koschei/backend/depsolve.py`). An unchanged problem set writes nothing.
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn packages_with_missing_buildrequires_are_solved_in_every_pass(pool: PgPool) {
+    let env = env_with_mylib(pool).await;
+    let (pkg, _) = env.package("half-broken", Some(1000)).await;
+    pass(&env.ctx).await;
+    let [missing, bar] = common::HALF_BROKEN_PROBLEMS.map(String::from);
+    assert_eq!(
+        env.history(pkg).await,
+        vec![(false, vec![missing.clone(), bar])]
+    );
+
+    // an unrelated delta: solved again, same problems, no write
+    mylib(&env, "2").await;
+    env.regen_repo().await;
+    let before = footprint(&env.pool, pkg).await;
+    let (_, stats) = pass(&env.ctx).await;
+    assert_eq!((stats.reused, stats.resolved_again), (0, 1), "{stats:?}");
+    assert_eq!(stats.persist.unchanged, 1, "{stats:?}");
+    assert_eq!(footprint(&env.pool, pkg).await, before);
+
+    // bar's requirement appears: only the missing BuildRequire is left
+    import(&env, ("nonexistent", "nonexistent"), (0, "1"), &[], &[]).await;
+    env.regen_repo().await;
+    let (_, stats) = pass(&env.ctx).await;
+    assert_eq!((stats.reused, stats.resolved_again), (0, 1), "{stats:?}");
+    assert_eq!(env.history(pkg).await.len(), 2);
+    assert_eq!(env.history(pkg).await[1], (false, vec![missing]));
+    assert_eq!(env.package_row(pkg).await.0, Some(false));
+
+    // the missing BuildRequire appears: resolved
+    import(
+        &env,
+        ("libnone", "libnone"),
+        (0, "1"),
+        &["libnone.so.1"],
+        &[],
+    )
+    .await;
+    env.regen_repo().await;
+    pass(&env.ctx).await;
+    assert_eq!(env.package_row(pkg).await.0, Some(true));
+    assert_eq!(env.history(pkg).await.last().unwrap(), &(true, vec![]));
+}

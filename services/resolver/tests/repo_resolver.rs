@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{env, foo_deps, nevra, MIGRATIONS};
+use common::{env, foo_deps, nevra, HALF_BROKEN_PROBLEMS, MIGRATIONS};
 use serde_json::json;
 use sqlx::PgPool;
 
@@ -122,6 +122,45 @@ async fn new_packages_and_forced_reresolution(pool: PgPool) {
         .unwrap();
     env.iterate().await;
     assert_eq!(env.package_row(foo).await.0, None);
+}
+
+/// Missing BuildRequires do not hide the solver's problems with the others: both are
+/// recorded at once, and resolving the same outcome again (forced, or in a new repo with
+/// the same content) writes no history. Koschei: `run_goal` in
+/// `koschei/backend/depsolve.py`, history rule in `koschei/backend/services/repo_resolver.py`.
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn missing_and_broken_buildrequires_are_both_reported(pool: PgPool) {
+    let env = env(pool).await;
+    let (pkg, _) = env.package("half-broken", Some(1000)).await;
+    env.iterate().await;
+    let expected: Vec<String> = HALF_BROKEN_PROBLEMS.iter().map(|p| p.to_string()).collect();
+    assert_eq!(env.package_row(pkg).await.0, Some(false));
+    assert_eq!(env.history(pkg).await, vec![(false, expected.clone())]);
+    let rows = || async {
+        sqlx::query_as::<_, (i64, i64)>(
+            "SELECT (SELECT count(*) FROM resolution_change),
+                    (SELECT count(*) FROM resolution_problem)",
+        )
+        .fetch_one(&env.pool)
+        .await
+        .unwrap()
+    };
+    assert_eq!(rows().await, (1, 2));
+
+    // the same repo again, forced
+    sqlx::query("UPDATE package SET resolved = NULL WHERE id = $1")
+        .bind(pkg)
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    env.iterate().await;
+    assert_eq!(env.package_row(pkg).await.0, Some(false));
+    assert_eq!(rows().await, (1, 2));
+    // a new repo with the same content
+    assert_eq!(env.regen_repo().await, 1001);
+    env.iterate().await;
+    assert_eq!(rows().await, (1, 2));
+    assert_eq!(env.history(pkg).await, vec![(false, expected)]);
 }
 
 #[sqlx::test(migrator = "MIGRATIONS")]

@@ -41,31 +41,18 @@ impl Sack {
         buildrequires: &[B],
         options: &ResolveOptions,
     ) -> (Resolution, Option<SolveTrace>) {
-        let (jobs, level1) = match self.jobs_for(group, buildrequires) {
-            Ok(jobs) => jobs,
-            Err(problems) => {
-                return (
-                    Resolution {
-                        resolved: false,
-                        problems,
-                        installs: Vec::new(),
-                    },
-                    None,
-                )
-            }
+        let request = self.jobs_for(group, buildrequires);
+        let (outcome, raw) = self
+            .pool
+            .solve_traced(&request.jobs, options.ignore_weak_deps);
+        if let Some(problems) = request.problems(outcome.problems) {
+            return (Resolution::unresolved(problems), None);
+        }
+        let Some(raw) = raw else {
+            // cannot happen: a solve without problems always has a trace
+            return (Resolution::unresolved(Vec::new()), None);
         };
-        let (outcome, raw) = self.pool.solve_traced(&jobs, options.ignore_weak_deps);
-        let Some(raw) = raw.filter(|_| outcome.problems.is_empty()) else {
-            return (
-                Resolution {
-                    resolved: false,
-                    problems: outcome.problems,
-                    installs: Vec::new(),
-                },
-                None,
-            );
-        };
-        let resolution = self.resolution_of(outcome.installs, &level1, options);
+        let resolution = self.resolution_of(outcome.installs, &request.level1, options);
         let to_index = |ids: &[Id], sack: &Sack| -> Vec<u32> {
             ids.iter()
                 .filter(|&&p| sack.pool.in_repo(p, sack.repo))

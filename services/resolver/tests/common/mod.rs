@@ -42,6 +42,15 @@ pub const SOURCES: &[(&str, &[Entry])] = &[
     ("versioned-bad", &[("A", "GT", "1-1.fc22")]),
     ("needs-libx", &[("libx", "GE", "2"), ("liby", "", "")]),
     ("mylib-user", &[("mylib", "", "")]),
+    // one BuildRequire nothing provides, one whose provider (bar) requires `nonexistent`
+    ("half-broken", &[("libnone.so.1", "", ""), ("bar", "", "")]),
+];
+
+/// The problems of half-broken in the fixture repo: the missing BuildRequire, then the
+/// solver's problem with the rest (Koschei's `koschei/backend/depsolve.py` wording).
+pub const HALF_BROKEN_PROBLEMS: [&str; 2] = [
+    "No package found for: libnone.so.1",
+    "Problem: conflicting requests\n - nothing provides nonexistent needed by bar-1-1.fc22.x86_64",
 ];
 
 /// Every source is version 1, release 1.
