@@ -1,5 +1,6 @@
-//! One polling pass (spec §1.2): running builds, the package list, the
-//! latest real builds and the statistics. Every step runs for every
+//! One polling pass (spec §1.2): running builds, the package list, secondary
+//! mode's repo regeneration ([`repo_regen`]), the latest real builds and the
+//! statistics. Every step runs for every
 //! collection even when another collection's step fails, so one broken
 //! collection (say, a deleted tag) cannot stop the others.
 
@@ -11,12 +12,16 @@ use koschei_core::refresh::{
 use koschei_core::Config;
 use sqlx::PgPool;
 
+pub mod repo_regen;
+
 /// What a pass did (for logs and tests).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct PollReport {
     pub running_polled: usize,
     pub packages_added: u64,
     pub real_builds_registered: usize,
+    /// Primary `newRepo` tasks started for secondary repos (secondary mode).
+    pub repos_requested: usize,
     /// `collection: error` for steps that failed.
     pub errors: Vec<String>,
 }
@@ -70,6 +75,16 @@ pub async fn poll(
             Err(e) => report
                 .errors
                 .push(format!("{}: refreshing packages: {e}", collection.name)),
+        }
+        if collection.secondary_mode {
+            match repo_regen::regen_collection(pool, sessions, config, &collection).await {
+                Ok(repo_regen::Regen::Requested { .. }) => report.repos_requested += 1,
+                Ok(repo_regen::Regen::UpToDate) => {}
+                Err(e) => report.errors.push(format!(
+                    "{}: requesting a primary repo: {e:#}",
+                    collection.name
+                )),
+            }
         }
         match refresh_latest_builds(pool, sessions, config, &collection).await {
             Ok(r) => report.real_builds_registered += r.registered,

@@ -92,9 +92,4 @@ impl Args {
                 .ok_or_else(|| Fault::parameter(format!("{name}: expected a string"))),
         }
     }
-
-    /// A keyword-only flag (false when absent).
-    pub fn kw_flag(&self, name: &str) -> bool {
-        self.keywords.get(name).is_some_and(is_truthy)
-    }
 }

@@ -252,6 +252,18 @@ async fn handle(sim: &Arc<Sim>, caller: Caller, body: &[u8]) -> Response {
         .into_response()
 }
 
+/// Whether this call of `method` is one `sim.failNext` asked to fail (counting it).
+fn injected_failure(sim: &Sim, method: &str) -> bool {
+    let mut st = sim.lock();
+    match st.failing_calls.get_mut(method) {
+        Some(left) if *left > 0 => {
+            *left -= 1;
+            true
+        }
+        _ => false,
+    }
+}
+
 async fn dispatch(
     sim: &Arc<Sim>,
     caller: Caller,
@@ -259,6 +271,11 @@ async fn dispatch(
     params: Vec<Value>,
 ) -> Result<Value, Fault> {
     let args = Args::new(params);
+    if injected_failure(sim, method) {
+        return Err(Fault::generic(format!(
+            "koji-sim: {method} refused (sim.failNext)"
+        )));
+    }
     if scripting::is_scripting(method) {
         scripting::call(sim, caller, method, &args).await
     } else {

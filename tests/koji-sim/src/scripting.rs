@@ -17,6 +17,8 @@
 //!   then gets Koji's `RetryError`).
 //! * `sim.setCallDelay(method, seconds)`: every later call of `method` waits that long
 //!   before it runs (a slow hub).
+//! * `sim.failNext(method, count)`: the next `count` calls of `method` (also inside a
+//!   `multiCall`) fail with a `GenericError` and change nothing (a hub refusing a call).
 //! * `sim.expireSessions()`: every open session expires; its next call gets `AuthExpired`
 //!   (a client must log in again).
 //! * `sim.messages()` → the recently published messages `{topic, body, schema, severity}`.
@@ -82,6 +84,16 @@ pub async fn call(sim: &Arc<Sim>, caller: Caller, method: &str, args: &Args) -> 
                 .ok_or_else(|| Fault::parameter("method required"))?;
             let seconds = args.float(1, "seconds")?.unwrap_or(0.0).max(0.0);
             sim.lock().call_delays.insert(method.to_owned(), seconds);
+            Ok(Value::Nil)
+        }
+        "sim.failNext" => {
+            let method = args
+                .str(0, "method")?
+                .ok_or_else(|| Fault::parameter("method required"))?;
+            let count = args.int(1, "count")?.unwrap_or(1).max(0);
+            sim.lock()
+                .failing_calls
+                .insert(method.to_owned(), u32::try_from(count).unwrap_or(u32::MAX));
             Ok(Value::Nil)
         }
         "sim.expireSessions" => {

@@ -278,6 +278,8 @@ pub struct State {
     pub sessions: HashMap<i64, (String, i64)>,
     /// Seconds each call of a method waits before it runs (`sim.setCallDelay`).
     pub call_delays: HashMap<String, f64>,
+    /// Calls still to fail per method (`sim.failNext`).
+    pub failing_calls: HashMap<String, u32>,
     /// Sessions expired by `sim.expireSessions` (calls get `AuthExpired`).
     pub expired_sessions: HashSet<i64>,
     /// Users by Kerberos principal (Koji's `user_krb_principals`).

@@ -6,7 +6,7 @@
 use serde_json::Value as Json;
 
 use super::{convert, KojiClient};
-use crate::error::KojiResult;
+use crate::error::{KojiError, KojiResult};
 use crate::model::{
     ArchHeaders, BuildInfo, BuildTarget, Channel, DepType, ExternalRepo, Host, Nvra, PackageEntry,
     RepoInfo, RepoState, RpmDep, RpmInfo, TagExternalRepo, TagGroup, TagInfo, TaskInfo,
@@ -366,7 +366,7 @@ impl KojiClient {
             .map(drop)
     }
 
-    /// `groupPackageListAdd(tag, group, package, type=…, blocked=…)`.
+    /// `groupPackageListAdd(tag, group, package, type=…, block=…)`.
     pub async fn group_package_list_add(
         &self,
         tag: impl Into<Value>,
@@ -376,10 +376,49 @@ impl KojiClient {
         blocked: bool,
     ) -> KojiResult<()> {
         let args = vec![tag.into(), Value::str(group), Value::str(package)];
-        let kwargs = xstruct! {"type" => kind, "blocked" => blocked};
-        self.call_kw("groupPackageListAdd", args, kwargs)
-            .await
-            .map(drop)
+        self.call_kw(
+            "groupPackageListAdd",
+            args,
+            group_package_kwargs(kind, blocked),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Copies groups (another tag's `getTagGroups`) onto `tag` in one multicall (chunked):
+    /// `groupListAdd` of each group followed by `groupPackageListAdd` of each of its
+    /// packages. One result per call, in that order.
+    pub async fn add_tag_groups(
+        &self,
+        tag: &str,
+        groups: &[TagGroup],
+    ) -> KojiResult<Vec<KojiResult<()>>> {
+        let mut calls = Vec::new();
+        for group in groups {
+            let args = vec![Value::str(tag), Value::str(&group.name)];
+            calls.push(Call::new("groupListAdd", args));
+            for p in &group.packagelist {
+                let args = vec![
+                    Value::str(tag),
+                    Value::str(&group.name),
+                    Value::str(&p.package),
+                ];
+                let kind = p.kind.as_deref().unwrap_or("mandatory");
+                let kwargs = group_package_kwargs(kind, p.blocked);
+                calls.push(Call::with_kwargs("groupPackageListAdd", args, kwargs));
+            }
+        }
+        let results = self.multicall(&calls).await?;
+        Ok(results
+            .into_iter()
+            .zip(&calls)
+            .map(|(r, call)| {
+                r.map(drop).map_err(|fault| KojiError::Fault {
+                    method: call.method.clone(),
+                    fault,
+                })
+            })
+            .collect())
     }
 
     /// `getTagExternalRepos(tag_info=tag)`.
@@ -441,6 +480,11 @@ impl KojiClient {
         self.call_as("newRepo", vec![tag.into()], Struct::new())
             .await
     }
+}
+
+/// Keyword arguments of `groupPackageListAdd` (Koji reads `block`, not `blocked`).
+fn group_package_kwargs(kind: &str, blocked: bool) -> Struct {
+    xstruct! {"type" => kind, "block" => blocked}
 }
 
 fn task_kwargs(request: bool) -> Struct {
