@@ -136,20 +136,27 @@ pub enum Command {
         #[arg(short, long)]
         force: bool,
     },
-    /// Branch a release: MASTER becomes NEW_NAME on the new target, and a
-    /// new collection continues MASTER's name, target and settings, with
-    /// MASTER's data copied.
+    /// Branch a release (koschei/admin.py): a new collection takes over
+    /// MASTER_COLLECTION's name, target and settings with the given display
+    /// name and Bugzilla version and a copy of its packages and recent builds;
+    /// MASTER_COLLECTION itself, with its history, is renamed to NEW_NAME and
+    /// moved to the new target (e.g. `branch-collection f45 f46 -d "Fedora 45"
+    /// -t f46 --bugzilla-version 45` when rawhide "f45" branches).
     BranchCollection {
+        /// The collection being branched (e.g. rawhide).
         master_collection: String,
+        /// New name of the master collection once the branched copy exists.
         new_name: String,
-        /// Display name of the branched release (NEW_NAME).
+        /// Display name of the branched (new) collection.
         #[arg(short, long)]
         display_name: String,
-        /// Koji target of the branched release.
+        /// New Koji target of the master collection.
         #[arg(short, long)]
         target: String,
+        /// New dest tag of the master collection (default: its build tag).
         #[arg(long)]
         dest_tag: Option<String>,
+        /// Bugzilla version of the branched (new) collection.
         #[arg(long)]
         bugzilla_version: Option<String>,
     },
@@ -164,12 +171,14 @@ pub enum Command {
         #[arg(long)]
         dest_tag: Option<String>,
     },
-    /// Submit scratch builds now, whatever the priorities and limits.
+    /// Submit scratch builds now, whatever the priorities and limits, in
+    /// every collection whose base buildroot is resolved (or only in one).
     SubmitBuild {
         #[arg(required = true)]
         names: Vec<String>,
+        /// Only this collection.
         #[arg(short, long)]
-        collection: String,
+        collection: Option<String>,
     },
     /// Force re-resolution of packages (or a whole collection with --all).
     Resolve {
@@ -191,6 +200,12 @@ pub enum Command {
     /// recorded Koji tasks, dependency priorities, state-change message chains);
     /// fails listing every violation.
     Check,
+    /// Copy the database of an original Koschei 2.4 (alembic revision
+    /// c3e9459e893f) into this one, in one transaction, and print the rows
+    /// copied per table. One-way: this database's build states 4 (canceled),
+    /// 6 (timed out) and 7 (infrastructure failure) do not exist in the
+    /// original, which cannot read it back.
+    MigrateFromKoschei(MigrateArgs),
     /// Explain a package: state, priority components, skip reasons, builds.
     Package {
         name: String,
@@ -203,6 +218,18 @@ pub enum Command {
         #[arg(long, default_value_t = 10)]
         builds: i64,
     },
+}
+
+/// Arguments of `migrate-from-koschei`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// PostgreSQL URL of the original Koschei's database (read only).
+    #[arg(long, value_name = "URL")]
+    pub source: String,
+    /// Delete every row of the destination database first (otherwise a
+    /// destination holding data is refused).
+    #[arg(long)]
+    pub replace: bool,
 }
 
 /// Collection settings (all optional when editing).

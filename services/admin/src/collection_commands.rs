@@ -267,9 +267,13 @@ pub struct NewRelease<'a> {
     pub bugzilla_version: Option<&'a str>,
 }
 
-/// `branch-collection`: the master collection (with its history) becomes
-/// the branched release; a new collection continues the master's name,
-/// target and settings and receives a copy of its data.
+/// `branch-collection`, as `koschei/admin.py` `BranchCollection`: a new
+/// collection (the branched release) takes over the master's name, target,
+/// dest tag, order and settings, with the given display name and Bugzilla
+/// version (none when not given), and receives a copy of the master's data;
+/// the master (with its history) is renamed to `release.name`, moved to the
+/// new target and placed one step later in the order. Its display name and
+/// Bugzilla version stay (e.g. "Fedora Rawhide", "rawhide").
 pub async fn branch(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -277,35 +281,36 @@ pub async fn branch(
     master: &str,
     release: &NewRelease<'_>,
 ) -> Result<String> {
-    let mut old = load(conn, master).await?;
-    let continuing = old.clone();
-    old.name = release.name.to_string();
-    old.display_name = release.display_name.to_string();
-    old.target = release.target.to_string();
-    old.build_tag = build_tag_of(sessions, old.secondary_mode, release.target).await?;
-    old.dest_tag = release
+    let mut master = load(conn, master).await?;
+    let master_name = master.name.clone();
+    let mut branched = master.clone();
+    branched.display_name = release.display_name.to_string();
+    branched.bugzilla_version = release.bugzilla_version.map(str::to_string);
+    // The original looks the build tag up again: the target may have moved.
+    branched.build_tag = build_tag_of(sessions, branched.secondary_mode, &branched.target).await?;
+    master.name = release.name.to_string();
+    master.target = release.target.to_string();
+    master.build_tag = build_tag_of(sessions, master.secondary_mode, release.target).await?;
+    master.dest_tag = release
         .dest_tag
-        .map_or_else(|| old.build_tag.clone(), str::to_string);
-    old.order += 1;
-    if let Some(v) = release.bugzilla_version {
-        old.bugzilla_version = Some(v.to_string());
-    }
-    update(conn, &old).await?;
-    let new_id = insert(conn, &continuing).await?;
+        .map_or_else(|| master.build_tag.clone(), str::to_string);
+    master.order += 1;
+    update(conn, &master).await?;
+    let branched_id = insert(conn, &branched).await?;
+    // [koschei-rs] The branched collection stays on the master's former
+    // target, so the master's latest repo is its latest repo too (the
+    // original leaves it unset until the repo resolver runs).
     sqlx::query(
         "UPDATE collection SET latest_repo_id = o.latest_repo_id, latest_repo_resolved = o.latest_repo_resolved
          FROM collection o WHERE collection.id = $2 AND o.id = $1",
     )
-    .bind(old.id)
-    .bind(new_id)
+    .bind(master.id)
+    .bind(branched_id)
     .execute(&mut *conn)
     .await?;
-    copy_group_memberships(conn, old.id, new_id).await?;
-    let copied = copy_collection(conn, old.id, new_id, false).await?;
-    let message = format!(
-        "Collection {} branched from {}",
-        release.name, continuing.name
-    );
+    copy_group_memberships(conn, master.id, branched_id).await?;
+    let copied = copy_collection(conn, master.id, branched_id, false).await?;
+    let message = format!("Collection {} branched from {master_name}", release.name);
     actor.log(conn, &message, None).await?;
     Ok(format!(
         "{message} ({} packages, {} builds copied)",
@@ -342,48 +347,110 @@ pub async fn fork(
     ))
 }
 
-/// `submit-build`: submits each package now (no priority, cap or load
-/// check), computing arches as the scheduler does.
+/// Some of a command's work failed after other parts took effect outside
+/// the database (e.g. builds already submitted to Koji): the transaction is
+/// committed so their records are kept, then the command fails.
+#[derive(Debug)]
+pub struct CommitThenFail {
+    /// What succeeded (printed).
+    pub output: String,
+    /// Why the command fails.
+    pub error: String,
+}
+
+impl std::fmt::Display for CommitThenFail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.error)
+    }
+}
+
+impl std::error::Error for CommitThenFail {}
+
+/// `submit-build`, as `koschei/admin.py` `SubmitBuild`: submits the named
+/// packages now (no priority, cap or load check), computing arches as the
+/// scheduler does, in every collection whose base buildroot is resolved —
+/// or only in `collection` when given. A package without SRPM or allowed
+/// arch is reported and skipped, as in the original.
+///
+/// [koschei-rs] Where the original silently does nothing, this refuses
+/// before submitting anything: an unknown collection, a named collection
+/// whose base buildroot is not resolved, a name matching no package of an
+/// eligible collection. A Koji refusal of one package does not undo the
+/// others (the original aborted and lost the records of builds it had
+/// already submitted); the command then exits non-zero.
 pub async fn submit_build(
     conn: &mut PgConnection,
     actor: &Actor,
     scheduler: &mut Scheduler,
     names: &[String],
-    collection: &str,
+    collection: Option<&str>,
 ) -> Result<String> {
-    let c = find_collection(conn, collection).await?;
-    let resolved: Option<bool> =
-        sqlx::query_scalar("SELECT latest_repo_resolved FROM collection WHERE id = $1")
-            .bind(c.id)
-            .fetch_one(&mut *conn)
-            .await?;
-    if resolved != Some(true) {
-        bail!("Base buildroot of collection {collection} is not resolved; cannot build");
-    }
-    let found = packages::find_packages(conn, &c, names).await?;
-    let mut out = Vec::new();
-    for p in &found {
-        let reason = json!({"forced": true, "by": "koschei-admin submit-build"});
-        match scheduler.submit_now(conn, p.id, reason).await? {
-            Attempt::Decided(Decision::Submitted { task_id, .. }) => {
-                actor
-                    .log(
-                        conn,
-                        &format!("Build of {} submitted (task {task_id})", p.name),
-                        Some(p.base_id),
-                    )
-                    .await?;
-                out.push(format!("{}: submitted as task {task_id}", p.name));
-            }
-            Attempt::NoSrpm => bail!("No SRPM found for package {}", p.name),
-            Attempt::NoArch => bail!("No allowed arches found for package {}", p.name),
-            Attempt::Suspended(e) | Attempt::Postponed(e) => {
-                bail!("Koji refused to build {}: {e}", p.name)
-            }
-            Attempt::Decided(other) => bail!("{}: {other:?}", p.name),
+    if let Some(name) = collection {
+        let c = find_collection(conn, name).await?;
+        let resolved: Option<bool> =
+            sqlx::query_scalar("SELECT latest_repo_resolved FROM collection WHERE id = $1")
+                .bind(c.id)
+                .fetch_one(&mut *conn)
+                .await?;
+        if resolved != Some(true) {
+            bail!("Base buildroot of collection {name} is not resolved; cannot build");
         }
     }
-    Ok(out.join("\n"))
+    let found: Vec<(i32, i32, String, String)> = sqlx::query_as(
+        r#"SELECT p.id, p.base_id, p.name, c.name FROM package p JOIN collection c ON c.id = p.collection_id
+           WHERE p.name = ANY($1) AND c.latest_repo_resolved AND ($2::text IS NULL OR c.name = $2)
+           ORDER BY c."order", c.name, p.name"#,
+    )
+    .bind(names)
+    .bind(collection)
+    .fetch_all(&mut *conn)
+    .await?;
+    let missing: Vec<&str> = names
+        .iter()
+        .filter(|n| !found.iter().any(|p| &p.2 == *n))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        let scope = collection.map_or_else(
+            || "any collection with a resolved base buildroot".to_string(),
+            |c| format!("collection {c}"),
+        );
+        bail!("Packages not found in {scope}: {}", missing.join(", "));
+    }
+    let mut out = Vec::new();
+    let mut refused = Vec::new();
+    for (id, base_id, name, coll) in &found {
+        let reason = json!({"forced": true, "by": "koschei-admin submit-build"});
+        match scheduler.submit_now(conn, *id, reason).await? {
+            Attempt::Decided(Decision::Submitted { task_id, .. }) => {
+                let message =
+                    format!("Build of {name} (collection {coll}) submitted as task {task_id}");
+                actor.log(conn, &message, Some(*base_id)).await?;
+                out.push(message);
+            }
+            Attempt::NoSrpm => out.push(format!(
+                "No SRPM found for package {name} in collection {coll}"
+            )),
+            Attempt::NoArch => out.push(format!(
+                "No allowed arches found for package {name} in collection {coll}"
+            )),
+            Attempt::Suspended(e) | Attempt::Postponed(e) => refused.push(format!(
+                "Koji refused to build {name} in collection {coll}: {e}"
+            )),
+            Attempt::Decided(other) => {
+                refused.push(format!("{name} in collection {coll}: {other:?}"))
+            }
+        }
+    }
+    if refused.is_empty() {
+        Ok(out.join("\n"))
+    } else {
+        Err(CommitThenFail {
+            output: out.join("\n"),
+            error: refused.join("; "),
+        }
+        .into())
+    }
 }
 
 /// `resolve`: forces re-resolution (the resolver resolves packages whose

@@ -17,7 +17,8 @@ use koschei_scheduler::decision::Scheduler;
 use sqlx::PgConnection;
 
 use crate::cli::{Cli, Command, GroupContent};
-use crate::collection_commands::{self, NewRelease};
+use crate::collection_commands::{self, CommitThenFail, NewRelease};
+use crate::migrate;
 
 /// Runs one parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
@@ -36,18 +37,38 @@ pub async fn run(cli: Cli) -> Result<()> {
         println!("Database schema is up to date");
         return Ok(());
     }
+    if let Command::MigrateFromKoschei(args) = &cli.command {
+        db::migrate(&pool, config.unpriv_db_username.as_deref()).await?;
+        let counts =
+            migrate::migrate_from_koschei(&pool, &args.source, args.replace, &admin_name()).await?;
+        println!("{}", migrate::render(&counts).trim_end());
+        return Ok(());
+    }
     let mut tx = pool.begin().await?;
     let actor = admin_actor(&mut tx).await?;
-    let output = match cli.command {
+    let result = match cli.command {
         Command::CreateCollection { .. }
         | Command::EditCollection { .. }
         | Command::BranchCollection { .. }
         | Command::ForkCollection { .. }
         | Command::SubmitBuild { .. } => {
             let sessions = KojiSessions::connect(&config).await?;
-            execute_with_koji(&mut tx, &actor, &config, &pool, &sessions, cli.command).await?
+            execute_with_koji(&mut tx, &actor, &config, &pool, &sessions, cli.command).await
         }
-        command => execute(&mut tx, &actor, &config, command).await?,
+        command => execute(&mut tx, &actor, &config, command).await,
+    };
+    let output = match result {
+        Ok(output) => output,
+        Err(e) => match e.downcast::<CommitThenFail>() {
+            Ok(partial) => {
+                tx.commit().await?;
+                if !partial.output.is_empty() {
+                    println!("{}", partial.output);
+                }
+                bail!(partial.error);
+            }
+            Err(e) => return Err(e),
+        },
     };
     tx.commit().await?;
     if !output.is_empty() {
@@ -56,15 +77,19 @@ pub async fn run(cli: Cli) -> Result<()> {
     Ok(())
 }
 
-/// The audit identity: `SUDO_USER`, else the OS user.
-async fn admin_actor(conn: &mut PgConnection) -> Result<Actor> {
-    let name = ["SUDO_USER", "USER", "LOGNAME"]
+/// The audited user name: `SUDO_USER`, else the OS user.
+fn admin_name() -> String {
+    ["SUDO_USER", "USER", "LOGNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| "admin".to_string());
+        .unwrap_or_else(|| "admin".to_string())
+}
+
+/// The audit identity of [`admin_name`].
+async fn admin_actor(conn: &mut PgConnection) -> Result<Actor> {
     Ok(Actor {
         environment: LogEnvironment::Admin,
-        user_id: Some(get_or_create_user(conn, &name).await?),
+        user_id: Some(get_or_create_user(conn, &admin_name()).await?),
     })
 }
 
@@ -84,6 +109,7 @@ async fn execute(
             all,
         } => collection_commands::resolve(conn, actor, &names, &collection, all).await?,
         Command::CreateDb
+        | Command::MigrateFromKoschei(_)
         | Command::Psql { .. }
         | Command::Depsolve(_)
         | Command::CreateCollection { .. }
@@ -347,8 +373,14 @@ async fn execute_with_koji(
         }
         Command::SubmitBuild { names, collection } => {
             let mut scheduler = Scheduler::new(pool.clone(), sessions.clone(), config.clone());
-            collection_commands::submit_build(conn, actor, &mut scheduler, &names, &collection)
-                .await?
+            collection_commands::submit_build(
+                conn,
+                actor,
+                &mut scheduler,
+                &names,
+                collection.as_deref(),
+            )
+            .await?
         }
         _ => unreachable!("only Koji commands are dispatched here"),
     })

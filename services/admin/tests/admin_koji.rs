@@ -76,14 +76,21 @@ impl Env {
         assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr:?}");
     }
 
-    fn sessions(&self) -> (KojiSessions, Config) {
+    fn config(&self) -> Config {
         let mut config = Config::default();
         config.koji_config.server = self.sim.hub_url.clone();
         config.koji_config.topurl = self.sim.topurl.clone();
-        let client =
-            koschei_koji::client::KojiClient::anonymous(client_config(&config.koji_config, 100))
-                .unwrap();
-        (KojiSessions::new(client, None), config)
+        config
+    }
+
+    /// A Koji client of koji-sim.
+    fn koji(&self) -> koschei_koji::client::KojiClient {
+        koschei_koji::client::KojiClient::anonymous(client_config(&self.config().koji_config, 100))
+            .unwrap()
+    }
+
+    fn sessions(&self) -> (KojiSessions, Config) {
+        (KojiSessions::new(self.koji(), None), self.config())
     }
 
     /// Registers packages and real builds of every collection, as the poller does.
@@ -209,28 +216,90 @@ async fn collection_lifecycle(pool: PgPool) {
         "copied packages point at their own copied builds"
     );
 
-    // Branching: f99 becomes f98 on the new target, a new f99 continues.
+    // Branching, as test/admin_test.py `test_collection_commands`: rawhide
+    // "f99" branches; a new "f99" keeps the target, dest tag and order and
+    // gets the given display name and Bugzilla version, while the master,
+    // with its history, becomes "f100" on the new target, one step later.
+    env.ok(&[
+        "edit-collection",
+        "f99",
+        "--bugzilla-version",
+        "rawhide",
+        "-o",
+        "128",
+    ])
+    .await;
+    let koji = env.koji();
+    koji.create_tag("f100", None, Some("x86_64")).await.unwrap();
+    koji.create_tag("f100-build", Some("f100"), Some("x86_64"))
+        .await
+        .unwrap();
+    koji.create_build_target("f100", "f100-build", "f100")
+        .await
+        .unwrap();
+    let master_id: i32 = sqlx::query_scalar("SELECT id FROM collection WHERE name = 'f99'")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
     env.ok(&[
         "branch-collection",
         "f99",
-        "f98",
+        "f100",
         "-d",
-        "Fedora 98",
+        "Fedora 99",
         "-t",
-        "f99",
+        "f100",
         "--bugzilla-version",
-        "98",
+        "99",
     ])
     .await;
     let names: Vec<String> = env.collections().await.into_iter().map(|c| c.0).collect();
-    assert_eq!(names, ["f98", "f99", "f99-side-1"]);
-    let f98: (String, Option<String>, i32) = sqlx::query_as(
-        r#"SELECT display_name, bugzilla_version, "order" FROM collection WHERE name = 'f98'"#,
-    )
-    .fetch_one(&env.pool)
-    .await
-    .unwrap();
-    assert_eq!(f98, ("Fedora 98".into(), Some("98".into()), 101));
+    assert_eq!(names, ["f100", "f99", "f99-side-1"]);
+    type Row = (i32, String, String, String, String, Option<String>, i32);
+    let row = |name: &'static str| {
+        sqlx::query_as::<_, Row>(
+            r#"SELECT id, display_name, target, build_tag, dest_tag, bugzilla_version, "order"
+               FROM collection WHERE name = $1"#,
+        )
+        .bind(name)
+        .fetch_one(&env.pool)
+    };
+    let master = row("f100").await.unwrap();
+    let branched = row("f99").await.unwrap();
+    assert_eq!(
+        master,
+        (
+            master_id,
+            "Fedora Rawhide".into(),
+            "f100".into(),
+            "f100-build".into(),
+            "f100-build".into(),
+            Some("rawhide".into()),
+            129
+        )
+    );
+    assert_ne!(branched.0, master_id);
+    assert_eq!(
+        (branched.1, branched.2, branched.3, branched.4, branched.5, branched.6),
+        (
+            "Fedora 99".into(),
+            "f99".into(),
+            "f99-build".into(),
+            "f99-build".into(),
+            Some("99".into()),
+            128
+        )
+    );
+    let branched_packages: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM package WHERE collection_id = $1")
+            .bind(branched.0)
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        branched_packages, packages,
+        "the branched copy has the packages"
+    );
     let log: Vec<String> = sqlx::query_scalar("SELECT message FROM log_entry ORDER BY id")
         .fetch_all(&env.pool)
         .await
@@ -239,7 +308,7 @@ async fn collection_lifecycle(pool: PgPool) {
         "Collection f99 created",
         "Collection f99 modified",
         "Collection f99-side-1 forked from f99",
-        "Collection f98 branched from f99",
+        "Collection f100 branched from f99",
     ] {
         assert!(
             log.iter().any(|m| m == expected),
@@ -270,8 +339,14 @@ async fn submit_build_and_resolve(pool: PgPool) {
         .execute(&env.pool)
         .await
         .unwrap();
-    let out = env.ok(&["submit-build", "foo-app", "-c", "f99"]).await;
-    assert!(out.contains("foo-app: submitted as task"), "{out}");
+    // Without --collection: every collection whose base buildroot is
+    // resolved, as koschei/admin.py SubmitBuild (test/admin_test.py
+    // test_submit_build calls `submit-build rnv`).
+    let out = env.ok(&["submit-build", "foo-app"]).await;
+    assert!(
+        out.contains("Build of foo-app (collection f99) submitted as task"),
+        "{out}"
+    );
     let (state, reason): (i32, serde_json::Value) = sqlx::query_as(
         "SELECT b.state, b.submit_reason FROM build b JOIN package p ON p.id = b.package_id
          WHERE p.name = 'foo-app' AND NOT b.real",
@@ -283,6 +358,16 @@ async fn submit_build_and_resolve(pool: PgPool) {
     assert_eq!(reason["forced"], true);
     env.fails(&["submit-build", "ghost", "-c", "f99"], "ghost")
         .await;
+    env.fails(
+        &["submit-build", "ghost"],
+        "Packages not found in any collection",
+    )
+    .await;
+    env.fails(
+        &["submit-build", "foo-app", "-c", "nope"],
+        "Collection not found",
+    )
+    .await;
 
     sqlx::query("UPDATE package SET resolved = true")
         .execute(&env.pool)
