@@ -59,6 +59,8 @@ pub struct Config {
     pub directories: DirectoriesConfig,
     pub frontend: FrontendConfig,
     pub bugreport: BugreportConfig,
+    /// Dist-git (Pagure): user pages and group refreshes.
+    pub pagure: crate::pagure::PagureConfig,
     /// External links shown on package pages; `{package.name}` etc. are
     /// interpolated.
     pub links: Vec<Link>,
@@ -87,6 +89,7 @@ impl Default for Config {
             directories: DirectoriesConfig::default(),
             frontend: FrontendConfig::default(),
             bugreport: BugreportConfig::default(),
+            pagure: Default::default(),
             links: default_links(),
             bypass_login: None,
             real_builds_insert_chunk: 50,

@@ -14,6 +14,7 @@ pub mod error;
 pub mod evr;
 #[cfg(feature = "test-fixtures")]
 pub mod fixtures;
+pub mod group_sync;
 pub mod groups;
 pub mod inspect;
 pub mod koji_sessions;
@@ -21,6 +22,7 @@ pub mod model;
 pub mod notices;
 pub mod outbox;
 pub mod packages;
+pub mod pagure;
 pub mod refresh;
 pub mod resolution;
 pub mod service;
