@@ -1,7 +1,8 @@
 //! Applying a [`KojiEvent`] to the database (spec §1.3). Every operation is
 //! idempotent, so a redelivered message changes nothing twice: finished
 //! builds are left alone by `update_build_state`, and tag messages re-read
-//! Koji's *current* latest build instead of trusting the message.
+//! Koji's *current* latest build instead of trusting the message, in every
+//! collection whose tags see the message's tag ([`crate::tag_scope`]).
 
 use koschei_core::builds::{update_build_state, BackendError};
 use koschei_core::config::Config;
@@ -13,6 +14,7 @@ use koschei_koji::KojiError;
 use sqlx::PgPool;
 
 use crate::koji_message::KojiEvent;
+use crate::tag_scope::TagScope;
 
 /// The channel `repo.done` is announced on: payload `<tag>:<repo_id>`.
 pub const REPO_DONE_CHANNEL: &str = "koschei_repo_done";
@@ -111,6 +113,7 @@ pub struct Handler {
     pool: PgPool,
     sessions: KojiSessions,
     config: Config,
+    tag_scope: TagScope,
 }
 
 impl Handler {
@@ -119,6 +122,7 @@ impl Handler {
             pool,
             sessions,
             config,
+            tag_scope: TagScope::default(),
         }
     }
 
@@ -149,21 +153,24 @@ impl Handler {
                 Ok(Applied::Builds(builds.len()))
             }
             KojiEvent::Tagging { tag, package, .. } => {
-                // Every collection built into this tag that knows the
-                // package (the original updated only the first package of
-                // that name, whatever its collection).
-                let collections: Vec<KojiCollection> = sqlx::query_as(
+                // Every collection that knows the package and whose dest or build tag
+                // is the tag or inherits it (the original refreshed only the first
+                // package of that name, whatever its collection and the tag).
+                let candidates: Vec<KojiCollection> = sqlx::query_as(
                     "SELECT c.id, c.name, c.dest_tag, c.build_tag, c.target, c.secondary_mode,
                             c.poll_untracked
                      FROM collection c
-                     WHERE c.dest_tag = $1
-                       AND EXISTS (SELECT 1 FROM package p WHERE p.collection_id = c.id AND p.name = $2)
+                     WHERE EXISTS (SELECT 1 FROM package p WHERE p.collection_id = c.id AND p.name = $1)
                      ORDER BY c.id",
                 )
-                .bind(tag)
                 .bind(package)
                 .fetch_all(&self.pool)
                 .await?;
+                let collections = self
+                    .tag_scope
+                    .collections_seeing(&self.sessions, candidates, tag)
+                    .await
+                    .map_err(BackendError::from)?;
                 let opts = ListTaggedOpts {
                     latest: true,
                     inherit: true,

@@ -14,3 +14,4 @@ pub mod koji_message;
 pub mod publisher;
 pub mod service;
 pub mod stats;
+pub mod tag_scope;

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod inheritance_front;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,0 +1,161 @@
+//! Tag and untag messages reach every collection whose tags inherit the message's tag
+//! (Koji tags on inheritance), and no other. Koschei registers the newer real build of a
+//! tagged package from the message (`register_real_build` in
+//! `koschei/plugins/fedmsg_plugin/backend/services/watcher.py`, with
+//! `get_newer_build_if_exists` and `register_real_builds` of `koschei/backend/__init__.py`)
+//! instead of waiting for the poller.
+//!
+//! The messages are the ones koji-sim published, classified as the consumer does and
+//! applied by the watcher's handler.
+
+mod common;
+
+use std::sync::atomic::Ordering;
+
+use common::inheritance_front::InheritanceFront;
+use common::{Sim, MIGRATIONS};
+use koschei_core::config::Config;
+use koschei_core::fixtures;
+use koschei_core::koji_sessions::KojiSessions;
+use koschei_koji::xmlrpc::Value;
+use koschei_koji::{xstruct, KojiClient, KojiConfig};
+use koschei_watcher::handler::{Applied, Handler};
+use koschei_watcher::koji_message::{classify, Verdict};
+use sqlx::PgPool;
+
+/// A collection `name` with the given Koji tags, knowing package foo-app.
+async fn collection(pool: &PgPool, name: &str, dest_tag: &str, build_tag: &str) -> i32 {
+    let id = fixtures::collection(pool, name).await;
+    sqlx::query("UPDATE collection SET dest_tag = $2, build_tag = $3 WHERE id = $1")
+        .bind(id)
+        .bind(dest_tag)
+        .bind(build_tag)
+        .execute(pool)
+        .await
+        .unwrap();
+    fixtures::package(pool, id, "foo-app").await;
+    id
+}
+
+/// Calls a koji-sim scripting method.
+async fn script(koji: &KojiClient, method: &str, args: Vec<Value>) {
+    koji.call(method, args).await.unwrap();
+}
+
+/// Applies the newest message koji-sim published, as the watcher does.
+async fn apply_last_message(sim: &Sim, config: &Config, handler: &Handler) -> Applied {
+    let message = sim.running.sim.recent_messages().pop().unwrap();
+    let suffix = message.topic.strip_prefix("buildsys.").unwrap();
+    let key = format!("{}.{suffix}", config.fedmsg.topic);
+    let body = serde_json::to_vec(&message.body).unwrap();
+    let Verdict::Handle(event) = classify(&config.fedmsg, &key, &body).unwrap() else {
+        panic!("{key} not handled: {:?}", message.body);
+    };
+    handler.apply(&event).await.unwrap()
+}
+
+/// (collection, version, untagged) of foo-app's real builds.
+async fn foo_app_builds(pool: &PgPool) -> Vec<(i32, String, bool)> {
+    sqlx::query_as(
+        "SELECT p.collection_id, b.version, b.untagged FROM build b
+         JOIN package p ON p.id = b.package_id
+         WHERE p.name = 'foo-app' AND b.real ORDER BY 1, 2",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn tag_messages_reach_the_collections_inheriting_the_tag(pool: PgPool) {
+    let sim = Sim::start().await;
+    // Koji: `kid` inherits f99 (`kid-build` inherits `kid`); f98 and `side` are unrelated.
+    {
+        let mut st = sim.running.sim.lock();
+        let f99 = st.tag_by_name("f99").unwrap().id;
+        let kid = st.add_tag("kid", None, vec![f99]);
+        st.add_tag("kid-build", Some("x86_64".into()), vec![kid]);
+        let f98 = st.add_tag("f98", None, Vec::new());
+        st.add_tag("f98-build", Some("x86_64".into()), vec![f98]);
+        st.add_tag("side", None, Vec::new());
+    }
+    let front = InheritanceFront::start(&sim).await;
+    let koji = KojiClient::anonymous(KojiConfig {
+        max_retries: 1,
+        ..KojiConfig::new(&front.url, &sim.running.topurl)
+    })
+    .unwrap();
+    let config = Config::default();
+    let handler = Handler::new(
+        pool.clone(),
+        KojiSessions::new(koji.clone(), None),
+        config.clone(),
+    );
+    let f99 = collection(&pool, "f99", "f99", "f99-build").await;
+    let kid = collection(&pool, "kid", "kid", "kid-build").await;
+    collection(&pool, "f98", "f98", "f98-build").await; // never concerned
+    let seeded = koji
+        .list_tagged(
+            "f99",
+            &koschei_koji::ListTaggedOpts {
+                latest: true,
+                package: Some("foo-app".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .remove(0)
+        .version;
+
+    // foo-app 2.0 tagged into f99: registered in f99 and in kid, which inherits it
+    let import = |version: &str| {
+        Value::Struct(xstruct! {"name" => "foo-app", "version" => version, "release" => "1"})
+    };
+    script(&koji, "sim.importBuild", vec![import("2.0")]).await;
+    let tag = |tag: &str, nvr: &str| vec![Value::str(tag), Value::str(nvr)];
+    script(&koji, "sim.tagBuild", tag("f99", "foo-app-2.0-1")).await;
+    let applied = apply_last_message(&sim, &config, &handler).await;
+    assert_eq!(applied, Applied::Collections(2));
+    assert_eq!(
+        foo_app_builds(&pool).await,
+        [(f99, "2.0".into(), false), (kid, "2.0".into(), false)]
+    );
+    let asked = front.answered.load(Ordering::SeqCst);
+    assert!(asked > 0);
+
+    // foo-app 3.0 in f99 (that message is lost) and in an unrelated tag: the unrelated
+    // tag's message changes nothing, although a refresh would register 3.0
+    script(&koji, "sim.importBuild", vec![import("3.0")]).await;
+    script(&koji, "sim.tagBuild", tag("f99", "foo-app-3.0-1")).await;
+    script(&koji, "sim.tagBuild", tag("side", "foo-app-3.0-1")).await;
+    assert_eq!(
+        apply_last_message(&sim, &config, &handler).await,
+        Applied::Collections(0)
+    );
+    assert_eq!(
+        foo_app_builds(&pool).await,
+        [(f99, "2.0".into(), false), (kid, "2.0".into(), false)]
+    );
+    // the collection tags' inheritance is cached: the same message asks Koji nothing new
+    let asked = front.answered.load(Ordering::SeqCst);
+    apply_last_message(&sim, &config, &handler).await;
+    assert_eq!(front.answered.load(Ordering::SeqCst), asked);
+
+    // untagging 3.0 and 2.0 from f99 makes the seeded build the latest again: both
+    // collections mark 2.0 untagged and register the seeded build
+    script(&koji, "sim.untagBuild", tag("f99", "foo-app-3.0-1")).await;
+    script(&koji, "sim.untagBuild", tag("f99", "foo-app-2.0-1")).await;
+    assert_eq!(
+        apply_last_message(&sim, &config, &handler).await,
+        Applied::Collections(2)
+    );
+    let mut expected = vec![
+        (f99, "2.0".to_owned(), true),
+        (f99, seeded.clone(), false),
+        (kid, "2.0".to_owned(), true),
+        (kid, seeded, false),
+    ];
+    expected.sort();
+    assert_eq!(foo_app_builds(&pool).await, expected);
+}
