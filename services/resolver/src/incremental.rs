@@ -12,6 +12,9 @@
 //!   which is in the previous repo;
 //! * it was not reset for a forced re-resolution (`resolved IS NULL`).
 //!
+//! An unresolved package is therefore always solved: a missing BuildRequire may appear,
+//! and the solver's problems with its other BuildRequires may change with any delta.
+//!
 //! Solve traces are not stored, so planning is [`RepoDelta::plan`]'s: a package whose rule
 //! universe holds a requirement that only gained providers is solved as well.
 //!
