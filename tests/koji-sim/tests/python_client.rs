@@ -1,5 +1,6 @@
 //! Proof of fidelity: the real `koji` Python client (from PyPI) drives koji-sim through
-//! `tests/python/koji_sim_client.py`, and the published messages validate against the
+//! `tests/python/koji_sim_client.py` (and the tag, group and external-repo calls through
+//! `koji_sim_secondary.py`), and the published messages validate against the
 //! real koji-fedoramessaging schemas.
 
 mod common;
@@ -11,6 +12,19 @@ use common::SimProcess;
 
 #[test]
 fn real_koji_client_drives_koji_sim() {
+    run_script("koji_sim_client.py", 30);
+}
+
+/// The calls secondary mode's repo regeneration makes on the primary hub (tags, target,
+/// groups in a multicall, external repos, `newRepo`), checked with the real client.
+#[test]
+fn real_koji_client_manages_tags_groups_and_external_repos() {
+    run_script("koji_sim_secondary.py", 20);
+}
+
+/// Runs `tests/python/<script>` with the real koji client against a fresh koji-sim and
+/// asserts it passed at least `min_checks` checks and failed none.
+fn run_script(script: &str, min_checks: usize) {
     let python = std::env::var("KOSCHEI_PYTHON").unwrap_or_else(|_| {
         panic!(
             "KOSCHEI_PYTHON is not set: this test needs the Python venv with the real koji client. \
@@ -19,7 +33,9 @@ fn real_koji_client_drives_koji_sim() {
         )
     });
     let sim = SimProcess::start(&["--build-time", "0.1"]);
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../python/koji_sim_client.py");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../python")
+        .join(script);
     let output = Command::new(&python)
         .arg(&script)
         .arg(&sim.hub)
@@ -42,5 +58,5 @@ fn real_koji_client_drives_koji_sim() {
         .next()
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
-    assert!(passed >= 30, "only {passed} checks ran\n{stdout}");
+    assert!(passed >= min_checks, "only {passed} checks ran\n{stdout}");
 }
