@@ -1,5 +1,6 @@
 //! `koschei-poller`: polls Koji for build states, packages and real builds
-//! as a fallback to the watcher's messages (spec §1.2).
+//! as a fallback to the watcher's messages (spec §1.2), and in secondary mode
+//! has the primary Koji regenerate the secondary's new repos.
 
 use std::path::PathBuf;
 
@@ -40,6 +41,7 @@ async fn main() -> anyhow::Result<()> {
             running = report.running_polled,
             added = report.packages_added,
             registered = report.real_builds_registered,
+            repos_requested = report.repos_requested,
             "polling pass done"
         );
         Ok(())
