@@ -1,5 +1,5 @@
 //! Collection commands that talk to Koji: create, edit, delete, branch,
-//! fork (spec §7), forced submission and forced re-resolution.
+//! fork (koschei/admin.py), forced submission and forced re-resolution.
 
 use anyhow::{bail, Result};
 use koschei_core::audit::Actor;
@@ -313,7 +313,7 @@ pub async fn branch(
     let message = format!("Collection {} branched from {master_name}", release.name);
     actor.log(conn, &message, None).await?;
     Ok(format!(
-        "{message} ({} packages, {} builds copied)",
+        "Copied {} packages and {} builds",
         copied.packages, copied.builds
     ))
 }
@@ -342,7 +342,7 @@ pub async fn fork(
     let message = format!("Collection {} forked from {}", release.name, master.name);
     actor.log(conn, &message, None).await?;
     Ok(format!(
-        "{message} ({} packages, {} builds copied)",
+        "Copied {} packages and {} builds",
         copied.packages, copied.builds
     ))
 }

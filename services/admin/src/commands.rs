@@ -46,6 +46,9 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
     let mut tx = pool.begin().await?;
     let actor = admin_actor(&mut tx).await?;
+    let last_entry: i32 = sqlx::query_scalar("SELECT COALESCE(max(id), 0) FROM log_entry")
+        .fetch_one(&mut *tx)
+        .await?;
     let result = match cli.command {
         Command::CreateCollection { .. }
         | Command::EditCollection { .. }
@@ -57,24 +60,50 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         command => execute(&mut tx, &actor, &config, command).await,
     };
-    let output = match result {
-        Ok(output) => output,
+    let (output, failure) = match result {
+        Ok(output) => (output, None),
         Err(e) => match e.downcast::<CommitThenFail>() {
-            Ok(partial) => {
-                tx.commit().await?;
-                if !partial.output.is_empty() {
-                    println!("{}", partial.output);
-                }
-                bail!(partial.error);
-            }
+            Ok(partial) => (partial.output, Some(partial.error)),
             Err(e) => return Err(e),
         },
     };
+    let logged = audit_entries_since(&mut tx, &actor, last_entry).await?;
     tx.commit().await?;
-    if !output.is_empty() {
-        println!("{}", output.trim_end());
+    print_output(&logged, &output);
+    match failure {
+        Some(error) => bail!(error),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// The messages this command wrote to the audit log, in order.
+async fn audit_entries_since(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    last_entry: i32,
+) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT message FROM log_entry WHERE id > $1 AND user_id = $2 AND environment = 'admin'
+         ORDER BY id",
+    )
+    .bind(last_entry)
+    .bind(actor.user_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Prints every audit entry the command wrote, as the original's
+/// `log_user_action` does (koschei/admin.py), then the lines of its own
+/// output that are not among them.
+fn print_output(logged: &[String], output: &str) {
+    for message in logged {
+        println!("{message}");
+    }
+    for line in output.trim_end().lines() {
+        if !logged.iter().any(|m| m == line) {
+            println!("{line}");
+        }
+    }
 }
 
 /// The audited user name: `SUDO_USER`, else the OS user.
@@ -150,7 +179,7 @@ async fn execute(
             if added.is_empty() {
                 "No package changed: all were tracked already".into()
             } else {
-                format!("Packages added: {}", added.join(", "))
+                String::new()
             }
         }
         Command::AddGroup {
@@ -171,7 +200,7 @@ async fn execute(
             if !maintainers.is_empty() {
                 groups::set_group_maintainers(conn, actor, &g, &maintainers, false).await?;
             }
-            format!("Group {} updated", g.full_name())
+            String::new()
         }
         Command::SetPriority {
             mut args,
@@ -192,11 +221,7 @@ async fn execute(
                 };
                 packages::set_attribute(conn, actor, &collection, p, attr).await?;
             }
-            format!(
-                "{} priority of {} set to {value}",
-                if static_priority { "Static" } else { "Manual" },
-                args.join(", ")
-            )
+            String::new()
         }
         Command::SetArchOverride {
             name,
@@ -247,7 +272,7 @@ async fn execute(
             if content.content_from_file.is_some() {
                 groups::set_group_content(conn, actor, &g, &names, content.append).await?;
             }
-            format!("Group {} modified", g.full_name())
+            String::new()
         }
         Command::CreateCollectionGroup {
             name,
@@ -433,10 +458,11 @@ async fn set_arch_override(
             bail!(DataError::PackagesDontExist(vec![name.to_string()]));
         }
     }
-    Ok(format!(
-        "Arch override {} on {changed} package(s)",
-        value.map_or("cleared".to_string(), |v| format!("set to {v:?}"))
-    ))
+    Ok(if changed == 0 {
+        "No package changed".to_string()
+    } else {
+        String::new()
+    })
 }
 
 /// Reads whitespace-separated names from the content file (or stdin).

@@ -1,4 +1,4 @@
-//! `koschei-admin`: the administration command line (spec §7).
+//! `koschei-admin`: the administration command line (koschei/admin.py).
 
 mod cli;
 mod collection_commands;
@@ -19,7 +19,8 @@ async fn main() {
         .init();
     let cli = cli::Cli::parse();
     if let Err(e) = commands::run(cli).await {
-        eprintln!("error: {e:#}");
+        // The message alone and exit status 1, as the original's sys.exit(message).
+        eprintln!("{e:#}");
         std::process::exit(1);
     }
 }

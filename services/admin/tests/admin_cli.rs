@@ -170,8 +170,15 @@ async fn notices(pool: PgPool) {
 async fn add_pkg(pool: PgPool) {
     setup(&pool).await;
     let admin = Admin::new(&pool);
+    // The output is the audit entries written, as the original's
+    // log_user_action prints them (koschei/admin.py, test/admin_test.py
+    // test_add_pkg).
     let out = admin.ok(&["add-pkg", "rnv", "xpp3", "-c", "f25"]);
-    assert!(out.contains("rnv") && out.contains("xpp3"), "{out}");
+    assert_eq!(
+        out,
+        "Package rnv (collection f25): tracked set from False to True\n\
+         Package xpp3 (collection f25): tracked set from False to True\n"
+    );
     let tracked: Vec<String> =
         sqlx::query_scalar("SELECT name FROM package WHERE tracked ORDER BY name")
             .fetch_all(&pool)
@@ -215,7 +222,7 @@ async fn set_priority(pool: PgPool) {
     setup(&pool).await;
     let admin = Admin::new(&pool);
     admin.ok(&["set-priority", "rnv", "xpp3", "100", "--collection", "f25"]);
-    admin.ok(&[
+    let out = admin.ok(&[
         "set-priority",
         "junit",
         "-5",
@@ -223,6 +230,10 @@ async fn set_priority(pool: PgPool) {
         "--collection",
         "f25",
     ]);
+    assert_eq!(
+        out,
+        "Package junit (collection f25): static_priority set from 0 to -5\n"
+    );
     let rows: Vec<(String, i32, i32)> =
         sqlx::query_as("SELECT name, manual_priority, static_priority FROM package ORDER BY name")
             .fetch_all(&pool)
