@@ -21,6 +21,8 @@ pub enum NameFilter {
     Group(i32),
     /// Packages of the groups a user maintains (by user id).
     MaintainedBy(i32),
+    /// Packages with one of these names.
+    Names(Vec<String>),
 }
 
 impl NameFilter {
@@ -36,6 +38,7 @@ impl NameFilter {
                 " AND p.base_id IN (SELECT r.base_id FROM package_group_relation r
                     JOIN group_acl a ON a.group_id = r.group_id WHERE a.user_id = ${n})"
             ),
+            NameFilter::Names(_) => format!(" AND p.name = ANY(${n})"),
         }
     }
 
@@ -47,6 +50,7 @@ impl NameFilter {
             NameFilter::All => q,
             NameFilter::Pattern(p) => q.bind(p),
             NameFilter::Group(id) | NameFilter::MaintainedBy(id) => q.bind(*id),
+            NameFilter::Names(names) => q.bind(names),
         }
     }
 }

@@ -25,6 +25,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<TrustedProxies>,
     /// Key signing the session cookie.
     pub session_key: Arc<SessionKey>,
+    /// Dist-git's cached maintainer map (`pagure.owner_alias_url`), for user pages.
+    pub pagure: Option<Arc<koschei_core::pagure::MaintainerCache>>,
 }
 
 impl AppState {
@@ -40,12 +42,14 @@ impl AppState {
         }
         let trusted_proxies = TrustedProxies::parse(&auth.trusted_proxies)?;
         let session_key = session_key(&config)?;
+        let pagure = koschei_core::pagure::MaintainerCache::from_config(&config.pagure)?;
         Ok(AppState {
             pool,
             config: Arc::new(config),
             user_re: Arc::new(user_re),
             trusted_proxies: Arc::new(trusted_proxies),
             session_key: Arc::new(session_key),
+            pagure: pagure.map(Arc::new),
         })
     }
 }

@@ -355,7 +355,7 @@ async fn user_page_needs_login(pool: PgPool) {
     c.login("alice").await;
     c.get("/user/alice?collection=f25")
         .await
-        .expect(StatusCode::OK, &["Packages of alice", ">foo</a>"])
+        .expect(StatusCode::OK, &["alice's packages", ">foo</a>"])
         .lacks(&[">rnv</a>"]);
     c.get("/user/nobody")
         .await
