@@ -201,10 +201,11 @@ pub enum Command {
     /// fails listing every violation.
     Check,
     /// Copy the database of an original Koschei 2.4 (alembic revision
-    /// c3e9459e893f) into this one, in one transaction, and print the rows
-    /// copied per table. One-way: this database's build states 4 (canceled),
-    /// 6 (timed out) and 7 (infrastructure failure) do not exist in the
-    /// original, which cannot read it back.
+    /// c3e9459e893f) into this one (its schema created or upgraded first, as
+    /// create-db), in one transaction, and print the rows copied per table.
+    /// One-way: this database's build states 4 (canceled), 6 (timed out) and
+    /// 7 (infrastructure failure) do not exist in the original, which cannot
+    /// read it back.
     MigrateFromKoschei(MigrateArgs),
     /// Explain a package: state, priority components, skip reasons, builds.
     Package {
