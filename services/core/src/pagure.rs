@@ -31,7 +31,8 @@ pub struct PagureConfig {
     /// Seconds the maintainer map is kept before it is fetched again (the
     /// original's `caching.pagure.users.expiration_time`).
     pub expiration_time: u64,
-    /// Seconds one download may take.
+    /// Seconds one download may take (a user page waits for it when the
+    /// map has expired; keep it below `frontend.limits.request_timeout`).
     pub timeout: u64,
     /// Largest file accepted, in bytes (after decompression).
     pub max_reply_size: u64,
@@ -43,8 +44,8 @@ impl Default for PagureConfig {
             owner_alias_url: None,
             bz_url: "https://src.fedoraproject.org/extras/pagure_bz.json".into(),
             expiration_time: 600,
-            timeout: 60,
-            max_reply_size: 256 * 1024 * 1024,
+            timeout: 20,
+            max_reply_size: 64 * 1024 * 1024,
         }
     }
 }
