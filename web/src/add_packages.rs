@@ -1,7 +1,7 @@
 //! `/add-packages`: track packages of a collection, optionally adding them
 //! to one of the user's groups.
 
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router};
 use koschei_core::audit::Actor;
@@ -144,10 +144,12 @@ async fn submit(ctx: PageContext, Form(form): Form<FormData>) -> AppResult<Respo
             } else {
                 ctx.session.flash(
                     FlashKind::Success,
-                    format!("Packages added: {}", added.join(", ")),
+                    format!("Packages added: {}", added.join(",")),
                 );
             }
-            Ok(Redirect::to(&safe_next(ctx.query.get_nonempty("next"))).into_response())
+            Ok(crate::redirect::found(&safe_next(
+                ctx.query.get_nonempty("next"),
+            )))
         }
         Err(DataError::Db(e)) => Err(e.into()),
         Err(e @ DataError::PackagesDontExist(_)) => fail(

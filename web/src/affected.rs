@@ -52,7 +52,7 @@ async fn affected_by(ctx: PageContext, Path(dep): Path<String>) -> AppResult<Res
     }
     let collection = ctx.current[0].clone();
     let (evr1, evr2) = (evr_arg(&ctx, 1)?, evr_arg(&ctx, 2)?);
-    let mut pager = Pager::from_ctx(&ctx, ctx.config.frontend.packages_per_page);
+    let mut pager = Pager::from_ctx(&ctx, ctx.config.frontend.packages_per_page)?;
     let rows: Vec<Affected> = sqlx::query_as(
         "SELECT p.name, package_state(p) AS state, b.id AS build_id, b.started, ch.distance,
                 count(*) OVER () AS total
@@ -89,7 +89,7 @@ async fn affected_by(ctx: PageContext, Path(dep): Path<String>) -> AppResult<Res
     .bind(pager.offset())
     .fetch_all(&ctx.pool)
     .await?;
-    pager.total = rows.first().map_or(0, |r| r.total);
+    pager.set_total(rows.first().map_or(0, |r| r.total))?;
     let direction = if evr1.rpm_cmp(&evr2).is_le() {
         "upgrade"
     } else {
@@ -119,5 +119,11 @@ async fn affected_by(ctx: PageContext, Path(dep): Path<String>) -> AppResult<Res
         }
         (pager.render(&ctx, "Packages"))
     };
-    Ok(layout::page(&ctx, &format!("Affected by {dep}"), Tab::Packages, content).into_response())
+    Ok(layout::page(
+        &ctx,
+        &format!("{dep} change report"),
+        Tab::Packages,
+        content,
+    )
+    .into_response())
 }

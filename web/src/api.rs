@@ -54,7 +54,7 @@ impl<E: Into<AppError>> From<E> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = match self.0.status() {
-            StatusCode::SEE_OTHER => StatusCode::UNAUTHORIZED,
+            StatusCode::FOUND => StatusCode::UNAUTHORIZED,
             s => s,
         };
         (status, Json(json!({ "error": self.0.public_message() }))).into_response()

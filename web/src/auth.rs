@@ -11,7 +11,7 @@ use std::net::IpAddr;
 
 use axum::extract::{RawQuery, Request, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use koschei_core::error::is_valid_user_name;
@@ -137,16 +137,22 @@ async fn login(
     .await?;
     session.log_in(name.clone(), generation);
     if created {
-        session.flash(FlashKind::Info, format!("New user {name} was registered."));
+        session.flash(
+            FlashKind::Info,
+            format!("New user \"{name}\" was registered."),
+        );
     }
-    let mut message = format!("Logged in as user {name} with identity {identity}.");
+    // The messages of the original's `koschei/frontend/auth.py`.
+    session.flash(
+        FlashKind::Success,
+        format!("Logged in as user \"{name}\" with identity \"{identity}\"."),
+    );
     if admin {
-        message.push_str(" You have admin privileges.");
+        session.flash(FlashKind::Info, "You have admin privileges.");
     }
-    session.flash(FlashKind::Success, message);
     tracing::info!(user = ?name, identity = ?identity, peer = ?peer, "login");
     let query = QueryArgs::parse(raw.as_deref());
-    Ok(Redirect::to(&safe_next(query.get("next"))).into_response())
+    Ok(crate::redirect::found(&safe_next(query.get("next"))))
 }
 
 /// Ends the login here and in every other session of the user (copies of
@@ -160,9 +166,11 @@ async fn logout(State(state): State<AppState>, session: Session) -> AppResult<Re
         .execute(&state.pool)
         .await?;
         session.log_out();
-        session.flash(FlashKind::Info, "You were logged out.");
+        session.flash(FlashKind::Success, "Successfully logged out.");
+    } else {
+        session.flash(FlashKind::Info, "You were not logged in.");
     }
-    Ok(Redirect::to("/").into_response())
+    Ok(crate::redirect::found("/"))
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
-//! `/badge/<collection>/<name>.svg`: a status badge of a package for
-//! READMEs and dashboards, drawn as SVG.
+//! `/badge/<collection>/<name>.svg` and `….png`: a status badge of a
+//! package for READMEs and dashboards, drawn as SVG (and rasterised by
+//! [`crate::badge_png`]). The original (`koschei/frontend/views.py`,
+//! `badge`) serves both formats.
 
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -14,19 +16,23 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/badge/{collection}/{file}", get(badge))
 }
 
+/// The state's colour: the shields.io colours of the original's badges
+/// (`aux/update-badges.sh`): ok brightgreen, failing and unresolved red,
+/// blocked orange, untracked yellow, anything else light grey.
 fn color(state: &str) -> &'static str {
     match state {
         "ok" => "#4c1",
-        "failing" => "#e05d44",
-        "unresolved" => "#fe7d37",
-        "blocked" => "#555",
+        "failing" | "unresolved" => "#e05d44",
+        "blocked" => "#fe7d37",
+        "untracked" => "#dfb317",
         _ => "#9f9f9f",
     }
 }
 
-/// Approximate text width in the badge font (Verdana 11px).
+/// Approximate text width in the badge font (Verdana 11px), in whole
+/// pixels so that the PNG has exactly the SVG's size.
 fn text_width(text: &str) -> f64 {
-    text.chars().count() as f64 * 6.8 + 10.0
+    (text.chars().count() as f64 * 6.8 + 10.0).round()
 }
 
 /// The badge SVG for a state.
@@ -57,13 +63,24 @@ pub fn badge_svg(label: &str, state: &str) -> String {
     .into_string()
 }
 
+/// The image formats of badges.
+#[derive(Clone, Copy)]
+enum Format {
+    Svg,
+    Png,
+}
+
 async fn badge(
     State(state): State<AppState>,
     Path((collection, file)): Path<(String, String)>,
 ) -> Result<Response, crate::error::AppError> {
-    let Some(name) = file.strip_suffix(".svg") else {
+    let (name, format) = if let Some(name) = file.strip_suffix(".svg") {
+        (name, Format::Svg)
+    } else if let Some(name) = file.strip_suffix(".png") {
+        (name, Format::Png)
+    } else {
         return Err(crate::error::AppError::NotFound(
-            "Badges are served as .svg".into(),
+            "Badges are served as .svg or .png".into(),
         ));
     };
     let found: Option<String> = sqlx::query_scalar(
@@ -78,13 +95,26 @@ async fn badge(
         Some(s) => (StatusCode::OK, s.as_str()),
         None => (StatusCode::NOT_FOUND, "not found"),
     };
-    Ok((
-        status,
-        [
-            (header::CONTENT_TYPE, "image/svg+xml; charset=utf-8"),
-            (header::CACHE_CONTROL, "max-age=300"),
-        ],
-        badge_svg("koschei", text),
-    )
-        .into_response())
+    let cache = (header::CACHE_CONTROL, "max-age=300");
+    Ok(match format {
+        Format::Svg => (
+            status,
+            [
+                (header::CONTENT_TYPE, "image/svg+xml; charset=utf-8"),
+                cache,
+            ],
+            badge_svg(LABEL, text),
+        )
+            .into_response(),
+        Format::Png => match crate::badge_png::badge_png(LABEL, text) {
+            Ok(png) => (status, [(header::CONTENT_TYPE, "image/png"), cache], png).into_response(),
+            Err(e) => {
+                tracing::error!("rendering the PNG badge {text:?}: {e:#}");
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            }
+        },
+    })
 }
+
+/// The left half of every badge.
+const LABEL: &str = "koschei";

@@ -1,15 +1,18 @@
 //! `/bugreport/<name>?collection=`: redirect to a pre-filled FTBFS bug form
-//! (`bugreport.url` and `bugreport.template`). The package link in it is
-//! absolute under `frontend.external_url`, else a path.
+//! (`bugreport.url` and `bugreport.template`), as the original's
+//! `bugreport` view (`koschei/frontend/views.py`) does: the fields are
+//! form-encoded (spaces as `+`), the comment is dedented and stripped, and
+//! blocked packages have no form. The package link in it is absolute under
+//! `frontend.external_url`, else a path.
 
 use axum::extract::Path;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 
 use crate::context::PageContext;
 use crate::error::{AppError, AppResult};
-use crate::query::{encode, to_query};
+use crate::query::encode;
 use crate::state::AppState;
 use crate::template::{dedent, interpolate};
 
@@ -22,7 +25,7 @@ async fn bugreport(ctx: PageContext, Path(name): Path<String>) -> AppResult<Resp
     let build: Option<(Option<i32>, String, String)> = sqlx::query_as(
         "SELECT b.epoch, b.version, b.release FROM package p
          JOIN build b ON b.id = p.last_complete_build_id
-         WHERE p.name = $1 AND p.collection_id = $2",
+         WHERE p.name = $1 AND p.collection_id = $2 AND NOT p.blocked",
     )
     .bind(&name)
     .bind(collection.id)
@@ -53,8 +56,9 @@ async fn bugreport(ctx: PageContext, Path(name): Path<String>) -> AppResult<Resp
             "release" => release.clone(),
             "arch" => "src".into(),
             "url" => url.clone(),
+            // A collection prints as its display name in the original.
+            "collection" | "collection.display_name" => collection.display_name.clone(),
             "collection.name" => collection.name.clone(),
-            "collection.display_name" => collection.display_name.clone(),
             "collection.target" => collection.target.clone(),
             "collection.dest_tag" => collection.dest_tag.clone(),
             "collection.bugzilla_product" => {
@@ -72,21 +76,14 @@ async fn bugreport(ctx: PageContext, Path(name): Path<String>) -> AppResult<Resp
             AppError::BadRequest(format!("Bug report template field {key} cannot be filled"))
         })?;
         let value = if key == "comment" {
-            dedent(&value)
+            dedent(&value).trim().to_string()
         } else {
             value
         };
         fields.push((key.clone(), value));
     }
-    let pairs: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let query = to_query(&pairs);
-    let target = ctx
-        .config
-        .bugreport
-        .url
-        .replace("{query}", query.trim_start_matches('?'));
-    Ok(Redirect::to(&target).into_response())
+    let query = serde_urlencoded::to_string(&fields)
+        .map_err(|e| AppError::BadRequest(format!("Bug report fields: {e}")))?;
+    let target = ctx.config.bugreport.url.replace("{query}", &query);
+    Ok(crate::redirect::found(&target))
 }

@@ -3,7 +3,7 @@
 //! The rendering helpers here are shared with the package page's history.
 
 use axum::extract::Path;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::NaiveDateTime;
@@ -350,7 +350,13 @@ async fn build_page(ctx: PageContext, Path(id): Path<i32>) -> AppResult<Response
             }
         }
     };
-    Ok(layout::page(&ctx, &format!("Build {}", build.id), Tab::Packages, content).into_response())
+    Ok(layout::page(
+        &ctx,
+        &format!("{} - build {}", build.package_name, build.task_id),
+        Tab::Packages,
+        content,
+    )
+    .into_response())
 }
 
 /// `POST /build/<id>/cancel` (admins): asks the backend to cancel a running
@@ -400,5 +406,5 @@ async fn cancel_build(ctx: PageContext, Path(id): Path<i32>) -> AppResult<Respon
         ctx.session
             .flash(FlashKind::Success, "Cancelation request sent.");
     }
-    Ok(Redirect::to(&format!("/build/{id}")).into_response())
+    Ok(crate::redirect::found(&format!("/build/{id}")))
 }

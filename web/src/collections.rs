@@ -3,7 +3,7 @@
 //! re-resolution. Editing collections is done with koschei-admin.
 
 use axum::extract::Path;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use koschei_core::audit::Actor;
@@ -178,5 +178,8 @@ async fn force_resolution(ctx: PageContext, Path(name): Path<String>) -> AppResu
             c.display_name
         ),
     );
-    Ok(Redirect::to(&format!("/collection/{}", encode(&c.name))).into_response())
+    Ok(crate::redirect::found(&format!(
+        "/collection/{}",
+        encode(&c.name)
+    )))
 }

@@ -1,7 +1,7 @@
 //! The one error type of the HTTP layer and its mapping to status codes.
 
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use koschei_core::error::DataError;
 
 /// Why a request failed. HTML handlers return it directly; the JSON API
@@ -37,7 +37,7 @@ impl AppError {
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
-            AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            AppError::LoginRequired { .. } => StatusCode::FOUND,
             AppError::Db(e) if is_timeout(e) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::NoCollections | AppError::Db(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -84,7 +84,7 @@ impl From<DataError> for AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         if let AppError::LoginRequired { next } = &self {
-            return Redirect::to(&crate::auth::login_url(next)).into_response();
+            return crate::redirect::found(&crate::auth::login_url(next));
         }
         let status = self.status();
         let message = self.public_message();

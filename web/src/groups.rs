@@ -4,7 +4,7 @@
 //! creator's namespace; global groups are created and renamed by the CLI.
 
 use axum::extract::Path;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router};
 use koschei_core::audit::Actor;
@@ -272,7 +272,7 @@ async fn group_detail(ctx: PageContext, full: String) -> AppResult<Response> {
         (layout::collection_tabs(&ctx, true, None))
         (table)
     };
-    Ok(layout::page(&ctx, &format!("Group {full}"), Tab::Groups, content).into_response())
+    Ok(layout::page(&ctx, &format!("{full} group"), Tab::Groups, content).into_response())
 }
 
 /// Values of the group form.
@@ -292,7 +292,7 @@ fn group_form(ctx: &PageContext, action: &str, form: &GroupForm, global: bool) -
             }
             @if global { p.muted { "Global groups can only be renamed with koschei-admin." } }
             label { "Maintainers (user names, separated by commas or spaces)"
-                input type="text" name="maintainers" value=(form.maintainers) required;
+                input type="text" name="owners" value=(form.maintainers) required;
             }
             label { "Packages (one per line or separated by commas or spaces)"
                 textarea name="packages" rows="12" required { (form.packages) }
@@ -325,7 +325,7 @@ fn validate(
             "Invalid group name {name:?}: use letters, digits and .+_-"
         ));
     }
-    let maintainers = split_names(&form.text("maintainers"));
+    let maintainers = split_names(&form.text(OWNERS_FIELD));
     if maintainers.is_empty() {
         return Err("Maintainers: at least one user name is required".into());
     }
@@ -344,6 +344,10 @@ fn validate(
     Ok((name, maintainers, packages))
 }
 
+/// The form field of the group's maintainers, named as in the original's
+/// `GroupForm` (`koschei/frontend/forms.py`).
+const OWNERS_FIELD: &str = "owners";
+
 fn actor(user: &User) -> Actor {
     Actor {
         environment: LogEnvironment::Frontend,
@@ -354,7 +358,7 @@ fn actor(user: &User) -> Actor {
 fn submitted(form: &FormData) -> GroupForm {
     GroupForm {
         name: form.text("name"),
-        maintainers: form.text("maintainers"),
+        maintainers: form.text(OWNERS_FIELD),
         packages: form.text("packages"),
     }
 }
@@ -404,7 +408,7 @@ async fn add_group_post(ctx: PageContext, Form(form): Form<FormData>) -> AppResu
         Ok(_) => {
             tx.commit().await?;
             ctx.session.flash(FlashKind::Success, "Group created");
-            Ok(Redirect::to(&format!("/groups/{full}")).into_response())
+            Ok(crate::redirect::found(&format!("/groups/{full}")))
         }
         Err(DataError::Db(e)) => Err(e.into()),
         Err(DataError::GroupExists(_)) => fail(&ctx, "Group already exists".into()),
@@ -480,7 +484,10 @@ async fn edit_submit(ctx: PageContext, full: String, form: FormData) -> AppResul
         Ok(renamed) => {
             tx.commit().await?;
             ctx.session.flash(FlashKind::Success, "Group modified");
-            Ok(Redirect::to(&format!("/groups/{}", renamed.full_name())).into_response())
+            Ok(crate::redirect::found(&format!(
+                "/groups/{}",
+                renamed.full_name()
+            )))
         }
         Err(DataError::Db(e)) => Err(e.into()),
         Err(DataError::GroupExists(_)) => fail(&ctx, "Group already exists".into()),
@@ -534,7 +541,7 @@ async fn delete_submit(ctx: PageContext, full: String) -> AppResult<Response> {
     core_groups::delete_group(&mut tx, &actor(&user), &group).await?;
     tx.commit().await?;
     ctx.session.flash(FlashKind::Success, "Group was deleted");
-    Ok(Redirect::to("/groups").into_response())
+    Ok(crate::redirect::found("/groups"))
 }
 
 async fn delete_global(ctx: PageContext, Path(first): Path<String>) -> AppResult<Response> {

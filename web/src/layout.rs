@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use crate::context::PageContext;
+use crate::error::{AppError, AppResult};
 use crate::query::encode;
 use crate::session::CSRF_FIELD;
 
@@ -23,19 +24,31 @@ pub enum Tab {
     None,
 }
 
+/// The document head; `title` is the whole `<title>`.
 fn head(title: &str) -> Markup {
     html! {
         head {
             meta charset="utf-8";
             meta name="viewport" content="width=device-width, initial-scale=1";
-            title { (title) " - Koschei" }
+            title { (title) }
             link rel="stylesheet" href="/static/koschei.css";
             link rel="icon" href="/static/favicon.svg" type="image/svg+xml";
         }
     }
 }
 
-/// A full page with the header, notices, flash messages and footer.
+/// The `<title>` of a page as the original's `templates/base.html` forms
+/// it: "Koschei - <subject>", or just "Koschei" for an empty subject.
+pub fn page_title(subject: &str) -> String {
+    if subject.is_empty() {
+        "Koschei".to_string()
+    } else {
+        format!("Koschei - {subject}")
+    }
+}
+
+/// A full page with the header, notices, flash messages and footer;
+/// `title` is the page's subject (see [`page_title`]).
 pub fn page(ctx: &PageContext, title: &str, tab: Tab, content: Markup) -> Markup {
     let flashes = ctx.session.take_flashes();
     let user = ctx.user.as_ref();
@@ -65,7 +78,7 @@ pub fn page(ctx: &PageContext, title: &str, tab: Tab, content: Markup) -> Markup
     html! {
         (DOCTYPE)
         html lang="en" {
-            (head(title))
+            (head(&page_title(title)))
             body {
                 header.topbar {
                     a.logo href="/" { span.logo-mark { "K" } "Koschei" }
@@ -220,22 +233,46 @@ pub fn csrf_field(ctx: &PageContext) -> Markup {
     html! { input type="hidden" name=(CSRF_FIELD) value=(ctx.session.csrf_token()); }
 }
 
-/// Page arithmetic of a paginated listing (`page` query argument, 1-based).
+/// Page arithmetic of a paginated listing (`page` query argument, 1-based),
+/// with the original's rules (Flask-SQLAlchemy's `paginate`, as used by
+/// `koschei/frontend/views.py`): a `page` that is not a positive integer,
+/// or one after the last page, is not found.
 #[derive(Debug, Clone, Copy)]
 pub struct Pager {
     pub page: i64,
     pub per_page: i64,
-    pub total: i64,
+    total: i64,
 }
 
 impl Pager {
-    /// Reads `page` from the query (see [`crate::query::page_number`]).
-    pub fn from_ctx(ctx: &PageContext, per_page: i64) -> Pager {
-        Pager {
-            page: crate::query::page_number(ctx.query.get("page")),
+    /// Reads `page` from the query; 404 unless it is a positive integer
+    /// (numbers beyond [`crate::query::MAX_PAGE`] are clamped to it).
+    pub fn from_ctx(ctx: &PageContext, per_page: i64) -> AppResult<Pager> {
+        let page = match ctx.query.get("page") {
+            None => 1,
+            Some(raw) => raw
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|p| *p >= 1)
+                .ok_or_else(page_not_found)?
+                .min(crate::query::MAX_PAGE),
+        };
+        Ok(Pager {
+            page,
             per_page: per_page.max(1),
             total: 0,
+        })
+    }
+
+    /// Records the number of items; 404 for a page after the last one
+    /// (page 1 exists even when the list is empty).
+    pub fn set_total(&mut self, total: i64) -> AppResult<()> {
+        self.total = total;
+        if self.page > 1 && self.offset() >= total {
+            return Err(page_not_found());
         }
+        Ok(())
     }
 
     pub fn offset(&self) -> i64 {
@@ -246,14 +283,20 @@ impl Pager {
         ((self.total + self.per_page - 1) / self.per_page).max(1)
     }
 
-    /// Pagination links and the "X to Y from total Z" text.
+    /// Pagination links and the "<what> from X to Y from total Z" text.
+    /// As in the original's `templates/macros.html`, X is the first
+    /// item's number even on an empty list ("from 1 to 0 from total 0"),
+    /// and the linked pages are the first two, the last two, and from two
+    /// before to four after the current one (Flask-SQLAlchemy's
+    /// `iter_pages`).
     pub fn render(&self, ctx: &PageContext, what: &str) -> Markup {
-        let from = (self.offset() + 1).min(self.total);
+        let from = self.offset() + 1;
         let to = (self.offset() + self.per_page).min(self.total);
         let pages = self.pages();
         // Page numbers to link, `None` standing for a gap.
         let mut items: Vec<Option<i64>> = Vec::new();
-        for p in (1..=pages).filter(|p| *p <= 2 || *p > pages - 2 || (p - self.page).abs() <= 2) {
+        let near = |p: i64| p >= self.page - 2 && p <= self.page + 4;
+        for p in (1..=pages).filter(|p| *p <= 2 || *p > pages - 2 || near(*p)) {
             if items
                 .last()
                 .copied()
@@ -285,6 +328,10 @@ impl Pager {
             }
         }
     }
+}
+
+fn page_not_found() -> AppError {
+    AppError::NotFound("Page not found".into())
 }
 
 /// Parsed `order_by=a,-b`: keys with their direction (`true` = descending).

@@ -8,7 +8,7 @@
 //! `package_skip_reasons()`), and it shows infrastructure failures as such.
 
 use axum::extract::Path;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::NaiveDateTime;
@@ -331,7 +331,7 @@ fn groups_card(
                         (layout::csrf_field(ctx))
                         input type="hidden" name="collection_id" value=(collection.id);
                         @for g in &editable {
-                            input type="hidden" name={ "group-prev-" (g.id) } value=(if g.member { "1" } else { "0" });
+                            input type="hidden" name={ "group-prev-" (g.id) } value=(if g.member { "true" } else { "false" });
                             label { input type="checkbox" name={ "group-" (g.id) } value="1" checked[g.member]; " " (g.full_name()) }
                         }
                         button type="submit" { "Save groups" }
@@ -562,7 +562,7 @@ async fn edit_package(
 ) -> AppResult<Response> {
     let user = ctx.require_user()?.clone();
     let (collection, package) = form_package(&ctx, &form, &name).await?;
-    let back = Redirect::to(&package_url(&name, &collection.name)).into_response();
+    let back = crate::redirect::found(&package_url(&name, &collection.name));
 
     let mut attrs = Vec::new();
     let mut errors = Vec::new();
@@ -603,7 +603,8 @@ async fn edit_package(
         else {
             continue;
         };
-        let was = prev == "1";
+        // "true"/"false", as the original's package page sends them.
+        let was = matches!(prev, "true" | "1");
         let now = form.checked(&format!("group-{id}"));
         if was != now {
             let group = crate::groups::group_by_id(&mut tx, id)
@@ -672,5 +673,8 @@ async fn force_resolution(
             "Re-resolution of {name} requested: the resolver will check its dependencies again."
         ),
     );
-    Ok(Redirect::to(&package_url(&name, &collection.name)).into_response())
+    Ok(crate::redirect::found(&package_url(
+        &name,
+        &collection.name,
+    )))
 }

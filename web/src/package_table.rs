@@ -131,10 +131,16 @@ pub async fn render(ctx: &PageContext, opts: TableOptions) -> AppResult<Markup> 
             }
         }
     });
+    // The pager's caption, as in the original's `templates/macros.html`.
+    let what = match (opts.untracked_toggle, untracked) {
+        (false, _) => "Packages",
+        (true, false) => "Tracked packages",
+        (true, true) => "Tracked and untracked packages",
+    };
     let table = if ctx.current.len() == 1 {
-        single(ctx, &ctx.current[0], &opts.filter, untracked).await?
+        single(ctx, &ctx.current[0], &opts.filter, untracked, what).await?
     } else {
-        unified(ctx, &opts.filter, untracked).await?
+        unified(ctx, &opts.filter, untracked, what).await?
     };
     Ok(html! { (toggle.unwrap_or_default()) (table) })
 }
@@ -144,6 +150,7 @@ async fn single(
     collection: &Collection,
     filter: &NameFilter,
     untracked: bool,
+    what: &str,
 ) -> AppResult<Markup> {
     let pool: &PgPool = &ctx.pool;
     let p = &ctx.config.priorities;
@@ -190,7 +197,7 @@ async fn single(
         },
         filter = filter.sql(filter_param),
     );
-    let mut pager = Pager::from_ctx(ctx, ctx.config.frontend.packages_per_page);
+    let mut pager = Pager::from_ctx(ctx, ctx.config.frontend.packages_per_page)?;
     let mut ids_query = sqlx::query_as::<_, (i32,)>(&ids_sql)
         .bind(collection.id)
         .bind(untracked)
@@ -225,7 +232,7 @@ async fn single(
         "SELECT count(*) FROM package p WHERE {where_sql}{}",
         filter.sql(3)
     );
-    pager.total = filter
+    let total = filter
         .bind(
             sqlx::query_as::<_, (i64,)>(&count_sql)
                 .bind(collection.id)
@@ -234,6 +241,7 @@ async fn single(
         .fetch_one(pool)
         .await?
         .0;
+    pager.set_total(total)?;
     let base_ids: Vec<i32> = rows.iter().map(|r| r.base_id).collect();
     let groups: Vec<(i32, Option<String>, String)> = sqlx::query_as(
         "SELECT r.base_id, g.namespace, g.name FROM package_group_relation r
@@ -249,7 +257,9 @@ async fn single(
     .await?;
     let weburl = &ctx.config.koji_config.weburl;
     let coll = encode(&collection.name);
+    let pager_row = pager.render(ctx, what);
     Ok(html! {
+        (pager_row)
         table.packages {
             thead { tr {
                 th { (layout::sort_header(ctx, &order, "name", "Package")) }
@@ -282,11 +292,16 @@ async fn single(
                 @if rows.is_empty() { tr { td colspan="7" .muted { "No packages." } } }
             }
         }
-        (pager.render(ctx, "Packages"))
+        (pager_row)
     })
 }
 
-async fn unified(ctx: &PageContext, filter: &NameFilter, untracked: bool) -> AppResult<Markup> {
+async fn unified(
+    ctx: &PageContext,
+    filter: &NameFilter,
+    untracked: bool,
+    what: &str,
+) -> AppResult<Markup> {
     let pool: &PgPool = &ctx.pool;
     let ids: Vec<i32> = ctx.current.iter().map(|c| c.id).collect();
     let state_keys: Vec<String> = ctx
@@ -331,7 +346,7 @@ async fn unified(ctx: &PageContext, filter: &NameFilter, untracked: bool) -> App
          LIMIT $3 OFFSET $4",
         filter = filter.sql(5),
     );
-    let mut pager = Pager::from_ctx(ctx, ctx.config.frontend.packages_per_page);
+    let mut pager = Pager::from_ctx(ctx, ctx.config.frontend.packages_per_page)?;
     let rows: Vec<UnifiedRow> = filter
         .bind(
             sqlx::query_as(&sql)
@@ -347,7 +362,7 @@ async fn unified(ctx: &PageContext, filter: &NameFilter, untracked: bool) -> App
          WHERE {where_sql}{}",
         filter.sql(3)
     );
-    pager.total = filter
+    let total = filter
         .bind(
             sqlx::query_as::<_, (i64,)>(&count_sql)
                 .bind(&ids)
@@ -356,7 +371,10 @@ async fn unified(ctx: &PageContext, filter: &NameFilter, untracked: bool) -> App
         .fetch_one(pool)
         .await?
         .0;
+    pager.set_total(total)?;
+    let pager_row = pager.render(ctx, what);
     Ok(html! {
+        (pager_row)
         table.packages.unified {
             thead { tr {
                 th { (layout::sort_header(ctx, &order, "name", "Package")) }
@@ -386,7 +404,7 @@ async fn unified(ctx: &PageContext, filter: &NameFilter, untracked: bool) -> App
                 @if rows.is_empty() { tr { td colspan=(ctx.current.len() + 3) .muted { "No packages." } } }
             }
         }
-        (pager.render(ctx, "Packages"))
+        (pager_row)
     })
 }
 

@@ -1,6 +1,6 @@
 //! The front page, the package list ("Package summary") and search.
 
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use maud::html;
@@ -51,7 +51,7 @@ pub async fn package_list(ctx: PageContext) -> AppResult<Response> {
 /// empty query goes back to the front page.
 async fn search(ctx: PageContext) -> AppResult<Response> {
     let Some(q) = ctx.query.get_nonempty("q").map(str::to_string) else {
-        return Ok(Redirect::to("/").into_response());
+        return Ok(crate::redirect::found("/"));
     };
     let table = package_table::render(
         &ctx,

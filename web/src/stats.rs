@@ -143,10 +143,12 @@ pub async fn stats(ctx: PageContext) -> AppResult<Response> {
                 .collect(),
         })
         .collect();
-    let mut pager = Pager::from_ctx(&ctx, RESOURCES_PER_PAGE);
-    pager.total = sqlx::query_scalar("SELECT count(*) FROM resource_consumption_stats")
-        .fetch_one(pool)
-        .await?;
+    let mut pager = Pager::from_ctx(&ctx, RESOURCES_PER_PAGE)?;
+    pager.set_total(
+        sqlx::query_scalar("SELECT count(*) FROM resource_consumption_stats")
+            .fetch_one(pool)
+            .await?,
+    )?;
     let resources: Vec<(String, String, Option<PgInterval>, Option<f64>)> = sqlx::query_as(
         r#"SELECT name, arch, "time", time_percentage FROM resource_consumption_stats
            ORDER BY "time" DESC NULLS LAST, name, arch LIMIT $1 OFFSET $2"#,
@@ -223,9 +225,9 @@ pub async fn stats(ctx: PageContext) -> AppResult<Response> {
                         @if resources.is_empty() { tr { td colspan="4" .muted { "No data yet." } } }
                     }
                 }
-                (pager.render(&ctx, "Entries"))
+                (pager.render(&ctx, "Packages"))
             }
         }
     };
-    Ok(layout::page(&ctx, "Statistics", Tab::Stats, content).into_response())
+    Ok(layout::page(&ctx, "statistics", Tab::Stats, content).into_response())
 }

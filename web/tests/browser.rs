@@ -310,7 +310,7 @@ async fn browse_log_in_and_edit_a_group(pool: PgPool) {
         .await;
     browser.click("a[href^='/login']").await;
     browser
-        .wait_for_text("Logged in as user bob with identity bob.")
+        .wait_for_text("Logged in as user \"bob\" with identity \"bob\".")
         .await;
     browser
         .call("Network.setExtraHTTPHeaders", json!({"headers": {}}))
@@ -336,7 +336,7 @@ async fn browse_log_in_and_edit_a_group(pool: PgPool) {
     assert!(listed.contains(&"foo".to_string()), "{listed:?}");
     // Log out with the header's button (a form POST, no JavaScript needed).
     browser.click("form.logout button[type=submit]").await;
-    browser.wait_for_text("You were logged out.").await;
+    browser.wait_for_text("Successfully logged out.").await;
     browser.close().await;
 
     let members: Vec<String> = sqlx::query_scalar(

@@ -19,14 +19,14 @@ async fn login_through_proxy_header(pool: PgPool) {
                 .unwrap(),
         )
         .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.status, StatusCode::FOUND);
     assert_eq!(res.location(), "/groups");
     let page = c.get("/groups").await;
     page.expect(
         StatusCode::OK,
         &[
-            "New user carol was registered.",
-            "Logged in as user carol with identity carol.",
+            "New user &quot;carol&quot; was registered.",
+            "Logged in as user &quot;carol&quot; with identity &quot;carol&quot;.",
             "Log out",
             "My groups",
         ],
@@ -36,7 +36,7 @@ async fn login_through_proxy_header(pool: PgPool) {
     c.post("/logout", &[]).await;
     c.get("/groups")
         .await
-        .expect(StatusCode::OK, &["You were logged out.", "Log in"]);
+        .expect(StatusCode::OK, &["Successfully logged out.", "Log in"]);
 
     // Admin flag is reported; open redirects are refused.
     let res = c
@@ -68,7 +68,7 @@ async fn identity_regex_and_disabled_auth(pool: PgPool) {
     c.login("https://dave.id.fedoraproject.org/").await;
     c.get("/").await.expect(
         StatusCode::OK,
-        &["Logged in as user dave with identity https://dave.id.fedoraproject.org/."],
+        &["Logged in as user &quot;dave&quot; with identity &quot;https://dave.id.fedoraproject.org/&quot;."],
     );
     let mut other = Client::with_config(&pool, {
         let mut config = common::config();
@@ -107,7 +107,10 @@ async fn identity_regex_and_disabled_auth(pool: PgPool) {
     dev.get("/login").await;
     dev.get("/").await.expect(
         StatusCode::OK,
-        &["Logged in as user dev", "You have admin privileges."],
+        &[
+            "Logged in as user &quot;dev&quot;",
+            "You have admin privileges.",
+        ],
     );
     let admin: bool = sqlx::query_scalar(r#"SELECT admin FROM "user" WHERE name = 'dev'"#)
         .fetch_one(&pool)
@@ -187,7 +190,7 @@ async fn edit_package_attributes(pool: PgPool) {
             ],
         )
         .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.status, StatusCode::FOUND);
     assert_eq!(res.location(), "/package/rnv?collection=f25");
     c.get("/package/rnv?collection=f25").await.expect(
         StatusCode::OK,
@@ -252,7 +255,7 @@ async fn edit_package_wrong_input_changes_nothing(pool: PgPool) {
             ],
         )
         .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.status, StatusCode::FOUND);
     c.get("/package/rnv?collection=f25").await.expect(
         StatusCode::OK,
         &[
@@ -307,7 +310,7 @@ async fn edit_package_groups(pool: PgPool) {
             ],
         )
         .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.status, StatusCode::FOUND);
     assert!(audit_log(&pool)
         .await
         .contains(&"Group alice/mine modified: package rnv added".to_string()));
@@ -356,7 +359,7 @@ async fn force_resolution(pool: PgPool) {
             &[("collection_id", &w.f25.to_string())],
         )
         .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.status, StatusCode::FOUND);
     c.get("/package/eclipse?collection=f25").await.expect(
         StatusCode::OK,
         &[
@@ -490,37 +493,29 @@ async fn create_edit_delete_group(pool: PgPool) {
         (
             vec![
                 ("name", "bad name"),
-                ("maintainers", "alice"),
+                ("owners", "alice"),
                 ("packages", "rnv"),
             ],
             "Invalid group name",
         ),
         (
-            vec![("name", "tools"), ("maintainers", ""), ("packages", "rnv")],
+            vec![("name", "tools"), ("owners", ""), ("packages", "rnv")],
             "Maintainers: at least one",
         ),
         (
-            vec![
-                ("name", "tools"),
-                ("maintainers", "alice"),
-                ("packages", ""),
-            ],
+            vec![("name", "tools"), ("owners", "alice"), ("packages", "")],
             "Packages: at least one",
         ),
         (
             vec![
                 ("name", "tools"),
-                ("maintainers", "alice"),
+                ("owners", "alice"),
                 ("packages", "rnv ghost"),
             ],
             "Packages don't exist: ghost",
         ),
         (
-            vec![
-                ("name", "mine"),
-                ("maintainers", "alice"),
-                ("packages", "rnv"),
-            ],
+            vec![("name", "mine"), ("owners", "alice"), ("packages", "rnv")],
             "Group already exists",
         ),
     ] {
@@ -539,7 +534,7 @@ async fn create_edit_delete_group(pool: PgPool) {
             "/add-group",
             &[
                 ("name", "tools"),
-                ("maintainers", "alice, bob"),
+                ("owners", "alice, bob"),
                 ("packages", "rnv\neclipse"),
             ],
         )
@@ -559,7 +554,7 @@ async fn create_edit_delete_group(pool: PgPool) {
             "/groups/alice/tools/edit",
             &[
                 ("name", "tooling"),
-                ("maintainers", "alice"),
+                ("owners", "alice"),
                 ("packages", "foo"),
             ],
         )
@@ -573,7 +568,7 @@ async fn create_edit_delete_group(pool: PgPool) {
         "/groups/alice/tooling/edit",
         &[
             ("name", "tooling"),
-            ("maintainers", "alice"),
+            ("owners", "alice"),
             ("packages", "ghost"),
         ],
     )
@@ -589,7 +584,7 @@ async fn create_edit_delete_group(pool: PgPool) {
     carol
         .post(
             "/groups/alice/tooling/edit",
-            &[("name", "x"), ("maintainers", "carol"), ("packages", "rnv")],
+            &[("name", "x"), ("owners", "carol"), ("packages", "rnv")],
         )
         .await
         .expect(StatusCode::FORBIDDEN, &["permission"]);
@@ -605,7 +600,7 @@ async fn create_edit_delete_group(pool: PgPool) {
         .expect(StatusCode::OK, &["renamed with koschei-admin"]);
     bob.post(
         "/groups/java/edit",
-        &[("maintainers", "bob"), ("packages", "rnv")],
+        &[("owners", "bob"), ("packages", "rnv")],
     )
     .await;
     bob.get("/groups/java?collection=f25")

@@ -195,7 +195,7 @@ impl Client {
                     .unwrap(),
             )
             .await;
-        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+        assert_eq!(res.status, StatusCode::FOUND, "{}", res.body);
         res
     }
 }
