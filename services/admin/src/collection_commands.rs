@@ -370,7 +370,8 @@ impl std::error::Error for CommitThenFail {}
 /// packages now (no priority, cap or load check), computing arches as the
 /// scheduler does, in every collection whose base buildroot is resolved —
 /// or only in `collection` when given. A package without SRPM or allowed
-/// arch is reported and skipped, as in the original.
+/// arch is reported and skipped, as in the original; so is one without a
+/// complete build (whose SRPM the original could not name).
 ///
 /// [koschei-rs] Where the original silently does nothing, this refuses
 /// before submitting anything: an unknown collection, a named collection
@@ -396,8 +397,9 @@ pub async fn submit_build(
             bail!("Base buildroot of collection {name} is not resolved; cannot build");
         }
     }
-    let found: Vec<(i32, i32, String, String)> = sqlx::query_as(
-        r#"SELECT p.id, p.base_id, p.name, c.name FROM package p JOIN collection c ON c.id = p.collection_id
+    let found: Vec<(i32, i32, String, String, bool)> = sqlx::query_as(
+        r#"SELECT p.id, p.base_id, p.name, c.name, p.last_complete_build_id IS NOT NULL
+           FROM package p JOIN collection c ON c.id = p.collection_id
            WHERE p.name = ANY($1) AND c.latest_repo_resolved AND ($2::text IS NULL OR c.name = $2)
            ORDER BY c."order", c.name, p.name"#,
     )
@@ -419,7 +421,13 @@ pub async fn submit_build(
     }
     let mut out = Vec::new();
     let mut refused = Vec::new();
-    for (id, base_id, name, coll) in &found {
+    for (id, base_id, name, coll, has_build) in &found {
+        if !has_build {
+            out.push(format!(
+                "No complete build of package {name} in collection {coll}: nothing to rebuild"
+            ));
+            continue;
+        }
         let reason = json!({"forced": true, "by": "koschei-admin submit-build"});
         match scheduler.submit_now(conn, *id, reason).await? {
             Attempt::Decided(Decision::Submitted { task_id, .. }) => {

@@ -356,6 +356,39 @@ async fn submit_build_and_resolve(pool: PgPool) {
     .unwrap();
     assert_eq!(state, 2);
     assert_eq!(reason["forced"], true);
+    // A package Koji has no SRPM for, and one without a complete build, are
+    // reported and skipped; the others are submitted (koschei/admin.py).
+    sqlx::query(
+        "WITH b AS (INSERT INTO base_package (name) VALUES ('phantom'), ('unbuilt') RETURNING id, name)
+         INSERT INTO package (base_id, name, collection_id, tracked)
+         SELECT b.id, b.name, c.id, true FROM b, collection c",
+    )
+    .execute(&env.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO build (package_id, state, task_id, started, finished, version, release, repo_id, real)
+         SELECT id, 3, 999999, '2026-01-01', '2026-01-01', '1', '1', 1000, true FROM package WHERE name = 'phantom'",
+    )
+    .execute(&env.pool)
+    .await
+    .unwrap();
+    let out = env
+        .ok(&["submit-build", "phantom", "unbuilt", "bash", "-c", "f99"])
+        .await;
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(
+        lines[0].starts_with("Build of bash (collection f99) submitted as task"),
+        "{out}"
+    );
+    assert_eq!(
+        lines[1..],
+        [
+            "No SRPM found for package phantom in collection f99",
+            "No complete build of package unbuilt in collection f99: nothing to rebuild"
+        ]
+    );
     env.fails(&["submit-build", "ghost", "-c", "f99"], "ghost")
         .await;
     env.fails(
