@@ -48,6 +48,12 @@ check("getBuildTarget", target["build_tag_name"] == "f99-build" and target["dest
 check("getBuildTarget unknown", session.getBuildTarget("nope") is None)
 config = session.getBuildConfig(target["build_tag_name"])
 check("getBuildConfig", config["arches"] == "x86_64" and config["name"] == "f99-build", config)
+inheritance = session.getFullInheritance("f99-build")
+check(
+    "getFullInheritance",
+    [(i["name"], i["currdepth"], i["child_id"]) for i in inheritance] == [("f99", 1, config["id"])],
+    inheritance,
+)
 
 packages = session.listPackages(tagID="f99", inherited=True)
 check("listPackages", len(packages) == 14 and all(not p["blocked"] for p in packages), len(packages))

@@ -85,6 +85,26 @@ pub fn find_build<'a>(st: &'a State, info: &Value) -> Option<&'a Build> {
     }
 }
 
+/// `getFullInheritance(tag)`: one entry per ancestor in Koji's walk order; a parent's
+/// `priority` is its position among the child's parents × 10, no depth limits or filters.
+fn full_inheritance(st: &State, tag_id: i64) -> Value {
+    let entries = st
+        .inheritance_links(tag_id)
+        .into_iter()
+        .filter_map(|(child, parent, depth)| {
+            let position = st.tag(child)?.parents.iter().position(|p| *p == parent)?;
+            let name = st.tag(parent)?.name.as_str();
+            Some(Value::Struct(xstruct! {
+                "child_id" => child, "parent_id" => parent, "name" => name,
+                "currdepth" => depth, "nextdepth" => Value::Nil, "maxdepth" => Value::Nil,
+                "priority" => (position as i64) * 10, "intransitive" => false,
+                "noconfig" => false, "pkg_filter" => "", "filter" => Value::Array(Vec::new()),
+            }))
+        })
+        .collect();
+    Value::Array(entries)
+}
+
 fn tag_info(t: &Tag) -> Value {
     Value::Struct(xstruct! {
         "id" => t.id,
@@ -288,6 +308,10 @@ pub fn call(sim: &Arc<Sim>, caller: Caller, method: &str, args: &Args) -> Res {
                 .get(0, "tagInfo")
                 .and_then(|i| find_tag(&st, i))
                 .map_or(Value::Nil, tag_info))
+        }
+        "getFullInheritance" => {
+            let st = sim.lock();
+            tag_arg(&st, args, 0, "tag").map(|tag| full_inheritance(&st, tag.id))
         }
         "getBuild" => {
             let st = sim.lock();

@@ -215,7 +215,11 @@ async fn handle(sim: &Arc<Sim>, caller: Caller, body: &[u8]) -> Response {
         Err(e) => write_fault(&Fault::new(1, format!("malformed request: {e}"))),
         Ok(call) => {
             debug!(method = call.name, "call");
-            let delay = sim.lock().call_delays.get(&call.name).copied();
+            let delay = {
+                let mut st = sim.lock();
+                *st.call_counts.entry(call.name.clone()).or_default() += 1;
+                st.call_delays.get(&call.name).copied()
+            };
             if let Some(seconds) = delay {
                 tokio::time::sleep(std::time::Duration::from_secs_f64(seconds)).await;
             }

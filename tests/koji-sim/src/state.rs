@@ -278,6 +278,8 @@ pub struct State {
     pub sessions: HashMap<i64, (String, i64)>,
     /// Seconds each call of a method waits before it runs (`sim.setCallDelay`).
     pub call_delays: HashMap<String, f64>,
+    /// Calls received per method (a `multiCall` counts once), for tests.
+    pub call_counts: HashMap<String, u64>,
     /// Calls still to fail per method (`sim.failNext`).
     pub failing_calls: HashMap<String, u32>,
     /// Sessions expired by `sim.expireSessions` (calls get `AuthExpired`).
@@ -398,6 +400,31 @@ impl State {
                 stack.extend(tag.parents.iter().rev());
             }
         }
+        out
+    }
+
+    /// The inheritance links above a tag as Koji's `readFullInheritance` walks them: depth
+    /// first in priority order, each ancestor once, as (child id, parent id, depth).
+    pub fn inheritance_links(&self, tag_id: i64) -> Vec<(i64, i64, i64)> {
+        fn walk(
+            st: &State,
+            child: i64,
+            depth: i64,
+            seen: &mut Vec<i64>,
+            out: &mut Vec<(i64, i64, i64)>,
+        ) {
+            let Some(tag) = st.tag(child) else { return };
+            for &parent in &tag.parents {
+                if seen.contains(&parent) {
+                    continue;
+                }
+                seen.push(parent);
+                out.push((child, parent, depth));
+                walk(st, parent, depth + 1, seen, out);
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, tag_id, 1, &mut vec![tag_id], &mut out);
         out
     }
 

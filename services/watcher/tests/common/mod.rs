@@ -5,8 +5,6 @@
 
 #![allow(dead_code)]
 
-pub mod inheritance_front;
-
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
