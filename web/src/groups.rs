@@ -185,9 +185,9 @@ pub async fn group_list(ctx: PageContext) -> AppResult<Response> {
             p { a.button href="/add-group" { "Create new group" } }
         }
         div.cards {
-            section.card { h2 { "Global groups" } (group_table(&global)) }
+            section.card { h2 { "Global Groups" } (group_table(&global)) }
             @if user.is_some() {
-                section.card #my-groups { h2 { "My groups" } (group_table(&mine)) }
+                section.card #my-groups { h2 { "My Groups" } (group_table(&mine)) }
             }
         }
     };

@@ -260,15 +260,16 @@ async fn single(
     let pager_row = pager.render(ctx, what);
     Ok(html! {
         (pager_row)
+        // Column titles of the original's `templates/macros.html`.
         table.packages {
             thead { tr {
-                th { (layout::sort_header(ctx, &order, "name", "Package")) }
+                th { (layout::sort_header(ctx, &order, "name", "Name")) }
                 th { (layout::sort_header(ctx, &order, "state", "State")) }
                 th { (layout::sort_header(ctx, &order, "running", "Running")) }
-                th { (layout::sort_header(ctx, &order, "task_id", "Koji task")) }
-                th { (layout::sort_header(ctx, &order, "started", "Last build")) }
+                th { (layout::sort_header(ctx, &order, "task_id", "Task ID")) }
+                th { (layout::sort_header(ctx, &order, "started", "Last build started")) }
                 th.num { (layout::sort_header(ctx, &order, "current_priority", "Priority")) }
-                th { "Groups" }
+                th { "Package groups" }
             } }
             tbody {
                 @for r in &rows {
@@ -377,7 +378,7 @@ async fn unified(
         (pager_row)
         table.packages.unified {
             thead { tr {
-                th { (layout::sort_header(ctx, &order, "name", "Package")) }
+                th { (layout::sort_header(ctx, &order, "name", "Name")) }
                 @for c in &ctx.current {
                     th.state-col { (layout::sort_header(ctx, &order, &format!("state-{}", c.name), &c.display_name)) }
                 }

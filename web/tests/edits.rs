@@ -28,7 +28,7 @@ async fn login_through_proxy_header(pool: PgPool) {
             "New user &quot;carol&quot; was registered.",
             "Logged in as user &quot;carol&quot; with identity &quot;carol&quot;.",
             "Log out",
-            "My groups",
+            "My Groups",
         ],
     );
     // Flashes are shown once.

@@ -319,3 +319,31 @@ async fn forms_take_the_original_field_names(pool: PgPool) {
         .await
         .expect(StatusCode::OK, &["name=\"owners\" value=\"alice\""]);
 }
+
+/// Column titles of the package table (`templates/macros.html`,
+/// `package_table`) and the group list's headings
+/// (`templates/list-groups.html`).
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn table_columns_and_group_headings(pool: PgPool) {
+    world(&pool).await;
+    let mut c = Client::new(&pool);
+    c.get("/packages?collection=f25").await.expect(
+        StatusCode::OK,
+        &[
+            ">Name</a>",
+            ">State</a>",
+            "Running",
+            ">Task ID</a>",
+            ">Last build started</a>",
+            ">Priority</a>",
+            "<th>Package groups</th>",
+        ],
+    );
+    c.get("/packages")
+        .await
+        .expect(StatusCode::OK, &[">Name</a>"]);
+    c.login("alice").await;
+    c.get("/groups")
+        .await
+        .expect(StatusCode::OK, &["Global Groups", "My Groups"]);
+}

@@ -316,8 +316,8 @@ async fn groups_pages(pool: PgPool) {
     let mut c = Client::new(&pool);
     c.get("/groups")
         .await
-        .expect(StatusCode::OK, &["Global groups", "/groups/java"])
-        .lacks(&["My groups", "alice/mine"]);
+        .expect(StatusCode::OK, &["Global Groups", "/groups/java"])
+        .lacks(&["My Groups", "alice/mine"]);
     c.get("/groups/java?collection=f25").await.expect(
         StatusCode::OK,
         &[
@@ -337,7 +337,7 @@ async fn groups_pages(pool: PgPool) {
     c.login("alice").await;
     c.get("/groups").await.expect(
         StatusCode::OK,
-        &["My groups", "/groups/alice/mine", "Create new group"],
+        &["My Groups", "/groups/alice/mine", "Create new group"],
     );
     c.get("/groups/alice/mine")
         .await
