@@ -300,6 +300,11 @@ async fn collection_lifecycle(pool: PgPool) {
         branched_packages, packages,
         "the branched copy has the packages"
     );
+    env.fails(
+        &["branch-collection", "f99", "f100", "-d", "X", "-t", "f100"],
+        "Collection already exists: f100",
+    )
+    .await;
     let log: Vec<String> = sqlx::query_scalar("SELECT message FROM log_entry ORDER BY id")
         .fetch_all(&env.pool)
         .await
