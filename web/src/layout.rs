@@ -379,12 +379,14 @@ pub fn sort_header(ctx: &PageContext, order: &[(String, bool)], key: &str, label
     html! { a.sort href=(href) { (label) (arrow) } }
 }
 
-/// Tabs choosing one collection (`with_all` adds an "All" tab).
+/// Tabs choosing one collection (`with_all` adds an "All collections"
+/// tab when there are several, as the original's `collection_chooser` in
+/// `templates/macros.html` does).
 pub fn collection_tabs(ctx: &PageContext, with_all: bool, active: Option<&str>) -> Markup {
     html! {
         nav.collection-tabs aria-label="Collections" {
-            @if with_all {
-                a href=(ctx.url_without_page("collection", None)) class=@if !ctx.collection_selected { "active" } { "All" }
+            @if with_all && ctx.collections.len() > 1 {
+                a href=(ctx.url_without_page("collection", None)) class=@if !ctx.collection_selected { "active" } { "All collections" }
             }
             @for c in &ctx.collections {
                 @let is_active = active.map_or(ctx.collection_selected && ctx.current.len() == 1 && ctx.current[0].id == c.id, |a| a == c.name);
