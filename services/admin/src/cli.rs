@@ -83,6 +83,30 @@ pub enum Command {
         #[arg(short, long = "maintainer", num_args = 1..)]
         maintainers: Vec<String>,
     },
+    /// Add every known package whose name matches REGEX (unanchored, as egrep)
+    /// to GROUP (the original's bin/koschei-refresh-group).
+    RefreshGroup { group: String, regex: String },
+    /// Set GROUP to the packages USER is a Bugzilla contact of in dist-git
+    /// (`pagure.bz_url`; the original's bin/koschei-refresh-user-group).
+    RefreshUserGroup {
+        group: String,
+        user: String,
+        /// Add to the current content instead of replacing it.
+        #[arg(long)]
+        append: bool,
+    },
+    /// Set GROUP to the packages of dist-git group DISTGIT_GROUP ("@DISTGIT_GROUP"
+    /// in `pagure.bz_url`; the original's bin/koschei-refresh-distgit-group).
+    RefreshDistgitGroup {
+        group: String,
+        distgit_group: String,
+        /// Add to the current content instead of replacing it.
+        #[arg(long)]
+        append: bool,
+    },
+    /// Track every package of global GROUP in every collection (the original's
+    /// bin/koschei-track-group).
+    TrackGroup { group: String },
     /// Rename a group or change its content.
     EditGroup {
         current_name: String,

@@ -18,7 +18,7 @@ use sqlx::PgConnection;
 
 use crate::cli::{Cli, Command, GroupContent};
 use crate::collection_commands::{self, CommitThenFail, NewRelease};
-use crate::migrate;
+use crate::{group_sync_commands, migrate};
 
 /// Runs one parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
@@ -146,6 +146,12 @@ async fn execute(
         | Command::BranchCollection { .. }
         | Command::ForkCollection { .. }
         | Command::SubmitBuild { .. } => unreachable!("dispatched in run()"),
+        command @ (Command::RefreshGroup { .. }
+        | Command::RefreshUserGroup { .. }
+        | Command::RefreshDistgitGroup { .. }
+        | Command::TrackGroup { .. }) => {
+            group_sync_commands::run(conn, actor, config, command).await?
+        }
         Command::Cleanup { older_than } => {
             let report = cleanup::cleanup(conn, actor, older_than).await?;
             format!(

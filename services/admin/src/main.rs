@@ -4,6 +4,7 @@ mod cli;
 mod collection_commands;
 mod commands;
 mod depsolve;
+mod group_sync_commands;
 mod migrate;
 
 use clap::Parser;
