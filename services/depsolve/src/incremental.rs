@@ -73,7 +73,7 @@ mod soft;
 mod tests_traced;
 mod trace;
 
-pub use trace::SolveTrace;
+pub use trace::{InstallTrace, SolveTrace};
 
 use crate::error::DepsolveError;
 use crate::goal::{Install, Resolution};

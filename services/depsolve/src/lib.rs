@@ -35,7 +35,7 @@ pub use changes::{compute_changes, compute_changes_by_ref, ChangeKind, Dependenc
 pub use distance::MAX_DISTANCE;
 pub use error::DepsolveError;
 pub use goal::{Install, Resolution, ResolveOptions};
-pub use incremental::{DeltaStats, Plan, RepoDelta, TaintReason};
+pub use incremental::{DeltaStats, InstallTrace, Plan, RepoDelta, SolveTrace, TaintReason};
 pub use package::{Dependency, Nevra, PackageIndex, PackageTable};
 pub use parallel::{peak_rss_bytes, run_fed, run_parallel, ParallelOptions, ParallelStats};
 pub use repo_cache::{CachedRepo, RepoCache, RepoDescriptor};

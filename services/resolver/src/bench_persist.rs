@@ -192,6 +192,7 @@ async fn measure(
                     problems: r.problems.clone(),
                     dependencies: dependencies(current.table, r),
                     srpm: None,
+                    trace: None,
                 }
             })
             .collect();

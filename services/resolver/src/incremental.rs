@@ -15,8 +15,12 @@
 //! An unresolved package is therefore always solved: a missing BuildRequire may appear,
 //! and the solver's problems with its other BuildRequires may change with any delta.
 //!
-//! Solve traces are not stored, so planning is [`RepoDelta::plan`]'s: a package whose rule
-//! universe holds a requirement that only gained providers is solved as well.
+//! Each stored resolved set carries the trace of the solve that produced it
+//! ([`koschei_depsolve::InstallTrace`], positions into the set), so planning is
+//! [`RepoDelta::plan_traced`]'s: a package whose rule universe holds a requirement that
+//! only gained providers is reused when the trace shows that requirement inert. A reused
+//! set's trace is the φ-image of its previous one ([`RepoDelta::successor_trace`]), which
+//! is what solving it would record, so incremental and full passes store the same rows.
 //!
 //! The delta analysis holds a libsolv pool, which must stay on one thread: a
 //! [`DeltaPlanner`] owns such a thread for one (previous, new) repo pair and answers
@@ -29,7 +33,8 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use koschei_depsolve::{
-    DeltaStats, Dependency, Install, Nevra, PackageIndex, PackageTable, Plan, RepoDelta, Resolution,
+    DeltaStats, Dependency, Install, InstallTrace, Nevra, PackageIndex, PackageTable, Plan,
+    RepoDelta, Resolution, SolveTrace,
 };
 use tokio::sync::{oneshot, Mutex};
 
@@ -54,11 +59,12 @@ pub struct ChunkPackage {
 }
 
 impl ChunkPackage {
-    /// The outcome of solving (or reusing) it.
+    /// The outcome of reusing it (`trace`: positions into `dependencies`).
     pub fn outcome(
         &self,
         resolution: &Resolution,
         dependencies: Vec<Dependency>,
+        trace: Option<InstallTrace>,
     ) -> PackageOutcome {
         PackageOutcome {
             package_id: self.package_id,
@@ -67,6 +73,7 @@ impl ChunkPackage {
             problems: resolution.problems.clone(),
             dependencies,
             srpm: Some(self.srpm.clone()),
+            trace,
         }
     }
 }
@@ -140,9 +147,10 @@ pub async fn plan_chunk(
     for p in packages {
         let previous = usable(&p).and_then(|row| planner.previous_resolution(row, &nevra_of));
         match previous {
-            Some(previous) => {
+            Some((previous, trace)) => {
                 let job = PlanJob {
                     previous,
+                    trace,
                     buildrequires: p.buildrequires.clone(),
                 };
                 requests.push((p, job));
@@ -154,9 +162,9 @@ pub async fn plan_chunk(
     let answers = planner.plan(jobs).await?;
     for (p, answer) in pkgs.into_iter().zip(answers) {
         match answer {
-            Some(r) => {
+            Some((r, trace)) => {
                 let deps = planner.dependencies(&r);
-                plan.reused.push(p.outcome(&r, deps));
+                plan.reused.push(p.outcome(&r, deps, trace));
             }
             None => plan.solve.push(p),
         }
@@ -164,14 +172,17 @@ pub async fn plan_chunk(
     Ok(plan)
 }
 
-/// One package to plan: its previous resolution (in the previous repo) and its
-/// BuildRequires (the same as then).
+/// One package to plan: its previous resolution (in the previous repo) with the trace of
+/// that solve (positions into its installs), and its BuildRequires (the same as then).
 struct PlanJob {
     previous: Resolution,
+    trace: Option<InstallTrace>,
     buildrequires: Vec<String>,
 }
 
-type Answer = Vec<Option<Resolution>>;
+/// Per job: the resolution in the new repo with its trace (positions into its installs)
+/// to reuse, or `None` to solve.
+type Answer = Vec<Option<(Resolution, Option<InstallTrace>)>>;
 
 /// The delta analysis of one (previous, new) repo pair on its own thread.
 pub struct DeltaPlanner {
@@ -182,6 +193,47 @@ pub struct DeltaPlanner {
     new_table: PackageTable,
     /// Figures about the delta.
     pub stats: DeltaStats,
+}
+
+/// Plans one package on the delta thread: the new resolution (distances recomputed when
+/// a grown requirement may show in them) and its trace, or `None` to solve.
+fn plan_one(
+    delta: &mut RepoDelta,
+    new_sack: &mut koschei_depsolve::Sack,
+    old: &PreparedRepo,
+    new: &PreparedRepo,
+    job: &PlanJob,
+) -> Option<(Resolution, Option<InstallTrace>)> {
+    let trace = job
+        .trace
+        .as_ref()
+        .and_then(|t| SolveTrace::from_install_positions(t, &job.previous));
+    let previous = Some((
+        old.group.as_slice(),
+        job.buildrequires.as_slice(),
+        &job.previous,
+        trace.as_ref(),
+    ));
+    let planned = delta.plan_traced(previous, &new.group, &job.buildrequires);
+    eprintln!(
+        "DEBUG {:?} trace={:?} {:?} {:?} {:?}",
+        job.buildrequires,
+        job.trace,
+        planned.plan == Plan::Resolve,
+        delta.plan_counts(),
+        delta.direct_taints()
+    );
+    let Plan::Reuse(mut resolution) = planned.plan else {
+        return None;
+    };
+    if planned.recompute_distances {
+        new_sack.recompute_distances(&job.buildrequires, &mut resolution);
+    }
+    let trace = job
+        .trace
+        .as_ref()
+        .and_then(|t| delta.successor_trace(&job.previous, t));
+    Some((resolution, trace))
 }
 
 impl DeltaPlanner {
@@ -200,13 +252,15 @@ impl DeltaPlanner {
                     let delta = RepoDelta::analyze(&old.solv, &new.solv)?;
                     tracing::debug!(stats = ?delta.stats(), "repo delta analysed");
                     let old_table = old.solv.load()?.package_table();
-                    let new_table = new.solv.load()?.package_table();
-                    Ok((delta, old_table, new_table))
+                    // distances of reused sets are recomputed in the new repo
+                    let new_sack = new.solv.load()?;
+                    let new_table = new_sack.package_table();
+                    Ok((delta, old_table, new_sack, new_table))
                 };
-                let mut delta = match setup() {
-                    Ok((delta, old_table, new_table)) => {
+                let (mut delta, mut new_sack) = match setup() {
+                    Ok((delta, old_table, new_sack, new_table)) => {
                         let _ = ready_tx.send(Ok((delta.stats().clone(), old_table, new_table)));
-                        delta
+                        (delta, new_sack)
                     }
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
@@ -216,17 +270,7 @@ impl DeltaPlanner {
                 while let Ok((jobs, reply)) = rx.recv() {
                     let answer = jobs
                         .iter()
-                        .map(|job| {
-                            let previous = Some((
-                                old.group.as_slice(),
-                                job.buildrequires.as_slice(),
-                                &job.previous,
-                            ));
-                            match delta.plan(previous, &new.group, &job.buildrequires) {
-                                Plan::Reuse(r) => Some(r),
-                                Plan::Resolve => None,
-                            }
-                        })
+                        .map(|job| plan_one(&mut delta, &mut new_sack, &old, &new, job))
                         .collect();
                     let _ = reply.send(answer);
                 }
@@ -249,14 +293,14 @@ impl DeltaPlanner {
         })
     }
 
-    /// A stored resolved set as a resolution in the previous repo; `None` when a member
-    /// is not in that repo.
+    /// A stored resolved set as a resolution in the previous repo, with its trace as
+    /// positions into the resolution's installs; `None` when a member is not in that repo.
     fn previous_resolution(
         &self,
         row: &StoredDeps,
         nevra_of: &HashMap<i32, Nevra>,
-    ) -> Option<Resolution> {
-        let mut installs = row
+    ) -> Option<(Resolution, Option<InstallTrace>)> {
+        let installs = row
             .ids
             .iter()
             .zip(&row.distances)
@@ -268,12 +312,24 @@ impl DeltaPlanner {
                 })
             })
             .collect::<Option<Vec<Install>>>()?;
-        installs.sort_unstable();
-        Some(Resolution {
+        // installs are in package order; the trace follows the stored (id) order
+        let mut order: Vec<usize> = (0..installs.len()).collect();
+        order.sort_unstable_by_key(|&i| installs[i]);
+        let mut position_of = vec![0u32; installs.len()];
+        for (to, &from) in order.iter().enumerate() {
+            position_of[from] = to as u32;
+        }
+        let trace = row
+            .trace
+            .as_ref()
+            .and_then(|t| t.renumbered(|p| position_of.get(p as usize).copied()));
+        let installs = order.into_iter().map(|i| installs[i]).collect();
+        let resolution = Resolution {
             resolved: true,
             problems: Vec::new(),
             installs,
-        })
+        };
+        Some((resolution, trace))
     }
 
     /// Plans packages: `Some(resolution in the new repo)` to reuse, `None` to solve.

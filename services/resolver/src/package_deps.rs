@@ -11,14 +11,15 @@
 
 use std::collections::HashMap;
 
-use koschei_depsolve::Dependency;
+use koschei_depsolve::{Dependency, InstallTrace};
 use sqlx::PgConnection;
 
 use crate::dependency_cache::DependencyCache;
 use crate::dependency_keys;
 
 /// A package's outcome as stored: resolvable? (`None` = unknown), dependency ids
-/// (ascending) with their distances (0 = none), and the SRPM (`version-release`).
+/// (ascending) with their distances (0 = none), the SRPM (`version-release`), and the
+/// trace of the solve (positions into `ids`) that incremental passes plan with.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StoredDeps {
     /// Resolvable (`None`: not resolved in that pass).
@@ -29,18 +30,32 @@ pub struct StoredDeps {
     pub distances: Vec<u8>,
     /// `version-release` of the SRPM whose BuildRequires were resolved.
     pub srpm: Option<String>,
+    /// The solve's trace as positions into `ids` (`None`: none recorded).
+    pub trace: Option<InstallTrace>,
 }
 
 impl StoredDeps {
-    /// The row of a resolved package: its dependencies as `(id, distance)` pairs.
-    pub fn resolved(mut pairs: Vec<(i32, Option<u8>)>, srpm: Option<String>) -> StoredDeps {
-        pairs.sort_unstable();
-        pairs.dedup_by_key(|p| p.0);
+    /// The row of a resolved package: its dependencies as `(id, distance)` pairs (distinct
+    /// ids) and the solve's trace as positions into `pairs`.
+    pub fn resolved(
+        pairs: Vec<(i32, Option<u8>)>,
+        srpm: Option<String>,
+        trace: Option<&InstallTrace>,
+    ) -> StoredDeps {
+        let mut order: Vec<usize> = (0..pairs.len()).collect();
+        order.sort_unstable_by_key(|&i| pairs[i]);
+        order.dedup_by_key(|&mut i| pairs[i].0);
+        // position in `pairs` → position in the ascending id list
+        let mut stored_at = vec![None; pairs.len()];
+        for (to, &from) in order.iter().enumerate() {
+            stored_at[from] = Some(to as u32);
+        }
         StoredDeps {
             resolved: Some(true),
-            ids: pairs.iter().map(|p| p.0).collect(),
-            distances: pairs.iter().map(|p| p.1.unwrap_or(0)).collect(),
+            ids: order.iter().map(|&i| pairs[i].0).collect(),
+            distances: order.iter().map(|&i| pairs[i].1.unwrap_or(0)).collect(),
             srpm,
+            trace: trace.and_then(|t| t.renumbered(|p| stored_at.get(p as usize).copied()?)),
         }
     }
 
@@ -66,7 +81,54 @@ impl StoredDeps {
     }
 }
 
-type Row = (i32, Option<bool>, Vec<u8>, Vec<u8>, Option<String>);
+type Row = (
+    i32,
+    Option<bool>,
+    Vec<u8>,
+    Vec<u8>,
+    Option<String>,
+    Option<Vec<i32>>,
+    Option<Vec<i32>>,
+);
+
+/// A trace as stored: level-1 positions and flattened reason pairs.
+fn trace_columns(trace: Option<&InstallTrace>) -> (Option<Vec<i32>>, Option<Vec<i32>>) {
+    match trace {
+        Some(t) => (
+            Some(t.level1.iter().map(|&p| p as i32).collect()),
+            Some(
+                t.reasons
+                    .iter()
+                    .flat_map(|&(p, r)| [p as i32, r as i32])
+                    .collect(),
+            ),
+        ),
+        None => (None, None),
+    }
+}
+
+/// `{1,2,3}`: an int array as Postgres reads it.
+fn array_text(values: &[i32]) -> String {
+    let items: Vec<String> = values.iter().map(i32::to_string).collect();
+    format!("{{{}}}", items.join(","))
+}
+
+/// The trace of stored columns; `None` when absent or malformed (negative positions, an
+/// odd reasons array), which only costs a solve.
+fn trace_of(level1: Option<Vec<i32>>, reasons: Option<Vec<i32>>) -> Option<InstallTrace> {
+    let to_u32 = |v: &i32| u32::try_from(*v).ok();
+    let (level1, reasons) = (level1?, reasons?);
+    if reasons.len() % 2 != 0 {
+        return None;
+    }
+    Some(InstallTrace {
+        level1: level1.iter().map(to_u32).collect::<Option<_>>()?,
+        reasons: reasons
+            .chunks_exact(2)
+            .map(|pair| Some((to_u32(&pair[0])?, to_u32(&pair[1])?)))
+            .collect::<Option<_>>()?,
+    })
+}
 
 /// The newest row at or before `repo_id` of each package that has one.
 pub async fn newest_at_or_before(
@@ -75,7 +137,8 @@ pub async fn newest_at_or_before(
     repo_id: i32,
 ) -> anyhow::Result<HashMap<i32, StoredDeps>> {
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT DISTINCT ON (package_id) package_id, resolved, dependency_keys, distances, srpm
+        "SELECT DISTINCT ON (package_id) package_id, resolved, dependency_keys, distances, srpm,
+                trace_level1, trace_reasons
          FROM resolver_package_deps WHERE package_id = ANY($1) AND repo_id <= $2
          ORDER BY package_id, repo_id DESC",
     )
@@ -84,11 +147,12 @@ pub async fn newest_at_or_before(
     .fetch_all(conn)
     .await?;
     rows.into_iter()
-        .map(|(id, resolved, keys, distances, srpm)| {
+        .map(|(id, resolved, keys, distances, srpm, level1, reasons)| {
             let ids = match resolved {
                 Some(true) => dependency_keys::decode(&keys)?,
                 _ => Vec::new(),
             };
+            let trace = trace_of(level1, reasons);
             Ok((
                 id,
                 StoredDeps {
@@ -96,6 +160,7 @@ pub async fn newest_at_or_before(
                     ids,
                     distances,
                     srpm,
+                    trace,
                 },
             ))
         })
@@ -116,21 +181,31 @@ pub async fn store(
     }
     let (mut pkgs, mut keys, mut dists, mut flags, mut srpms) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // Postgres has no arrays of arrays of varying length: each trace column travels as
+    // array text (`{1,2}`, or NULL)
+    let (mut level1, mut reasons) = (Vec::new(), Vec::new());
     for (pkg, row) in rows {
         pkgs.push(*pkg);
         keys.push(dependency_keys::encode(&row.ids));
         dists.push(row.distances.clone());
         flags.push(row.resolved);
         srpms.push(row.srpm.clone());
+        let (l, r) = trace_columns(row.trace.as_ref());
+        level1.push(l.map(|v| array_text(&v)));
+        reasons.push(r.map(|v| array_text(&v)));
     }
     sqlx::query(
         "INSERT INTO resolver_package_deps
-             (package_id, repo_id, dependency_keys, distances, resolved, srpm)
-         SELECT p, $2, k, d, r, s
-         FROM unnest($1::int[], $3::bytea[], $4::bytea[], $5::bool[], $6::text[]) AS u(p, k, d, r, s)
+             (package_id, repo_id, dependency_keys, distances, resolved, srpm,
+              trace_level1, trace_reasons)
+         SELECT p, $2, k, d, r, s, l::int4[], q::int4[]
+         FROM unnest($1::int[], $3::bytea[], $4::bytea[], $5::bool[], $6::text[], $7::text[],
+                     $8::text[]) AS u(p, k, d, r, s, l, q)
          ON CONFLICT (package_id, repo_id)
          DO UPDATE SET dependency_keys = EXCLUDED.dependency_keys, distances = EXCLUDED.distances,
-                       resolved = EXCLUDED.resolved, srpm = EXCLUDED.srpm",
+                       resolved = EXCLUDED.resolved, srpm = EXCLUDED.srpm,
+                       trace_level1 = EXCLUDED.trace_level1,
+                       trace_reasons = EXCLUDED.trace_reasons",
     )
     .bind(&pkgs)
     .bind(repo_id)
@@ -138,6 +213,8 @@ pub async fn store(
     .bind(&dists)
     .bind(&flags)
     .bind(&srpms)
+    .bind(&level1)
+    .bind(&reasons)
     .execute(&mut *conn)
     .await?;
     sqlx::query(

@@ -50,6 +50,9 @@ pub struct PackageOutcome {
     pub dependencies: Vec<Dependency>,
     /// `version-release` of the SRPM whose BuildRequires were resolved.
     pub srpm: Option<String>,
+    /// The solve's trace as positions into `dependencies`, stored with the set for the
+    /// next incremental pass (`None`: unresolved, or no usable trace).
+    pub trace: Option<koschei_depsolve::InstallTrace>,
 }
 
 /// What a persisted chunk did.
@@ -378,7 +381,7 @@ fn stored_deps_of(o: &PackageOutcome, id_of: &IdHashMap<&Nevra, i32>) -> StoredD
         .iter()
         .map(|d| (id_of[&d.nevra], d.distance))
         .collect();
-    StoredDeps::resolved(pairs, o.srpm.clone())
+    StoredDeps::resolved(pairs, o.srpm.clone(), o.trace.as_ref())
 }
 
 /// The outcomes that make a `resolution_change`: Koschei's rule (the flag changed, or

@@ -513,6 +513,7 @@ async fn work_loop(
             problems: result.problems,
             dependencies: result.dependencies,
             srpm: Some(package.srpm),
+            trace: result.trace,
         });
         flight.remaining -= 1;
         if flight.remaining == 0 {

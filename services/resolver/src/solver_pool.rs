@@ -7,7 +7,7 @@
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-use koschei_depsolve::{Dependency, ResolveOptions, SolvFile};
+use koschei_depsolve::{Dependency, InstallTrace, ResolveOptions, SolvFile};
 use tokio::sync::mpsc as tokio_mpsc;
 
 /// One request: a caller-chosen tag (package or build id) and the BuildRequires; the
@@ -31,6 +31,8 @@ pub struct SolveResult {
     pub problems: Vec<String>,
     /// Installed binary packages with distances (empty when unresolved).
     pub dependencies: Vec<Dependency>,
+    /// The solve's trace as positions into `dependencies` (incremental passes plan with it).
+    pub trace: Option<InstallTrace>,
 }
 
 /// The worker threads of one repository.
@@ -122,17 +124,20 @@ fn worker(
             rx.recv()
         };
         let Ok(job) = job else { return };
-        let res = sack.resolve(group, &job.buildrequires, &options);
+        let (res, trace) = sack.resolve_traced(group, &job.buildrequires, &options);
         let dependencies = if res.resolved {
             sack.dependencies(&res)
         } else {
             Vec::new()
         };
+        // dependencies are in install order
+        let trace = trace.and_then(|t| t.to_install_positions(&res));
         let out = SolveResult {
             tag: job.tag,
             resolved: res.resolved,
             problems: res.problems,
             dependencies,
+            trace,
         };
         if results.blocking_send(Ok(out)).is_err() {
             return;

@@ -107,6 +107,7 @@ async fn a_killed_instance_s_chunk_is_taken_over(pool: PgPool) {
         problems: vec!["late".into()],
         dependencies: vec![],
         srpm: None,
+        trace: None,
     };
     let claim = WorkClaim {
         item_id: item.id,
@@ -170,6 +171,7 @@ async fn results_are_discarded_when_the_last_build_changed(pool: PgPool) {
         problems: vec!["x".into()],
         dependencies: vec![],
         srpm: None,
+        trace: None,
     };
     // a new build was submitted meanwhile
     env.build(foo, 2, None, 0.0).await;

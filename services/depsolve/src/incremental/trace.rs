@@ -26,6 +26,68 @@ impl SolveTrace {
         self.level1_installs.binary_search(&package).is_ok()
     }
 
+    /// The trace as positions into `resolution`'s installs, the form a service stores next
+    /// to the resolved set ([`InstallTrace`]). Reasons whose package is not installed are
+    /// left out: such a rule forced its owner out with every provider uninstalled at level
+    /// 1, so when it is a grown requirement the plan rejects reuse anyway (no provider
+    /// installed at level 1). `None` when a learnt rule shaped the solution (a trace that
+    /// never allows reuse, like no trace) or a level-1 install is not among the installs.
+    pub fn to_install_positions(&self, resolution: &Resolution) -> Option<InstallTrace> {
+        if self.learnt {
+            return None;
+        }
+        // installs are in package order
+        let position = |package: u32| {
+            resolution
+                .installs
+                .binary_search_by_key(&package, |i| i.package.0)
+                .ok()
+                .map(|p| p as u32)
+        };
+        let level1 = self
+            .level1_installs
+            .iter()
+            .map(|&p| position(p))
+            .collect::<Option<Vec<u32>>>()?;
+        let reasons = self
+            .level1_reasons
+            .iter()
+            .filter_map(|&key| {
+                let (package, requires) = split_requires_key(key);
+                position(package).map(|p| (p, requires))
+            })
+            .collect();
+        Some(InstallTrace { level1, reasons })
+    }
+
+    /// The trace stored as [`InstallTrace`] next to `resolution` (its installs in the
+    /// solved repository); `None` when a position is out of range.
+    pub fn from_install_positions(trace: &InstallTrace, resolution: &Resolution) -> Option<Self> {
+        let package = |position: u32| {
+            resolution
+                .installs
+                .get(position as usize)
+                .map(|i| i.package.0)
+        };
+        let mut level1_installs = trace
+            .level1
+            .iter()
+            .map(|&p| package(p))
+            .collect::<Option<Vec<u32>>>()?;
+        level1_installs.sort_unstable();
+        let mut level1_reasons = trace
+            .reasons
+            .iter()
+            .map(|&(p, requires)| package(p).map(|p| requires_key(p, requires as usize)))
+            .collect::<Option<Vec<u64>>>()?;
+        level1_reasons.sort_unstable();
+        Some(SolveTrace {
+            level1_installs,
+            level1_reasons,
+            learnt: false,
+        })
+    }
+
     /// Heap bytes held by the trace.
     pub fn heap_bytes(&self) -> usize {
         self.level1_installs.capacity() * 4 + self.level1_reasons.capacity() * 8
@@ -121,4 +183,81 @@ impl Sack {
 /// Key of one requires dependency: package index and position in its requires array.
 pub(crate) fn requires_key(package: u32, position: usize) -> u64 {
     (package as u64) << 16 | position.min(0xffff) as u64
+}
+
+/// Package index and requires position of a [`requires_key`].
+pub(crate) fn split_requires_key(key: u64) -> (u32, u32) {
+    ((key >> 16) as u32, (key & 0xffff) as u32)
+}
+
+/// A [`SolveTrace`] relative to the installs of its resolution (positions into
+/// [`Resolution::installs`], so into any list of the installed packages kept in the same
+/// order): what a service stores with a resolved set to plan the next repository's pass
+/// with [`super::RepoDelta::plan_traced`]. A learnt solve has none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstallTrace {
+    /// Positions of the packages installed at decision level 1, ascending.
+    pub level1: Vec<u32>,
+    /// Requires rules of installed packages that forced a level-1 decision: (position of
+    /// the package, position of the dependency in its requires array), ascending.
+    pub reasons: Vec<(u32, u32)>,
+}
+
+impl InstallTrace {
+    /// The same trace with positions renumbered by `map` (old position → new position),
+    /// sorted again; `None` when `map` has no entry for a position.
+    pub fn renumbered(&self, map: impl Fn(u32) -> Option<u32>) -> Option<InstallTrace> {
+        let mut level1 = self
+            .level1
+            .iter()
+            .map(|&p| map(p))
+            .collect::<Option<Vec<u32>>>()?;
+        level1.sort_unstable();
+        let mut reasons = self
+            .reasons
+            .iter()
+            .map(|&(p, r)| map(p).map(|p| (p, r)))
+            .collect::<Option<Vec<(u32, u32)>>>()?;
+        reasons.sort_unstable();
+        Some(InstallTrace { level1, reasons })
+    }
+}
+
+impl super::RepoDelta {
+    /// The trace of a reused resolution in the new repository: the φ-image of the old
+    /// solve's trace (a reused solve is the φ-image of the old search, see
+    /// [`super::RepoDelta::plan_traced`]). Positions into the installs stay (φ keeps their
+    /// order); a reason's requires position follows its dependency's pairing with the
+    /// successor's requires. `None` when a reason cannot be paired.
+    pub fn successor_trace(
+        &self,
+        previous: &Resolution,
+        trace: &InstallTrace,
+    ) -> Option<InstallTrace> {
+        let mut reasons = Vec::with_capacity(trace.reasons.len());
+        for &(position, requires) in &trace.reasons {
+            let old = previous.installs.get(position as usize)?.package.0 as usize;
+            let new = self.phi.get(old).copied().flatten()?;
+            let o = self.old_id(old);
+            let n = self.new_start + new as Id;
+            let olds: Vec<Id> = self.pool.solvable_deps(o, DepKind::Requires).collect();
+            let news: Vec<Id> = self.pool.solvable_deps(n, DepKind::Requires).collect();
+            let moved = if olds == news {
+                requires
+            } else {
+                let (_, _, dep) = self
+                    .align_deps(&olds, &news)?
+                    .into_iter()
+                    .find(|&(p, _, _)| p == requires as usize)?;
+                // a solve names the first occurrence of a dependency
+                news.iter().position(|&d| d == dep)? as u32
+            };
+            reasons.push((position, moved));
+        }
+        reasons.sort_unstable();
+        Some(InstallTrace {
+            level1: trace.level1.clone(),
+            reasons,
+        })
+    }
 }

@@ -44,6 +44,11 @@ pub const SOURCES: &[(&str, &[Entry])] = &[
     ("mylib-user", &[("mylib", "", "")]),
     // one BuildRequire nothing provides, one whose provider (bar) requires `nonexistent`
     ("half-broken", &[("libnone.so.1", "", ""), ("bar", "", "")]),
+    // incremental passes with traces (tests/incremental_traced.rs): `uses-cap` requires
+    // `cap`, which `capA` provides (asked for directly by grown-user only)
+    ("grown-user", &[("uses-cap", "", ""), ("capA", "", "")]),
+    ("grown-forced", &[("uses-cap", "", "")]),
+    ("gone-user", &[("libgone", "", "")]),
 ];
 
 /// The problems of half-broken in the fixture repo: the missing BuildRequire, then the
