@@ -561,13 +561,14 @@ pub struct Link {
     pub url: String,
 }
 
+/// The original's `links` (`config.cfg.template`).
 fn default_links() -> Vec<Link> {
     [
         ("Packages", "https://packages.fedoraproject.org/pkgs/{package.name}"),
-        ("Bugzilla", "https://bugzilla.redhat.com/buglist.cgi?component={package.name}&query_format=advanced&product={package.collection.bugzilla_product}"),
-        ("Bodhi", "https://bodhi.fedoraproject.org/updates/?packages={package.name}"),
-        ("Dist-git", "https://src.fedoraproject.org/rpms/{package.name}"),
-        ("Koji", "https://koji.fedoraproject.org/koji/search?type=package&match=exact&terms={package.name}"),
+        ("Bugzilla", "https://bugzilla.redhat.com/buglist.cgi?product={package.collection.bugzilla_product}&component={package.name}"),
+        ("Bodhi", "https://bodhi.fedoraproject.org/updates?packages={package.name}"),
+        ("Dist-git", "https://src.fedoraproject.org/rpms/{package.name}.git"),
+        ("Koji", "https://koji.fedoraproject.org/koji/packageinfo?packageID={package.name}"),
     ]
     .into_iter()
     .map(|(name, url)| Link { name: name.into(), url: url.into() })
