@@ -2,9 +2,11 @@
 //!
 //! Unchanged seed data is reused: when a repo holds exactly the seed's binaries, the
 //! seed files are hard-linked (or copied); otherwise the seed's primary and filelists are
-//! streamed through a byte-level filter that drops replaced packages and appends new ones.
+//! streamed through a byte-level filter that drops replaced packages, writes a rebuilt
+//! package where its predecessor was (createrepo_c's file-name order keeps it there) and
+//! appends the other new ones.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -20,8 +22,11 @@ pub struct RepoContent {
     pub dropped: HashSet<String>,
     /// Number of seed binaries kept.
     pub kept: usize,
-    /// New binaries with their pkgids.
+    /// New binaries with their pkgids, in file-name order.
     pub new: Vec<(Arc<NewBinary>, String)>,
+    /// pkgid of a dropped seed binary → the new binaries (indices into `new`) of its name
+    /// and arch, written in its place; the other new binaries are appended.
+    pub in_place: HashMap<String, Vec<usize>>,
     /// Comps groups.
     pub groups: Vec<Group>,
 }
@@ -78,18 +83,37 @@ pub fn write_repo(
     let unchanged = content.dropped.is_empty() && content.new.is_empty();
     let count = content.kept + content.new.len();
     let keep = |pkgid: &str| !content.dropped.contains(pkgid);
+    let placed: HashSet<usize> = content.in_place.values().flatten().copied().collect();
+    // (elements written in place of dropped ones, elements appended)
+    let layout = |xml: &dyn Fn(&NewBinary, &str) -> String| {
+        let in_place: HashMap<String, Vec<String>> = content
+            .in_place
+            .iter()
+            .map(|(pkgid, news)| {
+                let elements = news
+                    .iter()
+                    .map(|&i| xml(&content.new[i].0, &content.new[i].1))
+                    .collect();
+                (pkgid.clone(), elements)
+            })
+            .collect();
+        let appended: Vec<String> = content
+            .new
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !placed.contains(i))
+            .map(|(_, (b, id))| xml(b, id))
+            .collect();
+        (in_place, appended)
+    };
     let mut entries = Vec::new();
 
     let primary_dst = repodata.join("primary.xml.gz");
     let primary = if unchanged && is_gz(&seed.primary) {
         link_or_copy(&seed.primary, &primary_dst)?
     } else {
-        let extra: Vec<String> = content
-            .new
-            .iter()
-            .map(|(b, id)| b.primary_xml(id))
-            .collect();
-        filter_packages(&seed.primary, &primary_dst, &keep, &extra, count)?
+        let (in_place, extra) = layout(&|b, id| b.primary_xml(id));
+        filter_packages(&seed.primary, &primary_dst, &keep, &in_place, &extra, count)?
     };
     entries.push(RepomdEntry {
         kind: "primary".into(),
@@ -101,12 +125,8 @@ pub fn write_repo(
     let filelists = match &seed.filelists {
         Some(src) if unchanged && is_gz(src) => link_or_copy(src, &filelists_dst)?,
         Some(src) => {
-            let extra: Vec<String> = content
-                .new
-                .iter()
-                .map(|(b, id)| b.filelists_xml(id))
-                .collect();
-            filter_packages(src, &filelists_dst, &keep, &extra, count)?
+            let (in_place, extra) = layout(&|b, id| b.filelists_xml(id));
+            filter_packages(src, &filelists_dst, &keep, &in_place, &extra, count)?
         }
         None => {
             let mut xml = format!(

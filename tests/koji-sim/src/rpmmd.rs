@@ -525,12 +525,14 @@ impl Write for RepodataWriter {
 }
 
 /// Copies a primary/filelists file keeping the `<package>` elements for which `keep`
-/// returns true (it gets the element's pkgid), appending `extra` elements and setting the
-/// root's `packages` count to `count`. Works on bytes, without re-parsing kept packages.
+/// returns true (it gets the element's pkgid), writing the `in_place` elements of a
+/// dropped pkgid where it was, appending `extra` elements and setting the root's
+/// `packages` count to `count`. Works on bytes, without re-parsing kept packages.
 pub fn filter_packages(
     src: &Path,
     dst: &Path,
     keep: &dyn Fn(&str) -> bool,
+    in_place: &std::collections::HashMap<String, Vec<String>>,
     extra: &[String],
     count: usize,
 ) -> Result<FileDigest> {
@@ -558,9 +560,14 @@ pub fn filter_packages(
                 break;
             };
             let element = &buf[start..end];
-            let kept = keep(&package_pkgid(element));
+            let pkgid = package_pkgid(element);
+            let kept = keep(&pkgid);
             if kept {
                 out.write_all(element)?;
+            } else {
+                for e in in_place.get(&pkgid).into_iter().flatten() {
+                    out.write_all(e.as_bytes())?;
+                }
             }
             consumed = end;
             // The line break after a dropped element goes with it.

@@ -1,7 +1,7 @@
 //! The simulator: seeded hub state plus the machinery around it (repo generation,
 //! build runs, logs, messages, randomness).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -282,7 +282,38 @@ impl Sim {
                 }
             }
         }
-        new.sort_by(|a, b| a.1.cmp(&b.1));
+        // createrepo_c writes packages in file-name order (`task_cmp` in its
+        // src/createrepo_c.c), so a rebuilt package keeps its place among the others:
+        // a new binary takes the place of the dropped seed binary of its name and arch,
+        // the others follow the seed in file-name order
+        new.sort_by(|a, b| {
+            let key = |x: &NewBinary| {
+                (
+                    x.name.clone(),
+                    x.version.clone(),
+                    x.release.clone(),
+                    x.arch.clone(),
+                )
+            };
+            key(&a.0).cmp(&key(&b.0)).then_with(|| a.1.cmp(&b.1))
+        });
+        let mut dropped_of: HashMap<(&str, &str), &str> = HashMap::new();
+        for b in self
+            .seed
+            .binaries
+            .iter()
+            .filter(|b| dropped.contains(&b.pkgid))
+        {
+            dropped_of
+                .entry((b.name.as_str(), b.arch.as_str()))
+                .or_insert(b.pkgid.as_str());
+        }
+        let mut in_place: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, (b, _)) in new.iter().enumerate() {
+            if let Some(pkgid) = dropped_of.get(&(b.name.as_str(), b.arch.as_str())) {
+                in_place.entry(pkgid.to_string()).or_default().push(i);
+            }
+        }
         let groups = st
             .groups_at(tag_id, event)
             .into_iter()
@@ -304,6 +335,7 @@ impl Sim {
                 dropped,
                 kept,
                 new,
+                in_place,
                 groups,
             },
             timestamp: ts as i64,
