@@ -17,36 +17,59 @@ pub async fn package_state_changed(
     old: MessageState,
     new: MessageState,
 ) -> sqlx::Result<bool> {
-    if old == new || !config.fedmsg_publisher.enabled {
-        return Ok(false);
+    Ok(packages_state_changed(conn, config, &[(package_id, old, new)]).await? > 0)
+}
+
+/// [`package_state_changed`] for many packages `(id, old, new)` in two round trips
+/// (one read, one insert), in the given order. Returns how many rows were written.
+pub async fn packages_state_changed(
+    conn: &mut PgConnection,
+    config: &Config,
+    changes: &[(i32, MessageState, MessageState)],
+) -> sqlx::Result<usize> {
+    let changed: Vec<&(i32, MessageState, MessageState)> =
+        changes.iter().filter(|(_, old, new)| old != new).collect();
+    if changed.is_empty() || !config.fedmsg_publisher.enabled {
+        return Ok(0);
     }
-    let (name, collection, collection_name, groups): (String, String, String, Vec<String>) = sqlx::query_as(
-        "SELECT p.name, c.name, c.display_name,
+    let ids: Vec<i32> = changed.iter().map(|c| c.0).collect();
+    type Row = (i32, String, String, String, Vec<String>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT p.id, p.name, c.name, c.display_name,
                 ARRAY(SELECT CASE WHEN g.namespace IS NULL THEN g.name ELSE g.namespace || '/' || g.name END
                       FROM package_group_relation r JOIN package_group g ON g.id = r.group_id
                       WHERE r.base_id = p.base_id ORDER BY 1)
-         FROM package p JOIN collection c ON c.id = p.collection_id WHERE p.id = $1",
+         FROM package p JOIN collection c ON c.id = p.collection_id WHERE p.id = ANY($1)",
     )
-    .bind(package_id)
-    .fetch_one(&mut *conn)
+    .bind(&ids)
+    .fetch_all(&mut *conn)
     .await?;
-    let body = json!({
-        "name": name,
-        "old": old.as_str(),
-        "new": new.as_str(),
-        "koji_instance": config.fedmsg.instance,
-        "repo": collection,
-        "collection": collection,
-        "collection_name": collection_name,
-        "groups": groups,
-    });
-    enqueue(
-        conn,
-        &format!("{}.package.state.change", config.fedmsg_publisher.modname),
-        &body,
+    let by_id: std::collections::HashMap<i32, Row> = rows.into_iter().map(|r| (r.0, r)).collect();
+    let mut bodies = Vec::with_capacity(changed.len());
+    for &&(id, old, new) in &changed {
+        let (_, name, collection, collection_name, groups) =
+            by_id.get(&id).ok_or(sqlx::Error::RowNotFound)?;
+        bodies.push(json!({
+            "name": name,
+            "old": old.as_str(),
+            "new": new.as_str(),
+            "koji_instance": config.fedmsg.instance,
+            "repo": collection,
+            "collection": collection,
+            "collection_name": collection_name,
+            "groups": groups,
+        }));
+    }
+    let topic = format!("{}.package.state.change", config.fedmsg_publisher.modname);
+    sqlx::query(
+        "INSERT INTO message_outbox (topic, body)
+         SELECT $1, b FROM unnest($2::jsonb[]) WITH ORDINALITY AS u(b, n) ORDER BY n",
     )
+    .bind(&topic)
+    .bind(&bodies)
+    .execute(conn)
     .await?;
-    Ok(true)
+    Ok(bodies.len())
 }
 
 /// Queues `<modname>.collection.state.change` when the buildroot state

@@ -461,6 +461,8 @@ async fn insert_history(
     Ok(outcomes.len())
 }
 
+/// Queues the state-change messages of the updated packages `ids` (two round trips
+/// besides reading the new states, whatever the number of packages).
 async fn queue_messages(
     conn: &mut PgConnection,
     config: &Config,
@@ -476,14 +478,14 @@ async fn queue_messages(
     .bind(ids)
     .fetch_all(&mut *conn)
     .await?;
-    let mut queued = 0;
-    for (id, state) in after {
-        let new: MessageState = state.parse().unwrap_or(MessageState::Ignored);
-        if outbox::package_state_changed(conn, config, id, before[&id].msg_state, new).await? {
-            queued += 1;
-        }
-    }
-    Ok(queued)
+    let changes: Vec<(i32, MessageState, MessageState)> = after
+        .into_iter()
+        .map(|(id, state)| {
+            let new: MessageState = state.parse().unwrap_or(MessageState::Ignored);
+            (id, before[&id].msg_state, new)
+        })
+        .collect();
+    Ok(outbox::packages_state_changed(conn, config, &changes).await?)
 }
 
 /// `unapplied_change` rows as column arrays.

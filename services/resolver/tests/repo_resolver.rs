@@ -301,3 +301,48 @@ async fn group_with_virtual_and_nonexistent_members(pool: PgPool) {
     assert_eq!(env.build_deps(build).await, foo_deps());
     assert!(foo_deps().contains(&nevra("R", 0, "3.3", "2.fc22", "x86_64")));
 }
+
+/// Every package of a chunk whose state changes gets its own message, in package id
+/// order, with its name and groups (`emit_package_state_update` of Koschei's
+/// `koschei/plugins/fedmsg_plugin/backend/publisher.py`, once per package as in
+/// `koschei/backend/services/repo_resolver.py`), however many are written together.
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn state_change_messages_of_a_whole_chunk(pool: PgPool) {
+    let env = env(pool).await;
+    env.iterate().await; // repo 1000, no packages yet
+    let (broken, _) = env.package("broken", Some(1000)).await;
+    let (foo, _) = env.package("foo", Some(1000)).await;
+    let (bad, _) = env.package("versioned-bad", Some(1000)).await;
+    sqlx::raw_sql(
+        "INSERT INTO package_group (namespace, name) VALUES (NULL, 'tools'), ('ns', 'libs');
+         INSERT INTO package_group_relation (group_id, base_id)
+         SELECT g.id, p.base_id FROM package_group g, package p WHERE p.name = 'versioned-bad'",
+    )
+    .execute(&env.pool)
+    .await
+    .unwrap();
+    env.clear_outbox().await;
+    // one chunk for all three packages
+    let ctx = common::context(&env.pool, &env.koji, env.dir.path(), 10);
+    koschei_resolver::service::iteration(&ctx).await.unwrap();
+    assert_eq!(env.package_row(foo).await.0, Some(true));
+    let outbox = env.outbox().await;
+    let expected = |name: &str, groups: serde_json::Value| {
+        (
+            "koschei.package.state.change".to_string(),
+            json!({
+                "name": name, "old": "ok", "new": "unresolved", "koji_instance": "primary",
+                "repo": "f99", "collection": "f99", "collection_name": "Fedora Rawhide",
+                "groups": groups,
+            }),
+        )
+    };
+    assert!(broken < bad);
+    assert_eq!(
+        outbox,
+        vec![
+            expected("broken", json!([])),
+            expected("versioned-bad", json!(["ns/libs", "tools"])),
+        ]
+    );
+}
