@@ -139,12 +139,28 @@ fn plan(c: &Case, group: &[&str], brs: &[&str]) -> Plan {
     let mut delta = RepoDelta::analyze(&c.old, &c.new).expect("analysis");
     let planned = delta.plan_traced(Some((group, brs, &previous, trace.as_ref())), group, brs);
     let mut new_sack = c.new.load().expect("new sack");
-    let full = new_sack.resolve(group, brs, &OPTIONS);
+    let (full, full_trace) = new_sack.resolve_traced(group, brs, &OPTIONS);
     if let Plan::Reuse(mut reused) = planned.plan.clone() {
         if planned.recompute_distances {
             new_sack.recompute_distances(brs, &mut reused);
         }
         assert_eq!(reused, full, "reused result differs from a full resolution");
+        // the stored form of the trace: a reused set's is the one a solve records
+        let stored = trace.and_then(|t| t.to_install_positions(&previous));
+        let restored = stored
+            .as_ref()
+            .and_then(|s| SolveTrace::from_install_positions(s, &previous));
+        if let (Some(restored), Some(stored)) = (&restored, &stored) {
+            assert_eq!(
+                restored.to_install_positions(&previous).as_ref(),
+                Some(stored)
+            );
+        }
+        assert_eq!(
+            stored.and_then(|s| delta.successor_trace(&previous, &s)),
+            full_trace.and_then(|t| t.to_install_positions(&full)),
+            "a reused set's trace differs from a full resolution's"
+        );
     }
     planned.plan
 }
