@@ -7,8 +7,8 @@
 //!   in a short transaction, every write after a Koji answer commits at once.
 //! * Candidates come from the single SQL priority definition
 //!   (`package_priority`), highest first, but collections share the build
-//!   slots fairly: a collection's n-th candidate queues behind every other
-//!   collection's candidates with fewer builds running (K#351).
+//!   slots fairly (K#351); [`crate::candidates`] reads only the packages that
+//!   can be among them.
 //! * A Koji fault suspends the collection (with a notice) only when Koji confirms
 //!   that the collection's target or tags are gone — a fault's text cannot tell that
 //!   from a passing "No such repo"; any other refusal postpones only the package
@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use koschei_core::builds::{
-    schedule_retry, submit_build, submit_reason, PriorityComponents, Submission, SubmitRequest,
+    schedule_retry, submit_build, submit_reason, Submission, SubmitRequest,
 };
 use koschei_core::koji_sessions::KojiSessions;
 use koschei_core::model::SkipReason;
@@ -34,6 +34,8 @@ use koschei_koji::srpm_arches::get_srpm_arches;
 use koschei_koji::xmlrpc::FaultKind;
 use sqlx::pool::PoolConnection;
 use sqlx::{Connection, PgConnection, PgPool, Postgres};
+
+pub use crate::candidates::{candidates, Candidate};
 
 /// Advisory lock (namespace, key) serialising scheduling decisions.
 const SCHEDULER_LOCK: (i32, i32) = (3, 0);
@@ -71,84 +73,6 @@ pub enum Attempt {
     Suspended(String),
     /// A transient Koji fault postponed the package (back-off).
     Postponed(String),
-}
-
-/// A package that may be submitted, with its priority components.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Candidate {
-    pub package_id: i32,
-    pub name: String,
-    pub collection_id: i32,
-    pub collection: String,
-    pub dest_tag: String,
-    pub build_tag: String,
-    pub target: String,
-    pub secondary_mode: bool,
-    pub latest_repo_id: i32,
-    pub arch_override: Option<String>,
-    pub version: String,
-    pub release: String,
-    #[sqlx(flatten)]
-    pub components: PriorityComponents,
-    /// Reason recorded instead of the priority components (forced builds).
-    #[sqlx(skip)]
-    pub reason_override: Option<serde_json::Value>,
-}
-
-/// The candidate query: schedulable packages of unsuspended collections
-/// whose priority reaches the threshold, fair across collections. `$1..$3`
-/// are t0, t1 and the threshold, `$4` the limit.
-pub const CANDIDATES_SQL: &str = "
-    WITH running AS (
-        SELECT p.collection_id, count(*) AS n
-        FROM build b JOIN package p ON p.id = b.package_id
-        WHERE b.state = 2 GROUP BY p.collection_id
-    ), scored AS MATERIALIZED (
-        SELECT p.id AS package_id, p.collection_id, p.last_complete_build_id,
-               package_priority(p, c, lb, $1, $2, $3) AS priority,
-               p.manual_priority AS manual, p.static_priority, p.dependency_priority AS dependency,
-               p.build_priority AS build, time_priority(build_time(lb), $1, $2, $3) AS time,
-               c.priority_coefficient AS coefficient
-        FROM package p
-        JOIN collection c ON c.id = p.collection_id
-        JOIN build lb ON lb.id = p.last_build_id
-        WHERE package_schedulable(p, c) AND c.scheduling_suspended IS NULL
-    ), ranked AS (
-        SELECT s.*, row_number() OVER (PARTITION BY s.collection_id ORDER BY s.priority DESC, s.package_id)
-                    + COALESCE(r.n, 0) AS slot
-        FROM scored s LEFT JOIN running r ON r.collection_id = s.collection_id
-        WHERE s.priority >= $3
-    ), chosen AS (
-        SELECT * FROM ranked ORDER BY slot, priority DESC, package_id LIMIT $4
-    )
-    SELECT ch.package_id, p.name, c.id AS collection_id, c.name AS collection, c.dest_tag, c.build_tag,
-           c.target, c.secondary_mode, c.latest_repo_id, p.arch_override, lcb.version, lcb.release,
-           ch.priority, ch.manual, ch.static_priority, ch.dependency, ch.build, ch.time, ch.coefficient,
-           $3::float8 AS threshold
-    FROM chosen ch
-    JOIN package p ON p.id = ch.package_id
-    JOIN collection c ON c.id = ch.collection_id
-    JOIN build lcb ON lcb.id = ch.last_complete_build_id
-    ORDER BY ch.slot, ch.priority DESC, ch.package_id";
-
-/// Loads up to `limit` candidates in scheduling order. Runs inside a
-/// transaction (it raises `work_mem` for it, so the ranking sorts in memory).
-pub async fn candidates(
-    conn: &mut PgConnection,
-    config: &Config,
-    limit: i64,
-) -> sqlx::Result<Vec<Candidate>> {
-    sqlx::query("SET LOCAL work_mem = '64MB'")
-        .execute(&mut *conn)
-        .await?;
-    let p = &config.priorities;
-    sqlx::query_as(CANDIDATES_SQL)
-        .bind(p.t0)
-        .bind(p.t1)
-        .bind(p.build_threshold)
-        .bind(limit)
-        .fetch_all(conn)
-        .await
 }
 
 /// Makes scheduling decisions; keeps the tag-arch cache between them.

@@ -2,4 +2,5 @@
 //! submits it to Koji; plus its benchmark.
 
 pub mod bench;
+pub mod candidates;
 pub mod decision;
