@@ -124,7 +124,13 @@ fn worker(
             rx.recv()
         };
         let Ok(job) = job else { return };
-        let (res, trace) = sack.resolve_traced(group, &job.buildrequires, &options);
+        // traces only serve incremental passes ignoring weak dependencies (with them, a
+        // grown requirement taints anyway), and recording one costs solving time
+        let (res, trace) = if options.ignore_weak_deps {
+            sack.resolve_traced(group, &job.buildrequires, &options)
+        } else {
+            (sack.resolve(group, &job.buildrequires, &options), None)
+        };
         let dependencies = if res.resolved {
             sack.dependencies(&res)
         } else {
