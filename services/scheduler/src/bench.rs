@@ -232,14 +232,17 @@ async fn run_size(args: &BenchArgs, packages: i64) -> anyhow::Result<serde_json:
     let decisions_per_s = f64::from(decisions) / dry_start.elapsed().as_secs_f64();
 
     let p = &config.priorities;
+    let mut tx = conn.begin().await?;
+    sqlx::query("SET LOCAL jit = off").execute(&mut *tx).await?;
     let plan: Vec<String> =
         sqlx::query_scalar(&format!("EXPLAIN (ANALYZE, COSTS OFF) {CANDIDATES_SQL}"))
             .bind(p.t0)
             .bind(p.t1)
             .bind(p.build_threshold)
             .bind(20i64)
-            .fetch_all(&mut *conn)
+            .fetch_all(&mut *tx)
             .await?;
+    tx.commit().await?;
     drop(conn);
     pool.close().await;
     drop_database(&args.database_url).await?;
