@@ -215,14 +215,6 @@ fn plan_one(
         trace.as_ref(),
     ));
     let planned = delta.plan_traced(previous, &new.group, &job.buildrequires);
-    eprintln!(
-        "DEBUG {:?} trace={:?} {:?} {:?} {:?}",
-        job.buildrequires,
-        job.trace,
-        planned.plan == Plan::Resolve,
-        delta.plan_counts(),
-        delta.direct_taints()
-    );
     let Plan::Reuse(mut resolution) = planned.plan else {
         return None;
     };
