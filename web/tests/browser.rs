@@ -133,6 +133,13 @@ impl Browser {
     }
 
     async fn send(&self, session: Option<&str>, method: &str, params: Value) -> Value {
+        let reply = self.send_reply(session, method, params).await;
+        assert!(reply["error"].is_null(), "{method} failed: {reply}");
+        reply["result"].clone()
+    }
+
+    /// The whole reply of a DevTools call, errors included.
+    async fn send_reply(&self, session: Option<&str>, method: &str, params: Value) -> Value {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         self.pending.lock().unwrap().insert(id, tx);
@@ -147,8 +154,7 @@ impl Browser {
             .await
             .unwrap_or_else(|_| panic!("no answer to {method}"))
             .unwrap();
-        assert!(reply["error"].is_null(), "{method} failed: {reply}");
-        reply["result"].clone()
+        reply
     }
 
     async fn call_browser(&self, method: &str, params: Value) -> Value {
@@ -168,6 +174,26 @@ impl Browser {
             )
             .await;
         r["result"]["value"].clone()
+    }
+
+    /// Like [`Browser::eval`], but `None` when the page navigated away while the
+    /// expression ran (DevTools: "Inspected target navigated or closed").
+    async fn try_eval(&self, expression: &str) -> Option<Value> {
+        let reply = self
+            .send_reply(
+                Some(&self.session.clone()),
+                "Runtime.evaluate",
+                json!({"expression": expression, "returnByValue": true}),
+            )
+            .await;
+        let navigated = reply["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("navigated or closed"));
+        if navigated {
+            return None;
+        }
+        assert!(reply["error"].is_null(), "Runtime.evaluate failed: {reply}");
+        Some(reply["result"]["result"]["value"].clone())
     }
 
     async fn goto(&self, url: &str) {
@@ -221,7 +247,8 @@ impl Browser {
             json!(text)
         );
         let deadline = tokio::time::Instant::now() + TIMEOUT;
-        while self.eval(&check).await != json!(true) {
+        // A click's navigation may replace the page while the check runs: try again.
+        while self.try_eval(&check).await != Some(json!(true)) {
             if tokio::time::Instant::now() > deadline {
                 let body = self.eval("document.body && document.body.innerText").await;
                 panic!("page never showed {text:?}; it shows:\n{body}");
