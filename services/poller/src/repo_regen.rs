@@ -7,6 +7,7 @@
 //! `repo_mapping` row the resolver waits for (`koschei_resolver::secondary_repos`).
 
 use anyhow::Context;
+use koschei_core::builds::db_int;
 use koschei_core::koji_sessions::KojiSessions;
 use koschei_core::refresh::KojiCollection;
 use koschei_core::Config;
@@ -73,7 +74,7 @@ pub async fn regen_collection(
     else {
         return Ok(Regen::UpToDate);
     };
-    let secondary_repo = i32::try_from(repo.id).context("secondary repo id out of range")?;
+    let secondary_repo = db_int("secondary repo id", repo.id)?;
     let mapped: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM repo_mapping WHERE secondary_id = $1)")
             .bind(secondary_repo)
@@ -93,7 +94,7 @@ pub async fn regen_collection(
         repo.id,
     );
     let task_id = point_build_tag_at(primary, collection, repo.id, &url).await?;
-    let task_id = i32::try_from(task_id).context("newRepo task id out of range")?;
+    let task_id = db_int("newRepo task id", task_id)?;
     sqlx::query(
         "INSERT INTO repo_mapping (secondary_id, task_id) VALUES ($1, $2)
          ON CONFLICT (secondary_id) DO NOTHING",
