@@ -12,11 +12,11 @@ use koschei_core::inspect;
 use serde_json::{json, Value};
 
 use crate::api_list::ListRequest;
-use crate::builds::{self, Build, KojiTask};
-use crate::context::{load_collections, Collection};
-use crate::deps::{self, DepChange};
 use crate::error::AppError;
-use crate::query::{encode, QueryArgs};
+use crate::http::context::{load_collections, Collection};
+use crate::http::query::{encode, QueryArgs};
+use crate::pages::builds::{self, Build, KojiTask};
+use crate::render::deps::{self, DepChange};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {

@@ -84,11 +84,11 @@ impl From<DataError> for AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         if let AppError::LoginRequired { next } = &self {
-            return crate::redirect::found(&crate::auth::login_url(next));
+            return crate::http::redirect::found(&crate::http::auth::login_url(next));
         }
         let status = self.status();
         let message = self.public_message();
-        (status, crate::layout::error_page(status, &message)).into_response()
+        (status, crate::render::layout::error_page(status, &message)).into_response()
     }
 }
 

@@ -1,82 +1,50 @@
-//! Koschei web dashboard and JSON API (spec §6): server-rendered HTML pages
-//! that work without JavaScript, a read-mostly JSON API described by an
-//! OpenAPI document, and the few audited edits logged-in users may make.
+//! Koschei web dashboard and JSON API: server-rendered HTML pages that
+//! work without JavaScript, a read-mostly JSON API described by an OpenAPI
+//! document, and the few audited edits logged-in users may make. The
+//! original is `koschei/frontend/` in fedora-infra/koschei.
 //!
-//! Every page and resource is one module with its own `router()`; the
-//! modules share [`state::AppState`], the per-request [`context::PageContext`]
-//! and the one HTTP error type [`error::AppError`].
+//! # Layout
+//!
+//! * [`router`]: the whole application, every route with its layers.
+//! * [`state`] (database pool, configuration and settings derived from it)
+//!   and [`error`] (the one HTTP error type): leaves everything else uses.
+//! * [`http`]: plumbing between the network and a handler: session and
+//!   CSRF check, login, the per-request [`http::context::PageContext`],
+//!   query and form parsing, limits, security headers, the access log,
+//!   redirects, static files.
+//! * [`pages`]: one module per page or group of pages, each with its own
+//!   `router()`; a handler loads what its page shows and hands it to
+//!   [`render`].
+//! * [`render`]: HTML building blocks (the page frame, the package table,
+//!   state badges, charts, SVG/PNG badges) and the HTML error page.
+//! * [`api`]: the JSON API under `/api/v1` and its OpenAPI document.
+//!
+//! # The path of a request
+//!
+//! [`router::app`] → layers ([`http::access_log`],
+//! [`http::security_headers`], [`http::limits`], [`http::session`]'s
+//! middleware, which loads the session and checks the CSRF token of every
+//! POST) → extractors ([`http::context::PageContext`],
+//! [`http::session::Session`]) → a page handler in [`pages`] → HTML from
+//! [`render`]. A handler's [`error::AppError`] becomes an HTML error page
+//! (or a redirect to the login) in [`render::error_page`].
+//!
+//! Dependencies point one way: `pages` and the API use `render` and
+//! `http`, `render` uses `http`, everything uses `state` and `error`, and
+//! `error` uses nothing of this crate.
 
 // serde_json::json! of the OpenAPI document nests deeply.
 #![recursion_limit = "256"]
 
-pub mod access_log;
-pub mod add_packages;
-pub mod affected;
 pub mod api;
 pub mod api_list;
-pub mod auth;
-pub mod badge_png;
-pub mod badges;
-pub mod bugreport;
-pub mod builds;
-pub mod charts;
-pub mod collections;
-pub mod context;
-pub mod deps;
-pub mod docs;
 pub mod error;
-pub mod forms;
-pub mod groups;
-pub mod layout;
-pub mod limits;
+pub mod http;
 pub mod openapi;
-pub mod package;
-pub mod package_table;
-pub mod packages;
-pub mod peer;
-pub mod query;
-pub mod redirect;
-pub mod security_headers;
-pub mod session;
+pub mod pages;
+pub mod render;
+pub mod router;
 pub mod state;
-pub mod static_files;
-pub mod stats;
-pub mod template;
-pub mod user;
 
-use axum::Router;
-
+pub use router::app;
 pub use state::AppState;
-
-/// The whole application: every route, with the session and CSRF layer,
-/// the request limits, security headers and the access log. Serve it with
-/// [`limits::serve`] (or with
-/// `into_make_service_with_connect_info::<SocketAddr>()`): login and the
-/// log need the peer address.
-pub fn app(state: AppState) -> Router {
-    let request_limits = state.config.frontend.limits.clone();
-    let router = Router::new()
-        .merge(packages::router())
-        .merge(package::router())
-        .merge(builds::router())
-        .merge(collections::router())
-        .merge(groups::router())
-        .merge(add_packages::router())
-        .merge(user::router())
-        .merge(affected::router())
-        .merge(bugreport::router())
-        .merge(stats::router())
-        .merge(badges::router())
-        .merge(docs::router())
-        .merge(auth::router())
-        .merge(api::router())
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            session::session_layer,
-        ))
-        .merge(static_files::router())
-        .fallback(error::not_found_fallback)
-        .with_state(state);
-    let router = limits::add(router, &request_limits);
-    access_log::add(security_headers::add(router))
-}

@@ -32,7 +32,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load(&cli.config)?;
     let listen = cli.listen.unwrap_or_else(|| config.frontend.listen.clone());
-    let pool = koschei_web::limits::connect_db(
+    let pool = koschei_web::http::limits::connect_db(
         &config.database_url(),
         &config.frontend.limits,
         cli.db_connections,
@@ -44,7 +44,7 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    koschei_web::limits::serve(listener, koschei_web::app(state), &limits, shutdown()).await;
+    koschei_web::http::limits::serve(listener, koschei_web::app(state), &limits, shutdown()).await;
     Ok(())
 }
 

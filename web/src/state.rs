@@ -8,8 +8,8 @@ use koschei_core::Config;
 use regex::Regex;
 use sqlx::PgPool;
 
-use crate::peer::TrustedProxies;
-use crate::session::SessionKey;
+use crate::http::peer::TrustedProxies;
+use crate::http::session::SessionKey;
 
 /// Shortest `frontend.secret_key` accepted outside `bypass_login` demos.
 pub const MIN_SECRET_LEN: usize = 32;

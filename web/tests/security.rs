@@ -14,7 +14,7 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use common::{world, Client, MIGRATIONS};
 use koschei_core::fixtures::database_url;
-use koschei_web::session::{SessionData, SessionKey};
+use koschei_web::http::session::{SessionData, SessionKey};
 use sqlx::PgPool;
 use tokio::io::{AsyncBufReadExt, BufReader};
 

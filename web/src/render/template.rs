@@ -26,7 +26,7 @@ pub fn interpolate(
         let end = tail.find('}')?;
         let value = lookup(&tail[1..end])?;
         if encode {
-            out.push_str(&crate::query::encode(&value));
+            out.push_str(&crate::http::query::encode(&value));
         } else {
             out.push_str(&value);
         }

@@ -13,12 +13,12 @@ use maud::{html, Markup};
 use serde::Serialize;
 use sqlx::PgPool;
 
-use crate::context::PageContext;
-use crate::deps;
 use crate::error::{AppError, AppResult};
-use crate::layout::{self, Tab};
-use crate::query::encode;
-use crate::session::FlashKind;
+use crate::http::context::PageContext;
+use crate::http::query::encode;
+use crate::http::session::FlashKind;
+use crate::render::deps;
+use crate::render::layout::{self, Tab};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -406,5 +406,5 @@ async fn cancel_build(ctx: PageContext, Path(id): Path<i32>) -> AppResult<Respon
         ctx.session
             .flash(FlashKind::Success, "Cancelation request sent.");
     }
-    Ok(crate::redirect::found(&format!("/build/{id}")))
+    Ok(crate::http::redirect::found(&format!("/build/{id}")))
 }

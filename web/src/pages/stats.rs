@@ -9,11 +9,11 @@ use chrono::NaiveDateTime;
 use maud::html;
 use sqlx::postgres::types::PgInterval;
 
-use crate::charts::{self, Series};
-use crate::context::PageContext;
 use crate::error::AppResult;
-use crate::layout::{self, Pager, Tab};
-use crate::query::encode;
+use crate::http::context::PageContext;
+use crate::http::query::encode;
+use crate::render::charts::{self, Series};
+use crate::render::layout::{self, Pager, Tab};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {

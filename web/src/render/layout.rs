@@ -6,10 +6,10 @@ use axum::http::StatusCode;
 use chrono::NaiveDateTime;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
-use crate::context::PageContext;
 use crate::error::{AppError, AppResult};
-use crate::query::encode;
-use crate::session::CSRF_FIELD;
+use crate::http::context::PageContext;
+use crate::http::query::encode;
+use crate::http::session::CSRF_FIELD;
 
 /// Top-level navigation tabs (spec §6.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -246,7 +246,7 @@ pub struct Pager {
 
 impl Pager {
     /// Reads `page` from the query; 404 unless it is a positive integer
-    /// (numbers beyond [`crate::query::MAX_PAGE`] are clamped to it).
+    /// (numbers beyond [`crate::http::query::MAX_PAGE`] are clamped to it).
     pub fn from_ctx(ctx: &PageContext, per_page: i64) -> AppResult<Pager> {
         let page = match ctx.query.get("page") {
             None => 1,
@@ -256,7 +256,7 @@ impl Pager {
                 .ok()
                 .filter(|p| *p >= 1)
                 .ok_or_else(page_not_found)?
-                .min(crate::query::MAX_PAGE),
+                .min(crate::http::query::MAX_PAGE),
         };
         Ok(Pager {
             page,

@@ -18,9 +18,9 @@ use koschei_core::error::is_valid_user_name;
 use percent_encoding::percent_decode_str;
 
 use crate::error::{AppError, AppResult};
-use crate::peer::peer_addr;
-use crate::query::{encode, QueryArgs};
-use crate::session::{FlashKind, Session};
+use crate::http::peer::peer_addr;
+use crate::http::query::{encode, QueryArgs};
+use crate::http::session::{FlashKind, Session};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -152,7 +152,7 @@ async fn login(
     }
     tracing::info!(user = ?name, identity = ?identity, peer = ?peer, "login");
     let query = QueryArgs::parse(raw.as_deref());
-    Ok(crate::redirect::found(&safe_next(query.get("next"))))
+    Ok(crate::http::redirect::found(&safe_next(query.get("next"))))
 }
 
 /// Ends the login here and in every other session of the user (copies of
@@ -170,7 +170,7 @@ async fn logout(State(state): State<AppState>, session: Session) -> AppResult<Re
     } else {
         session.flash(FlashKind::Info, "You were not logged in.");
     }
-    Ok(crate::redirect::found("/"))
+    Ok(crate::http::redirect::found("/"))
 }
 
 #[cfg(test)]

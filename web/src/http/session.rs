@@ -23,8 +23,8 @@ use cookie::{Cookie, CookieJar, Key, SameSite};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::context::User;
 use crate::error::AppError;
+use crate::http::context::User;
 use crate::state::AppState;
 
 /// Name of the session cookie.

@@ -12,10 +12,10 @@ use axum::routing::get;
 use axum::Router;
 use maud::html;
 
-use crate::context::PageContext;
 use crate::error::{AppError, AppResult};
-use crate::layout::{self, Tab};
-use crate::package_table::{self, NameFilter, TableOptions};
+use crate::http::context::PageContext;
+use crate::render::layout::{self, Tab};
+use crate::render::package_table::{self, NameFilter, TableOptions};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {

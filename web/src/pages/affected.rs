@@ -11,10 +11,10 @@ use chrono::NaiveDateTime;
 use koschei_core::evr::Evr;
 use maud::html;
 
-use crate::context::PageContext;
 use crate::error::{AppError, AppResult};
-use crate::layout::{self, Pager, Tab};
-use crate::query::encode;
+use crate::http::context::PageContext;
+use crate::http::query::encode;
+use crate::render::layout::{self, Pager, Tab};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {

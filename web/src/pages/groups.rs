@@ -14,13 +14,13 @@ use koschei_core::model::LogEnvironment;
 use maud::{html, Markup};
 use sqlx::PgConnection;
 
-use crate::context::{PageContext, User};
 use crate::error::{AppError, AppResult};
-use crate::forms::FormData;
-use crate::layout::{self, Tab};
-use crate::package_table::{self, NameFilter, TableOptions};
-use crate::query::split_names;
-use crate::session::FlashKind;
+use crate::http::context::{PageContext, User};
+use crate::http::forms::FormData;
+use crate::http::query::split_names;
+use crate::http::session::FlashKind;
+use crate::render::layout::{self, Tab};
+use crate::render::package_table::{self, NameFilter, TableOptions};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -259,7 +259,7 @@ async fn group_detail(ctx: PageContext, full: String) -> AppResult<Response> {
             "Maintainers: "
             @for (i, m) in maintainers.iter().enumerate() {
                 @if i > 0 { ", " }
-                a href={ "/user/" (crate::query::encode(m)) } { (m) }
+                a href={ "/user/" (crate::http::query::encode(m)) } { (m) }
             }
             @if maintainers.is_empty() { span.muted { "none" } }
         }
@@ -408,7 +408,7 @@ async fn add_group_post(ctx: PageContext, Form(form): Form<FormData>) -> AppResu
         Ok(_) => {
             tx.commit().await?;
             ctx.session.flash(FlashKind::Success, "Group created");
-            Ok(crate::redirect::found(&format!("/groups/{full}")))
+            Ok(crate::http::redirect::found(&format!("/groups/{full}")))
         }
         Err(DataError::Db(e)) => Err(e.into()),
         Err(DataError::GroupExists(_)) => fail(&ctx, "Group already exists".into()),
@@ -484,7 +484,7 @@ async fn edit_submit(ctx: PageContext, full: String, form: FormData) -> AppResul
         Ok(renamed) => {
             tx.commit().await?;
             ctx.session.flash(FlashKind::Success, "Group modified");
-            Ok(crate::redirect::found(&format!(
+            Ok(crate::http::redirect::found(&format!(
                 "/groups/{}",
                 renamed.full_name()
             )))
@@ -541,7 +541,7 @@ async fn delete_submit(ctx: PageContext, full: String) -> AppResult<Response> {
     core_groups::delete_group(&mut tx, &actor(&user), &group).await?;
     tx.commit().await?;
     ctx.session.flash(FlashKind::Success, "Group was deleted");
-    Ok(crate::redirect::found("/groups"))
+    Ok(crate::http::redirect::found("/groups"))
 }
 
 async fn delete_global(ctx: PageContext, Path(first): Path<String>) -> AppResult<Response> {

@@ -18,16 +18,16 @@ use koschei_core::model::LogEnvironment;
 use koschei_core::packages::{self, PackageAttr, PackageRef};
 use maud::{html, Markup};
 
-use crate::builds::{self, Build, KojiTask};
-use crate::context::{Collection, PageContext, User};
-use crate::deps::{self, DepChange};
 use crate::error::{AppError, AppResult};
-use crate::forms::FormData;
-use crate::layout::{self, Tab};
-use crate::query::{encode, to_query};
-use crate::session::FlashKind;
+use crate::http::context::{Collection, PageContext, User};
+use crate::http::forms::FormData;
+use crate::http::query::{encode, to_query};
+use crate::http::session::FlashKind;
+use crate::pages::builds::{self, Build, KojiTask};
+use crate::render::deps::{self, DepChange};
+use crate::render::layout::{self, Tab};
+use crate::render::template;
 use crate::state::AppState;
-use crate::template;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -562,7 +562,7 @@ async fn edit_package(
 ) -> AppResult<Response> {
     let user = ctx.require_user()?.clone();
     let (collection, package) = form_package(&ctx, &form, &name).await?;
-    let back = crate::redirect::found(&package_url(&name, &collection.name));
+    let back = crate::http::redirect::found(&package_url(&name, &collection.name));
 
     let mut attrs = Vec::new();
     let mut errors = Vec::new();
@@ -607,10 +607,10 @@ async fn edit_package(
         let was = matches!(prev, "true" | "1");
         let now = form.checked(&format!("group-{id}"));
         if was != now {
-            let group = crate::groups::group_by_id(&mut tx, id)
+            let group = crate::pages::groups::group_by_id(&mut tx, id)
                 .await?
                 .ok_or_else(|| AppError::BadRequest(format!("Unknown group id {id}")))?;
-            if !crate::groups::can_edit(&mut tx, &user, group.id).await? {
+            if !crate::pages::groups::can_edit(&mut tx, &user, group.id).await? {
                 return Err(AppError::Forbidden(
                     "You don't have permission to edit this group".into(),
                 ));
@@ -619,7 +619,8 @@ async fn edit_package(
         }
     }
     for (group, add) in &group_changes {
-        crate::groups::set_membership(&mut tx, &actor, group, package.base_id, &name, *add).await?;
+        crate::pages::groups::set_membership(&mut tx, &actor, group, package.base_id, &name, *add)
+            .await?;
     }
     for attr in attrs {
         packages::set_attribute(
@@ -673,7 +674,7 @@ async fn force_resolution(
             "Re-resolution of {name} requested: the resolver will check its dependencies again."
         ),
     );
-    Ok(crate::redirect::found(&package_url(
+    Ok(crate::http::redirect::found(&package_url(
         &name,
         &collection.name,
     )))

@@ -10,11 +10,11 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 
-use crate::context::PageContext;
 use crate::error::{AppError, AppResult};
-use crate::query::encode;
+use crate::http::context::PageContext;
+use crate::http::query::encode;
+use crate::render::template::{dedent, interpolate};
 use crate::state::AppState;
-use crate::template::{dedent, interpolate};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/bugreport/{name}", get(bugreport))
@@ -85,5 +85,5 @@ async fn bugreport(ctx: PageContext, Path(name): Path<String>) -> AppResult<Resp
     let query = serde_urlencoded::to_string(&fields)
         .map_err(|e| AppError::BadRequest(format!("Bug report fields: {e}")))?;
     let target = ctx.config.bugreport.url.replace("{query}", &query);
-    Ok(crate::redirect::found(&target))
+    Ok(crate::http::redirect::found(&target))
 }

@@ -5,10 +5,10 @@
 use maud::{html, Markup};
 use sqlx::PgPool;
 
-use crate::context::{Collection, PageContext};
 use crate::error::AppResult;
-use crate::layout::{self, Pager};
-use crate::query::encode;
+use crate::http::context::{Collection, PageContext};
+use crate::http::query::encode;
+use crate::render::layout::{self, Pager};
 
 /// Which packages the table lists.
 #[derive(Debug, Clone)]

@@ -14,12 +14,12 @@ const FILES: &[(&str, &str, &str)] = &[
     (
         "koschei.css",
         "text/css; charset=utf-8",
-        include_str!("../static/koschei.css"),
+        include_str!("../../static/koschei.css"),
     ),
     (
         "favicon.svg",
         "image/svg+xml",
-        include_str!("../static/favicon.svg"),
+        include_str!("../../static/favicon.svg"),
     ),
 ];
 

@@ -12,7 +12,7 @@ use axum::Router;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
-use crate::peer::peer_addr;
+use crate::http::peer::peer_addr;
 
 /// Logs every request of `router`.
 pub fn add(router: Router) -> Router {

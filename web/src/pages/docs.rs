@@ -8,8 +8,8 @@ use axum::routing::get;
 use axum::Router;
 use maud::{html, Markup};
 
-use crate::context::PageContext;
-use crate::layout::{self, Tab};
+use crate::http::context::PageContext;
+use crate::render::layout::{self, Tab};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {

@@ -5,10 +5,10 @@ use axum::routing::get;
 use axum::Router;
 use maud::html;
 
-use crate::context::PageContext;
 use crate::error::AppResult;
-use crate::layout::{self, Tab};
-use crate::package_table::{self, NameFilter, TableOptions};
+use crate::http::context::PageContext;
+use crate::render::layout::{self, Tab};
+use crate::render::package_table::{self, NameFilter, TableOptions};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -21,10 +21,10 @@ pub fn router() -> Router<AppState> {
 /// `/`: the page named by `frontend.frontpage` (default `package_list`).
 async fn frontpage(ctx: PageContext) -> AppResult<Response> {
     match ctx.config.frontend.frontpage.as_str() {
-        "collection_list" => crate::collections::collection_list(ctx).await,
-        "groups" | "group_list" => crate::groups::group_list(ctx).await,
-        "stats" => crate::stats::stats(ctx).await,
-        "documentation" => Ok(crate::docs::documentation(ctx).await.into_response()),
+        "collection_list" => crate::pages::collections::collection_list(ctx).await,
+        "groups" | "group_list" => crate::pages::groups::group_list(ctx).await,
+        "stats" => crate::pages::stats::stats(ctx).await,
+        "documentation" => Ok(crate::pages::docs::documentation(ctx).await.into_response()),
         _ => package_list(ctx).await,
     }
 }
@@ -51,7 +51,7 @@ pub async fn package_list(ctx: PageContext) -> AppResult<Response> {
 /// empty query goes back to the front page.
 async fn search(ctx: PageContext) -> AppResult<Response> {
     let Some(q) = ctx.query.get_nonempty("q").map(str::to_string) else {
-        return Ok(crate::redirect::found("/"));
+        return Ok(crate::http::redirect::found("/"));
     };
     let table = package_table::render(
         &ctx,

@@ -10,11 +10,11 @@ use koschei_core::audit::Actor;
 use koschei_core::model::LogEnvironment;
 use maud::{html, Markup};
 
-use crate::context::{Collection, PageContext};
 use crate::error::{AppError, AppResult};
-use crate::layout::{self, Tab};
-use crate::query::encode;
-use crate::session::FlashKind;
+use crate::http::context::{Collection, PageContext};
+use crate::http::query::encode;
+use crate::http::session::FlashKind;
+use crate::render::layout::{self, Tab};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -178,7 +178,7 @@ async fn force_resolution(ctx: PageContext, Path(name): Path<String>) -> AppResu
             c.display_name
         ),
     );
-    Ok(crate::redirect::found(&format!(
+    Ok(crate::http::redirect::found(&format!(
         "/collection/{}",
         encode(&c.name)
     )))

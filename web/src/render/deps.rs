@@ -9,7 +9,7 @@ use maud::{html, Markup};
 use serde::Serialize;
 use sqlx::PgPool;
 
-use crate::query::{encode, to_query};
+use crate::http::query::{encode, to_query};
 
 /// One changed dependency.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]

@@ -13,8 +13,8 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
 use crate::error::{AppError, AppResult};
-use crate::query::QueryArgs;
-use crate::session::Session;
+use crate::http::query::QueryArgs;
+use crate::http::session::Session;
 use crate::state::AppState;
 
 /// A collection with every attribute pages show.
@@ -135,7 +135,7 @@ impl PageContext {
         format!(
             "{}{}",
             self.path,
-            crate::query::to_query(&self.query_pairs())
+            crate::http::query::to_query(&self.query_pairs())
         )
     }
 

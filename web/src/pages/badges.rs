@@ -1,6 +1,6 @@
 //! `/badge/<collection>/<name>.svg` and `….png`: a status badge of a
 //! package for READMEs and dashboards, drawn as SVG (and rasterised by
-//! [`crate::badge_png`]). The original (`koschei/frontend/views.py`,
+//! [`crate::render::badge_png`]). The original (`koschei/frontend/views.py`,
 //! `badge`) serves both formats.
 
 use axum::extract::{Path, State};
@@ -106,7 +106,7 @@ async fn badge(
             badge_svg(LABEL, text),
         )
             .into_response(),
-        Format::Png => match crate::badge_png::badge_png(LABEL, text) {
+        Format::Png => match crate::render::badge_png::badge_png(LABEL, text) {
             Ok(png) => (status, [(header::CONTENT_TYPE, "image/png"), cache], png).into_response(),
             Err(e) => {
                 tracing::error!("rendering the PNG badge {text:?}: {e:#}");

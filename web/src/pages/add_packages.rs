@@ -11,13 +11,13 @@ use koschei_core::model::LogEnvironment;
 use koschei_core::packages;
 use maud::html;
 
-use crate::auth::safe_next;
-use crate::context::PageContext;
 use crate::error::{AppError, AppResult};
-use crate::forms::FormData;
-use crate::layout::{self, Tab};
-use crate::query::split_names;
-use crate::session::FlashKind;
+use crate::http::auth::safe_next;
+use crate::http::context::PageContext;
+use crate::http::forms::FormData;
+use crate::http::query::split_names;
+use crate::http::session::FlashKind;
+use crate::render::layout::{self, Tab};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -51,7 +51,7 @@ fn render(
     let content = html! {
         h1 { "Add packages" }
         p { "Tracked packages are rebuilt by Koschei when their dependencies change." }
-        form.add-packages method="post" action={ "/add-packages" (crate::query::to_query(&[("next", next)])) } {
+        form.add-packages method="post" action={ "/add-packages" (crate::http::query::to_query(&[("next", next)])) } {
             (layout::csrf_field(ctx))
             label { "Package names (separated by commas, spaces or new lines)"
                 textarea name="packages" rows="8" required { (packages) }
@@ -127,7 +127,7 @@ async fn submit(ctx: PageContext, Form(form): Form<FormData>) -> AppResult<Respo
     let result = async {
         let added = packages::track_packages(&mut tx, &actor, &cref, &names).await?;
         if let Some(id) = group {
-            let group = crate::groups::group_by_id(&mut tx, id)
+            let group = crate::pages::groups::group_by_id(&mut tx, id)
                 .await?
                 .ok_or_else(|| DataError::GroupNotFound(id.to_string()))?;
             core_groups::set_group_content(&mut tx, &actor, &group, &names, true).await?;
@@ -147,7 +147,7 @@ async fn submit(ctx: PageContext, Form(form): Form<FormData>) -> AppResult<Respo
                     format!("Packages added: {}", added.join(",")),
                 );
             }
-            Ok(crate::redirect::found(&safe_next(
+            Ok(crate::http::redirect::found(&safe_next(
                 ctx.query.get_nonempty("next"),
             )))
         }

@@ -1,0 +1,10 @@
+//! HTML building blocks shared by the pages: the page frame and its
+//! helpers, the package table, dependency change rows, charts, the PNG
+//! badge and `{placeholder}` templates.
+
+pub mod badge_png;
+pub mod charts;
+pub mod deps;
+pub mod layout;
+pub mod package_table;
+pub mod template;
