@@ -15,19 +15,10 @@ from koji_fedoramessaging_messages.repo import DoneV1
 from koji_fedoramessaging_messages.tag import TagV1, UntagV1
 from koji_fedoramessaging_messages.task import TaskStateChangeV1
 
+from checks import check, finish
+
 HUB, TOPURL = sys.argv[1], sys.argv[2]
 session = koji.ClientSession(HUB, opts={"anon_retry": True, "max_retries": 2, "retry_interval": 0.1})
-passed = 0
-
-
-def check(name, condition, detail=""):
-    global passed
-    if not condition:
-        print(f"FAIL {name}: {detail}")
-        print(f"{passed} passed, 1 failed")
-        sys.exit(1)
-    passed += 1
-    print(f"ok {name}")
 
 
 def wait(task_id):
@@ -180,4 +171,4 @@ for message in session.callMethod("sim.messages"):
     seen.add(short)
 check("messages validate against koji-fedoramessaging-messages schemas", seen == set(classes), seen)
 
-print(f"{passed} passed, 0 failed")
+finish()

@@ -12,19 +12,10 @@ import time
 
 import koji
 
+from checks import check, finish
+
 HUB, TOPURL = sys.argv[1], sys.argv[2]
 session = koji.ClientSession(HUB, opts={"anon_retry": True, "max_retries": 2, "retry_interval": 0.1})
-passed = 0
-
-
-def check(name, condition, detail=""):
-    global passed
-    if not condition:
-        print(f"FAIL {name}: {detail}")
-        print(f"{passed} passed, 1 failed")
-        sys.exit(1)
-    passed += 1
-    print(f"ok {name}")
 
 
 def generic_error(call, *args, **kwargs):
@@ -105,4 +96,4 @@ check("newRepo createrepo child", [c["method"] for c in children] == ["createrep
 repo = session.repoInfo(children[0]["request"][0])
 check("newRepo repo READY", repo["tag_name"] == "s99-build" and repo["state"] == koji.REPO_READY, repo)
 
-print(f"{passed} passed, 0 failed")
+finish()
