@@ -1,7 +1,8 @@
 //! The one error type of the HTTP layer and its mapping to status codes.
+//! It holds data only: HTML handlers answer it as a page rendered by
+//! [`crate::render::error_page`], the JSON API as JSON.
 
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use koschei_core::error::DataError;
 
 /// Why a request failed. HTML handlers return it directly; the JSON API
@@ -18,7 +19,8 @@ pub enum AppError {
     Forbidden(String),
     #[error("{0}")]
     NotImplemented(String),
-    /// The database has no collection at all (spec §6.1).
+    /// The database has no collection at all (the original's
+    /// `koschei/frontend/base.py` aborts with "No collections setup").
     #[error("No collections setup")]
     NoCollections,
     /// An anonymous user asked for a page that needs a login.
@@ -78,17 +80,6 @@ impl From<DataError> for AppError {
             | DataError::PackagesNotFound { .. } => AppError::NotFound(e.to_string()),
             other => AppError::BadRequest(other.to_string()),
         }
-    }
-}
-
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        if let AppError::LoginRequired { next } = &self {
-            return crate::http::redirect::found(&crate::http::auth::login_url(next));
-        }
-        let status = self.status();
-        let message = self.public_message();
-        (status, crate::render::layout::error_page(status, &message)).into_response()
     }
 }
 

@@ -9,7 +9,7 @@ use regex::Regex;
 use sqlx::PgPool;
 
 use crate::http::peer::TrustedProxies;
-use crate::http::session::SessionKey;
+use crate::http::session::cookie_value::SessionKey;
 
 /// Shortest `frontend.secret_key` accepted outside `bypass_login` demos.
 pub const MIN_SECRET_LEN: usize = 32;

@@ -19,7 +19,7 @@ use percent_encoding::percent_decode_str;
 
 use crate::error::{AppError, AppResult};
 use crate::http::peer::peer_addr;
-use crate::http::query::{encode, QueryArgs};
+use crate::http::query::QueryArgs;
 use crate::http::session::{FlashKind, Session};
 use crate::state::AppState;
 
@@ -27,11 +27,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/login", get(login).post(login))
         .route("/logout", post(logout))
-}
-
-/// URL of the login page returning to `next` afterwards.
-pub fn login_url(next: &str) -> String {
-    format!("/login?next={}", encode(next))
 }
 
 /// `next` when it is a path on this site, else the front page (no open

@@ -14,7 +14,7 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::error::{AppError, AppResult};
 use crate::http::query::QueryArgs;
-use crate::http::session::Session;
+use crate::http::session::{Session, User};
 use crate::state::AppState;
 
 /// A collection with every attribute pages show.
@@ -51,14 +51,6 @@ pub async fn load_collections(conn: &mut PgConnection) -> sqlx::Result<Vec<Colle
     )
     .fetch_all(conn)
     .await
-}
-
-/// The logged-in user.
-#[derive(Debug, Clone)]
-pub struct User {
-    pub id: i32,
-    pub name: String,
-    pub admin: bool,
 }
 
 /// A broken base buildroot shown as a global notice.

@@ -5,6 +5,8 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use crate::http::query::encode;
+
 /// A `302 Found` to `location` (a path or an absolute URL).
 pub fn found(location: &str) -> Response {
     match HeaderValue::from_str(location) {
@@ -14,4 +16,9 @@ pub fn found(location: &str) -> Response {
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
+}
+
+/// URL of the login page returning to `next` afterwards.
+pub fn login_url(next: &str) -> String {
+    format!("/login?next={}", encode(next))
 }

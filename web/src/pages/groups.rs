@@ -15,10 +15,11 @@ use maud::{html, Markup};
 use sqlx::PgConnection;
 
 use crate::error::{AppError, AppResult};
-use crate::http::context::{PageContext, User};
+use crate::http::context::PageContext;
 use crate::http::forms::FormData;
 use crate::http::query::split_names;
 use crate::http::session::FlashKind;
+use crate::http::session::User;
 use crate::render::layout::{self, Tab};
 use crate::render::package_table::{self, NameFilter, TableOptions};
 use crate::state::AppState;

@@ -14,15 +14,16 @@ use axum::{Form, Router};
 use chrono::NaiveDateTime;
 use koschei_core::audit::Actor;
 use koschei_core::inspect::{self, PackageReport};
-use koschei_core::model::LogEnvironment;
+use koschei_core::model::{BuildState, LogEnvironment};
 use koschei_core::packages::{self, PackageAttr, PackageRef};
 use maud::{html, Markup};
 
 use crate::error::{AppError, AppResult};
-use crate::http::context::{Collection, PageContext, User};
+use crate::http::context::{Collection, PageContext};
 use crate::http::forms::FormData;
 use crate::http::query::{encode, to_query};
 use crate::http::session::FlashKind;
+use crate::http::session::User;
 use crate::pages::builds::{self, Build, KojiTask};
 use crate::render::deps::{self, DepChange};
 use crate::render::layout::{self, Tab};
@@ -369,7 +370,7 @@ fn history_card(
                 @for e in entries {
                     @match e {
                         HistoryEntry::Build(b) => {
-                            @let class = if b.is_infra() { "infra" } else if b.state_code == 5 { "failed" } else if b.real { "real" } else if b.untagged { "untagged" } else { "build" };
+                            @let class = if b.is_infra() { "infra" } else if b.state() == Some(BuildState::Failed) { "failed" } else if b.real { "real" } else if b.untagged { "untagged" } else { "build" };
                             li class={ "entry entry-" (class) } {
                                 (builds::task_tree(ctx, b, tasks))
                                 @if b.untagged { p.muted { "This build is no longer tagged." } }

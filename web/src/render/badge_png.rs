@@ -1,4 +1,4 @@
-//! PNG badges: the SVG badge of [`crate::pages::badges`] rasterised with resvg,
+//! PNG badges: the SVG badge of [`crate::render::badge`] rasterised with resvg,
 //! for pages that cannot embed SVG. The text is drawn in DejaVu Sans,
 //! embedded at build time (Debian's `fonts-dejavu-core`, a free font), so
 //! the rendering does not depend on the fonts of the serving host.
@@ -49,7 +49,7 @@ pub fn badge_png(label: &str, state: &str) -> anyhow::Result<Bytes> {
     if let Some(png) = cache.lock().expect("badge cache").get(&key) {
         return Ok(png.clone());
     }
-    let png = Bytes::from(render(&crate::pages::badges::badge_svg(label, state))?);
+    let png = Bytes::from(render(&crate::render::badge::badge_svg(label, state))?);
     cache.lock().expect("badge cache").insert(key, png.clone());
     Ok(png)
 }

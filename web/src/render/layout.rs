@@ -2,13 +2,13 @@
 //! rendering helpers pages share: state badges, times, pagination, sortable
 //! column headers, CSRF fields.
 
-use axum::http::StatusCode;
 use chrono::NaiveDateTime;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use crate::error::{AppError, AppResult};
 use crate::http::context::PageContext;
 use crate::http::query::encode;
+use crate::http::redirect::login_url;
 use crate::http::session::CSRF_FIELD;
 
 /// Top-level navigation tabs (spec §6.1).
@@ -25,7 +25,7 @@ pub enum Tab {
 }
 
 /// The document head; `title` is the whole `<title>`.
-fn head(title: &str) -> Markup {
+pub fn head(title: &str) -> Markup {
     html! {
         head {
             meta charset="utf-8";
@@ -101,7 +101,7 @@ pub fn page(ctx: &PageContext, title: &str, tab: Tab, content: Markup) -> Markup
                                 button type="submit" { "Log out" }
                             }
                         } @else {
-                            a href={ "/login?next=" (encode(&ctx.path_and_query())) } { "Log in" }
+                            a href=(login_url(&ctx.path_and_query())) { "Log in" }
                         }
                     }
                 }
@@ -129,29 +129,6 @@ pub fn page(ctx: &PageContext, title: &str, tab: Tab, content: Markup) -> Markup
                     "Koschei " (ctx.config.version) " · "
                     a href="/documentation" { "Documentation" } " · "
                     a href="/api/v1/openapi.json" { "JSON API" }
-                }
-            }
-        }
-    }
-}
-
-/// A bare page for errors (no database access needed).
-pub fn error_page(status: StatusCode, message: &str) -> Markup {
-    let title = format!(
-        "{} {}",
-        status.as_u16(),
-        status.canonical_reason().unwrap_or("Error")
-    );
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            (head(&title))
-            body {
-                header.topbar { a.logo href="/" { span.logo-mark { "K" } "Koschei" } }
-                main {
-                    h1 { (title) }
-                    div.alert.alert-danger.error-message { (message) }
-                    p { a href="/" { "Back to the front page" } }
                 }
             }
         }

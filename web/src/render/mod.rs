@@ -2,9 +2,11 @@
 //! helpers, the package table, dependency change rows, charts, the PNG
 //! badge and `{placeholder}` templates.
 
+pub mod badge;
 pub mod badge_png;
 pub mod charts;
 pub mod deps;
+pub mod error_page;
 pub mod layout;
 pub mod package_table;
 pub mod template;
