@@ -1,4 +1,5 @@
-//! BuildRequires of SRPMs from Koji (`getRPMDeps` multicall, spec §3.4), cached in memory
+//! BuildRequires of SRPMs from Koji (`getRPMDeps` multicall, as
+//! `get_rpm_requires` in the original's `koschei/backend/koji_util.py`), cached in memory
 //! per `(koji instance, NVRA)`: an SRPM's requirements never change.
 
 use std::collections::HashMap;

@@ -1,7 +1,8 @@
-//! The build resolver (spec §1.4.2): "what did the build see". Every build (scratch or
-//! real) with a `repo_id` and `deps_resolved IS NULL` is resolved against the exact Koji
-//! repo it was built in. Builds are grouped by repo; each group is taken under a
-//! non-blocking advisory lock on the repo id (namespace 2), so instances share the work.
+//! The build resolver (the original's `koschei/backend/services/build_resolver.py`): "what
+//! did the build see". Every build (scratch or real) with a `repo_id` and `deps_resolved IS
+//! NULL` is resolved against the exact Koji repo it was built in. Builds are grouped by
+//! repo; each group is taken under a non-blocking advisory lock on the repo id (namespace
+//! 2), so instances share the work.
 //!
 //! * repo without build group → `deps_resolved = FALSE` for every build of it;
 //! * repo dead (deleted by Koji) → the dependency set the package resolved to in that
@@ -16,7 +17,7 @@
 //!
 //! Unlike Koschei, the previous build's `dependency_keys` are kept: every build keeps its
 //! dependency set, so changes can always be computed against the last *tested* build,
-//! even when Koji has deleted the repo it used (K#168, K#338).
+//! even when Koji has deleted the repo it used (koschei#168, koschei#338).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 

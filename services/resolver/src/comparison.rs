@@ -1,4 +1,5 @@
-//! Which earlier build a dependency set is compared with (spec §1.4 shared helpers).
+//! Which earlier build a dependency set is compared with (`get_build_for_comparison` in
+//! the original's `koschei/backend/services/resolver.py`).
 //!
 //! * `get_build_for_comparison(package)`: the package's last build when it is finished
 //!   and `deps_resolved` is TRUE; when it is FALSE, the newest earlier build with
@@ -6,11 +7,11 @@
 //! * `get_prev_build_for_comparison(build)`: the newest earlier build of the package with
 //!   `deps_resolved` TRUE.
 //!
-//! "Earlier" uses the order of the last-build trigger, `build_time()` =
-//! `COALESCE(tagged, started)` then id, so a real build merged from a side tag counts from
-//! its tagging (K#361) consistently everywhere. Since every build keeps its
-//! `dependency_keys` (history that survives Koji, K#168/K#338), the comparison build
-//! always has them unless it was resolved by a Koschei that discarded them.
+//! "Earlier" uses the order of the last-build trigger, `build_time()` = `COALESCE(tagged,
+//! started)` then id, so a real build merged from a side tag counts from its tagging
+//! (koschei#361) consistently everywhere. Since every build keeps its `dependency_keys`
+//! (history that survives Koji, koschei#168/koschei#338), the comparison build always has
+//! them unless it was resolved by a Koschei that discarded them.
 
 use std::collections::HashMap;
 

@@ -11,8 +11,8 @@ use koschei_koji::KojiClient;
 use sqlx::PgPool;
 
 use crate::build_requires::BuildRequiresCache;
+use crate::delta_planner::DeltaCache;
 use crate::dependency_cache::DependencyCache;
-use crate::incremental::DeltaCache;
 use crate::repo_env::{RepoEnvironments, RepoRequest};
 
 /// Default lease of a claimed work chunk.

@@ -1,4 +1,5 @@
-//! The dependency-row cache (spec §1.4 `DependencyCache`): an in-process LRU mapping ids
+//! The dependency-row cache (`DependencyCache` in the original's
+//! `koschei/backend/services/resolver.py`): an in-process LRU mapping ids
 //! of the flyweight table `dependency` to NEVRAs and back. Lookups by id fetch all
 //! missing rows in one query; get-or-create by NEVRA inserts all missing rows in one
 //! statement (`INSERT … ON CONFLICT DO NOTHING`, then a select), which is safe against

@@ -1,4 +1,5 @@
-//! The `build.dependency_keys` encoding (spec §4.1): the ids of a dependency set sorted
+//! The `build.dependency_keys` encoding (`Build.dependency_keys` in the original's
+//! `koschei/models.py`): the ids of a dependency set sorted
 //! ascending, delta-encoded (the first value as is, then the differences, all > 0), each
 //! packed as a 4-byte big-endian unsigned integer, the whole zlib-compressed. Koschei's
 //! Python code reads and writes exactly this format, so databases stay interchangeable.

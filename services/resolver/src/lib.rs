@@ -1,4 +1,5 @@
-//! Koschei resolver: the repo resolver and the build resolver of spec §1.4 as a library,
+//! Koschei resolver: the repo resolver and the build resolver (the original's
+//! `koschei/backend/services/{repo_resolver,build_resolver,resolver}.py`) as a library,
 //! so that tests and the benchmark drive the same code as the service.
 
 pub mod bench;
@@ -7,6 +8,7 @@ pub mod build_requires;
 pub mod build_resolver;
 pub mod comparison;
 pub mod context;
+pub mod delta_planner;
 pub mod dependency_cache;
 pub mod dependency_keys;
 pub mod incremental;

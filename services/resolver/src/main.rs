@@ -1,8 +1,8 @@
 //! `koschei-resolver`: resolves build dependencies against Koji repos.
 //!
-//! * `run` (the default): the long-running service — repo resolver and build resolver
-//!   (spec §1.4), woken by `NOTIFY koschei_repo_done` ([`repo_notify`]) and polling as a
-//!   fallback; several instances share the work through PostgreSQL.
+//! * `run` (the default): the long-running service — repo resolver and build resolver (see
+//!   `services/resolver/README.md`), woken by `NOTIFY koschei_repo_done` ([`repo_notify`])
+//!   and polling as a fallback; several instances share the work through PostgreSQL.
 //! * `bench`: the whole-distribution benchmark.
 
 use std::path::PathBuf;

@@ -1,6 +1,6 @@
 //! What each package resolved to in each repo (`resolver_package_deps`): history that
-//! survives Koji (K#168/K#338: a build whose repo Koji deleted takes its package's set in
-//! that repo) and the previous results incremental resolution starts from.
+//! survives Koji (koschei#168/koschei#338: a build whose repo Koji deleted takes its
+//! package's set in that repo) and the previous results incremental resolution starts from.
 //!
 //! A row holds the outcome of a package from its repo on, until the package's next row:
 //! a pass writes one only when the outcome (resolvable?, dependency ids, distances, the

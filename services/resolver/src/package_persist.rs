@@ -1,5 +1,6 @@
 //! Persisting the repo resolver's results for a chunk of packages in one transaction
-//! (spec §1.4.1 `persist_resolution_output`), with set-based SQL (arrays through
+//! (`persist_resolution_output` in the original's
+//! `koschei/backend/services/repo_resolver.py`), with set-based SQL (arrays through
 //! `unnest`), whatever the chunk size:
 //!
 //! 1. the package rows are locked in id order; a result whose captured `last_build_id`

@@ -1,6 +1,7 @@
 //! Preparing a Koji repository for resolution: its descriptor (`repoInfo`; only READY and
-//! EXPIRED repos are usable, spec §3.1), its build group as of the repo's creation event
-//! (§3.2), its repodata from the shared on-disk cache (§3.3) and the `.solv` file the
+//! EXPIRED repos are usable, as the original's `koschei/backend/koji_util.py`), its build
+//! group as of the repo's creation event (`get_build_group`, ibid.), its repodata from the
+//! shared on-disk cache (`koschei/backend/repo_cache.py`) and the `.solv` file the
 //! solver threads load. Prepared repositories are kept in memory (a few at a time) so
 //! that consecutive chunks and iterations do not repeat the work.
 

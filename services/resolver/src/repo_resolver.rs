@@ -1,14 +1,15 @@
-//! The repo resolver (spec §1.4.1): "what would happen if the package were built now".
+//! The repo resolver (the original's `koschei/backend/services/repo_resolver.py`): "what
+//! would happen if the package were built now".
 //!
 //! Per collection, [`plan_collection`] looks for a new READY repo of the build tag (in
-//! secondary mode only once it was regenerated on the primary, [`crate::secondary_repos`]). For a
-//! new repo it resolves the base buildroot (build group alone), records
+//! secondary mode only once it was regenerated on the primary, [`crate::secondary_repos`]).
+//! For a new repo it resolves the base buildroot (build group alone), records
 //! `latest_repo_id`/`latest_repo_resolved`, the `buildroot_problem`s and a collection
 //! state-change message in one transaction, and — when the buildroot resolved — queues
 //! every eligible package (tracked, not blocked, not `skip_resolution`, with a last
 //! complete build) in the shared work queue. Without a new repo it queues the eligible
-//! packages with `resolved IS NULL`: new packages, and packages whose resolution was
-//! reset (`UPDATE package SET resolved = NULL` is a forced re-resolution).
+//! packages with `resolved IS NULL`: new packages, and packages whose resolution was reset
+//! (`UPDATE package SET resolved = NULL` is a forced re-resolution).
 //!
 //! [`process_work`] then claims queued chunks (of any collection, possibly queued by
 //! another instance), resolves them on all cores and persists each chunk in one

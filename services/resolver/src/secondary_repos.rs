@@ -1,6 +1,7 @@
-//! Secondary mode (spec §1.4.1 step 1, §1.7.7): a collection whose data comes from a
-//! secondary Koji builds on the primary, so a new secondary repo is only usable once it has
-//! been regenerated on the primary. `repo_mapping` rows (secondary repo id → primary
+//! Secondary mode (the original's `koschei/backend/services/repo_resolver.py` and
+//! `refresh_repo_mappings` in `koschei/backend/__init__.py`): a collection whose data comes
+//! from a secondary Koji builds on the primary, so a new secondary repo is only usable once
+//! it has been regenerated on the primary. `repo_mapping` rows (secondary repo id → primary
 //! `newRepo` task, written by whoever asks the primary to regenerate) are completed here
 //! with the primary repo id, and a secondary repo is accepted only when its mapping has a
 //! primary repo whose `newRepo` task is CLOSED.

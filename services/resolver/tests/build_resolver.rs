@@ -1,6 +1,7 @@
-//! The build resolver against koji-sim and PostgreSQL (spec §9.3 resolver_test: build
-//! resolution, applied changes, skipped running builds, unresolvable builds, dead repos,
-//! missing build group, BuildRequires flags, file provides, rich dependencies).
+//! The build resolver against koji-sim and PostgreSQL (the original's
+//! `test/resolver_test.py`: build resolution, applied changes, skipped running builds,
+//! unresolvable builds, dead repos, missing build group, BuildRequires flags, file
+//! provides, rich dependencies).
 
 mod common;
 
@@ -40,7 +41,7 @@ async fn build_resolution_with_applied_changes(pool: PgPool) {
             (None, Some("E-0:0.1-1.fc22.1".into()), Some(2)),
         ]
     );
-    // every build keeps its dependency set (K#168, K#338), unlike Koschei
+    // every build keeps its dependency set (koschei#168, koschei#338), unlike Koschei
     let mut kept = prev.clone();
     kept.sort();
     assert_eq!(env.build_deps(old).await, kept);

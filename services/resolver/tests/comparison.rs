@@ -1,5 +1,5 @@
-//! Comparison-build selection (spec §1.4 `get_build_for_comparison`,
-//! `get_prev_build_for_comparison`).
+//! Comparison-build selection (`get_build_for_comparison` in the original's
+//! `koschei/backend/services/resolver.py`, `get_prev_build_for_comparison`).
 
 mod common;
 
@@ -70,7 +70,7 @@ async fn comparison_build_selection(pool: PgPool) {
     let first = build(&pool, p5, BuildState::Complete, 5.0, Some(false), &[]).await;
     assert_eq!(comparison(&pool, p5).await, None);
     assert_eq!(previous_build_deps(&mut conn, first).await.unwrap(), None);
-    // a real build tagged after a later scratch build counts from its tagging (K#361)
+    // a real build tagged after a later scratch build counts from its tagging (koschei#361)
     let p6 = fixtures::package(&pool, c, "p6").await;
     let real = build(&pool, p6, BuildState::Complete, 10.0, Some(true), &[6]).await;
     build(&pool, p6, BuildState::Complete, 5.0, Some(true), &[5]).await;

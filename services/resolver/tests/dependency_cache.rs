@@ -1,5 +1,6 @@
-//! The dependency-row cache against PostgreSQL (spec §9.3 dependency_cache_test: id and
-//! NEVRA lookups from the database and from memory, inserts, LRU eviction, concurrency).
+//! The dependency-row cache against PostgreSQL (the original's
+//! `test/dependency_cache_test.py`: id and NEVRA lookups from the database and from memory,
+//! inserts, LRU eviction, concurrency).
 
 mod common;
 

@@ -1,5 +1,6 @@
-//! The repo resolver against koji-sim and PostgreSQL (spec §9.3 resolver_test: repo
-//! generation, new packages, resolution history, broken buildroot, forced re-resolution).
+//! The repo resolver against koji-sim and PostgreSQL (the original's
+//! `test/resolver_test.py`: repo generation, new packages, resolution history, broken
+//! buildroot, forced re-resolution).
 
 mod common;
 
@@ -127,7 +128,8 @@ async fn new_packages_and_forced_reresolution(pool: PgPool) {
 /// Missing BuildRequires do not hide the solver's problems with the others: both are
 /// recorded at once, and resolving the same outcome again (forced, or in a new repo with
 /// the same content) writes no history. Koschei: `run_goal` in
-/// `koschei/backend/depsolve.py`, history rule in `koschei/backend/services/repo_resolver.py`.
+/// `koschei/backend/depsolve.py`, history rule in
+/// `koschei/backend/services/repo_resolver.py`.
 #[sqlx::test(migrator = "MIGRATIONS")]
 async fn missing_and_broken_buildrequires_are_both_reported(pool: PgPool) {
     let env = env(pool).await;

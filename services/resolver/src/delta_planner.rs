@@ -1,0 +1,263 @@
+//! The repo-delta planner of incremental passes ([`crate::incremental`]): the delta
+//! analysis of one (previous, new) repo pair ([`koschei_depsolve::RepoDelta`]) and the
+//! process's cache of the latest one.
+//!
+//! The delta analysis holds a libsolv pool, which must stay on one thread: a
+//! [`DeltaPlanner`] owns such a thread for one (previous, new) repo pair and answers
+//! planning requests through a channel; the process keeps the latest one
+//! ([`DeltaCache`], held by [`crate::context::Context`]), so every chunk of a pass that
+//! this instance claims reuses it, until the queue is drained.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use koschei_depsolve::{
+    DeltaStats, Dependency, Install, InstallTrace, Nevra, PackageIndex, PackageTable, Plan,
+    RepoDelta, Resolution, SolveTrace,
+};
+use tokio::sync::{oneshot, Mutex};
+
+use crate::package_deps::StoredDeps;
+use crate::repo_env::PreparedRepo;
+
+/// One package to plan: its previous resolution (in the previous repo) with the trace of
+/// that solve (positions into its installs), and its BuildRequires (the same as then).
+pub(crate) struct PlanJob {
+    pub(crate) previous: Resolution,
+    pub(crate) trace: Option<InstallTrace>,
+    pub(crate) buildrequires: Vec<String>,
+}
+
+/// Per job: the resolution in the new repo with its trace (positions into its installs)
+/// to reuse, or `None` to solve.
+type Answer = Vec<Option<(Resolution, Option<InstallTrace>)>>;
+
+/// The delta analysis of one (previous, new) repo pair on its own thread.
+pub struct DeltaPlanner {
+    key: String,
+    requests: std::sync::mpsc::Sender<(Vec<PlanJob>, oneshot::Sender<Answer>)>,
+    /// NEVRA → index in the previous repo (`None` when two packages share it).
+    old_index: HashMap<Nevra, Option<PackageIndex>>,
+    new_table: PackageTable,
+    /// Figures about the delta.
+    pub stats: DeltaStats,
+}
+
+/// Plans one package on the delta thread: the new resolution (distances recomputed when
+/// a grown requirement may show in them) and its trace, or `None` to solve.
+fn plan_one(
+    delta: &mut RepoDelta,
+    new_sack: &mut koschei_depsolve::Sack,
+    old: &PreparedRepo,
+    new: &PreparedRepo,
+    job: &PlanJob,
+) -> Option<(Resolution, Option<InstallTrace>)> {
+    let trace = job
+        .trace
+        .as_ref()
+        .and_then(|t| SolveTrace::from_install_positions(t, &job.previous));
+    let previous = Some((
+        old.group.as_slice(),
+        job.buildrequires.as_slice(),
+        &job.previous,
+        trace.as_ref(),
+    ));
+    let planned = delta.plan_traced(previous, &new.group, &job.buildrequires);
+    let Plan::Reuse(mut resolution) = planned.plan else {
+        return None;
+    };
+    if planned.recompute_distances {
+        new_sack.recompute_distances(&job.buildrequires, &mut resolution);
+    }
+    let trace = job
+        .trace
+        .as_ref()
+        .and_then(|t| delta.successor_trace(&job.previous, t));
+    Some((resolution, trace))
+}
+
+impl DeltaPlanner {
+    /// Analyses the delta (on a new thread, which lives as long as the planner).
+    async fn start(
+        key: String,
+        old: Arc<PreparedRepo>,
+        new: Arc<PreparedRepo>,
+    ) -> anyhow::Result<Self> {
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let (tx, rx) = std::sync::mpsc::channel::<(Vec<PlanJob>, oneshot::Sender<Answer>)>();
+        std::thread::Builder::new()
+            .name("repo-delta".into())
+            .spawn(move || {
+                let setup = || -> anyhow::Result<_> {
+                    let delta = RepoDelta::analyze(&old.solv, &new.solv)?;
+                    tracing::debug!(stats = ?delta.stats(), "repo delta analysed");
+                    let old_table = old.solv.load()?.package_table();
+                    // distances of reused sets are recomputed in the new repo
+                    let new_sack = new.solv.load()?;
+                    let new_table = new_sack.package_table();
+                    Ok((delta, old_table, new_sack, new_table))
+                };
+                let (mut delta, mut new_sack) = match setup() {
+                    Ok((delta, old_table, new_sack, new_table)) => {
+                        let _ = ready_tx.send(Ok((delta.stats().clone(), old_table, new_table)));
+                        (delta, new_sack)
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                while let Ok((jobs, reply)) = rx.recv() {
+                    let answer = jobs
+                        .iter()
+                        .map(|job| plan_one(&mut delta, &mut new_sack, &old, &new, job))
+                        .collect();
+                    let _ = reply.send(answer);
+                }
+            })
+            .context("spawning the delta thread")?;
+        let (stats, old_table, new_table) = ready_rx.await.context("delta thread died")??;
+        let mut old_index: HashMap<Nevra, Option<PackageIndex>> = HashMap::new();
+        for (i, n) in old_table.iter() {
+            old_index
+                .entry(n.clone())
+                .and_modify(|e| *e = None)
+                .or_insert(Some(i));
+        }
+        Ok(DeltaPlanner {
+            key,
+            requests: tx,
+            old_index,
+            new_table,
+            stats,
+        })
+    }
+
+    /// A stored resolved set as a resolution in the previous repo, with its trace as
+    /// positions into the resolution's installs; `None` when a member is not in that repo.
+    pub(crate) fn previous_resolution(
+        &self,
+        row: &StoredDeps,
+        nevra_of: &HashMap<i32, Nevra>,
+    ) -> Option<(Resolution, Option<InstallTrace>)> {
+        let installs = row
+            .ids
+            .iter()
+            .zip(&row.distances)
+            .map(|(id, &d)| {
+                let package = (*self.old_index.get(nevra_of.get(id)?)?)?;
+                Some(Install {
+                    package,
+                    distance: (d > 0).then_some(d),
+                })
+            })
+            .collect::<Option<Vec<Install>>>()?;
+        // installs are in package order; the trace follows the stored (id) order
+        let mut order: Vec<usize> = (0..installs.len()).collect();
+        order.sort_unstable_by_key(|&i| installs[i]);
+        let mut position_of = vec![0u32; installs.len()];
+        for (to, &from) in order.iter().enumerate() {
+            position_of[from] = to as u32;
+        }
+        let trace = row
+            .trace
+            .as_ref()
+            .and_then(|t| t.renumbered(|p| position_of.get(p as usize).copied()));
+        let installs = order.into_iter().map(|i| installs[i]).collect();
+        let resolution = Resolution {
+            resolved: true,
+            problems: Vec::new(),
+            installs,
+        };
+        Some((resolution, trace))
+    }
+
+    /// Plans packages: `Some(resolution in the new repo)` to reuse, `None` to solve.
+    pub(crate) async fn plan(&self, jobs: Vec<PlanJob>) -> anyhow::Result<Answer> {
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (tx, rx) = oneshot::channel();
+        self.requests
+            .send((jobs, tx))
+            .map_err(|_| anyhow::anyhow!("delta thread ended"))?;
+        Ok(rx.await?)
+    }
+
+    /// The installs of a resolution in the new repo as dependency records.
+    pub(crate) fn dependencies(&self, r: &Resolution) -> Vec<Dependency> {
+        r.installs
+            .iter()
+            .map(|i| Dependency {
+                nevra: self.new_table.get(i.package).clone(),
+                distance: i.distance,
+            })
+            .collect()
+    }
+}
+
+/// The process's delta planner for the latest (previous, new) repo pair.
+#[derive(Default)]
+pub struct DeltaCache {
+    current: Mutex<Option<Arc<DeltaPlanner>>>,
+    /// The last reason a pass fell back to solving in full (logged once per pass).
+    fallback: std::sync::Mutex<String>,
+}
+
+impl DeltaCache {
+    /// Frees the current analysis (its pool holds both repositories) once the queue is
+    /// drained; the next pass analyses its own pair anyway.
+    pub async fn clear(&self) {
+        *self.current.lock().await = None;
+    }
+
+    /// True the first time in a row that `note` (a pass's fallback reason) is seen.
+    pub fn first_fallback(&self, note: &str) -> bool {
+        let mut last = self.fallback.lock().unwrap_or_else(|e| e.into_inner());
+        if *last == note {
+            return false;
+        }
+        *last = note.to_string();
+        true
+    }
+
+    /// The planner of `old` → `new`, analysing the delta when it is not the current one.
+    pub async fn get(
+        &self,
+        old: &Arc<PreparedRepo>,
+        new: &Arc<PreparedRepo>,
+    ) -> anyhow::Result<Arc<DeltaPlanner>> {
+        let key = format!(
+            "{}:{}->{}:{}",
+            old.solv.path.display(),
+            old.group.join(","),
+            new.solv.path.display(),
+            new.group.join(",")
+        );
+        let mut current = self.current.lock().await;
+        if let Some(p) = current.as_ref().filter(|p| p.key == key) {
+            return Ok(p.clone());
+        }
+        *current = None; // free the previous analysis first
+        let started = Instant::now();
+        let planner = Arc::new(DeltaPlanner::start(key, old.clone(), new.clone()).await?);
+        let s = &planner.stats;
+        tracing::info!(
+            "repo delta {} -> {}: {} changed binaries ({} updated, {} of them version bumps only, \
+             {} added, {} removed), {} tainted; analysed in {:.1}s",
+            old.descriptor.repo_id,
+            new.descriptor.repo_id,
+            s.changed_binaries(),
+            s.updated,
+            s.same_structure,
+            s.added,
+            s.removed,
+            s.tainted,
+            started.elapsed().as_secs_f64()
+        );
+        *current = Some(planner.clone());
+        Ok(planner)
+    }
+}
