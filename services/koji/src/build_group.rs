@@ -1,4 +1,5 @@
-//! The build group (base buildroot) of a repo, as of the repo's creation (spec §3.2).
+//! The build group (base buildroot) of a repo, as of the repo's creation (`get_build_group`
+//! in the original's `koschei/backend/koji_util.py`).
 
 use crate::client::KojiClient;
 use crate::error::KojiResult;

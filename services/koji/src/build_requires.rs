@@ -1,4 +1,5 @@
-//! BuildRequires from Koji's `getRPMDeps` of an SRPM, as dependency strings (spec §3.4).
+//! BuildRequires from Koji's `getRPMDeps` of an SRPM, as dependency strings
+//! (`get_rpm_requires` in the original's `koschei/backend/koji_util.py`).
 
 use crate::client::KojiClient;
 use crate::error::KojiResult;

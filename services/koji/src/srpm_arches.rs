@@ -1,4 +1,5 @@
-//! Which arches to build an SRPM for, with Koschei's arch override (spec §2.6).
+//! Which arches to build an SRPM for, with Koschei's arch override (`get_srpm_arches` in
+//! the original's `koschei/backend/koji_util.py`).
 
 use std::collections::BTreeSet;
 

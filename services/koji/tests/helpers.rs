@@ -1,5 +1,6 @@
-//! The Koschei helpers (§2.5 load, §2.6 SRPM arches, §3.2 build group, §3.4
-//! BuildRequires) on inputs recorded from real Koji.
+//! The Koschei helpers (load, SRPM arches, build group, BuildRequires: `get_koji_load`,
+//! `get_srpm_arches`, `get_build_group`, `get_rpm_requires` in the original's
+//! `koschei/backend/koji_util.py`) on inputs recorded from real Koji.
 
 mod common;
 

@@ -1,8 +1,8 @@
-//! One polling pass (spec §1.2): running builds, the package list, secondary
-//! mode's repo regeneration ([`repo_regen`]), the latest real builds and the
-//! statistics. Every step runs for every
-//! collection even when another collection's step fails, so one broken
-//! collection (say, a deleted tag) cannot stop the others.
+//! One polling pass (the original's `koschei/backend/services/polling.py`): running builds,
+//! the package list, secondary mode's repo regeneration ([`repo_regen`]), the latest real
+//! builds and the statistics. Every step runs for every collection even when another
+//! collection's step fails, so one broken collection (say, a deleted tag) cannot stop the
+//! others.
 
 use koschei_core::builds::{give_up_unknown_task, update_build_state};
 use koschei_core::koji_sessions::KojiSessions;

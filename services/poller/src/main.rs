@@ -1,5 +1,5 @@
-//! `koschei-poller`: polls Koji for build states, packages and real builds
-//! as a fallback to the watcher's messages (spec §1.2), and in secondary mode
+//! `koschei-poller`: polls Koji for build states, packages and real builds as a fallback to
+//! the watcher's messages (`koschei/backend/services/polling.py`), and in secondary mode
 //! has the primary Koji regenerate the secondary's new repos.
 
 use std::path::PathBuf;

@@ -2,7 +2,7 @@
 //! unsuspended collections whose priority (`package_priority`, the single SQL
 //! definition) reaches the threshold, highest first, shared fairly between
 //! collections: a collection's n-th candidate queues behind every other
-//! collection's candidates with fewer builds running (K#351).
+//! collection's candidates with fewer builds running (koschei#351).
 //!
 //! Reading only what can be chosen: `package.priority_bound` (migration
 //! `20261208000000_priority_bound.sql`) is, per package, an upper bound of its

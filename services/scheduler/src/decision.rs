@@ -1,5 +1,6 @@
-//! One scheduling decision (spec §1.1, §2): pick the package to build next
-//! and submit it, at most one per call.
+//! One scheduling decision (the original's `koschei/backend/services/scheduler.py`; where
+//! the priority comes from: ARCHITECTURE.md, "Where does X live"): pick the package to
+//! build next and submit it, at most one per call.
 //!
 //! * Several schedulers may run: a session-level advisory lock on a connection of
 //!   the decision's own serialises decisions, so the running-build cap holds across
@@ -7,7 +8,7 @@
 //!   in a short transaction, every write after a Koji answer commits at once.
 //! * Candidates come from the single SQL priority definition
 //!   (`package_priority`), highest first, but collections share the build
-//!   slots fairly (K#351); [`crate::candidates`] reads only the packages that
+//!   slots fairly (koschei#351); [`crate::candidates`] reads only the packages that
 //!   can be among them.
 //! * A Koji fault suspends the collection (with a notice) only when Koji confirms
 //!   that the collection's target or tags are gone — a fault's text cannot tell that

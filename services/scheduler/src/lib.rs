@@ -1,5 +1,5 @@
-//! The scheduler (spec §1.1, §2): decides which package to build next and
-//! submits it to Koji; plus its benchmark.
+//! The scheduler (the original's `koschei/backend/services/scheduler.py`): decides which
+//! package to build next and submits it to Koji.
 
 pub mod bench;
 pub mod candidates;

@@ -1,5 +1,6 @@
 //! `koschei-scheduler`: submits scratch builds of the packages whose
-//! priority reaches the threshold, without overloading Koji (spec §1.1).
+//! priority reaches the threshold, without overloading Koji
+//! (the original's `koschei/backend/services/scheduler.py`).
 
 use koschei_scheduler::{bench, decision};
 

@@ -78,7 +78,7 @@ async fn random_writes(pool: &PgPool) {
         "UPDATE package SET scheduler_skip_reason = NULL WHERE random() < 0.5",
         "UPDATE package SET retry_after = now() AT TIME ZONE 'UTC' - interval '1 minute'
           WHERE random() < 0.05",
-        // a real build seen tagged later (K#361) moves the time its package counts from
+        // a real build seen tagged later (koschei#361) moves the time its package counts from
         "UPDATE build SET tagged = now() AT TIME ZONE 'UTC' - random() * 1000 * interval '1 hour'
           WHERE state IN (3, 5) AND random() < 0.1",
         "UPDATE build SET started = started - random() * 500 * interval '1 hour'

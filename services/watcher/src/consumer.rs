@@ -1,14 +1,13 @@
-//! The AMQP consumer (spec §1.3): declares the configured exchanges and
-//! queues, binds them, and handles deliveries from every queue concurrently
-//! (up to the prefetch count). A delivery is acknowledged only after its
-//! database transaction committed. Malformed messages and messages whose
-//! data the database refuses are rejected without requeueing
-//! (dead-lettered when the queue has a dead-letter exchange). Transient
-//! failures are retried in process with back-off, then requeued; a message
-//! handled [`RetryPolicy::max_deliveries`] times without success is rejected
-//! too, so no message can loop for ever. Losing the broker means
-//! reconnecting with back-off; unacked deliveries come back from the broker,
-//! and handling is idempotent.
+//! The AMQP consumer (the original's
+//! `koschei/plugins/fedmsg_plugin/backend/services/watcher.py`): declares the configured
+//! exchanges and queues, binds them, and handles deliveries from every queue concurrently
+//! (up to the prefetch count). A delivery is acknowledged only after its database
+//! transaction committed. Malformed messages and messages whose data the database refuses
+//! are rejected without requeueing (dead-lettered when the queue has a dead-letter
+//! exchange). Transient failures are retried in process with back-off, then requeued; a
+//! message handled [`RetryPolicy::max_deliveries`] times without success is rejected too,
+//! so no message can loop for ever. Losing the broker means reconnecting with back-off;
+//! unacked deliveries come back from the broker, and handling is idempotent.
 //!
 //! Strings from the bus (routing keys, message ids) are logged with Debug
 //! formatting, so control characters cannot forge log lines.

@@ -1,4 +1,5 @@
-//! The fedora-messaging envelope of a state-change message (peers.md §4.1):
+//! The fedora-messaging envelope of a state-change message (as
+//! `fedora_messaging/message.py` in fedora-infra/fedora-messaging builds it):
 //! routing key, AMQP properties and headers, exactly as
 //! `fedora_messaging.message.Message` builds them for the `koschei-messages`
 //! schema classes, so schema-aware consumers (FMN, the packager dashboard)

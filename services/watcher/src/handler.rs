@@ -1,4 +1,5 @@
-//! Applying a [`KojiEvent`] to the database (spec §1.3). Every operation is
+//! Applying a [`KojiEvent`] to the database (the original's
+//! `koschei/plugins/fedmsg_plugin/backend/services/watcher.py`). Every operation is
 //! idempotent, so a redelivered message changes nothing twice: finished
 //! builds are left alone by `update_build_state`, and tag messages re-read
 //! Koji's *current* latest build instead of trusting the message, in every

@@ -67,7 +67,8 @@ pub fn memory_exceeded(limits: &ServiceConfig) -> Option<String> {
 
 /// Feeds the systemd watchdog (`WATCHDOG=1`) at half its interval while all
 /// `beats` are fresh, and exits with code 3 when the memory limit of
-/// `limits` is exceeded (spec §1.0); runs forever.
+/// `limits` is exceeded (as the original's `koschei/backend/service.py`); runs
+/// forever.
 pub async fn feed_watchdog(beats: Vec<(&'static str, Arc<Beat>)>, limits: ServiceConfig) {
     let period = watchdog_interval()
         .map(|d| d / 2)

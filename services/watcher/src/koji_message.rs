@@ -1,4 +1,5 @@
-//! Koji's fedora-messaging messages (spec §1.3, §5.2; peers.md §4.2) as the
+//! Koji's fedora-messaging messages (published by fedora-infra/koji-fedoramessaging,
+//! schemas in `koji_fedoramessaging_messages/{task,tag,repo}.py`) as the
 //! watcher understands them: which routing keys it binds, and how a delivery
 //! becomes a [`KojiEvent`] or is ignored.
 

@@ -1,7 +1,9 @@
 //! Koschei watcher: consumes Koji's fedora-messaging messages to follow
-//! builds, tags and repos (spec §1.3), and publishes Koschei's state changes
-//! from the transactional outbox (spec §1.5, §5.1) with the fedora-messaging
-//! envelope.
+//! builds, tags and repos (the original's
+//! `koschei/plugins/fedmsg_plugin/backend/services/watcher.py`), and publishes
+//! Koschei's state changes from the transactional outbox (the original's
+//! `koschei/plugins/fedmsg_plugin/backend/publisher.py`) with the fedora-messaging
+//! envelope ([`envelope`]).
 
 pub mod broker;
 pub mod bus;

@@ -1,4 +1,5 @@
-//! The outbox publisher (spec §1.5, §5.1): drains `message_outbox` in id
+//! The outbox publisher (the original's
+//! `koschei/plugins/fedmsg_plugin/backend/publisher.py`): drains `message_outbox` in id
 //! order and publishes each row with its fedora-messaging envelope and
 //! publisher confirms. A row is marked sent only after the broker confirmed
 //! it, inside the transaction that locked it: a crash or a lost connection

@@ -1,4 +1,5 @@
-//! Typed wrappers for every Koji call Koschei makes (spec Appendix A).
+//! Typed wrappers for every Koji call Koschei makes (the calls of the original's
+//! `koschei/backend/koji_util.py` and its services).
 //!
 //! Tags, builds and repos are passed as `impl Into<Value>`, so either a name (`&str`) or an
 //! id (`i64`) works, as with Koji itself.
@@ -65,7 +66,7 @@ fn nvra_value(nvra: &Nvra) -> Value {
     })
 }
 
-/// Headers `getRPMHeaders` is asked for to compute build arches (§2.6).
+/// Headers `getRPMHeaders` is asked for to compute build arches ([`crate::srpm_arches`]).
 pub const ARCH_HEADERS: [&str; 3] = ["BUILDARCHS", "EXCLUDEARCH", "EXCLUSIVEARCH"];
 
 impl KojiClient {

@@ -222,7 +222,8 @@ pub fn task_body(task_id: i64, old: &str, new: &str) -> Json {
 }
 
 /// Publishes JSON messages the way Koji's fedora-messaging plugin does
-/// (properties and headers of peers.md §4.1), with publisher confirms.
+/// (properties and headers as
+/// `fedora_messaging/message.py` sets them), with publisher confirms.
 pub struct KojiPublisher {
     _conn: Connection,
     channel: Channel,
