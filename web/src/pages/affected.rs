@@ -15,6 +15,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::context::PageContext;
 use crate::http::query::encode;
 use crate::render::layout::{self, Pager, Tab};
+use crate::render::state_badges;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -108,7 +109,7 @@ async fn affected_by(ctx: PageContext, Path(dep): Path<String>) -> AppResult<Res
                 @for r in &rows {
                     tr {
                         td { a href={ "/package/" (encode(&r.name)) "?collection=" (encode(&collection.name)) } { (r.name) } }
-                        td { (layout::state_icon(&r.state)) }
+                        td { (state_badges::state_icon(&r.state)) }
                         td { a href={ "/build/" (r.build_id) } { (r.build_id) } }
                         td.num { (r.distance.map(|d| d.to_string()).unwrap_or_default()) }
                         td { (layout::time(&ctx, r.started)) }

@@ -19,6 +19,7 @@ use crate::http::query::encode;
 use crate::http::session::FlashKind;
 use crate::render::deps;
 use crate::render::layout::{self, Tab};
+use crate::render::state_badges;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -170,7 +171,7 @@ pub fn task_tree(ctx: &PageContext, build: &Build, tasks: &[KojiTask]) -> Markup
     let logs = |task_id: i32| format!("{topurl}/work/tasks/{}/{task_id}", task_id % 10000);
     html! {
         div.task-tree {
-            (layout::build_state_badge(build.state_code)) " "
+            (state_badges::build_state_badge(build.state_code)) " "
             a href={ (weburl) "/taskinfo?taskID=" (build.task_id) } { "Task " (build.task_id) } " "
             (layout::time(ctx, build.started))
             @if build.real {
@@ -313,7 +314,7 @@ async fn build_page(ctx: PageContext, Path(id): Path<i32>) -> AppResult<Response
             section.card {
                 h2 { "Build information" }
                 table.kv {
-                    tr { th { "State" } td { (layout::build_state_badge(build.state_code))
+                    tr { th { "State" } td { (state_badges::build_state_badge(build.state_code))
                         @if build.cancel_requested { " " span.badge { "cancelation requested" } } } }
                     tr { th { "Package" } td { (build.package_name) } }
                     tr { th { "Collection" } td { a href={ "/collection/" (encode(&build.collection)) } { (build.collection) } } }

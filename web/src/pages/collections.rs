@@ -15,6 +15,7 @@ use crate::http::context::{Collection, PageContext};
 use crate::http::query::encode;
 use crate::http::session::FlashKind;
 use crate::render::layout::{self, Tab};
+use crate::render::state_badges;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -125,7 +126,7 @@ async fn collection_detail(ctx: PageContext, Path(name): Path<String>) -> AppRes
             }
             section.card {
                 h2 { "Packages by state" }
-                table.kv { @for (state, n) in &counts { tr { th { (layout::state_badge(state)) } td.num { (n) } } } }
+                table.kv { @for (state, n) in &counts { tr { th { (state_badges::state_badge(state)) } td.num { (n) } } } }
                 @if admin {
                     form method="post" action={ "/collection/" (encode(&c.name)) "/resolve" } {
                         (layout::csrf_field(&ctx))

@@ -10,6 +10,7 @@ use maud::{html, Markup};
 
 use crate::http::context::PageContext;
 use crate::render::layout::{self, Tab};
+use crate::render::state_badges;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -90,12 +91,12 @@ pub async fn documentation(ctx: PageContext) -> Markup {
             }
             h2 #states { "Package states" }
             dl {
-                dt { (layout::state_badge("ok")) } dd { "The last complete build succeeded." }
-                dt { (layout::state_badge("failing")) } dd { "The last complete build failed." }
-                dt { (layout::state_badge("unresolved")) } dd { "The build dependencies cannot be installed; no build is attempted until they can." }
-                dt { (layout::state_badge("unknown")) } dd { "No result yet (just added, or not resolved yet)." }
-                dt { (layout::state_badge("untracked")) } dd { "Koschei does not follow the package in this collection." }
-                dt { (layout::state_badge("blocked")) } dd { "The package is blocked in Koji." }
+                dt { (state_badges::state_badge("ok")) } dd { "The last complete build succeeded." }
+                dt { (state_badges::state_badge("failing")) } dd { "The last complete build failed." }
+                dt { (state_badges::state_badge("unresolved")) } dd { "The build dependencies cannot be installed; no build is attempted until they can." }
+                dt { (state_badges::state_badge("unknown")) } dd { "No result yet (just added, or not resolved yet)." }
+                dt { (state_badges::state_badge("untracked")) } dd { "Koschei does not follow the package in this collection." }
+                dt { (state_badges::state_badge("blocked")) } dd { "The package is blocked in Koji." }
             }
             h2 #infra { "Infrastructure failures" }
             p {

@@ -14,7 +14,7 @@ use axum::{Form, Router};
 use chrono::NaiveDateTime;
 use koschei_core::audit::Actor;
 use koschei_core::inspect::{self, PackageReport};
-use koschei_core::model::{BuildState, LogEnvironment};
+use koschei_core::model::{BuildState, LogEnvironment, PackageState};
 use koschei_core::packages::{self, PackageAttr, PackageRef};
 use maud::{html, Markup};
 
@@ -22,11 +22,11 @@ use crate::error::{AppError, AppResult};
 use crate::http::context::{Collection, PageContext};
 use crate::http::forms::FormData;
 use crate::http::query::{encode, to_query};
-use crate::http::session::FlashKind;
-use crate::http::session::User;
+use crate::http::session::{FlashKind, User};
 use crate::pages::builds::{self, Build, KojiTask};
 use crate::render::deps::{self, DepChange};
 use crate::render::layout::{self, Tab};
+use crate::render::state_badges;
 use crate::render::template;
 use crate::state::AppState;
 
@@ -218,13 +218,17 @@ fn external_links(ctx: &PageContext, name: &str, collection: &Collection) -> Vec
 }
 
 fn state_explanation(state: &str) -> &'static str {
-    match state {
-        "ok" => "The last complete build succeeded.",
-        "failing" => "The last complete build failed.",
-        "unresolved" => "The build dependencies cannot be installed, so no build is attempted.",
-        "blocked" => "The package is blocked in Koji.",
-        "untracked" => "Koschei does not track this package in this collection.",
-        _ => "Not known yet: no finished build or no resolution result.",
+    match state.parse::<PackageState>() {
+        Ok(PackageState::Ok) => "The last complete build succeeded.",
+        Ok(PackageState::Failing) => "The last complete build failed.",
+        Ok(PackageState::Unresolved) => {
+            "The build dependencies cannot be installed, so no build is attempted."
+        }
+        Ok(PackageState::Blocked) => "The package is blocked in Koji.",
+        Ok(PackageState::Untracked) => "Koschei does not track this package in this collection.",
+        Ok(PackageState::Unknown) | Err(_) => {
+            "Not known yet: no finished build or no resolution result."
+        }
     }
 }
 
@@ -437,7 +441,7 @@ async fn package_page(ctx: PageContext, Path(name): Path<String>) -> AppResult<R
                 @let state = rows.iter().find(|r| r.collection_id == c.id).map(|r| r.state.as_str());
                 a href={ "/package/" (encode(&name)) "?collection=" (encode(&c.name)) }
                   class=@if c.id == collection.id { "active" } @else if state.is_none() { "absent" } {
-                    (c.display_name) @if let Some(s) = state { " " (layout::state_icon(s)) }
+                    (c.display_name) @if let Some(s) = state { " " (state_badges::state_icon(s)) }
                 }
             }
         }
@@ -480,7 +484,7 @@ async fn package_page(ctx: PageContext, Path(name): Path<String>) -> AppResult<R
         div.cards {
             section.card #info {
                 h2 { "Package information" }
-                p { (layout::state_badge(&report.state)) " " (state_explanation(&report.state)) }
+                p { (state_badges::state_badge(&report.state)) " " (state_explanation(&report.state)) }
                 p.links {
                     @for (label, href) in &links { a.ext href=(href) { (label) } " " }
                 }
@@ -492,7 +496,7 @@ async fn package_page(ctx: PageContext, Path(name): Path<String>) -> AppResult<R
                     @for c in &ctx.collections {
                         @if let Some(r) = rows.iter().find(|r| r.collection_id == c.id) {
                             li { a href={ "/package/" (encode(&name)) "?collection=" (encode(&c.name)) } {
-                                (layout::state_icon(&r.state)) " " (c.display_name) } }
+                                (state_badges::state_icon(&r.state)) " " (c.display_name) } }
                         }
                     }
                 }

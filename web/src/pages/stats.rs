@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use chrono::NaiveDateTime;
+use koschei_core::model::{BuildState, PackageState};
 use maud::html;
 use sqlx::postgres::types::PgInterval;
 
@@ -37,22 +38,22 @@ struct Scalar {
 }
 
 /// Build outcomes in chart order: state codes, label, colour.
-const OUTCOMES: [(i32, &str, &str); 6] = [
-    (3, "complete", "#3f9c35"),
-    (5, "failed", "#cc0000"),
-    (2, "running", "#3c6eb4"),
-    (7, "infrastructure failure", "#f0ab00"),
-    (6, "timed out", "#ec7a08"),
-    (4, "canceled", "#8b8d8f"),
+const OUTCOMES: [(BuildState, &str); 6] = [
+    (BuildState::Complete, "#3f9c35"),
+    (BuildState::Failed, "#cc0000"),
+    (BuildState::Running, "#3c6eb4"),
+    (BuildState::InfraFailure, "#f0ab00"),
+    (BuildState::TimedOut, "#ec7a08"),
+    (BuildState::Canceled, "#8b8d8f"),
 ];
 
-const STATES: [(&str, &str); 6] = [
-    ("ok", "#3f9c35"),
-    ("failing", "#cc0000"),
-    ("unresolved", "#ec7a08"),
-    ("unknown", "#8b8d8f"),
-    ("untracked", "#c8c8c8"),
-    ("blocked", "#4d5258"),
+const STATES: [(PackageState, &str); 6] = [
+    (PackageState::Ok, "#3f9c35"),
+    (PackageState::Failing, "#cc0000"),
+    (PackageState::Unresolved, "#ec7a08"),
+    (PackageState::Unknown, "#8b8d8f"),
+    (PackageState::Untracked, "#c8c8c8"),
+    (PackageState::Blocked, "#4d5258"),
 ];
 
 fn interval_text(i: &PgInterval) -> String {
@@ -105,15 +106,15 @@ pub async fn stats(ctx: PageContext) -> AppResult<Response> {
         .collect();
     let build_series: Vec<Series> = OUTCOMES
         .iter()
-        .map(|(code, name, color)| Series {
-            name: name.to_string(),
+        .map(|(outcome, color)| Series {
+            name: outcome.as_str().to_string(),
             color,
             values: days
                 .iter()
                 .map(|d| {
                     per_day
                         .iter()
-                        .filter(|(t, s, _)| t.date() == *d && s == code)
+                        .filter(|(t, s, _)| t.date() == *d && *s == outcome.code())
                         .map(|(_, _, n)| *n as f64)
                         .sum()
                 })
@@ -128,7 +129,7 @@ pub async fn stats(ctx: PageContext) -> AppResult<Response> {
     let state_series: Vec<Series> = STATES
         .iter()
         .map(|(state, color)| Series {
-            name: state.to_string(),
+            name: state.as_str().to_string(),
             color,
             values: ctx
                 .collections
@@ -136,7 +137,7 @@ pub async fn stats(ctx: PageContext) -> AppResult<Response> {
                 .map(|c| {
                     by_state
                         .iter()
-                        .filter(|(id, s, _)| *id == c.id && s == state)
+                        .filter(|(id, s, _)| *id == c.id && s == state.as_str())
                         .map(|(_, _, n)| *n as f64)
                         .sum()
                 })

@@ -1,18 +1,19 @@
 //! The SVG status badge of a package: "koschei | <state>" in the
 //! shields.io style, coloured by the package state.
 
+use koschei_core::model::PackageState;
 use maud::html;
 
 /// The state's colour: the shields.io colours of the original's badges
 /// (`aux/update-badges.sh`): ok brightgreen, failing and unresolved red,
 /// blocked orange, untracked yellow, anything else light grey.
 fn color(state: &str) -> &'static str {
-    match state {
-        "ok" => "#4c1",
-        "failing" | "unresolved" => "#e05d44",
-        "blocked" => "#fe7d37",
-        "untracked" => "#dfb317",
-        _ => "#9f9f9f",
+    match state.parse::<PackageState>() {
+        Ok(PackageState::Ok) => "#4c1",
+        Ok(PackageState::Failing | PackageState::Unresolved) => "#e05d44",
+        Ok(PackageState::Blocked) => "#fe7d37",
+        Ok(PackageState::Untracked) => "#dfb317",
+        Ok(PackageState::Unknown) | Err(_) => "#9f9f9f",
     }
 }
 

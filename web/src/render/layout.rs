@@ -1,6 +1,6 @@
 //! The page frame (header, tabs, notices, flashes, footer) and the small
-//! rendering helpers pages share: state badges, times, pagination, sortable
-//! column headers, CSRF fields.
+//! rendering helpers pages share: times, pagination, sortable column
+//! headers, CSRF fields (state badges are [`crate::render::state_badges`]).
 
 use chrono::NaiveDateTime;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
@@ -133,44 +133,6 @@ pub fn page(ctx: &PageContext, title: &str, tab: Tab, content: Markup) -> Markup
             }
         }
     }
-}
-
-/// Icon character and CSS class of a package state.
-fn state_look(state: &str) -> (&'static str, &'static str) {
-    match state {
-        "ok" => ("✔", "ok"),
-        "failing" => ("✘", "failing"),
-        "unresolved" => ("⊘", "unresolved"),
-        "blocked" => ("■", "blocked"),
-        "untracked" => ("○", "untracked"),
-        _ => ("?", "unknown"),
-    }
-}
-
-/// A package state badge (icon and name).
-pub fn state_badge(state: &str) -> Markup {
-    let (icon, class) = state_look(state);
-    html! { span class={ "state state-" (class) } title={ "Package state: " (state) } { (icon) " " (state) } }
-}
-
-/// A compact package state icon (for tables).
-pub fn state_icon(state: &str) -> Markup {
-    let (icon, class) = state_look(state);
-    html! { span class={ "state state-" (class) } title=(state) aria-label=(state) { (icon) } }
-}
-
-/// A build state badge; infrastructure outcomes are labelled as such.
-pub fn build_state_badge(code: i32) -> Markup {
-    let (text, class) = match code {
-        2 => ("running", "running"),
-        3 => ("complete", "ok"),
-        5 => ("failed", "failing"),
-        4 => ("canceled (infrastructure)", "infra"),
-        6 => ("timed out (infrastructure)", "infra"),
-        7 => ("infrastructure failure", "infra"),
-        _ => ("unknown", "unknown"),
-    };
-    html! { span class={ "state build-state state-" (class) } { (text) } }
 }
 
 /// "3 hours ago" style text.

@@ -9,4 +9,5 @@ pub mod deps;
 pub mod error_page;
 pub mod layout;
 pub mod package_table;
+pub mod state_badges;
 pub mod template;

@@ -9,6 +9,7 @@ use crate::error::AppResult;
 use crate::http::context::{Collection, PageContext};
 use crate::http::query::encode;
 use crate::render::layout::{self, Pager};
+use crate::render::state_badges;
 
 /// Which packages the table lists.
 #[derive(Debug, Clone)]
@@ -275,7 +276,7 @@ async fn single(
                 @for r in &rows {
                     tr {
                         td { a href={ "/package/" (encode(&r.name)) "?collection=" (coll) } { (r.name) } }
-                        td { (layout::state_icon(&r.state)) }
+                        td { (state_badges::state_icon(&r.state)) }
                         td { @if r.running { span.running title="A build is running" { "⟳" } } }
                         td { @if let Some(t) = r.task_id {
                             a href={ (weburl) "/taskinfo?taskID=" (t) } { (t) }
@@ -393,7 +394,7 @@ async fn unified(
                             td.state-col {
                                 @if let Some(i) = r.collection_ids.iter().position(|id| *id == c.id) {
                                     a href={ "/package/" (encode(&r.name)) "?collection=" (encode(&c.name)) } {
-                                        (layout::state_icon(&r.states[i]))
+                                        (state_badges::state_icon(&r.states[i]))
                                     }
                                 }
                             }
