@@ -1,5 +1,6 @@
 //! Database connection and schema migrations.
 
+use koschei_koji::backoff::BackoffPolicy;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
@@ -34,17 +35,21 @@ pub async fn connect(config: &Config, max_connections: u32) -> Result<PgPool, Db
     connect_with_timeout(&config.database_url(), max_connections, timeout).await
 }
 
+/// The pause between attempts of [`connect_retrying`]: 1 s doubling to 30 s.
+const CONNECT_BACKOFF: BackoffPolicy =
+    BackoffPolicy::capped(Duration::from_secs(1), Duration::from_secs(30));
+
 /// Like [`connect`], for a long-running service: while the database cannot be reached
 /// (not up yet, restarting) it waits and retries with back-off (1 s doubling to 30 s),
 /// logging each failure, instead of exiting. A bad URL still fails at once.
 pub async fn connect_retrying(config: &Config, max_connections: u32) -> Result<PgPool, DbError> {
-    let mut delay = Duration::from_secs(1);
+    let mut backoff = CONNECT_BACKOFF.start();
     loop {
         match connect(config, max_connections).await {
             Err(DbError::Connect(e)) => {
+                let delay = backoff.next_delay();
                 tracing::warn!("cannot connect to the database, retrying in {delay:?}: {e}");
                 tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(30));
             }
             other => return other,
         }

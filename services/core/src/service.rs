@@ -11,6 +11,8 @@ use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::Notify;
 
+use koschei_koji::backoff::BackoffPolicy;
+
 use crate::config::{Config, ServiceConfig};
 
 /// Exit code when the memory limit is exceeded.
@@ -101,6 +103,10 @@ pub enum LoopEnd {
     MemoryLimit,
 }
 
+/// The pause after a failed iteration (or the interval, if longer): 2 s doubling to 64 s.
+const FAILURE_BACKOFF: BackoffPolicy =
+    BackoffPolicy::capped(Duration::from_secs(2), Duration::from_secs(64));
+
 /// Runs `iteration` forever: sleep `services.<name>.interval` seconds
 /// between iterations, or less when `wake` is notified.
 pub async fn run_loop<F, Fut>(
@@ -120,6 +126,7 @@ where
     let never = Notify::new();
     let wake = wake.unwrap_or(&never);
     let mut failures: u32 = 0;
+    let mut backoff = FAILURE_BACKOFF.start();
     sd_notify("READY=1");
     tracing::info!("{name} started (interval {interval:?})");
     loop {
@@ -128,11 +135,12 @@ where
             result = iteration() => match result {
                 Ok(()) => {
                     failures = 0;
+                    backoff.reset();
                     interval
                 }
                 Err(e) => {
                     failures += 1;
-                    let backoff = Duration::from_secs(2u64.saturating_pow(failures.min(6)));
+                    let backoff = backoff.next_delay();
                     tracing::error!("{name} iteration failed (attempt {failures}, retrying in {backoff:?}): {e:#}");
                     sd_notify(&format!("STATUS=failing: {e}"));
                     backoff.max(interval)
@@ -204,5 +212,15 @@ mod tests {
         .await;
         assert_eq!(end, LoopEnd::MemoryLimit);
         assert_eq!(calls, 1);
+    }
+
+    #[test]
+    fn failures_back_off_from_2_to_64_seconds() {
+        let secs: Vec<u64> = FAILURE_BACKOFF
+            .start()
+            .take(8)
+            .map(|d| d.as_secs())
+            .collect();
+        assert_eq!(secs, [2, 4, 8, 16, 32, 64, 64, 64]);
     }
 }

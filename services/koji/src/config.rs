@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::backoff::BackoffPolicy;
 use crate::negotiate::KerberosCredentials;
 
 /// How the client opens its session with the hub.
@@ -98,11 +99,9 @@ impl KojiConfig {
         }
     }
 
-    /// The back-off delay before retry number `attempt` (1-based).
-    pub fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
-        self.retry_interval
-            .saturating_mul(factor)
-            .min(self.max_retry_interval)
+    /// The back-off between retries of a call: `retry_interval` doubling up to
+    /// `max_retry_interval`.
+    pub fn backoff(&self) -> BackoffPolicy {
+        BackoffPolicy::capped(self.retry_interval, self.max_retry_interval)
     }
 }

@@ -11,6 +11,7 @@
 //! ```
 
 pub mod arch;
+pub mod backoff;
 pub mod build_group;
 pub mod build_requires;
 pub mod client;

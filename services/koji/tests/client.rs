@@ -188,11 +188,11 @@ async fn transport_errors_are_retried_and_reported() {
 
 #[test]
 fn backoff_doubles_up_to_the_cap() {
-    let c = config("http://x");
-    assert_eq!(c.backoff(1), Duration::from_millis(5));
-    assert_eq!(c.backoff(2), Duration::from_millis(10));
-    assert_eq!(c.backoff(3), Duration::from_millis(20));
-    assert_eq!(c.backoff(30), Duration::from_millis(20));
+    let mut backoff = config("http://x").backoff().start();
+    assert_eq!(backoff.next_delay(), Duration::from_millis(5));
+    assert_eq!(backoff.next_delay(), Duration::from_millis(10));
+    assert_eq!(backoff.next_delay(), Duration::from_millis(20));
+    assert_eq!(backoff.nth(26), Some(Duration::from_millis(20)));
 }
 
 /// A client that logs in with the test certificate.

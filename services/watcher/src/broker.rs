@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use koschei_koji::backoff::BackoffPolicy;
 use lapin::tcp::{OwnedIdentity, OwnedTLSConfig};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::uri::{AMQPScheme, AMQPUri, SASLMechanism};
@@ -179,39 +180,10 @@ impl Broker {
     }
 }
 
-/// Exponential back-off between reconnection attempts: 0.5 s doubling up to
-/// 30 s, reset after a connection worked.
-#[derive(Debug, Clone)]
-pub struct Backoff {
-    next: Duration,
-}
-
-impl Backoff {
-    const FIRST: Duration = Duration::from_millis(500);
-    const MAX: Duration = Duration::from_secs(30);
-
-    pub fn new() -> Backoff {
-        Backoff { next: Self::FIRST }
-    }
-
-    /// The pause before the next attempt.
-    pub fn next_delay(&mut self) -> Duration {
-        let delay = self.next;
-        self.next = (self.next * 2).min(Self::MAX);
-        delay
-    }
-
-    /// Called after a successful connection.
-    pub fn reset(&mut self) {
-        self.next = Self::FIRST;
-    }
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff::new()
-    }
-}
+/// The pause between reconnection attempts: 0.5 s doubling up to 30 s, reset after a
+/// connection worked.
+pub const RECONNECT_BACKOFF: BackoffPolicy =
+    BackoffPolicy::capped(Duration::from_millis(500), Duration::from_secs(30));
 
 #[cfg(test)]
 mod tests {
@@ -220,7 +192,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_to_a_cap_and_resets() {
-        let mut b = Backoff::new();
+        let mut b = RECONNECT_BACKOFF.start();
         let delays: Vec<_> = (0..9).map(|_| b.next_delay().as_millis()).collect();
         assert_eq!(
             delays,

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt};
 use koschei_core::config::FedmsgConfig;
+use koschei_koji::backoff::{Backoff, BackoffPolicy};
 use lapin::message::Delivery;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions, BasicRejectOptions,
@@ -29,7 +30,7 @@ use lapin::ExchangeKind;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::broker::{Backoff, Broker, BrokerError};
+use crate::broker::{Broker, BrokerError};
 use crate::bus::BusSettings;
 use crate::handler::{HandleError, Handler};
 use crate::health::{run_reconnecting, Beat, Reconnecting, BEAT_INTERVAL};
@@ -52,6 +53,13 @@ pub struct RetryPolicy {
     /// counted in process by message id (a restart of the watcher starts
     /// counting again, so the bound is per process on classic queues).
     pub max_deliveries: u32,
+}
+
+impl RetryPolicy {
+    /// The pauses between the attempts of one delivery: `first_pause`, doubling.
+    pub fn pauses(&self) -> BackoffPolicy {
+        BackoffPolicy::uncapped(self.first_pause)
+    }
 }
 
 impl Default for RetryPolicy {
@@ -402,7 +410,7 @@ impl Delivered {
             }
         };
         let retry = self.settings.retry;
-        let mut pause = retry.first_pause;
+        let mut pauses = retry.pauses().start();
         for attempt in 1..=retry.attempts.max(1) {
             let error = match self.handler.apply(&event).await {
                 Ok(applied) => {
@@ -424,6 +432,7 @@ impl Delivered {
             };
             Stats::inc(&self.stats.retried);
             if attempt < retry.attempts {
+                let pause = pauses.next_delay();
                 tracing::warn!(
                     ?message_id,
                     topic = ?key,
@@ -431,7 +440,6 @@ impl Delivered {
                     "retrying in {pause:?}: {error}"
                 );
                 tokio::time::sleep(pause).await;
-                pause *= 2;
             } else if number >= retry.max_deliveries {
                 tracing::error!(
                     ?message_id,

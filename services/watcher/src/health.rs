@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 
 use koschei_core::config::ServiceConfig;
 use koschei_core::service::{memory_kib, sd_notify, EXIT_MEMORY_LIMIT};
+use koschei_koji::backoff::Backoff;
 use tokio::sync::watch;
 
-use crate::broker::Backoff;
+use crate::broker::RECONNECT_BACKOFF;
 
 /// How often a healthy loop beats.
 pub const BEAT_INTERVAL: Duration = Duration::from_secs(5);
@@ -115,7 +116,7 @@ pub(crate) async fn run_reconnecting<L: Reconnecting>(
     sessions: &L,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut backoff = Backoff::new();
+    let mut backoff = RECONNECT_BACKOFF.start();
     loop {
         sessions.beat().beat();
         match sessions.session(&mut shutdown, &mut backoff).await {

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use koschei_koji::backoff::Backoff;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::Channel;
 use lapin::Confirmation;
@@ -19,7 +20,7 @@ use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 use tokio::sync::watch;
 
-use crate::broker::{Backoff, Broker, BrokerError};
+use crate::broker::{Broker, BrokerError};
 use crate::envelope::{Envelope, OutboxRow};
 use crate::health::{run_reconnecting, Beat, Reconnecting};
 use crate::stats::Stats;

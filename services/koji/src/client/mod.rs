@@ -302,6 +302,7 @@ impl KojiClient {
         let callnum = self.inner.callnum.fetch_add(1, Ordering::Relaxed);
         let config = &self.inner.config;
         let started = Instant::now();
+        let mut backoff = config.backoff().start();
         let mut attempt = 0;
         loop {
             match self
@@ -310,7 +311,7 @@ impl KojiClient {
             {
                 Err(e) if e.is_retryable() && attempt < config.max_retries => {
                     attempt += 1;
-                    let delay = config.backoff(attempt);
+                    let delay = backoff.next_delay();
                     if started.elapsed() + delay > config.max_retry_time {
                         warn!(method, attempt, error = %e, "Koji call failed; retry time used up");
                         return Err(e);
