@@ -1,7 +1,7 @@
-//! The loop every service runs (spec §1.0): one iteration, then sleep for
-//! the configured interval (or until woken), with systemd readiness and
-//! watchdog notifications, a memory limit (exit code 3) and a clean exit on
-//! SIGTERM/SIGINT. Unlike the original, a failed iteration does not kill the
+//! The loop every service runs: one iteration, then sleep for the configured
+//! interval (or until woken), with systemd readiness and watchdog notifications,
+//! a memory limit (exit code 3) and a clean exit on SIGTERM/SIGINT. Unlike the
+//! original (`koschei/backend/service.py`), a failed iteration does not kill the
 //! process: it is logged and retried with exponential back-off, so Koji or
 //! database outages are ridden out.
 
@@ -107,18 +107,31 @@ pub enum LoopEnd {
 const FAILURE_BACKOFF: BackoffPolicy =
     BackoffPolicy::capped(Duration::from_secs(2), Duration::from_secs(64));
 
-/// Runs `iteration` forever: sleep `services.<name>.interval` seconds
-/// between iterations, or less when `wake` is notified.
-pub async fn run_loop<F, Fut>(
-    name: &str,
-    config: &Config,
-    wake: Option<&Notify>,
-    mut iteration: F,
-) -> LoopEnd
+/// The work of a service, which [`run_loop`] runs one iteration at a time. Closures
+/// returning a future are services too.
+pub trait Service {
+    /// One iteration; an error is logged and the iteration retried after a back-off.
+    fn iteration(&mut self) -> impl Future<Output = anyhow::Result<()>>;
+}
+
+impl<F, Fut> Service for F
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
+    fn iteration(&mut self) -> impl Future<Output = anyhow::Result<()>> {
+        self()
+    }
+}
+
+/// Runs `service` forever: sleep `services.<name>.interval` seconds
+/// between iterations, or less when `wake` is notified.
+pub async fn run_loop(
+    name: &str,
+    config: &Config,
+    wake: Option<&Notify>,
+    service: &mut impl Service,
+) -> LoopEnd {
     let settings = config.service(name);
     let interval = Duration::from_secs_f64(settings.interval.unwrap_or(3.0).max(0.0));
     let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
@@ -132,7 +145,7 @@ where
     loop {
         sd_notify("WATCHDOG=1");
         let pause = tokio::select! {
-            result = iteration() => match result {
+            result = service.iteration() => match result {
                 Ok(()) => {
                     failures = 0;
                     backoff.reset();
@@ -205,13 +218,42 @@ mod tests {
         );
         let mut calls = 0;
         // The memory limit ends the loop after the first iteration, even a failed one.
-        let end = run_loop("t", &config, None, || {
+        let end = run_loop("t", &config, None, &mut || {
             calls += 1;
             async { Err(anyhow::anyhow!("Koji is down")) }
         })
         .await;
         assert_eq!(end, LoopEnd::MemoryLimit);
         assert_eq!(calls, 1);
+    }
+
+    /// A service keeping state between iterations, borrowed mutably by the loop.
+    struct Counter(u32);
+
+    impl Service for Counter {
+        async fn iteration(&mut self) -> anyhow::Result<()> {
+            self.0 += 1;
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_service_keeps_its_state_between_iterations() {
+        let mut config = Config::default();
+        config.services.insert(
+            "t".into(),
+            ServiceConfig {
+                interval: Some(0.0),
+                memory_limit: Some(1),
+                ..ServiceConfig::default()
+            },
+        );
+        let mut counter = Counter(41);
+        assert_eq!(
+            run_loop("t", &config, None, &mut counter).await,
+            LoopEnd::MemoryLimit
+        );
+        assert_eq!(counter.0, 42);
     }
 
     #[test]

@@ -35,7 +35,7 @@ async fn main() -> anyhow::Result<()> {
         tracing::info!("{report:?}");
         return Ok(());
     }
-    let end = service::run_loop("poller", &config, None, || async {
+    let end = service::run_loop("poller", &config, None, &mut || async {
         let report = koschei_poller::poll(&pool, &sessions, &config).await?;
         tracing::info!(
             running = report.running_polled,

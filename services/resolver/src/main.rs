@@ -49,13 +49,12 @@ async fn run(config_files: &[PathBuf]) -> anyhow::Result<()> {
     let config = Config::load(config_files)?;
     let pool = db::connect_retrying(&config, 8).await?;
     let sessions = KojiSessions::connect(&config).await?;
-    let ctx = Arc::new(Context::new(pool.clone(), config.clone(), sessions)?);
+    let ctx = Context::new(pool.clone(), config.clone(), sessions)?;
     let wake = Arc::new(tokio::sync::Notify::new());
     let _listener = repo_notify::listen(&pool, wake.clone()).await?;
     tracing::info!("resolver instance {}", ctx.instance);
-    let end = service::run_loop("resolver", &config, Some(&wake), || {
-        let ctx = ctx.clone();
-        async move { koschei_resolver::service::iteration(&ctx).await }
+    let end = service::run_loop("resolver", &config, Some(&wake), &mut || {
+        koschei_resolver::service::iteration(&ctx)
     })
     .await;
     service::exit(end)

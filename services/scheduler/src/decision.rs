@@ -26,6 +26,7 @@ use koschei_core::builds::{
 };
 use koschei_core::koji_sessions::KojiSessions;
 use koschei_core::model::SkipReason;
+use koschei_core::service::Service;
 use koschei_core::task_adoption::adopt_unrecorded_builds;
 use koschei_core::{notices, Config};
 use koschei_koji::error::KojiError;
@@ -349,6 +350,15 @@ impl Scheduler {
         notices::suspend_scheduling(&mut tx, cand.collection_id, &format!("{gone} ({fault})"))
             .await?;
         tx.commit().await
+    }
+}
+
+/// The scheduler service: one decision per iteration.
+impl Service for Scheduler {
+    async fn iteration(&mut self) -> anyhow::Result<()> {
+        let decision = self.decide().await?;
+        tracing::debug!("{decision:?}");
+        Ok(())
     }
 }
 

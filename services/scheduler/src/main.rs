@@ -37,17 +37,8 @@ async fn main() -> anyhow::Result<()> {
             let config = Config::load(&cli.config)?;
             let pool = db::connect_retrying(&config, 4).await?;
             let sessions = KojiSessions::connect(&config).await?;
-            let scheduler = decision::Scheduler::new(pool, sessions, config.clone());
-            let scheduler = std::sync::Arc::new(tokio::sync::Mutex::new(scheduler));
-            let end = service::run_loop("scheduler", &config, None, || {
-                let scheduler = scheduler.clone();
-                async move {
-                    let d = scheduler.lock().await.decide().await?;
-                    tracing::debug!("{d:?}");
-                    Ok(())
-                }
-            })
-            .await;
+            let mut scheduler = decision::Scheduler::new(pool, sessions, config.clone());
+            let end = service::run_loop("scheduler", &config, None, &mut scheduler).await;
             service::exit(end)
         }
         Command::Bench(args) => bench::run(args).await,
