@@ -17,10 +17,11 @@
 //!
 //! Each stored resolved set carries the trace of the solve that produced it
 //! ([`koschei_depsolve::InstallTrace`], positions into the set), so planning is
-//! [`RepoDelta::plan_traced`]'s: a package whose rule universe holds a requirement that
-//! only gained providers is reused when the trace shows that requirement inert. A reused
-//! set's trace is the φ-image of its previous one ([`RepoDelta::successor_trace`]), which
-//! is what solving it would record, so incremental and full passes store the same rows.
+//! [`RepoDelta::plan_traced`](koschei_depsolve::RepoDelta::plan_traced)'s: a package whose
+//! rule universe holds a requirement that only gained providers is reused when the trace
+//! shows that requirement inert. A reused set's trace is the φ-image of its previous one
+//! ([`RepoDelta::successor_trace`](koschei_depsolve::RepoDelta::successor_trace)), which is
+//! what solving it would record, so incremental and full passes store the same rows.
 //!
 //! The delta analysis itself runs in [`crate::delta_planner`].
 
