@@ -17,7 +17,7 @@ use sqlx::query::QueryAs;
 use sqlx::{FromRow, PgPool, Postgres};
 
 use crate::error::AppError;
-use crate::http::query::{page_number, QueryArgs};
+use crate::query::{page_number, QueryArgs};
 
 /// Bytes serialised before a chunk is sent.
 const CHUNK: usize = 64 * 1024;
