@@ -1,19 +1,25 @@
-//! `koschei-scheduler bench`: fills a fresh database with a synthetic
-//! distribution (for each requested size) and measures the candidate query
-//! of a decision — the bounded one and the reference full scan, checking
-//! they agree — and dry-run decisions.
+//! `scheduler-bench`: fills a fresh database with a synthetic distribution (for each
+//! requested size) and measures the candidate query of a decision — the bounded one and
+//! the reference full scan, checking they agree — and dry-run decisions.
+//!
+//! `cargo run --release -p koschei-scheduler --example scheduler-bench -- --packages 10000 --json`
+//! (`DATABASE_URL` names the PostgreSQL server; README.md lists the measured figures).
 
 use std::time::{Duration, Instant};
 
-use clap::Args;
+use clap::Parser;
+use koschei_core::model::BuildState;
 use koschei_core::{db, Config};
+use koschei_scheduler::candidates::{
+    candidates, full_scan_candidates, refresh_bounds, CANDIDATES_SQL,
+};
 use serde_json::json;
 use sqlx::{Connection, PgConnection, PgPool};
 
-use crate::candidates::{candidates, full_scan_candidates, refresh_bounds, CANDIDATES_SQL};
-
-#[derive(Debug, Args)]
-pub struct BenchArgs {
+/// Measures the scheduler's candidate query on synthetic databases of the given sizes.
+#[derive(Debug, Parser)]
+#[command(name = "scheduler-bench")]
+struct BenchArgs {
     /// Packages in all (spread evenly over the collections); several sizes,
     /// comma-separated, are measured one after the other.
     #[arg(long, value_delimiter = ',', default_value = "100000")]
@@ -125,8 +131,14 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[idx].as_secs_f64() * 1000.0
 }
 
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    koschei_core::service::init_logging();
+    run(BenchArgs::parse()).await
+}
+
 /// Runs the benchmark for every requested size and prints its figures.
-pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let mut reports = Vec::new();
     for &packages in &args.packages {
         let report = run_size(&args, packages).await?;
@@ -222,7 +234,8 @@ async fn run_size(args: &BenchArgs, packages: i64) -> anyhow::Result<serde_json:
         sqlx::query("SELECT pg_advisory_xact_lock(3, 0)")
             .execute(&mut *tx)
             .await?;
-        let _: i64 = sqlx::query_scalar("SELECT count(*) FROM build WHERE state = 2")
+        let _: i64 = sqlx::query_scalar("SELECT count(*) FROM build WHERE state = $1")
+            .bind(BuildState::Running)
             .fetch_one(&mut *tx)
             .await?;
         candidates(&mut tx, &config, 20).await?;

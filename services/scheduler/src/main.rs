@@ -2,7 +2,7 @@
 //! priority reaches the threshold, without overloading Koji
 //! (the original's `koschei/backend/services/scheduler.py`).
 
-use koschei_scheduler::{bench, decision};
+use koschei_scheduler::decision;
 
 use std::path::PathBuf;
 
@@ -24,8 +24,6 @@ struct Cli {
 enum Command {
     /// Run the scheduler service (the default).
     Run,
-    /// Benchmark the scheduling query on a synthetic database.
-    Bench(bench::BenchArgs),
 }
 
 #[tokio::main]
@@ -41,6 +39,5 @@ async fn main() -> anyhow::Result<()> {
             let end = service::run_loop("scheduler", &config, None, &mut scheduler).await;
             service::exit(end)
         }
-        Command::Bench(args) => bench::run(args).await,
     }
 }
