@@ -45,21 +45,6 @@ pub struct Resolution {
     pub installs: Vec<Install>,
 }
 
-/// Reusable per-sack buffers, so that resolving thousands of packages allocates little.
-pub(crate) struct Scratch {
-    pub(crate) distance: distance::Scratch,
-    candidates: Vec<Id>,
-}
-
-impl Scratch {
-    pub(crate) fn new(nsolvables: usize) -> Self {
-        Scratch {
-            distance: distance::Scratch::new(nsolvables),
-            candidates: Vec::new(),
-        }
-    }
-}
-
 impl Resolution {
     /// An unresolvable outcome with these problems.
     pub(crate) fn unresolved(problems: Vec<String>) -> Resolution {

@@ -125,6 +125,22 @@ fn load_xml(repo: &RepoDir, arch: &str) -> Result<(Pool, RepoHandle), DepsolveEr
     Ok((pool, handle))
 }
 
+/// Reusable per-sack buffers, so that resolving thousands of packages allocates little.
+pub(crate) struct Scratch {
+    pub(crate) distance: crate::distance::Scratch,
+    /// Candidates of one job ([`Sack::jobs_for`]).
+    pub(crate) candidates: Vec<Id>,
+}
+
+impl Scratch {
+    pub(crate) fn new(nsolvables: usize) -> Self {
+        Scratch {
+            distance: crate::distance::Scratch::new(nsolvables),
+            candidates: Vec::new(),
+        }
+    }
+}
+
 /// One binary repository loaded into its own libsolv pool (RPM semantics), with the
 /// provides index built. Not `Send`: create one per thread.
 pub struct Sack {
@@ -132,7 +148,7 @@ pub struct Sack {
     pub(crate) repo: RepoHandle,
     pub(crate) start: Id,
     pub(crate) len: u32,
-    pub(crate) scratch: crate::goal::Scratch,
+    pub(crate) scratch: Scratch,
 }
 
 impl Sack {
@@ -159,7 +175,7 @@ impl Sack {
         }
         pool.create_whatprovides();
         let range = pool.repo_range(repo);
-        let scratch = crate::goal::Scratch::new(pool.nsolvables());
+        let scratch = Scratch::new(pool.nsolvables());
         Sack {
             pool,
             repo,
