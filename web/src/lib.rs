@@ -33,14 +33,9 @@
 //! `http`, `render` uses `http`, everything uses `state` and `error`, and
 //! `error` uses nothing of this crate.
 
-// serde_json::json! of the OpenAPI document nests deeply.
-#![recursion_limit = "256"]
-
 pub mod api;
-pub mod api_list;
 pub mod error;
 pub mod http;
-pub mod openapi;
 pub mod pages;
 pub mod render;
 pub mod router;

@@ -2,9 +2,12 @@
 
 mod common;
 
+use std::collections::BTreeSet;
+
 use axum::http::StatusCode;
 use common::{world, Client, MIGRATIONS};
-use serde_json::json;
+use regex::Regex;
+use serde_json::{json, Value};
 use sqlx::PgPool;
 
 #[sqlx::test(migrator = "MIGRATIONS")]
@@ -246,5 +249,250 @@ async fn openapi_document_matches_routes(pool: PgPool) {
         let res = c.get(&url).await;
         assert_eq!(res.status, StatusCode::OK, "{url}: {}", res.body);
         res.json();
+    }
+}
+
+/// The generated document.
+fn document() -> Value {
+    serde_json::to_value(koschei_web::api::openapi::document()).unwrap()
+}
+
+/// Every `/api/` route the application serves is documented, and every
+/// documented path is a route. axum cannot list its routes, but its
+/// router's `Debug` shows every path it matches.
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn every_api_route_is_documented(pool: PgPool) {
+    let app = koschei_web::app(koschei_web::AppState::new(pool, common::config()).unwrap());
+    let routes = format!("{app:?}");
+    let served: BTreeSet<String> = Regex::new(r#""(/api/[^"]*)""#)
+        .unwrap()
+        .captures_iter(&routes)
+        .map(|c| c[1].to_string())
+        .collect();
+    let doc = document();
+    let documented: BTreeSet<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
+    assert_eq!(documented.len(), 12, "{documented:?}");
+    assert_eq!(served, documented);
+    // The pages link to the document where it is served.
+    assert!(documented.contains("/api/v1/openapi.json"));
+}
+
+/// The document is OpenAPI 3.1 as utoipa reads it back, with the head it
+/// always had, and holds together: every reference resolves, path
+/// templates and path parameters agree, operation ids are unique, every
+/// operation answers 200 as JSON, every required property exists.
+#[test]
+fn openapi_document_is_consistent() {
+    let doc = document();
+    let _: utoipa::openapi::OpenApi = serde_json::from_value(doc.clone()).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(doc["info"]["title"], "Koschei API");
+    assert_eq!(doc["info"]["version"], "1");
+    assert!(doc["info"].get("license").is_none());
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let text = doc.to_string();
+    for r in Regex::new(r##""\$ref":"([^"]*)""##)
+        .unwrap()
+        .captures_iter(&text)
+    {
+        let name = r[1]
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("reference outside the document: {}", &r[1]));
+        assert!(schemas.contains_key(name), "unresolved {name}");
+    }
+    for (name, schema) in schemas {
+        for p in schema["required"].as_array().into_iter().flatten() {
+            let p = p.as_str().unwrap();
+            assert!(schema["properties"].get(p).is_some(), "{name}.{p}");
+        }
+    }
+    let template = Regex::new(r"\{([^}]*)\}").unwrap();
+    let mut ids = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        assert_eq!(
+            item.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["get"],
+            "{path}"
+        );
+        let op = &item["get"];
+        assert!(
+            ids.insert(op["operationId"].as_str().unwrap().to_string()),
+            "{path}"
+        );
+        assert!(!op["summary"].as_str().unwrap_or("").is_empty(), "{path}");
+        let in_template: BTreeSet<&str> = template
+            .captures_iter(path)
+            .map(|c| c.get(1).unwrap().as_str())
+            .collect();
+        let params = op["parameters"].as_array().cloned().unwrap_or_default();
+        let in_path: BTreeSet<&str> = params
+            .iter()
+            .filter(|p| p["in"] == "path")
+            .inspect(|p| assert_eq!(p["required"], true, "{path}"))
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(in_template, in_path, "{path}");
+        assert!(
+            op["responses"]["200"]["content"]["application/json"]["schema"].is_object(),
+            "{path}"
+        );
+        for (status, response) in op["responses"].as_object().unwrap() {
+            if status != "200" {
+                assert_eq!(
+                    response["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/Error",
+                    "{path} {status}"
+                );
+            }
+        }
+    }
+}
+
+/// Whether `value` fits `schema` (the subset of JSON Schema utoipa writes:
+/// references, `oneOf`, `type` (with `null`), `enum`, properties, items,
+/// additional properties).
+fn check(doc: &Value, schema: &Value, value: &Value, at: &str) {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.rsplit('/').next().unwrap();
+        return check(doc, &doc["components"]["schemas"][name], value, at);
+    }
+    if let Some(options) = schema["oneOf"].as_array() {
+        if value.is_null() {
+            assert!(options.iter().any(|o| o["type"] == "null"), "{at}: null");
+            return;
+        }
+        let option = options.iter().find(|o| o["type"] != "null").unwrap();
+        return check(doc, option, value, at);
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().map(|t| t.as_str().unwrap()).collect(),
+        _ => vec![],
+    };
+    let actual = match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_f64() => "number",
+        Value::Number(_) => "integer",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    if !types.is_empty() {
+        let fits = types.contains(&actual) || actual == "integer" && types.contains(&"number");
+        assert!(fits, "{at}: {value} is not {types:?}");
+    }
+    if let Some(values) = schema["enum"].as_array() {
+        assert!(values.contains(value), "{at}: {value} not in {values:?}");
+    }
+    match value {
+        Value::Object(map) if schema.get("properties").is_some() => {
+            let properties = schema["properties"].as_object().unwrap();
+            for key in map.keys() {
+                assert!(properties.contains_key(key), "{at}: undocumented {key}");
+            }
+            for p in schema["required"].as_array().into_iter().flatten() {
+                assert!(map.contains_key(p.as_str().unwrap()), "{at}: no {p}");
+            }
+            for (key, v) in map {
+                check(doc, &properties[key], v, &format!("{at}.{key}"));
+            }
+        }
+        Value::Object(map) if schema["additionalProperties"].is_object() => {
+            for (key, v) in map {
+                check(
+                    doc,
+                    &schema["additionalProperties"],
+                    v,
+                    &format!("{at}.{key}"),
+                );
+            }
+        }
+        Value::Array(items) if schema.get("items").is_some() => {
+            for (i, v) in items.iter().enumerate() {
+                check(doc, &schema["items"], v, &format!("{at}[{i}]"));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Each endpoint's answer on the fixture world fits the schema its
+/// document gives, and so do its error answers.
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn answers_fit_the_document(pool: PgPool) {
+    let w = world(&pool).await;
+    let mut c = Client::new(&pool);
+    let doc = document();
+    let response = |path: &str, status: &str| {
+        doc["paths"][path]["get"]["responses"][status]["content"]["application/json"]["schema"]
+            .clone()
+    };
+    for (path, url) in [
+        ("/api/v1/packages", "/api/v1/packages".to_string()),
+        (
+            "/api/v1/packages/{collection}/{name}",
+            "/api/v1/packages/f25/rnv".into(),
+        ),
+        (
+            "/api/v1/packages/{collection}/{name}",
+            "/api/v1/packages/f25/foo".into(),
+        ),
+        (
+            "/api/v1/packages/{collection}/{name}/builds",
+            "/api/v1/packages/f25/rnv/builds".into(),
+        ),
+        (
+            "/api/v1/packages/{collection}/{name}/dependency-changes",
+            "/api/v1/packages/f25/rnv/dependency-changes".into(),
+        ),
+        (
+            "/api/v1/builds/{id}",
+            format!("/api/v1/builds/{}", w.rnv_ok_build),
+        ),
+        (
+            "/api/v1/builds/{id}",
+            format!("/api/v1/builds/{}", w.running_build),
+        ),
+        ("/api/v1/collections", "/api/v1/collections".into()),
+        (
+            "/api/v1/collections/{collection}",
+            "/api/v1/collections/f25".into(),
+        ),
+        (
+            "/api/v1/collections/diff/{c1}/{c2}",
+            "/api/v1/collections/diff/f25/f26".into(),
+        ),
+        ("/api/v1/groups", "/api/v1/groups".into()),
+        ("/api/v1/groups/{name}", "/api/v1/groups/java".into()),
+        (
+            "/api/v1/groups/{namespace}/{name}",
+            "/api/v1/groups/alice/mine".into(),
+        ),
+    ] {
+        let res = c.get(&url).await;
+        res.expect(StatusCode::OK, &[]);
+        let schema = response(path, "200");
+        assert!(schema.is_object(), "{path}");
+        check(&doc, &schema, &res.json(), &url);
+    }
+    for (path, url, status) in [
+        ("/api/v1/packages", "/api/v1/packages?page=0", "400"),
+        (
+            "/api/v1/packages",
+            "/api/v1/packages?collection=nope",
+            "404",
+        ),
+        (
+            "/api/v1/packages/{collection}/{name}/builds",
+            "/api/v1/packages/f25/rnv/builds?limit=0",
+            "400",
+        ),
+        ("/api/v1/builds/{id}", "/api/v1/builds/999999", "404"),
+        ("/api/v1/groups/{name}", "/api/v1/groups/nope", "404"),
+    ] {
+        let res = c.get(url).await;
+        assert_eq!(res.status.as_str(), status, "{url}");
+        check(&doc, &response(path, status), &res.json(), url);
     }
 }

@@ -16,8 +16,9 @@ use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::QueryAs;
 use sqlx::{FromRow, PgPool, Postgres};
 
+use super::params::Paging;
 use crate::error::AppError;
-use crate::query::{page_number, QueryArgs};
+use crate::http::query::{page_number, QueryArgs};
 
 /// Bytes serialised before a chunk is sent.
 const CHUNK: usize = 64 * 1024;
@@ -33,11 +34,11 @@ pub struct ListRequest {
 }
 
 impl ListRequest {
-    /// Reads `page` (from 1) and `per_page` (1 to `max_per_page`, default
-    /// 100); a list without either is asked whole.
-    pub fn parse(query: &QueryArgs, limits: &WebLimits) -> Result<ListRequest, AppError> {
-        let page = if query.has("page") || query.has("per_page") {
-            let per_page = match query.get("per_page") {
+    /// Checks `page` (from 1) and `per_page` (1 to `max_per_page`,
+    /// default 100); a list without either is asked whole.
+    pub fn new(paging: &Paging, limits: &WebLimits) -> Result<ListRequest, AppError> {
+        let page = if paging.page.is_some() || paging.per_page.is_some() {
+            let per_page = match paging.per_page.as_deref() {
                 None => 100.min(limits.max_per_page),
                 Some(v) => v
                     .trim()
@@ -51,7 +52,7 @@ impl ListRequest {
                         ))
                     })?,
             };
-            let page = query.get("page");
+            let page = paging.page.as_deref();
             if page.is_some_and(|p| p.trim().parse::<i64>().map_or(true, |p| p < 1)) {
                 return Err(AppError::BadRequest("page must be a number from 1".into()));
             }
