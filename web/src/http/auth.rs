@@ -1,4 +1,4 @@
-//! Login and logout (spec §6.5). The identity comes from a request header
+//! Login and logout (the original's `koschei/frontend/auth.py`). The identity comes from a request header
 //! set by the reverse proxy that protects `/login`
 //! (`frontend.auth.user_header`, ignored unless `frontend.auth.enabled`),
 //! believed only from a peer listed in `frontend.auth.trusted_proxies` and

@@ -1,4 +1,5 @@
-//! What every page needs (spec §6.1): the collections and the ones the
+//! What every page needs (the original's `get_collections` in
+//! `koschei/frontend/base.py`): the collections and the ones the
 //! request selects (`collection=a,b`), the logged-in user, the global
 //! notices (admin notice, broken buildroots, suspended scheduling) and the
 //! session.

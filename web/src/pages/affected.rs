@@ -1,7 +1,7 @@
 //! `/affected-by/<dependency>`: packages possibly broken by a dependency
-//! change (spec §6.4 "Affected by"): builds that failed after applying a
-//! change of the dependency within the given EVR range, in tracked
-//! packages whose previous build did not fail.
+//! change (the original's `affected_by` in `koschei/frontend/views.py`):
+//! builds that failed after applying a change of the dependency within the
+//! given EVR range, in tracked packages whose previous build did not fail.
 
 use axum::extract::Path;
 use axum::response::{IntoResponse, Response};

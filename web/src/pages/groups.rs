@@ -1,5 +1,6 @@
 //! Package groups: the group list, a group's page (maintainers and package
-//! table) and creating, editing and deleting groups (spec §6.4 "Groups").
+//! table) and creating, editing and deleting groups (the original's
+//! `koschei/frontend/views.py`, `templates/group-detail.html`).
 //! Editable = administrator or listed maintainer; new groups belong to the
 //! creator's namespace; global groups are created and renamed by the CLI.
 
@@ -71,7 +72,7 @@ pub async fn can_edit(conn: &mut PgConnection, user: &User, group_id: i32) -> sq
 }
 
 /// Adds or removes one base package, with the audit entry
-/// "Group <name> modified: package <p> added/removed".
+/// `Group <name> modified: package <p> added/removed`.
 pub async fn set_membership(
     conn: &mut PgConnection,
     actor: &Actor,

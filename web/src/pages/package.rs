@@ -1,4 +1,5 @@
-//! The package page (spec §6.4) and its edits: attributes and group
+//! The package page (the original's `package_detail` in
+//! `koschei/frontend/views.py`) and its edits: attributes and group
 //! membership (`/package/<name>/edit`) and forced re-resolution
 //! (`/package/<name>/resolve`).
 //!

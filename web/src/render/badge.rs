@@ -1,4 +1,4 @@
-//! The SVG status badge of a package: "koschei | <state>" in the
+//! The SVG status badge of a package: `koschei | <state>` in the
 //! shields.io style, coloured by the package state.
 
 use koschei_core::model::PackageState;

@@ -1,6 +1,7 @@
-//! Dependency changes (spec §6.4 "Dependency change row"): pending changes
-//! of a package since its last build and the changes applied by a build,
-//! rendered with the previous and current EVR and the distance.
+//! Dependency changes (the original's `depchange_row` in
+//! `templates/macros.html`): pending changes of a package since its last
+//! build and the changes applied by a build, rendered with the previous and
+//! current EVR and the distance.
 
 use std::cmp::Ordering;
 

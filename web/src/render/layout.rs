@@ -11,7 +11,8 @@ use crate::http::query::encode;
 use crate::http::redirect::login_url;
 use crate::http::session::CSRF_FIELD;
 
-/// Top-level navigation tabs (spec §6.1).
+/// Top-level navigation tabs (the original's tab definitions in
+/// `koschei/frontend/views.py`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
     Collections,
@@ -38,7 +39,7 @@ pub fn head(title: &str) -> Markup {
 }
 
 /// The `<title>` of a page as the original's `templates/base.html` forms
-/// it: "Koschei - <subject>", or just "Koschei" for an empty subject.
+/// it: `Koschei - <subject>`, or just "Koschei" for an empty subject.
 pub fn page_title(subject: &str) -> String {
     if subject.is_empty() {
         "Koschei".to_string()
@@ -222,7 +223,7 @@ impl Pager {
         ((self.total + self.per_page - 1) / self.per_page).max(1)
     }
 
-    /// Pagination links and the "<what> from X to Y from total Z" text.
+    /// Pagination links and the `<what> from X to Y from total Z` text.
     /// As in the original's `templates/macros.html`, X is the first
     /// item's number even on an empty list ("from 1 to 0 from total 0"),
     /// and the linked pages are the first two, the last two, and from two

@@ -1,6 +1,7 @@
 //! The package table shared by the package list, search, group and user
-//! pages (spec §6.2): one row per package for a single collection, or one
-//! row per base package with a state column per collection (unified view).
+//! pages (the original's `package_table` macro in `templates/macros.html`):
+//! one row per package for a single collection, or one row per base package
+//! with a state column per collection (unified view).
 
 use maud::{html, Markup};
 use sqlx::PgPool;

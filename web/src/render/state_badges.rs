@@ -1,6 +1,6 @@
 //! Package and build state badges of the pages, from core's
-//! [`PackageState`] and [`BuildState`] (the icons and classes of the
-//! original's `templates/macros.html` and `static/koschei.css`).
+//! [`PackageState`] and [`BuildState`] (the original draws them as icons:
+//! `package_state_icon` in `koschei/frontend/model_additions.py`).
 
 use koschei_core::model::{BuildState, PackageState};
 use maud::{html, Markup};
