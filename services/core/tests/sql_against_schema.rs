@@ -4,12 +4,14 @@
 //! instead of at run time.
 //!
 //! The statements are found by parsing every `.rs` file of the workspace
-//! (`services/`, `web/`, `tests/`) with `syn`: calls of `query`, `query_as`,
-//! `query_scalar`, their `_with` forms and `raw_sql`, however imported. The
-//! SQL argument counts as literal when it is a string literal, a `concat!` of
-//! literals, a `const`/`static` of the same file holding one, a `let` of the
-//! same function bound to one, or the variable of a `for` loop over an array
-//! of literals. Every other call site is dynamic (built at run time): they
+//! (`services/`, `web/`, `tests/`) with `syn` (module `sql_scan`): calls of
+//! `query`, `query_as`, `query_scalar`, their `_with` forms and `raw_sql`,
+//! however imported. The SQL argument counts as literal when it is a string
+//! literal, a `concat!` of literals, an argument-less `macro_rules!` of the
+//! same file expanding to one, a `const`/`static` of the same file holding
+//! one, a `let` of the same function bound to one, the variable of a `for`
+//! loop over an array of literals, or a `format!` inlining only such names
+//! (`{COLUMNS}`). Every other call site is dynamic (built at run time): they
 //! are listed when the test runs, and the tests of their modules cover them.
 //!
 //! Preparing is PostgreSQL's own parse and analysis (the extended protocol's
@@ -17,32 +19,16 @@
 //! except the literal `CREATE TEMP TABLE` statements, so that the statements
 //! reading those tables can be analysed too.
 
-use std::collections::HashMap;
-use std::fmt;
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use quote::ToTokens;
 use sqlx::postgres::types::Oid;
 use sqlx::postgres::{PgDatabaseError, PgTypeInfo};
 use sqlx::{Connection, Executor, PgConnection, PgPool};
-use syn::punctuated::Punctuated;
-use syn::spanned::Spanned;
-use syn::visit::{self, Visit};
-use syn::{Expr, Lit, Pat, Token};
+
+mod sql_scan;
+use sql_scan::{find_sites, workspace_sites, Site, Sql};
 
 use koschei_core::db::MIGRATOR as MIGRATIONS;
-
-/// The sqlx functions whose first argument is the SQL text.
-const QUERY_FUNCTIONS: &[&str] = &[
-    "query",
-    "query_as",
-    "query_scalar",
-    "query_with",
-    "query_as_with",
-    "query_scalar_with",
-    "raw_sql",
-];
 
 /// Call sites whose literal SQL is not checked against our schema: the
 /// file, text in the call's SQL argument, and why. An entry matching no call
@@ -61,324 +47,6 @@ const ALLOWLIST: &[(&str, &str, &str)] = &[
          koschei/models.py), loaded by the test into such a database",
     ),
 ];
-
-/// Where the workspace's Rust sources are, relative to its root.
-const SOURCE_ROOTS: &[&str] = &["services", "web", "tests"];
-
-/// One call of a query function.
-#[derive(Debug, Clone)]
-struct Site {
-    /// The file, relative to the workspace root.
-    file: String,
-    line: usize,
-    /// The function called (`query_as`, `raw_sql`, ...).
-    function: String,
-    /// The SQL argument's source text, whitespace collapsed.
-    arg: String,
-    sql: Sql,
-}
-
-/// What a call site passes as its SQL.
-#[derive(Debug, Clone)]
-enum Sql {
-    /// The statement(s) known at compile time (several for a `for` loop
-    /// over literals).
-    Literal(Vec<String>),
-    /// Built at run time.
-    Dynamic,
-}
-
-impl fmt::Display for Site {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.file, self.line)
-    }
-}
-
-/// The string literal(s) an expression stands for, without looking at
-/// variables: a literal, `&literal`, or `concat!` of literals.
-fn literal_value(expr: &Expr) -> Option<String> {
-    match expr {
-        Expr::Lit(syn::ExprLit {
-            lit: Lit::Str(s), ..
-        }) => Some(s.value()),
-        Expr::Reference(r) => literal_value(&r.expr),
-        Expr::Paren(p) => literal_value(&p.expr),
-        Expr::Group(g) => literal_value(&g.expr),
-        Expr::Macro(m) if m.mac.path.is_ident("concat") => {
-            let parts = m
-                .mac
-                .parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated)
-                .ok()?;
-            parts.iter().map(literal_value).collect()
-        }
-        _ => None,
-    }
-}
-
-/// The literals of an array expression (`[a, b]`, `&[a, b]`, `[a, b].iter()`).
-fn literal_array(expr: &Expr) -> Option<Vec<String>> {
-    match expr {
-        Expr::Array(a) => a.elems.iter().map(literal_value).collect(),
-        Expr::Reference(r) => literal_array(&r.expr),
-        Expr::MethodCall(m) if m.method == "iter" || m.method == "into_iter" => {
-            literal_array(&m.receiver)
-        }
-        _ => None,
-    }
-}
-
-/// Names bound to known literals; `None` when a name is bound to anything
-/// else (a parameter, a computed value, two different literals).
-#[derive(Default)]
-struct Bindings(HashMap<String, Option<Vec<String>>>);
-
-impl Bindings {
-    fn bind(&mut self, name: String, value: Option<Vec<String>>) {
-        self.0
-            .entry(name)
-            .and_modify(|old| {
-                if *old != value {
-                    *old = None;
-                }
-            })
-            .or_insert(value);
-    }
-}
-
-/// The names bound in one function body.
-struct BindingCollector(Bindings);
-
-impl<'ast> Visit<'ast> for BindingCollector {
-    fn visit_local(&mut self, local: &'ast syn::Local) {
-        let ident = match &local.pat {
-            Pat::Ident(p) => Some(&p.ident),
-            Pat::Type(t) => match &*t.pat {
-                Pat::Ident(p) => Some(&p.ident),
-                _ => None,
-            },
-            _ => None,
-        };
-        match (ident, &local.init) {
-            (Some(ident), Some(init)) if init.diverge.is_none() => {
-                let value = literal_value(&init.expr).map(|v| vec![v]);
-                self.0.bind(ident.to_string(), value);
-                self.visit_expr(&init.expr);
-            }
-            _ => visit::visit_local(self, local),
-        }
-    }
-
-    fn visit_expr_for_loop(&mut self, for_loop: &'ast syn::ExprForLoop) {
-        match (&*for_loop.pat, literal_array(&for_loop.expr)) {
-            (Pat::Ident(p), Some(values)) => {
-                self.0.bind(p.ident.to_string(), Some(values));
-                self.visit_expr(&for_loop.expr);
-                self.visit_block(&for_loop.body);
-            }
-            _ => visit::visit_expr_for_loop(self, for_loop),
-        }
-    }
-
-    fn visit_pat_ident(&mut self, pat: &'ast syn::PatIdent) {
-        self.0.bind(pat.ident.to_string(), None);
-        visit::visit_pat_ident(self, pat);
-    }
-}
-
-/// The file's `const` and `static` string literals, wherever declared.
-struct ConstCollector(Bindings);
-
-impl<'ast> Visit<'ast> for ConstCollector {
-    fn visit_item_const(&mut self, item: &'ast syn::ItemConst) {
-        let value = literal_value(&item.expr).map(|v| vec![v]);
-        self.0.bind(item.ident.to_string(), value);
-        visit::visit_item_const(self, item);
-    }
-
-    fn visit_item_static(&mut self, item: &'ast syn::ItemStatic) {
-        let value = literal_value(&item.expr).map(|v| vec![v]);
-        self.0.bind(item.ident.to_string(), value);
-        visit::visit_item_static(self, item);
-    }
-
-    fn visit_impl_item_const(&mut self, item: &'ast syn::ImplItemConst) {
-        let value = literal_value(&item.expr).map(|v| vec![v]);
-        self.0.bind(item.ident.to_string(), value);
-        visit::visit_impl_item_const(self, item);
-    }
-}
-
-/// Finds the query calls of one file.
-struct SiteFinder<'a> {
-    file: &'a str,
-    consts: Bindings,
-    /// The bindings of the enclosing functions, innermost last.
-    scopes: Vec<Bindings>,
-    sites: Vec<Site>,
-}
-
-impl SiteFinder<'_> {
-    fn resolve(&self, expr: &Expr) -> Sql {
-        if let Some(value) = literal_value(expr) {
-            return Sql::Literal(vec![value]);
-        }
-        let mut inner = expr;
-        while let Expr::Reference(r) = inner {
-            inner = &r.expr;
-        }
-        if let Expr::Path(p) = inner {
-            if let Some(ident) = p.path.get_ident() {
-                let name = ident.to_string();
-                let local = self.scopes.last().and_then(|s| s.0.get(&name));
-                let found = match local {
-                    Some(value) => value.clone(),
-                    None => self.consts.0.get(&name).cloned().flatten(),
-                };
-                if let Some(values) = found {
-                    return Sql::Literal(values);
-                }
-            }
-        }
-        Sql::Dynamic
-    }
-
-    fn push(&mut self, line: usize, function: String, arg: &dyn ToTokens, sql: Sql) {
-        let text = arg.to_token_stream().to_string();
-        self.sites.push(Site {
-            file: self.file.to_owned(),
-            line,
-            function,
-            arg: text.split_whitespace().collect::<Vec<_>>().join(" "),
-            sql,
-        });
-    }
-
-    fn in_scope(
-        &mut self,
-        body: impl FnOnce(&mut BindingCollector),
-        visit: impl FnOnce(&mut Self),
-    ) {
-        let mut collector = BindingCollector(Bindings::default());
-        body(&mut collector);
-        self.scopes.push(collector.0);
-        visit(self);
-        self.scopes.pop();
-    }
-}
-
-impl<'ast> Visit<'ast> for SiteFinder<'_> {
-    fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
-        self.in_scope(|c| c.visit_item_fn(item), |s| visit::visit_item_fn(s, item));
-    }
-
-    fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
-        self.in_scope(
-            |c| c.visit_impl_item_fn(item),
-            |s| visit::visit_impl_item_fn(s, item),
-        );
-    }
-
-    fn visit_trait_item_fn(&mut self, item: &'ast syn::TraitItemFn) {
-        self.in_scope(
-            |c| c.visit_trait_item_fn(item),
-            |s| visit::visit_trait_item_fn(s, item),
-        );
-    }
-
-    fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
-        if let Expr::Path(callee) = &*call.func {
-            let segments = &callee.path.segments;
-            let last = segments.last().map(|s| s.ident.to_string());
-            let is_builder = segments.len() >= 2
-                && segments[segments.len() - 2].ident == "QueryBuilder"
-                && last.as_deref() == Some("new");
-            if let Some(function) = last.filter(|f| QUERY_FUNCTIONS.contains(&f.as_str())) {
-                if let Some(arg) = call.args.first() {
-                    let sql = self.resolve(arg);
-                    self.push(callee.span().start().line, function, arg, sql);
-                }
-            } else if is_builder {
-                // A builder's prefix alone is not a statement: dynamic.
-                let function = "QueryBuilder::new".to_owned();
-                self.push(
-                    callee.span().start().line,
-                    function,
-                    &call.args,
-                    Sql::Dynamic,
-                );
-            }
-        }
-        visit::visit_expr_call(self, call);
-    }
-
-    /// Macro bodies are token streams to `syn`: those that are lists of
-    /// expressions (`tokio::join!`, `vec!`, `assert!`) are searched too.
-    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-        if let Ok(exprs) = mac.parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated) {
-            for expr in &exprs {
-                self.visit_expr(expr);
-            }
-        }
-        visit::visit_macro(self, mac);
-    }
-}
-
-/// The query calls of one file's source.
-fn find_sites(file: &str, source: &str) -> Result<Vec<Site>, String> {
-    let ast = syn::parse_file(source).map_err(|e| format!("{file}: cannot parse: {e}"))?;
-    let mut consts = ConstCollector(Bindings::default());
-    consts.visit_file(&ast);
-    let mut finder = SiteFinder {
-        file,
-        consts: consts.0,
-        scopes: Vec::new(),
-        sites: Vec::new(),
-    };
-    finder.visit_file(&ast);
-    Ok(finder.sites)
-}
-
-/// The `.rs` files under `dir`, skipping build output.
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = entry.file_name();
-        if path.is_dir() {
-            if !matches!(name.to_str(), Some("target" | "node_modules") | None)
-                && !name.to_string_lossy().starts_with('.')
-            {
-                rust_files(&path, out);
-            }
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
-
-/// Every query call of the workspace.
-fn workspace_sites() -> Vec<Site> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mut files = Vec::new();
-    for dir in SOURCE_ROOTS {
-        rust_files(&root.join(dir), &mut files);
-    }
-    files.sort();
-    assert!(files.len() > 50, "too few sources found under {root:?}");
-    let mut sites = Vec::new();
-    for path in files {
-        let source = std::fs::read_to_string(&path).unwrap();
-        let rel = path
-            .strip_prefix(&root)
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
-        sites.extend(find_sites(&rel, &source).unwrap());
-    }
-    sites
-}
 
 /// Splits a `raw_sql` script into statements at semicolons outside quotes
 /// and `--` comments.
@@ -517,11 +185,14 @@ async fn prepare(conn: &mut PgConnection, sql: &str) -> Result<bool, String> {
             Ok(()) => return Ok(!types.is_empty()),
             Err(e) => e,
         };
-        if let Some(db) = error.as_database_error() {
-            let next = declared_types(sql, &types, db.downcast_ref::<PgDatabaseError>());
-            attempts.extend(next.into_iter().rev());
-        }
-        last_error = error.to_string();
+        last_error = match error.as_database_error() {
+            Some(db) => {
+                let next = declared_types(sql, &types, db.downcast_ref::<PgDatabaseError>());
+                attempts.extend(next.into_iter().rev());
+                db.message().to_owned()
+            }
+            None => error.to_string(),
+        };
     }
     Err(last_error)
 }
@@ -673,7 +344,9 @@ async fn every_literal_query_prepares_against_the_schema(pool: PgPool) {
 #[sqlx::test(migrator = "MIGRATIONS")]
 async fn a_wrong_column_is_reported_with_its_line(pool: PgPool) {
     let source = r##"
-        const GOOD: &str = "SELECT id, name FROM package WHERE collection_id = $1";
+        macro_rules! from { () => { " FROM package" }; }
+        const GOOD_COLUMNS: &str = "id, name";
+        const GOOD: &str = concat!("SELECT id, name", from!(), " WHERE collection_id = $1");
         async fn f(pool: &sqlx::PgPool, name: &str) {
             sqlx::query_scalar::<_, i32>("SELECT no_such_column FROM package")
                 .fetch_one(pool).await;
@@ -682,6 +355,7 @@ async fn a_wrong_column_is_reported_with_its_line(pool: PgPool) {
                 sqlx::query(sql).execute(pool).await;
             }
             sqlx::query(&format!("SELECT {name}")).execute(pool).await;
+            sqlx::query(&format!("SELECT '{{}}'::int[], {GOOD_COLUMNS} FROM package")).execute(pool).await;
             sqlx::query("UPDATE build SET tagged = CASE WHEN $1 THEN $2 END WHERE $3 IS NULL");
             sqlx::query("UPDATE package SET tracked = 2");
         }
@@ -689,28 +363,28 @@ async fn a_wrong_column_is_reported_with_its_line(pool: PgPool) {
     let sites = find_sites("snippet.rs", source).unwrap();
     let mut conn = pool.acquire().await.unwrap();
     let report = check_sites(&mut conn, &sites).await;
-    assert_eq!(report.checked, 6);
+    assert_eq!(report.checked, 7);
     assert_eq!(report.declared, 1, "the CASE ... THEN $2 statement");
     assert_eq!(report.dynamic.len(), 1, "{:?}", report.dynamic);
     assert!(
-        report.dynamic[0].starts_with("snippet.rs:10: query(& format !"),
+        report.dynamic[0].starts_with("snippet.rs:12: query(& format !"),
         "{:?}",
         report.dynamic
     );
     let failures = &report.failures;
     assert_eq!(failures.len(), 3, "{failures:#?}");
     assert!(
-        failures[0].starts_with("snippet.rs:4: ")
+        failures[0].starts_with("snippet.rs:6: ")
             && failures[0].contains("column \"no_such_column\" does not exist"),
         "{failures:#?}"
     );
     assert!(
-        failures[1].starts_with("snippet.rs:8: ")
+        failures[1].starts_with("snippet.rs:10: ")
             && failures[1].contains("relation \"no_such_table\" does not exist"),
         "{failures:#?}"
     );
     assert!(
-        failures[2].starts_with("snippet.rs:12: ")
+        failures[2].starts_with("snippet.rs:15: ")
             && failures[2].contains("is of type boolean but expression is of type integer"),
         "{failures:#?}"
     );
