@@ -1,9 +1,8 @@
 //! Koschei resolver: the repo resolver and the build resolver (the original's
 //! `koschei/backend/services/{repo_resolver,build_resolver,resolver}.py`) as a library,
-//! so that tests and the benchmark drive the same code as the service.
+//! so that tests and the benchmark (the example `resolver-bench`) drive the same code as
+//! the service.
 
-pub mod bench;
-pub mod bench_persist;
 pub mod build_requires;
 pub mod build_resolver;
 pub mod comparison;

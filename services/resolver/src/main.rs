@@ -3,7 +3,9 @@
 //! * `run` (the default): the long-running service — repo resolver and build resolver (see
 //!   `services/resolver/README.md`), woken by `NOTIFY koschei_repo_done` ([`repo_notify`])
 //!   and polling as a fallback; several instances share the work through PostgreSQL.
-//! * `bench`: the whole-distribution benchmark.
+//!
+//! The whole-distribution benchmark is the example `resolver-bench`
+//! (services/resolver/README.md).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,7 +14,7 @@ use clap::{Parser, Subcommand};
 use koschei_core::koji_sessions::KojiSessions;
 use koschei_core::{db, service, Config};
 use koschei_resolver::context::Context;
-use koschei_resolver::{bench, repo_notify};
+use koschei_resolver::repo_notify;
 
 #[derive(Parser)]
 #[command(name = "koschei-resolver", version, about)]
@@ -28,9 +30,6 @@ struct Cli {
 enum Command {
     /// Run the resolver service (the default).
     Run,
-    /// Resolve every source package of a repository (and, incrementally, of its successor)
-    /// and print timing figures.
-    Bench(Box<bench::BenchArgs>),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -41,7 +40,6 @@ fn main() -> anyhow::Result<()> {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(run(&cli.config))
         }
-        Command::Bench(args) => bench::run(&args),
     }
 }
 

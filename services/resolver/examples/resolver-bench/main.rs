@@ -1,6 +1,12 @@
-//! `koschei-resolver bench`: resolve every source package of a distribution against its
-//! binary repository (build group from comps + BuildRequires, distances included), then
-//! the same for the next repository both fully and incrementally, and compare.
+//! `resolver-bench`: resolves every source package of a distribution against its binary
+//! repository (build group from comps + BuildRequires, distances included), then the same
+//! for the next repository both fully and incrementally, and compares; with
+//! `--database-url` it also times persisting a pass ([`persist`]).
+//!
+//! `cargo run --release -p koschei-resolver --example resolver-bench -- --repo DIR
+//! --source-repo DIR [--next DIR] --json` (services/resolver/README.md, "Benchmark figures").
+
+mod persist;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -15,9 +21,11 @@ use koschei_depsolve::{
 };
 use serde_json::json;
 
-/// Arguments of `koschei-resolver bench`.
-#[derive(clap::Args, Debug)]
-pub struct BenchArgs {
+/// Resolves every source package of a repository (and, incrementally, of its successor)
+/// and prints timing figures as JSON.
+#[derive(clap::Parser, Debug)]
+#[command(name = "resolver-bench")]
+struct BenchArgs {
     /// Binary rpm-md repository (directory containing repodata/).
     #[arg(long)]
     repo: PathBuf,
@@ -425,8 +433,12 @@ fn mismatches(next: &Input, full: &Pass, incremental: &Pass) -> Vec<String> {
         .collect()
 }
 
+fn main() -> anyhow::Result<()> {
+    run(&<BenchArgs as clap::Parser>::parse())
+}
+
 /// Run the benchmark and print its JSON report.
-pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let options = ResolveOptions {
         ignore_weak_deps: args.ignore_weak_deps,
         distances: true,
@@ -535,7 +547,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         });
         report["incremental"] = info;
         if let Some(url) = &args.database_url {
-            report["persistence"] = crate::bench_persist::run(
+            report["persistence"] = persist::run(
                 url,
                 &pass_view(&base, &base_pass),
                 &pass_view(&next, &full),
@@ -547,7 +559,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     }
     if let (Some(url), false) = (&args.database_url, persisted_base) {
         let view = pass_view(&base, &base_pass);
-        report["persistence"] = crate::bench_persist::run(
+        report["persistence"] = persist::run(
             url,
             &view,
             &view,
@@ -577,8 +589,8 @@ fn sampled(sources: &[SourcePackage], n: usize) -> impl Iterator<Item = &SourceP
     sources.iter().step_by(step).take(n)
 }
 
-fn pass_view<'a>(input: &'a Input, pass: &'a Pass) -> crate::bench_persist::PassView<'a> {
-    crate::bench_persist::PassView {
+fn pass_view<'a>(input: &'a Input, pass: &'a Pass) -> persist::PassView<'a> {
+    persist::PassView {
         table: &input.table,
         sources: &input.sources,
         results: &pass.results,

@@ -1,4 +1,4 @@
-//! The persistence part of `koschei-resolver bench --database-url URL`: a whole-repo pass
+//! The persistence part of `resolver-bench --database-url URL`: a whole-repo pass
 //! written into PostgreSQL through the service's own code paths, timed.
 //!
 //! A throw-away collection gets one package per source package, each with a complete real
@@ -14,11 +14,10 @@ use std::time::Instant;
 
 use koschei_core::{db, Config};
 use koschei_depsolve::{Dependency, Nevra, PackageTable, Resolution, SourcePackage};
+use koschei_resolver::dependency_cache::DependencyCache;
+use koschei_resolver::dependency_keys;
+use koschei_resolver::package_persist::{persist_chunk, PackageOutcome, PersistStats};
 use serde_json::json;
-
-use crate::dependency_cache::DependencyCache;
-use crate::dependency_keys;
-use crate::package_persist::{persist_chunk, PackageOutcome, PersistStats};
 
 /// One resolved pass: the repository's packages, the source packages and their results.
 pub struct PassView<'a> {
