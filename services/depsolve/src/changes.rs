@@ -10,7 +10,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
-use crate::idhash::HashSet;
+use rustc_hash::FxHashSet;
 
 use crate::package::{Dependency, Nevra};
 
@@ -83,8 +83,8 @@ pub fn compute_changes_by_ref(
     if prev.is_empty() || curr.is_empty() {
         return Vec::new();
     }
-    let prev_set: HashSet<&Nevra> = prev.iter().map(|d| d.0).collect();
-    let curr_set: HashSet<&Nevra> = curr.iter().map(|d| d.0).collect();
+    let prev_set: FxHashSet<&Nevra> = prev.iter().map(|d| d.0).collect();
+    let curr_set: FxHashSet<&Nevra> = curr.iter().map(|d| d.0).collect();
     type Side<'a> = (Vec<&'a Nevra>, Vec<(&'a Nevra, Option<u8>)>);
     // name -> arch -> (removed, added)
     let mut by_name: BTreeMap<&str, BTreeMap<&str, Side<'_>>> = BTreeMap::new();

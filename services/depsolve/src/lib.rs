@@ -21,7 +21,6 @@ pub mod comps;
 mod distance;
 pub mod error;
 mod goal;
-pub mod idhash;
 pub mod incremental;
 pub mod package;
 mod parallel;

@@ -28,8 +28,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use koschei_core::model::MessageState;
 use koschei_core::{outbox, Config};
-use koschei_depsolve::idhash::{HashMap as IdHashMap, HashSet as IdHashSet};
 use koschei_depsolve::{compute_changes_by_ref, Dependency, DependencyChange, Nevra};
+use rustc_hash::{FxHashMap as IdHashMap, FxHashSet as IdHashSet};
 use sqlx::{PgConnection, PgPool};
 
 use crate::comparison;

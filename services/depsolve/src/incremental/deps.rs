@@ -10,8 +10,8 @@
 
 use super::pair::PairKind;
 use super::{RepoDelta, TaintReason};
-use crate::idhash::{HashMap, HashSet};
 use crate::solv::{rel, DepKind, Id};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 impl RepoDelta {
     /// Step 3a: names whose providers may differ between the repositories.
@@ -27,7 +27,7 @@ impl RepoDelta {
                 None => changed.push(self.old_id(i)),
             }
         }
-        let paired_new: HashSet<u32> = self.phi.iter().flatten().copied().collect();
+        let paired_new: FxHashSet<u32> = self.phi.iter().flatten().copied().collect();
         changed.extend(
             (0..self.new_len as u32)
                 .filter(|n| !paired_new.contains(n))
@@ -110,9 +110,9 @@ impl RepoDelta {
     /// counterpart; taint owners of dependencies that evaluate differently, except for
     /// requires whose providers only grew (recorded for [`RepoDelta::plan_traced`]).
     pub(super) fn check_dependencies(&mut self, kinds: &[Option<PairKind>]) {
-        let mut memo: HashMap<(Id, Id, bool), bool> = HashMap::default();
-        let mut grown_memo: HashMap<(Id, Id), bool> = HashMap::default();
-        let mut changed_deps: HashSet<(Id, Id)> = HashSet::default();
+        let mut memo: FxHashMap<(Id, Id, bool), bool> = FxHashMap::default();
+        let mut grown_memo: FxHashMap<(Id, Id), bool> = FxHashMap::default();
+        let mut changed_deps: FxHashSet<(Id, Id)> = FxHashSet::default();
         for (i, &pair) in kinds.iter().enumerate() {
             if self.tainted[i] {
                 continue;
@@ -181,7 +181,7 @@ impl RepoDelta {
             } else {
                 for (position, dep, new_dep) in grown {
                     let providers = self.old_providers(dep);
-                    let kept: HashSet<u32> = providers
+                    let kept: FxHashSet<u32> = providers
                         .iter()
                         .filter_map(|&p| self.phi[p as usize])
                         .collect();
@@ -230,7 +230,7 @@ impl RepoDelta {
         a.iter().zip(&b).all(|(&x, &y)| {
             let olds = self.old_providers(x);
             let news: Vec<Id> = self.pool.whatprovides(y).to_vec();
-            let news: HashSet<u32> = news
+            let news: FxHashSet<u32> = news
                 .into_iter()
                 .filter_map(|p| self.new_index(p).map(|n| n as u32))
                 .collect();
@@ -296,7 +296,7 @@ impl RepoDelta {
 
     pub(super) fn cached_check(
         &mut self,
-        memo: &mut HashMap<(Id, Id, bool), bool>,
+        memo: &mut FxHashMap<(Id, Id, bool), bool>,
         d: Id,
         e: Id,
         obsoletes: bool,

@@ -87,10 +87,10 @@ pub use plan::{Plan, PlanCounts, TracedPlan, TracedPrevious};
 pub use trace::{InstallTrace, SolveTrace};
 
 use crate::error::DepsolveError;
-use crate::idhash::{HashMap, HashSet};
 use crate::package::PackageIndex;
 use crate::sack::SolvFile;
 use crate::solv::{DepKind, Id, Pool};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// Dependency kinds along which libsolv's rule generation recurses into providers.
 const FORWARD: [DepKind; 3] = [DepKind::Requires, DepKind::Recommends, DepKind::Suggests];
@@ -175,11 +175,11 @@ pub struct RepoDelta {
     new_identical: Vec<bool>,
     /// weak dependencies are part of the solve
     weak: bool,
-    touched: HashSet<Id>,
+    touched: FxHashSet<Id>,
     reasons: Vec<(u32, TaintReason)>,
     stats: DeltaStats,
     /// job dependency string → (changed?, old candidates)
-    jobs: HashMap<String, plan::JobInfo>,
+    jobs: FxHashMap<String, plan::JobInfo>,
     /// Requires whose providers only grew, and which old packages reach them.
     grown: soft::GrownRequires,
     /// Outcomes of the plans so far.
@@ -187,7 +187,7 @@ pub struct RepoDelta {
     /// old index → its successor has another EVR
     evr_changed: Vec<bool>,
     /// Pairs of old packages (lower index first) whose policy order may have flipped.
-    policy_flips: HashSet<(u32, u32)>,
+    policy_flips: FxHashSet<(u32, u32)>,
     /// old index → member of a flipped pair
     policy_flipped: Vec<bool>,
     /// new index → paired with an old package (filled on first use)
@@ -230,14 +230,14 @@ impl RepoDelta {
             identical: vec![false; (or.end - or.start) as usize],
             new_identical: vec![false; (nr.end - nr.start) as usize],
             weak,
-            touched: HashSet::default(),
+            touched: FxHashSet::default(),
             reasons: Vec::new(),
             stats: DeltaStats::default(),
-            jobs: HashMap::default(),
+            jobs: FxHashMap::default(),
             grown: soft::GrownRequires::default(),
             counts: PlanCounts::default(),
             evr_changed: Vec::new(),
-            policy_flips: HashSet::default(),
+            policy_flips: FxHashSet::default(),
             policy_flipped: vec![false; (or.end - or.start) as usize],
             new_has_predecessor: Vec::new(),
             group_memo: None,

@@ -8,8 +8,8 @@
 
 use super::pair::PairKind;
 use super::{RepoDelta, TaintReason};
-use crate::idhash::{HashMap, HashSet};
 use crate::solv::{is_reldep, rel, DepKind, Id};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 impl RepoDelta {
     /// Step 3e: libsolv's policy orders alternatives of different names by the EVRs of
@@ -102,7 +102,7 @@ impl RepoDelta {
             return;
         }
         // only dependencies naming something a flipped package provides can list it
-        let mut names: HashSet<Id> = HashSet::default();
+        let mut names: FxHashSet<Id> = FxHashSet::default();
         for i in (0..self.old_len).filter(|&i| self.policy_flipped[i]) {
             let provides: Vec<Id> = self
                 .pool
@@ -110,7 +110,7 @@ impl RepoDelta {
                 .collect();
             names.extend(provides.into_iter().map(|p| self.base_name(p)));
         }
-        let mut memo: HashMap<Id, bool> = HashMap::default();
+        let mut memo: FxHashMap<Id, bool> = FxHashMap::default();
         let mut atoms = Vec::new();
         for i in 0..self.old_len {
             if self.tainted[i] {
@@ -144,7 +144,7 @@ impl RepoDelta {
 
     /// Step 3c: among old packages of one touched name, the EVR order must survive φ.
     pub(super) fn check_same_name_order(&mut self) {
-        let mut by_name: HashMap<Id, Vec<usize>> = HashMap::default();
+        let mut by_name: FxHashMap<Id, Vec<usize>> = FxHashMap::default();
         for i in 0..self.old_len {
             let name = self.pool.solvable_name(self.old_id(i));
             if self.touched.contains(&name) {

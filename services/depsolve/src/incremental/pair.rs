@@ -7,8 +7,8 @@
 //! dependency arrays only when every pair generates rules of the same form.
 
 use super::{RepoDelta, TaintReason};
-use crate::idhash::{HashMap, HashSet};
 use crate::solv::{is_reldep, rel, DepKind, Id};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// How a package of the old repository relates to the new one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +23,7 @@ impl RepoDelta {
     /// old index (`None` = removed) and counts added packages.
     pub(super) fn pair_packages(&mut self) -> Vec<Option<PairKind>> {
         type Key = (Id, Id);
-        let mut old_by_key: HashMap<Key, Vec<Id>> = HashMap::default();
+        let mut old_by_key: FxHashMap<Key, Vec<Id>> = FxHashMap::default();
         for i in 0..self.old_len {
             let id = self.old_id(i);
             old_by_key
@@ -31,7 +31,7 @@ impl RepoDelta {
                 .or_default()
                 .push(id);
         }
-        let mut new_by_key: HashMap<Key, Vec<Id>> = HashMap::default();
+        let mut new_by_key: FxHashMap<Key, Vec<Id>> = FxHashMap::default();
         for i in 0..self.new_len {
             let id = self.new_start + i as Id;
             new_by_key
@@ -39,7 +39,7 @@ impl RepoDelta {
                 .or_default()
                 .push(id);
         }
-        let mut paired_new: HashSet<Id> = HashSet::default();
+        let mut paired_new: FxHashSet<Id> = FxHashSet::default();
         for (key, olds) in &old_by_key {
             let Some(news) = new_by_key.get(key) else {
                 continue;
@@ -91,7 +91,7 @@ impl RepoDelta {
         kinds
     }
 
-    pub(super) fn pair(&mut self, old: Id, new: Id, paired_new: &mut HashSet<Id>) {
+    pub(super) fn pair(&mut self, old: Id, new: Id, paired_new: &mut FxHashSet<Id>) {
         if let (Some(o), Some(n)) = (self.old_index(old), self.new_index(new)) {
             self.phi[o] = Some(n as u32);
             paired_new.insert(new);
@@ -144,7 +144,7 @@ impl RepoDelta {
         if olds == news {
             return Some(olds.iter().enumerate().map(|(i, &d)| (i, d, d)).collect());
         }
-        let mut unmatched: HashMap<Id, usize> = HashMap::default();
+        let mut unmatched: FxHashMap<Id, usize> = FxHashMap::default();
         for &e in news {
             *unmatched.entry(e).or_default() += 1;
         }

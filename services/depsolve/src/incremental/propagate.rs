@@ -7,9 +7,9 @@
 //! rule universe is a clean φ-image".
 
 use super::{RepoDelta, REVERSE};
-use crate::idhash::{HashMap, HashSet};
 use crate::package::PackageIndex;
 use crate::solv::{DepKind, Id};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 impl RepoDelta {
     /// Step 6: which grown requirements each old package's rule universe holds.
@@ -70,7 +70,7 @@ impl RepoDelta {
         }
         let mut queue: Vec<usize> = (0..self.old_len).filter(|&i| self.tainted[i]).collect();
         // added packages with weak reverse dependencies taint what they could attach to
-        let paired_new: HashSet<u32> = self.phi.iter().flatten().copied().collect();
+        let paired_new: FxHashSet<u32> = self.phi.iter().flatten().copied().collect();
         for n in (0..self.new_len as u32).filter(|n| !paired_new.contains(n)) {
             self.taint_weak_targets(self.new_start + n as Id, &mut queue);
         }
@@ -124,10 +124,10 @@ impl RepoDelta {
         if !self.is_tainted(old) {
             return Vec::new();
         }
-        let direct: HashSet<u32> = self.reasons.iter().map(|&(i, _)| i).collect();
-        let mut parent: HashMap<usize, usize> = HashMap::default();
+        let direct: FxHashSet<u32> = self.reasons.iter().map(|&(i, _)| i).collect();
+        let mut parent: FxHashMap<usize, usize> = FxHashMap::default();
         let mut queue = std::collections::VecDeque::from([start]);
-        let mut seen: HashSet<usize> = [start].into_iter().collect();
+        let mut seen: FxHashSet<usize> = [start].into_iter().collect();
         let mut atoms = Vec::new();
         while let Some(i) = queue.pop_front() {
             if direct.contains(&(i as u32)) {

@@ -1,7 +1,7 @@
 //! Requirements whose providers only grew between two repositories, and which old
 //! packages' rule universes hold them.
 
-use crate::idhash::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::trace::{requires_key, SolveTrace};
 use crate::solv::Id;
@@ -24,9 +24,9 @@ pub(crate) enum Rejection {
 #[derive(Debug, Default)]
 pub(crate) struct GrownRequires {
     /// `requires_key(owner, position)` of every grown requirement.
-    keys: HashSet<u64>,
+    keys: FxHashSet<u64>,
     /// Old dependency id → group.
-    group_of: HashMap<Id, usize>,
+    group_of: FxHashMap<Id, usize>,
     /// Group → old providers (old indices, ascending).
     providers: Vec<Vec<u32>>,
     /// `(owner, group)` of every grown requirement.
@@ -41,7 +41,7 @@ pub(crate) struct GrownRequires {
     /// [`WALK_REACH`].
     owner_depth: Vec<u8>,
     /// Names of the packages a grown requirement gained.
-    gained_names: HashSet<Id>,
+    gained_names: FxHashSet<Id>,
 }
 
 /// A grown requirement of a package on distance level `L` adds providers on level `L + 1`,
@@ -134,7 +134,7 @@ impl GrownRequires {
         let n = edges.len();
         self.words = self.providers.len().div_ceil(64);
         let words = self.words;
-        let mut own: HashMap<u32, Vec<u32>> = HashMap::default();
+        let mut own: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
         for &(owner, group) in &self.owners {
             own.entry(owner).or_default().push(group);
         }
