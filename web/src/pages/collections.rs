@@ -35,8 +35,7 @@ fn collection_item(c: &Collection) -> Markup {
         li {
             a href={ "/packages?collection=" (encode(&c.name)) } { (c.display_name) }
             " " span.muted { "(" (c.name) ")" } " "
-            span class={ "state state-" (if c.state == "unresolved" { "failing" } else { c.state.as_str() }) }
-                title="Base buildroot state" { "buildroot " (c.state) }
+            (state_badges::buildroot_state_badge(&c.state))
             " " a.settings href={ "/collection/" (encode(&c.name)) } title="Collection details" { "⚙" }
         }
     }

@@ -6,6 +6,7 @@
 
 use axum::routing::get;
 use axum::Router;
+use koschei_core::model::PackageState;
 use maud::{html, Markup};
 
 use crate::http::context::PageContext;
@@ -91,12 +92,12 @@ pub async fn documentation(ctx: PageContext) -> Markup {
             }
             h2 #states { "Package states" }
             dl {
-                dt { (state_badges::state_badge("ok")) } dd { "The last complete build succeeded." }
-                dt { (state_badges::state_badge("failing")) } dd { "The last complete build failed." }
-                dt { (state_badges::state_badge("unresolved")) } dd { "The build dependencies cannot be installed; no build is attempted until they can." }
-                dt { (state_badges::state_badge("unknown")) } dd { "No result yet (just added, or not resolved yet)." }
-                dt { (state_badges::state_badge("untracked")) } dd { "Koschei does not follow the package in this collection." }
-                dt { (state_badges::state_badge("blocked")) } dd { "The package is blocked in Koji." }
+                dt { (state_badges::state_badge(PackageState::Ok.as_str())) } dd { "The last complete build succeeded." }
+                dt { (state_badges::state_badge(PackageState::Failing.as_str())) } dd { "The last complete build failed." }
+                dt { (state_badges::state_badge(PackageState::Unresolved.as_str())) } dd { "The build dependencies cannot be installed; no build is attempted until they can." }
+                dt { (state_badges::state_badge(PackageState::Unknown.as_str())) } dd { "No result yet (just added, or not resolved yet)." }
+                dt { (state_badges::state_badge(PackageState::Untracked.as_str())) } dd { "Koschei does not follow the package in this collection." }
+                dt { (state_badges::state_badge(PackageState::Blocked.as_str())) } dd { "The package is blocked in Koji." }
             }
             h2 #infra { "Infrastructure failures" }
             p {

@@ -2,7 +2,7 @@
 //! [`PackageState`] and [`BuildState`] (the original draws them as icons:
 //! `package_state_icon` in `koschei/frontend/model_additions.py`).
 
-use koschei_core::model::{BuildState, PackageState};
+use koschei_core::model::{BuildState, CollectionState, PackageState};
 use maud::{html, Markup};
 
 /// Icon character and CSS class of a package state (the state as
@@ -44,6 +44,17 @@ pub fn build_state_badge(code: i32) -> Markup {
         Err(_) => ("unknown", "unknown"),
     };
     html! { span class={ "state build-state state-" (class) } { (text) } }
+}
+
+/// A collection's base buildroot state (`collection_state()`), coloured
+/// like the package states (unresolved as failing).
+pub fn buildroot_state_badge(state: &str) -> Markup {
+    let class = match state.parse::<CollectionState>() {
+        Ok(CollectionState::Unresolved) => "failing",
+        Ok(known) => known.as_str(),
+        Err(_) => state,
+    };
+    html! { span class={ "state state-" (class) } title="Base buildroot state" { "buildroot " (state) } }
 }
 
 #[cfg(test)]
