@@ -1,12 +1,51 @@
 //! State-change messages written to the transactional outbox
 //! (`message_outbox`) in the same transaction as the change; the watcher
-//! publishes them (spec §1.5, §5.1).
+//! publishes them (the original published them from
+//! `koschei/plugins/fedmsg_plugin/backend/__init__.py`). Each message body is a
+//! struct matching its schema in the `koschei-messages` package.
 
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 
 use crate::config::Config;
 use crate::model::{CollectionState, MessageState};
+
+/// The body of `<modname>.package.state.change` (schema
+/// `koschei_messages.package.PackageStateChange`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageStateChange {
+    /// Package name.
+    pub name: String,
+    pub old: MessageState,
+    pub new: MessageState,
+    /// `fedmsg.instance` (`primary` unless configured).
+    pub koji_instance: String,
+    /// The collection's name again (kept by the schema for old consumers).
+    pub repo: String,
+    /// Collection name (`f42`).
+    pub collection: String,
+    /// Collection display name (`Fedora 42`).
+    pub collection_name: String,
+    /// Full names (`namespace/name`) of the package's groups, sorted.
+    pub groups: Vec<String>,
+}
+
+/// The body of `<modname>.collection.state.change` (schema
+/// `koschei_messages.collection.CollectionStateChange`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionStateChange {
+    pub old: CollectionState,
+    pub new: CollectionState,
+    /// `fedmsg.instance`.
+    pub koji_instance: String,
+    /// Collection name.
+    pub collection: String,
+    /// Collection display name.
+    pub collection_name: String,
+    /// The Koji repo the state was resolved against, as a string: the schema
+    /// declares a string (the original sent an integer and failed validation).
+    pub repo_id: Option<String>,
+}
 
 /// Queues `<modname>.package.state.change` when the message state changed
 /// and publishing is enabled. Returns whether a row was written.
@@ -49,16 +88,17 @@ pub async fn packages_state_changed(
     for &&(id, old, new) in &changed {
         let (_, name, collection, collection_name, groups) =
             by_id.get(&id).ok_or(sqlx::Error::RowNotFound)?;
-        bodies.push(json!({
-            "name": name,
-            "old": old.as_str(),
-            "new": new.as_str(),
-            "koji_instance": config.fedmsg.instance,
-            "repo": collection,
-            "collection": collection,
-            "collection_name": collection_name,
-            "groups": groups,
-        }));
+        let body = PackageStateChange {
+            name: name.clone(),
+            old,
+            new,
+            koji_instance: config.fedmsg.instance.clone(),
+            repo: collection.clone(),
+            collection: collection.clone(),
+            collection_name: collection_name.clone(),
+            groups: groups.clone(),
+        };
+        bodies.push(sqlx::types::Json(body));
     }
     let topic = format!("{}.package.state.change", config.fedmsg_publisher.modname);
     sqlx::query(
@@ -89,16 +129,14 @@ pub async fn collection_state_changed(
             .bind(collection_id)
             .fetch_one(&mut *conn)
             .await?;
-    let body = json!({
-        "old": old.as_str(),
-        "new": new.as_str(),
-        "koji_instance": config.fedmsg.instance,
-        "collection": collection,
-        "collection_name": collection_name,
-        // The koschei-messages schema declares a string (the original sent
-        // an integer and failed validation).
-        "repo_id": repo_id.map(|id| id.to_string()),
-    });
+    let body = CollectionStateChange {
+        old,
+        new,
+        koji_instance: config.fedmsg.instance.clone(),
+        collection,
+        collection_name,
+        repo_id: repo_id.map(|id| id.to_string()),
+    };
     enqueue(
         conn,
         &format!(
@@ -111,14 +149,10 @@ pub async fn collection_state_changed(
     Ok(true)
 }
 
-async fn enqueue(
-    conn: &mut PgConnection,
-    topic: &str,
-    body: &serde_json::Value,
-) -> sqlx::Result<()> {
+async fn enqueue(conn: &mut PgConnection, topic: &str, body: &impl Serialize) -> sqlx::Result<()> {
     sqlx::query("INSERT INTO message_outbox (topic, body) VALUES ($1, $2)")
         .bind(topic)
-        .bind(body)
+        .bind(sqlx::types::Json(body))
         .execute(conn)
         .await?;
     Ok(())
@@ -135,4 +169,58 @@ pub async fn package_msg_state(
             .fetch_one(conn)
             .await?;
     Ok(s.parse().unwrap_or(MessageState::Ignored))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn package_body_has_the_schema_fields() {
+        let body = PackageStateChange {
+            name: "rnv".into(),
+            old: MessageState::Ok,
+            new: MessageState::Failing,
+            koji_instance: "primary".into(),
+            repo: "f42".into(),
+            collection: "f42".into(),
+            collection_name: "Fedora 42".into(),
+            groups: vec!["base".into(), "ns/tools".into()],
+        };
+        let value = serde_json::to_value(&body).unwrap();
+        assert_eq!(
+            value,
+            json!({
+                "name": "rnv", "old": "ok", "new": "failing", "koji_instance": "primary",
+                "repo": "f42", "collection": "f42", "collection_name": "Fedora 42",
+                "groups": ["base", "ns/tools"],
+            })
+        );
+        assert_eq!(
+            serde_json::from_value::<PackageStateChange>(value).unwrap(),
+            body
+        );
+    }
+
+    #[test]
+    fn collection_body_has_the_schema_fields() {
+        let mut body = CollectionStateChange {
+            old: CollectionState::Unknown,
+            new: CollectionState::Ok,
+            koji_instance: "primary".into(),
+            collection: "f42".into(),
+            collection_name: "Fedora 42".into(),
+            repo_id: Some("1000".into()),
+        };
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            json!({
+                "old": "unknown", "new": "ok", "koji_instance": "primary",
+                "collection": "f42", "collection_name": "Fedora 42", "repo_id": "1000",
+            })
+        );
+        body.repo_id = None;
+        assert_eq!(serde_json::to_value(&body).unwrap()["repo_id"], json!(null));
+    }
 }
