@@ -9,7 +9,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::OpenApi;
 
-/// The document's head; [`super::routes`] adds every path and schema.
+/// The document's head; [`super::routes()`] adds every path and schema.
 #[derive(OpenApi)]
 #[openapi(
     info(
