@@ -11,7 +11,7 @@
 //!
 //! Needs `DATABASE_URL` and `AMQP_URL` like the tests:
 //! `source scripts/lib.sh && pg_start && rmq_start`, then
-//! `cargo run -p koschei-watcher --example bench [TASKS] [ROWS]`.
+//! `cargo run -p koschei-watcher --example watcher-bench [TASKS] [ROWS]`.
 
 #[path = "../tests/common/mod.rs"]
 mod common;

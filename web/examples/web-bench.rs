@@ -1,9 +1,9 @@
 //! Benchmark helper of koschei-web (run by `scripts/bench-web`):
 //!
-//! * `bench seed --packages N --builds M` fills an empty database (the one
+//! * `web-bench seed --packages N --builds M` fills an empty database (the one
 //!   in `DATABASE_URL`) with one collection of N tracked packages and M
 //!   builds, plus tasks, dependency changes, resolution changes and groups;
-//! * `bench load --base-url URL --concurrency C --seconds S` measures the
+//! * `web-bench load --base-url URL --concurrency C --seconds S` measures the
 //!   package list, a package page and `/api/v1/packages` with C concurrent
 //!   clients for S seconds each and prints
 //!   `{"<endpoint>": {"p50_ms", "p99_ms", "rps"}}`.
