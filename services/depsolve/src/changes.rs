@@ -1,4 +1,5 @@
-//! Dependency changes between two dependency sets (§3.7).
+//! Dependency changes between two dependency sets (`create_dependency_changes` in the
+//! original's `koschei/backend/services/resolver.py`).
 //!
 //! Identity is the full NEVRA: `removed = prev − curr`, `added = curr − prev`. A removed and
 //! an added package are paired into one change when they have the same name **and arch**
@@ -64,8 +65,8 @@ impl DependencyChange {
     }
 }
 
-/// Changes from `prev` to `curr`; empty when either set is empty (§3.7). Sorted by name,
-/// then arch.
+/// Changes from `prev` to `curr`; empty when either set is empty (as the original's
+/// resolver). Sorted by name, then arch.
 pub fn compute_changes(prev: &[Dependency], curr: &[Dependency]) -> Vec<DependencyChange> {
     compute_changes_by_ref(&view(prev), &view(curr))
 }

@@ -1,4 +1,5 @@
-//! Dependency distances (§3.6), computed on libsolv ids.
+//! Dependency distances (`compute_dependency_distances` in the original's
+//! `koschei/backend/depsolve.py`), computed on libsolv ids.
 //!
 //! Level 1 is every package matching a BuildRequire (candidates, not only the chosen
 //! ones); each next level is every package providing a Requires of the previous level's

@@ -1,4 +1,5 @@
-//! The goal of §3.5: build group + BuildRequires → resolved?, problems, installs.
+//! One resolution (`run_goal` in the original's `koschei/backend/depsolve.py`): build
+//! group + BuildRequires → resolved?, problems, installs.
 
 use crate::distance;
 use crate::package::{Dependency, PackageIndex};
@@ -10,7 +11,7 @@ use crate::solv::{rel, Id, Job, Pool};
 pub struct ResolveOptions {
     /// Ignore weak dependencies (Recommends/Supplements), like `dependency.ignore_weak_deps`.
     pub ignore_weak_deps: bool,
-    /// Compute dependency distances (§3.6) of the installed packages.
+    /// Compute the dependency distances (`distance.rs`) of the installed packages.
     pub distances: bool,
 }
 
@@ -125,7 +126,8 @@ pub(crate) enum Selection {
 }
 
 /// Select packages for one dependency string: by provides, falling back to the file list
-/// for paths (§3.5). `out` receives the candidate solvables.
+/// for paths (`_get_builddep_selector` in `koschei/backend/depsolve.py`). `out` receives
+/// the candidate solvables.
 pub(crate) fn select(pool: &mut Pool, dep: &str, out: &mut Vec<Id>) -> Selection {
     out.clear();
     if let Some(id) = parse_dep(pool, dep) {

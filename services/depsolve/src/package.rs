@@ -62,7 +62,7 @@ impl std::fmt::Display for Nevra {
     }
 }
 
-/// An installed package of a resolution with its dependency distance (§3.6): 1 for a
+/// An installed package of a resolution with its dependency distance (`distance.rs`): 1 for a
 /// direct BuildRequire, 2..4 for indirect ones, `None` for everything else.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Dependency {

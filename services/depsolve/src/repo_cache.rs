@@ -1,5 +1,5 @@
 //! Repodata download from a Koji topurl into an on-disk cache shared by several processes
-//! (§3.3).
+//! (the original's `koschei/backend/repo_cache.py`).
 //!
 //! Layout: `<dir>/<descriptor>/repodata/…` per repository, `<dir>/index.json`
 //! (`{"version": 1, "entries": {key: "preparing" | "ready"}}`) and hidden lock files

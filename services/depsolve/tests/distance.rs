@@ -1,4 +1,5 @@
-//! Dependency distances (§3.6) on the fixture repository.
+//! Dependency distances (`compute_dependency_distances` in the original's
+//! `koschei/backend/depsolve.py`) on the fixture repository.
 
 mod common;
 

@@ -1,4 +1,5 @@
-//! The goal of §3.5 on the Koschei fixture repository (resolver_test's solver parts).
+//! One resolution (`run_goal` in the original's `koschei/backend/depsolve.py`) on the
+//! Koschei fixture repository (resolver_test's solver parts).
 
 mod common;
 

@@ -1,5 +1,6 @@
-//! Repodata download and the multi-process on-disk cache (§3.3), against a local HTTP
-//! server serving the fixture repository as a Koji topurl.
+//! Repodata download and the multi-process on-disk cache (the original's
+//! `koschei/backend/repo_cache.py`), against a local HTTP server serving the fixture
+//! repository as a Koji topurl.
 
 mod common;
 

@@ -9,7 +9,8 @@
 //! of every `Requires`, `Recommends` and `Suggests` of a visited package (whatever the weak
 //! deps setting), plus rules (without recursion) for `Conflicts`, `Obsoletes` and same-name
 //! packages, plus packages whose `Supplements`/`Enhances` match something visited
-//! (`solver_addpkgrulesforweak`). The distances of §3.6 walk a subset of it (requires only).
+//! (`solver_addpkgrulesforweak`). The distances (`distance.rs`) walk a subset of it
+//! (requires only).
 //!
 //! Map every old package to its successor `φ` (same name and arch). If, for everything the
 //! solver sees from `U(p)`, the new repository is an isomorphic image of the old one —

@@ -71,7 +71,7 @@ pub enum Plan {
 
 impl RepoDelta {
     /// The installs of a previous resolution whose successor has another version: for a
-    /// reused result these are exactly its dependency changes (§3.7), each an upgrade or
+    /// reused result these are exactly its dependency changes (`changes.rs`), each an upgrade or
     /// downgrade of one name and arch, so nothing has to be compared by name. Returns
     /// `(old package, new package)` pairs in install order.
     pub fn version_swaps<'a>(

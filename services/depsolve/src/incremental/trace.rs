@@ -129,7 +129,7 @@ impl Sack {
         (resolution, Some(trace))
     }
 
-    /// Recompute the distances (§3.6) of a reused resolution in this repository: they
+    /// Recompute the distances (`distance.rs`) of a reused resolution in this repository: they
     /// follow every provider of the first levels, so a new alternative provider can change
     /// them even when the installed set stays the same.
     pub fn recompute_distances<B: AsRef<str>>(
