@@ -1,9 +1,11 @@
 //! Safe libsolv wrapper for Koschei: rpm-md loading with a `.solv` cache, build-dependency
-//! resolution (§3.5), dependency distances (§3.6), dependency changes (§3.7), parallel
+//! resolution (`run_goal` in the original's `koschei/backend/depsolve.py`), dependency
+//! distances (`compute_dependency_distances`, same file), dependency changes, parallel
 //! whole-repository passes and exact incremental re-resolution.
 //!
 //! This is the only crate of the project allowed `unsafe`; all of it lives in the private
-//! `solv` module (the FFI layer against the *system* libsolv, see `build.rs`).
+//! `solv` module (the FFI layer against the *system* libsolv, see `build.rs`), the one
+//! module that allows the `unsafe_code` lint this crate denies and the workspace forbids.
 //!
 //! Typical use (a Koji simulator, the admin CLI):
 //! ```no_run

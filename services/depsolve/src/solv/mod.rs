@@ -13,6 +13,8 @@
 //! Threading: a [`Pool`] is neither `Send` nor `Sync` (libsolv pools are not thread-safe and
 //! must never be shared); each worker thread builds its own.
 
+#![allow(unsafe_code)]
+
 use std::cmp::Ordering;
 use std::ffi::{CStr, CString};
 use std::marker::PhantomData;
