@@ -1,6 +1,6 @@
-//! The build lifecycle shared by the scheduler, poller and watcher (spec
-//! §1.7): submitting scratch builds, following them to their end, and
-//! registering real builds.
+//! The build lifecycle shared by the scheduler, poller and watcher (the
+//! original's `koschei/backend/__init__.py`): submitting scratch builds,
+//! following them to their end, and registering real builds.
 //!
 //! Differences from the original: canceled, timed-out and infrastructure
 //! failed builds are kept as history rows with a state of their own instead
@@ -13,7 +13,7 @@ use koschei_koji::error::KojiError;
 use koschei_koji::model::{BuildInfo, TaskState};
 use koschei_koji::xmlrpc::FaultKind;
 use serde_json::json;
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, QueryBuilder};
 
 use crate::config::{Config, PriorityConfig};
 use crate::koji_sessions::KojiSessions;
@@ -111,7 +111,7 @@ struct RunningBuild {
     id: i32,
     package_id: i32,
     task_id: i32,
-    state: i32,
+    state: BuildState,
     started: NaiveDateTime,
     cancel_requested: bool,
     repo_id: Option<i32>,
@@ -124,20 +124,21 @@ async fn load_build(
     build_id: i32,
     lock: bool,
 ) -> sqlx::Result<Option<RunningBuild>> {
-    sqlx::query_as(&format!(
+    let mut query = QueryBuilder::new(
         "SELECT b.id, b.package_id, b.task_id, b.state, b.started, b.cancel_requested, b.repo_id, b.real,
                 c.secondary_mode
          FROM build b JOIN package p ON p.id = b.package_id JOIN collection c ON c.id = p.collection_id
-         WHERE b.id = $1 {}",
-        if lock { "FOR UPDATE OF b" } else { "" }
-    ))
-    .bind(build_id)
-    .fetch_optional(conn)
-    .await
+         WHERE b.id = ",
+    );
+    query.push_bind(build_id);
+    if lock {
+        query.push(" FOR UPDATE OF b");
+    }
+    query.build_query_as().fetch_optional(conn).await
 }
 
 /// Brings a Koschei build up to date with the state of its Koji task
-/// (`update_build_state`, spec §1.7.2). Running builds get their subtasks
+/// (`update_build_state`). Running builds get their subtasks
 /// and repo id synced; builds running longer than `task_timeout` or with a
 /// cancellation request are canceled in Koji. Safe to call concurrently and
 /// repeatedly: a build already past `running` is left alone.
@@ -151,7 +152,7 @@ pub async fn update_build_state(
     let Some(build) = load_build(&mut *pool.acquire().await?, build_id, false).await? else {
         return Ok(());
     };
-    if build.state != BuildState::Running.code() {
+    if build.state != BuildState::Running {
         return Ok(());
     }
     let task_id = i64::from(build.task_id);
@@ -202,7 +203,7 @@ pub async fn update_build_state(
     let Some(locked) = load_build(&mut tx, build_id, true).await? else {
         return Ok(());
     };
-    if locked.state != BuildState::Running.code() {
+    if locked.state != BuildState::Running {
         return Ok(());
     }
     let repo_id = match &tree {
@@ -227,7 +228,7 @@ pub async fn update_build_state(
             clear_priority_data(&mut tx, &[locked.package_id]).await?;
             sqlx::query("UPDATE build SET state = $2, finished = $3, repo_id = $4 WHERE id = $1")
                 .bind(build_id)
-                .bind(state.code())
+                .bind(state)
                 .bind(finished)
                 .bind(repo_id)
                 .execute(&mut *tx)
@@ -271,7 +272,7 @@ async fn sync_running(
     let Some(locked) = load_build(&mut tx, build.id, true).await? else {
         return Ok(());
     };
-    if locked.state != BuildState::Running.code() {
+    if locked.state != BuildState::Running {
         return Ok(());
     }
     store_arch_tasks(&mut tx, build.id, &tree.arch_tasks).await?;
@@ -303,7 +304,7 @@ async fn end_as_history(
          WHERE id = $1",
     )
     .bind(build.id)
-    .bind(state.code())
+    .bind(state)
     .bind(finished)
     .bind(reason)
     .bind(repo_id)
@@ -330,7 +331,7 @@ pub async fn give_up_unknown_task(
         return Ok(false);
     };
     let grace = Duration::minutes(UNKNOWN_TASK_GRACE_MINUTES);
-    if build.state != BuildState::Running.code() || build.started + grace > now() {
+    if build.state != BuildState::Running || build.started + grace > now() {
         return Ok(false);
     }
     let reason = format!("Koji does not know task {}", build.task_id);
@@ -397,12 +398,14 @@ async fn apply_failed_build_priority(
          FROM build b
          WHERE b.id = $1 AND p.id = b.package_id
            AND (SELECT prev.state FROM build prev
-                WHERE prev.package_id = b.package_id AND prev.id <> b.id AND prev.state IN (3, 5)
+                WHERE prev.package_id = b.package_id AND prev.id <> b.id AND prev.state = ANY($3)
                   AND prev.started < b.started
-                ORDER BY prev.started DESC LIMIT 1) IS DISTINCT FROM 5",
+                ORDER BY prev.started DESC LIMIT 1) IS DISTINCT FROM $4",
     )
     .bind(build_id)
     .bind(priorities.failed_build_priority)
+    .bind(BuildState::FINISHED)
+    .bind(BuildState::Failed)
     .execute(conn)
     .await?;
     Ok(())
@@ -433,7 +436,7 @@ pub struct SubmitRequest {
 }
 
 /// Submits a scratch build of the package's latest tagged SRPM and records
-/// it as running (spec §1.7.1). The caller's transaction `conn` gets the
+/// it as running (`submit_build`). The caller's transaction `conn` gets the
 /// new row; Koji is called before it is written.
 pub async fn submit_build(
     conn: &mut PgConnection,
@@ -490,9 +493,10 @@ pub async fn submit_build(
         .await?;
     let build_id: i32 = sqlx::query_scalar(
         "INSERT INTO build (package_id, state, task_id, started, epoch, version, release, repo_id, submit_reason)
-         VALUES ($1, 2, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(req.package_id)
+    .bind(BuildState::Running)
     .bind(db_int("task id", task_id)?)
     .bind(now())
     .bind(srpm.epoch.map(|e| db_int("epoch", e)).transpose()?)
@@ -526,11 +530,11 @@ fn real_build_state(info: &BuildInfo) -> Option<BuildState> {
     }
 }
 
-/// Registers real (tagged) builds of a collection's packages (spec §1.7.4):
+/// Registers real (tagged) builds of a collection's packages (`register_real_builds`):
 /// syncs their task trees from the collection's Koji, drops builds without
 /// a repo id or already known, inserts them — tagged "now" when the package
 /// has builds already, so a build merged from a side tag becomes the last
-/// build (K#361); a package's first build counts from when it was built —
+/// build (koschei#361); a package's first build counts from when it was built —
 /// and resets the packages' priority data. Sends state-change messages for packages whose state
 /// moved. Returns the number of builds registered.
 pub async fn register_real_builds(
@@ -603,7 +607,7 @@ pub async fn register_real_builds(
                  RETURNING id",
             )
             .bind(package_id)
-            .bind(real_build_state(info).expect("filtered").code())
+            .bind(real_build_state(info).expect("filtered"))
             .bind(task_id)
             .bind(started)
             .bind(tree.finished.or(Some(started)))
@@ -641,7 +645,8 @@ pub fn submit_reason(components: &PriorityComponents) -> serde_json::Value {
     })
 }
 
-/// The priority of a package split into its parts (spec §2.1).
+/// The priority of a package split into its parts (`Package.current_priority_expression`
+/// in `koschei/models.py`).
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct PriorityComponents {
     pub priority: f64,

@@ -1,9 +1,9 @@
 //! Copying a collection's data into another (release branching and forking
-//! side tags, spec §7 `copy_collection`): packages with all their settings,
+//! side tags, `copy_collection` of `koschei/data.py`): packages with all their settings,
 //! recent builds plus every last complete build, their Koji tasks, applied
 //! dependency changes, and the resolution history. Set-based SQL with
 //! temporary id-mapping tables, so branching a distribution takes seconds
-//! (the original took minutes, K#335).
+//! (the original took minutes, koschei#335).
 
 use sqlx::PgConnection;
 

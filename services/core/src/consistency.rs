@@ -14,11 +14,24 @@
 use sqlx::PgConnection;
 
 use crate::config::Config;
+use crate::model::BuildState;
 
 /// One invariant and the query listing its violations (one text per violation).
 struct Invariant {
     name: &'static str,
     sql: &'static str,
+    /// What the query's `$1`, `$2`, … are bound to, in order.
+    params: &'static [Param],
+}
+
+/// A query parameter of an [`Invariant`].
+enum Param {
+    /// `priorities.package_update` (`float8`).
+    PackageUpdate,
+    /// A set of build states (`integer[]`).
+    States(&'static [BuildState]),
+    /// One build state (`integer`).
+    State(BuildState),
 }
 
 const INVARIANTS: &[Invariant] = &[
@@ -29,30 +42,37 @@ const INVARIANTS: &[Invariant] = &[
                             p.last_complete_build_state, lcb.id, lcb.state)
               FROM package p
               LEFT JOIN LATERAL (SELECT b.id FROM build b
-                  WHERE b.package_id = p.id AND NOT b.untagged AND b.state IN (2, 3, 5)
+                  WHERE b.package_id = p.id AND NOT b.untagged AND b.state = ANY($1)
                   ORDER BY COALESCE(b.tagged, b.started) DESC, b.id DESC LIMIT 1) lb ON true
               LEFT JOIN LATERAL (SELECT b.id, b.state FROM build b
-                  WHERE b.package_id = p.id AND NOT b.untagged AND b.state IN (3, 5)
+                  WHERE b.package_id = p.id AND NOT b.untagged AND b.state = ANY($2)
                   ORDER BY COALESCE(b.tagged, b.started) DESC, b.id DESC LIMIT 1) lcb ON true
               WHERE p.last_build_id IS DISTINCT FROM lb.id
                  OR p.last_complete_build_id IS DISTINCT FROM lcb.id
                  OR p.last_complete_build_state IS DISTINCT FROM lcb.state",
+        params: &[
+            Param::States(&BuildState::COUNTED),
+            Param::States(&BuildState::FINISHED),
+        ],
     },
     Invariant {
         name: "last-complete flags",
         sql: "SELECT format('build %s of package %s: last_complete = %s', b.id, b.package_id, b.last_complete)
               FROM build b JOIN package p ON p.id = b.package_id
               WHERE b.last_complete IS DISTINCT FROM (b.id = p.last_complete_build_id)",
+        params: &[],
     },
     Invariant {
         name: "one running build per package",
         sql: "SELECT format('package %s has %s running builds', package_id, count(*))
-              FROM build WHERE state = 2 GROUP BY package_id HAVING count(*) > 1",
+              FROM build WHERE state = $1 GROUP BY package_id HAVING count(*) > 1",
+        params: &[Param::State(BuildState::Running)],
     },
     Invariant {
         name: "Koji tasks recorded once",
         sql: "SELECT format('task %s is recorded by %s builds', task_id, count(*))
               FROM build GROUP BY task_id HAVING count(*) > 1",
+        params: &[],
     },
     Invariant {
         name: "dependency priorities",
@@ -63,6 +83,7 @@ const INVARIANTS: &[Invariant] = &[
                                 trunc(sum($1::float8 / COALESCE(greatest(distance, 1), 8)))::int AS priority
                          FROM unapplied_change GROUP BY package_id) u ON u.package_id = p.id
               WHERE p.dependency_priority <> COALESCE(u.priority, 0)",
+        params: &[Param::PackageUpdate],
     },
     Invariant {
         name: "state-change message chains",
@@ -84,6 +105,7 @@ const INVARIANTS: &[Invariant] = &[
                      JOIN package p ON p.collection_id = c.id AND p.name = m.name
               WHERE m.from_end = 1 AND m.new <> package_msg_state(p)
                 AND package_msg_state(p) <> 'ignored'",
+        params: &[],
     },
 ];
 
@@ -95,8 +117,12 @@ pub async fn check(
     let mut violations = Vec::new();
     for invariant in INVARIANTS {
         let mut query = sqlx::query_scalar(invariant.sql);
-        if invariant.sql.contains("$1") {
-            query = query.bind(config.priorities.package_update);
+        for param in invariant.params {
+            query = match param {
+                Param::PackageUpdate => query.bind(config.priorities.package_update),
+                Param::States(states) => query.bind(*states),
+                Param::State(state) => query.bind(*state),
+            };
         }
         let found: Vec<String> = query.fetch_all(&mut *conn).await?;
         violations.extend(found.into_iter().map(|v| (invariant.name.to_owned(), v)));

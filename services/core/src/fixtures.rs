@@ -88,16 +88,17 @@ impl NewBuild {
 pub async fn build(pool: &PgPool, package_id: i32, b: NewBuild) -> i32 {
     sqlx::query_scalar(
         "INSERT INTO build (package_id, state, task_id, started, finished, version, release, real, repo_id)
-         VALUES ($1, $2, $3, $4, CASE WHEN $2 = 2 THEN NULL ELSE $4 END, $5, $6, $7, $8) RETURNING id",
+         VALUES ($1, $2, $3, $4, CASE WHEN $2 = $9 THEN NULL ELSE $4 END, $5, $6, $7, $8) RETURNING id",
     )
     .bind(package_id)
-    .bind(b.state.code())
+    .bind(b.state)
     .bind(b.task_id)
     .bind(b.started)
     .bind(b.version)
     .bind(b.release)
     .bind(b.real)
     .bind(b.repo_id)
+    .bind(BuildState::Running)
     .fetch_one(pool)
     .await
     .expect("insert build")

@@ -11,7 +11,8 @@ use crate::config::PriorityConfig;
 use crate::error::{DataError, DataResult};
 use crate::model::BuildState;
 
-/// The priority of a package and what it is made of (spec §2.1).
+/// The priority of a package and what it is made of (`Package.current_priority_expression`
+/// in `koschei/models.py`).
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct PriorityBreakdown {
     /// Current priority; `None` when the package is not schedulable.
@@ -33,7 +34,8 @@ pub struct BuildSummary {
     pub id: i32,
     pub task_id: i32,
     #[serde(skip)]
-    pub state_code: i32,
+    pub build_state: BuildState,
+    /// [`BuildState::as_str`] of `build_state`.
     pub state: String,
     pub started: NaiveDateTime,
     pub finished: Option<NaiveDateTime>,
@@ -72,7 +74,7 @@ pub struct PackageReport {
     pub skip_resolution: bool,
     pub arch_override: Option<String>,
     pub priority: PriorityBreakdown,
-    /// Why the package cannot be scheduled (spec §2.2 wording); empty when it can.
+    /// Why the package cannot be scheduled (the wording of `koschei/models.py`); empty when it can.
     pub skip_reasons: Vec<String>,
     pub dependency_changes: Vec<ChangeSummary>,
     pub builds: Vec<BuildSummary>,
@@ -130,7 +132,7 @@ pub async fn package_report(
         names: vec![name.to_string()],
     })?;
     let mut builds: Vec<BuildSummary> = sqlx::query_as(
-        "SELECT id, task_id, state AS state_code, '' AS state, started, finished, epoch, version, release,
+        "SELECT id, task_id, state AS build_state, '' AS state, started, finished, epoch, version, release,
                 repo_id, real, untagged, deps_resolved, submit_reason, failure_reason
          FROM build WHERE package_id = $1 ORDER BY started DESC, id DESC LIMIT $2",
     )
@@ -139,9 +141,7 @@ pub async fn package_report(
     .fetch_all(&mut *conn)
     .await?;
     for b in &mut builds {
-        b.state = BuildState::from_code(b.state_code)
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_else(|e| e.to_string());
+        b.state = b.build_state.as_str().to_string();
     }
     let dependency_changes: Vec<ChangeSummary> = sqlx::query_as(
         "SELECT COALESCE(cd.name, pd.name) AS name,

@@ -1,5 +1,5 @@
-//! State enums of the data model with their database encodings (spec §4.4,
-//! §4.5) and Koji's numeric constants.
+//! State enums of the data model with their database encodings (build codes,
+//! state names; see `migrations/` and `koschei/models.py` of the original).
 
 use std::fmt;
 use std::str::FromStr;
@@ -15,9 +15,10 @@ pub struct UnknownState {
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident, $kind:literal { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, sqlx::Type)]
         #[serde(rename_all = "lowercase")]
-        pub enum $name { $($(#[$vmeta])* $variant),+ }
+        #[sqlx(type_name = "text")]
+        pub enum $name { $($(#[$vmeta])* #[sqlx(rename = $text)] $variant),+ }
 
         impl $name {
             /// The name used in the database, the web and messages.
@@ -97,18 +98,49 @@ impl CollectionState {
     }
 }
 
-/// State of a build row (`build.state`). 2, 3 and 5 are Koschei's; the
-/// others are outcomes Koschei deleted and we keep as history. Only
-/// running, complete and failed builds affect the package's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+/// The database code of a [`BuildState`] variant, as an integer literal. The
+/// enum's discriminants come from here, and so does constant SQL text that must
+/// name a state literally (`concat!("… state = ", build_state_code!(Running))`),
+/// e.g. so that the planner can use the partial index `ix_build_running`;
+/// elsewhere, bind the enum.
+#[macro_export]
+macro_rules! build_state_code {
+    (Running) => {
+        2
+    };
+    (Complete) => {
+        3
+    };
+    (Canceled) => {
+        4
+    };
+    (Failed) => {
+        5
+    };
+    (TimedOut) => {
+        6
+    };
+    (InfraFailure) => {
+        7
+    };
+}
+
+/// State of a build row (`build.state`, an `integer`: the discriminant). 2, 3
+/// and 5 are Koschei's (`koschei/models.py`); the others are outcomes Koschei
+/// deleted and we keep as history. Only running, complete and failed builds
+/// affect the package's state.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, sqlx::Type,
+)]
 #[serde(rename_all = "snake_case")]
+#[repr(i32)]
 pub enum BuildState {
-    Running,
-    Complete,
-    Canceled,
-    Failed,
-    TimedOut,
-    InfraFailure,
+    Running = build_state_code!(Running),
+    Complete = build_state_code!(Complete),
+    Canceled = build_state_code!(Canceled),
+    Failed = build_state_code!(Failed),
+    TimedOut = build_state_code!(TimedOut),
+    InfraFailure = build_state_code!(InfraFailure),
 }
 
 impl BuildState {
@@ -121,16 +153,19 @@ impl BuildState {
         BuildState::InfraFailure,
     ];
 
+    /// The builds that decide the package's state (`package.last_complete_build_id`).
+    pub const FINISHED: [BuildState; 2] = [BuildState::Complete, BuildState::Failed];
+
+    /// The builds that can be the package's last build (`package.last_build_id`).
+    pub const COUNTED: [BuildState; 3] = [
+        BuildState::Running,
+        BuildState::Complete,
+        BuildState::Failed,
+    ];
+
     /// Database encoding.
     pub fn code(self) -> i32 {
-        match self {
-            BuildState::Running => 2,
-            BuildState::Complete => 3,
-            BuildState::Canceled => 4,
-            BuildState::Failed => 5,
-            BuildState::TimedOut => 6,
-            BuildState::InfraFailure => 7,
-        }
+        self as i32
     }
 
     pub fn from_code(code: i32) -> Result<Self, UnknownState> {
@@ -173,8 +208,10 @@ impl fmt::Display for BuildState {
 /// Koji task states (Koji's numbering), shared with the Koji client.
 pub use koschei_koji::model::TaskState as KojiTaskState;
 
-/// Why the scheduler skipped a package (`package.scheduler_skip_reason`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why the scheduler skipped a package (`package.scheduler_skip_reason`, an
+/// `integer`: the discriminant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[repr(i32)]
 pub enum SkipReason {
     NoSrpm = 1,
     NoArch = 2,
@@ -202,6 +239,10 @@ mod tests {
         assert_eq!(BuildState::Complete.code(), 3);
         assert_eq!(BuildState::Failed.code(), 5);
         assert!(BuildState::from_code(1).is_err());
+        assert_eq!(
+            concat!("state = ", build_state_code!(Running)),
+            format!("state = {}", BuildState::Running.code())
+        );
         assert!(BuildState::TimedOut.is_infra_outcome());
         assert!(!BuildState::Failed.is_infra_outcome());
     }

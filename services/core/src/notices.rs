@@ -63,7 +63,7 @@ pub async fn all_notices(conn: &mut PgConnection) -> sqlx::Result<Vec<String>> {
     Ok(notices)
 }
 
-/// Stops scheduling for a collection after a permanent Koji fault (K#351);
+/// Stops scheduling for a collection after a permanent Koji fault (koschei#351);
 /// an admin resumes it with `koschei-admin edit-collection NAME --resume`.
 pub async fn suspend_scheduling(
     conn: &mut PgConnection,

@@ -6,6 +6,7 @@ use sqlx::PgConnection;
 use crate::audit::Actor;
 use crate::collections::CollectionRef;
 use crate::error::{DataError, DataResult};
+use crate::model::SkipReason;
 
 /// The identifying columns of a package in a collection.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -161,8 +162,9 @@ pub async fn set_attribute(
         PackageAttr::ManualPriority(v) | PackageAttr::StaticPriority(v) => q.bind(*v),
         PackageAttr::ArchOverride(v) => {
             // A new override may allow an arch: let the scheduler try again.
-            sqlx::query("UPDATE package SET scheduler_skip_reason = NULL WHERE id = $1 AND scheduler_skip_reason = 2")
+            sqlx::query("UPDATE package SET scheduler_skip_reason = NULL WHERE id = $1 AND scheduler_skip_reason = $2")
                 .bind(package.id)
+                .bind(SkipReason::NoArch)
                 .execute(&mut *conn)
                 .await?;
             q.bind(v.clone())

@@ -1,5 +1,6 @@
-//! Keeping packages and real builds in step with Koji (spec §1.7.5,
-//! §1.7.6), and refreshing the statistics tables (§4.6).
+//! Keeping packages and real builds in step with Koji (`refresh_packages`,
+//! `refresh_latest_builds` of `koschei/backend/__init__.py`), and refreshing the
+//! statistics tables (the emulated materialized views of `koschei/models.py`).
 
 use std::collections::HashMap;
 
@@ -273,7 +274,8 @@ async fn mark_untagged(
     Ok(n)
 }
 
-/// Recomputes `scalar_stats` and `resource_consumption_stats` (§4.6).
+/// Recomputes `scalar_stats` and `resource_consumption_stats` (plain tables
+/// standing in for materialized views, as in `koschei/models.py`).
 pub async fn refresh_stats(pool: &PgPool) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
     sqlx::query("DELETE FROM scalar_stats")

@@ -1,4 +1,4 @@
-//! Forced re-resolution (K#325, K#326, K#361: "a button to force re-checking
+//! Forced re-resolution (koschei#325, koschei#326, koschei#361: "a button to force re-checking
 //! dependencies"): resetting `package.resolved` to NULL makes the resolver resolve the
 //! package again against the collection's latest repo at its next iteration, and a
 //! notification on [`RESOLVE_REQUESTED_CHANNEL`] wakes it at once. Packages with

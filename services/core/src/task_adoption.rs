@@ -14,6 +14,7 @@ use serde_json::Value as Json;
 use sqlx::PgConnection;
 
 use crate::koji_sessions::KojiSessions;
+use crate::model::BuildState;
 use koschei_koji::model::TaskInfo;
 
 /// What [`adopt_unrecorded_builds`] found.
@@ -182,7 +183,7 @@ async fn adopt(
     let build_id = sqlx::query_scalar(
         "INSERT INTO build (package_id, state, task_id, started, epoch, version, release,
                             repo_id, submit_reason)
-         SELECT $1, 2, $2, $3, lcb.epoch, $4, $5, $6, to_jsonb($7::text)
+         SELECT $1, $8, $2, $3, lcb.epoch, $4, $5, $6, to_jsonb($7::text)
          FROM package p LEFT JOIN build lcb ON lcb.id = p.last_complete_build_id
               AND lcb.version = $4 AND lcb.release = $5
          WHERE p.id = $1
@@ -195,6 +196,7 @@ async fn adopt(
     .bind(&release)
     .bind(repo_id.map(i32::try_from).transpose()?)
     .bind(ADOPTED_REASON)
+    .bind(BuildState::Running)
     .fetch_one(&mut *conn)
     .await?;
     Ok(Some(build_id))

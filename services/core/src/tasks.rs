@@ -1,4 +1,4 @@
-//! Koji task trees of builds (`sync_tasks`, spec §1.7.3): timestamps, the
+//! Koji task trees of builds (`sync_tasks` of `koschei/backend/__init__.py`): timestamps, the
 //! repo id the build used, per-arch subtasks, and how the tree failed.
 
 use chrono::NaiveDateTime;
@@ -32,7 +32,7 @@ pub struct TaskTree {
 
 impl TaskTree {
     /// The build failed before any architecture build started: its SRPM
-    /// could not be rebuilt (an infrastructure failure, K#310, K#347).
+    /// could not be rebuilt (an infrastructure failure, koschei#310, koschei#347).
     pub fn failed_before_build(&self) -> bool {
         self.srpm_failed && self.arch_tasks.is_empty()
     }

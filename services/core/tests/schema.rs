@@ -197,8 +197,9 @@ async fn last_build_pointers_follow_updates_and_deletes(pool: PgPool) {
     let b1 = fixtures::build(&pool, p, NewBuild::new(BuildState::Complete, 10.0)).await;
     let b2 = fixtures::build(&pool, p, NewBuild::new(BuildState::Running, 1.0)).await;
 
-    sqlx::query("UPDATE build SET state = 5 WHERE id = $1")
+    sqlx::query("UPDATE build SET state = $2 WHERE id = $1")
         .bind(b2)
+        .bind(BuildState::Failed)
         .execute(&pool)
         .await
         .unwrap();
@@ -250,7 +251,7 @@ async fn infra_outcomes_never_become_the_last_build(pool: PgPool) {
     ] {
         sqlx::query("UPDATE build SET state = $2 WHERE id = $1")
             .bind(b2)
-            .bind(state.code())
+            .bind(state)
             .execute(&pool)
             .await
             .unwrap();
@@ -389,8 +390,9 @@ async fn package_state_strings(pool: PgPool) {
     assert_eq!(state(&pool, p).await, ("unknown".into(), "ignored".into()));
     let b = fixtures::build(&pool, p, NewBuild::new(BuildState::Complete, 5.0)).await;
     assert_eq!(state(&pool, p).await, ("ok".into(), "ok".into()));
-    sqlx::query("UPDATE build SET state = 5 WHERE id = $1")
+    sqlx::query("UPDATE build SET state = $2 WHERE id = $1")
         .bind(b)
+        .bind(BuildState::Failed)
         .execute(&pool)
         .await
         .unwrap();

@@ -6,6 +6,7 @@
 
 use koschei_core::builds::{give_up_unknown_task, update_build_state};
 use koschei_core::koji_sessions::KojiSessions;
+use koschei_core::model::BuildState;
 use koschei_core::refresh::{
     koji_collections, refresh_latest_builds, refresh_packages, refresh_stats,
 };
@@ -34,7 +35,8 @@ pub async fn poll_running_builds(
     config: &Config,
 ) -> anyhow::Result<usize> {
     let running: Vec<(i32, i32)> =
-        sqlx::query_as("SELECT id, task_id FROM build WHERE state = 2 ORDER BY id")
+        sqlx::query_as("SELECT id, task_id FROM build WHERE state = $1 ORDER BY id")
+            .bind(BuildState::Running)
             .fetch_all(pool)
             .await?;
     let task_ids: Vec<i64> = running.iter().map(|(_, t)| i64::from(*t)).collect();

@@ -15,6 +15,7 @@
 
 use std::collections::HashMap;
 
+use koschei_core::model::BuildState;
 use sqlx::PgConnection;
 
 use crate::dependency_keys;
@@ -36,10 +37,11 @@ pub async fn package_comparison_deps(
                         AND (build_time(b), b.id) < (build_time(lb), lb.id)))
              ORDER BY build_time(b) DESC, b.id DESC
              LIMIT 1) cmp
-         WHERE p.id = ANY($1) AND lb.state IN (3, 5) AND lb.deps_resolved IS NOT NULL
+         WHERE p.id = ANY($1) AND lb.state = ANY($2) AND lb.deps_resolved IS NOT NULL
            AND cmp.dependency_keys IS NOT NULL",
     )
     .bind(package_ids)
+    .bind(BuildState::FINISHED)
     .fetch_all(conn)
     .await?;
     rows.into_iter()

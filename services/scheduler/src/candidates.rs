@@ -59,11 +59,11 @@ pub struct Candidate {
 /// the threshold, `$4` the limit. Needs bounds valid now ([`refresh_bounds`]);
 /// the margins only guard against rounding. From `scored` on, it is the full
 /// scan's query plus the cut at `$4` per collection.
-pub const CANDIDATES_SQL: &str = "
+pub const CANDIDATES_SQL: &str = concat!("
     WITH running AS (
         SELECT p.collection_id, count(*) AS n
         FROM build b JOIN package p ON p.id = b.package_id
-        WHERE b.state = 2 GROUP BY p.collection_id
+        WHERE b.state = ", koschei_core::build_state_code!(Running), " GROUP BY p.collection_id
     ), level AS MATERIALIZED (
         SELECT c.id AS collection_id,
                COALESCE((SELECT top.priority
@@ -109,16 +109,16 @@ pub const CANDIDATES_SQL: &str = "
     JOIN package p ON p.id = ch.package_id
     JOIN collection c ON c.id = ch.collection_id
     JOIN build lcb ON lcb.id = ch.last_complete_build_id
-    ORDER BY ch.slot, ch.priority DESC, ch.package_id";
+    ORDER BY ch.slot, ch.priority DESC, ch.package_id");
 
 /// The reference: the candidate query before the bounds (scores every
 /// schedulable package), kept verbatim; the equality tests and the benchmark
 /// compare [`CANDIDATES_SQL`] with it. Same parameters.
-pub const FULL_SCAN_CANDIDATES_SQL: &str = "
+pub const FULL_SCAN_CANDIDATES_SQL: &str = concat!("
     WITH running AS (
         SELECT p.collection_id, count(*) AS n
         FROM build b JOIN package p ON p.id = b.package_id
-        WHERE b.state = 2 GROUP BY p.collection_id
+        WHERE b.state = ", koschei_core::build_state_code!(Running), " GROUP BY p.collection_id
     ), scored AS MATERIALIZED (
         SELECT p.id AS package_id, p.collection_id, p.last_complete_build_id,
                package_priority(p, c, lb, $1, $2, $3) AS priority,
@@ -145,7 +145,7 @@ pub const FULL_SCAN_CANDIDATES_SQL: &str = "
     JOIN package p ON p.id = ch.package_id
     JOIN collection c ON c.id = ch.collection_id
     JOIN build lcb ON lcb.id = ch.last_complete_build_id
-    ORDER BY ch.slot, ch.priority DESC, ch.package_id";
+    ORDER BY ch.slot, ch.priority DESC, ch.package_id");
 
 /// Makes the priority bounds hold now for the configured t0, t1 and threshold;
 /// recomputes them all when the configuration changed or the horizon passed

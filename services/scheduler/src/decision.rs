@@ -25,7 +25,7 @@ use koschei_core::builds::{
     schedule_retry, submit_build, submit_reason, Submission, SubmitRequest,
 };
 use koschei_core::koji_sessions::KojiSessions;
-use koschei_core::model::SkipReason;
+use koschei_core::model::{BuildState, SkipReason};
 use koschei_core::service::Service;
 use koschei_core::task_adoption::adopt_unrecorded_builds;
 use koschei_core::{notices, Config};
@@ -150,7 +150,8 @@ impl Scheduler {
             self.adopted_at = Some(Instant::now());
         }
         let mut lock = SchedulerLock::acquire(&self.pool).await?;
-        let running: i64 = sqlx::query_scalar("SELECT count(*) FROM build WHERE state = 2")
+        let running: i64 = sqlx::query_scalar("SELECT count(*) FROM build WHERE state = $1")
+            .bind(BuildState::Running)
             .fetch_one(&mut *lock)
             .await?;
         if running >= self.config.koji_config.max_builds {
@@ -422,7 +423,7 @@ async fn set_skip_reason(
     tracing::info!(package = %cand.name, collection = %cand.collection, "skipped: {reason:?}");
     sqlx::query("UPDATE package SET scheduler_skip_reason = $2 WHERE id = $1")
         .bind(cand.package_id)
-        .bind(reason as i32)
+        .bind(reason)
         .execute(conn)
         .await?;
     Ok(())

@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use koschei_core::koji_sessions::{client_config, KojiSessions};
+use koschei_core::model::BuildState;
 use koschei_core::Config;
 use koschei_koji::client::KojiClient;
 use koschei_koji::model::TaskState;
@@ -120,7 +121,7 @@ impl Env {
     }
 
     /// The state, message state, build priority and newest build state of a package.
-    async fn package(&self, name: &str) -> (String, i32, i32) {
+    async fn package(&self, name: &str) -> (String, i32, BuildState) {
         sqlx::query_as(
             "SELECT package_state(p), p.build_priority,
                     (SELECT state FROM build b WHERE b.package_id = p.id ORDER BY id DESC LIMIT 1)
@@ -224,17 +225,27 @@ async fn builds_end_complete_or_failed_as_their_buildrequires_say(pool: PgPool) 
     let before_poll = env.outbox().await.len();
     env.poll_running().await;
 
-    assert_eq!(env.package("foo-app").await, ("ok".into(), 0, 3));
+    assert_eq!(
+        env.package("foo-app").await,
+        ("ok".into(), 0, BuildState::Complete)
+    );
     let (state, build_priority, build_state) = env.package("broken").await;
-    assert_eq!(build_state, 5);
+    assert_eq!(build_state, BuildState::Failed);
     assert_eq!(state, "failing");
-    let seed_state: i32 = sqlx::query_scalar(
+    let seed_state: BuildState = sqlx::query_scalar(
         "SELECT b.state FROM build b JOIN package p ON p.id = b.package_id WHERE p.name = 'broken' AND b.real",
     )
     .fetch_one(&env.pool)
     .await
     .unwrap();
-    assert_eq!(build_priority, if seed_state == 5 { 0 } else { 200 });
+    assert_eq!(
+        build_priority,
+        if seed_state == BuildState::Failed {
+            0
+        } else {
+            200
+        }
+    );
 
     let tasks: Vec<(String, i32)> = sqlx::query_as(
         "SELECT t.arch, t.state FROM koji_task t JOIN build b ON b.id = t.build_id WHERE b.task_id = $1",
@@ -247,7 +258,7 @@ async fn builds_end_complete_or_failed_as_their_buildrequires_say(pool: PgPool) 
 
     let messages = env.outbox().await;
     let new: Vec<&serde_json::Value> = messages[before_poll..].iter().collect();
-    if seed_state != 5 {
+    if seed_state != BuildState::Failed {
         assert_eq!(new.len(), 1, "{new:?}");
         assert_eq!(new[0]["name"], "broken");
         assert_eq!(new[0]["old"], "ok");
@@ -273,14 +284,19 @@ async fn infrastructure_failures_stay_in_history_and_back_off(pool: PgPool) {
     env.poll_running().await;
 
     let (state, _, build_state) = env.package("foo-app").await;
-    assert_eq!(build_state, 7, "kept as an infrastructure failure");
+    assert_eq!(
+        build_state,
+        BuildState::InfraFailure,
+        "kept as an infrastructure failure"
+    );
     assert_eq!(state, "ok", "the package state did not change");
     assert_eq!(env.outbox().await.len(), messages_before, "no message");
     let (failures, reason, skip): (i32, String, Vec<String>) = sqlx::query_as(
         "SELECT p.infra_failures, b.failure_reason, package_skip_reasons(p, c)
          FROM package p JOIN collection c ON c.id = p.collection_id
-         JOIN build b ON b.package_id = p.id AND b.state = 7 WHERE p.name = 'foo-app'",
+         JOIN build b ON b.package_id = p.id AND b.state = $1 WHERE p.name = 'foo-app'",
     )
+    .bind(BuildState::InfraFailure)
     .fetch_one(&env.pool)
     .await
     .unwrap();
@@ -321,8 +337,11 @@ async fn canceled_and_timed_out_builds_are_kept(pool: PgPool) {
         .unwrap();
     env.poll_running().await;
 
-    assert_eq!(env.package("foo-app").await, ("ok".into(), 0, 4));
-    assert_eq!(env.package("py-tool").await.2, 6);
+    assert_eq!(
+        env.package("foo-app").await,
+        ("ok".into(), 0, BuildState::Canceled)
+    );
+    assert_eq!(env.package("py-tool").await.2, BuildState::TimedOut);
     for task in [cancel_task, slow_task] {
         let info = env.koji.get_task_info(task, false).await.unwrap().unwrap();
         assert_eq!(
@@ -331,7 +350,8 @@ async fn canceled_and_timed_out_builds_are_kept(pool: PgPool) {
             "task {task} canceled in Koji"
         );
     }
-    let running: i64 = sqlx::query_scalar("SELECT count(*) FROM build WHERE state = 2")
+    let running: i64 = sqlx::query_scalar("SELECT count(*) FROM build WHERE state = $1")
+        .bind(BuildState::Running)
         .fetch_one(&env.pool)
         .await
         .unwrap();

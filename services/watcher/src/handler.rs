@@ -144,7 +144,7 @@ impl Handler {
                     "SELECT id FROM build WHERE task_id = $1 AND state = $2 ORDER BY id",
                 )
                 .bind(task_id)
-                .bind(BuildState::Running.code())
+                .bind(BuildState::Running)
                 .fetch_all(&self.pool)
                 .await?;
                 for &build_id in &builds {

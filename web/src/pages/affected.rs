@@ -9,6 +9,7 @@ use axum::routing::get;
 use axum::Router;
 use chrono::NaiveDateTime;
 use koschei_core::evr::Evr;
+use koschei_core::model::BuildState;
 use maud::html;
 
 use crate::error::{AppError, AppResult};
@@ -64,7 +65,7 @@ async fn affected_by(ctx: PageContext, Path(dep): Path<String>) -> AppResult<Res
          JOIN package p ON p.id = b.package_id
          WHERE pd.name = $1 AND cd.name = $1
            AND p.collection_id = $2 AND p.tracked AND NOT p.blocked
-           AND b.state = 5
+           AND b.state = $11
            AND ((rpmvercmp_evr(pd.epoch, pd.version, pd.release, $3, $4, $5) > 0
                  AND rpmvercmp_evr(pd.epoch, pd.version, pd.release, $6, $7, $8) < 0)
              OR (rpmvercmp_evr(cd.epoch, cd.version, cd.release, $3, $4, $5) > 0
@@ -73,8 +74,8 @@ async fn affected_by(ctx: PageContext, Path(dep): Path<String>) -> AppResult<Res
                  AND rpmvercmp_evr(cd.epoch, cd.version, cd.release, $6, $7, $8) >= 0))
            AND (SELECT prev.state FROM build prev
                 WHERE prev.package_id = b.package_id AND build_time(prev) < build_time(b)
-                  AND prev.state IN (3, 5)
-                ORDER BY build_time(prev) DESC LIMIT 1) = 3
+                  AND prev.state = ANY($12)
+                ORDER BY build_time(prev) DESC LIMIT 1) = $13
          ORDER BY ch.distance NULLS LAST, build_time(b) DESC
          LIMIT $9 OFFSET $10",
     )
@@ -88,6 +89,9 @@ async fn affected_by(ctx: PageContext, Path(dep): Path<String>) -> AppResult<Res
     .bind(&evr2.release)
     .bind(pager.per_page)
     .bind(pager.offset())
+    .bind(BuildState::Failed)
+    .bind(BuildState::FINISHED)
+    .bind(BuildState::Complete)
     .fetch_all(&ctx.pool)
     .await?;
     pager.set_total(rows.first().map_or(0, |r| r.total))?;

@@ -338,7 +338,7 @@ async fn build_page(ctx: PageContext, Path(id): Path<i32>) -> AppResult<Response
             section.card.wide {
                 h2 { "Koji tasks" }
                 (task_tree(&ctx, &build, &tasks))
-                @if admin && build.state_code == BuildState::Running.code() && !build.cancel_requested {
+                @if admin && build.state() == Some(BuildState::Running) && !build.cancel_requested {
                     form.inline method="post" action={ "/build/" (build.id) "/cancel" } {
                         (layout::csrf_field(&ctx))
                         button.danger type="submit" { "Cancel build" }
@@ -365,7 +365,7 @@ async fn build_page(ctx: PageContext, Path(id): Path<i32>) -> AppResult<Response
 async fn cancel_build(ctx: PageContext, Path(id): Path<i32>) -> AppResult<Response> {
     let user = ctx.require_admin()?;
     let mut tx = ctx.pool.begin().await?;
-    let row: Option<(i32, i32, bool)> = sqlx::query_as(
+    let row: Option<(BuildState, i32, bool)> = sqlx::query_as(
         "SELECT state, task_id, cancel_requested FROM build WHERE id = $1 FOR UPDATE",
     )
     .bind(id)
@@ -373,7 +373,7 @@ async fn cancel_build(ctx: PageContext, Path(id): Path<i32>) -> AppResult<Respon
     .await?;
     let (state, task_id, requested) =
         row.ok_or_else(|| AppError::NotFound(format!("Build {id} not found")))?;
-    if state != BuildState::Running.code() {
+    if state != BuildState::Running {
         ctx.session
             .flash(FlashKind::Danger, "Only running builds can be canceled.");
     } else if requested {
