@@ -3,8 +3,10 @@
 //! one row per package for a single collection, or one row per base package
 //! with a state column per collection (unified view).
 
+use koschei_core::config::PriorityConfig;
+use koschei_core::model::BuildState;
 use maud::{html, Markup};
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use crate::error::AppResult;
 use crate::http::context::{Collection, PageContext};
@@ -28,31 +30,29 @@ pub enum NameFilter {
 }
 
 impl NameFilter {
-    /// SQL condition on package `p`, its value bound as parameter `$n`.
-    fn sql(&self, n: usize) -> String {
+    /// Appends the SQL condition on package `p` (` AND …`), its value bound.
+    fn push_condition<'a>(&'a self, q: &mut QueryBuilder<'a, Postgres>) {
         match self {
-            NameFilter::All => String::new(),
-            NameFilter::Pattern(_) => format!(" AND p.name ILIKE ${n}"),
-            NameFilter::Group(_) => format!(
-                " AND p.base_id IN (SELECT base_id FROM package_group_relation WHERE group_id = ${n})"
-            ),
-            NameFilter::MaintainedBy(_) => format!(
-                " AND p.base_id IN (SELECT r.base_id FROM package_group_relation r
-                    JOIN group_acl a ON a.group_id = r.group_id WHERE a.user_id = ${n})"
-            ),
-            NameFilter::Names(_) => format!(" AND p.name = ANY(${n})"),
-        }
-    }
-
-    fn bind<'q, O>(
-        &'q self,
-        q: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
-    ) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
-        match self {
-            NameFilter::All => q,
-            NameFilter::Pattern(p) => q.bind(p),
-            NameFilter::Group(id) | NameFilter::MaintainedBy(id) => q.bind(*id),
-            NameFilter::Names(names) => q.bind(names),
+            NameFilter::All => {}
+            NameFilter::Pattern(pattern) => {
+                q.push(" AND p.name ILIKE ").push_bind(pattern);
+            }
+            NameFilter::Group(id) => {
+                q.push(" AND p.base_id IN (SELECT base_id FROM package_group_relation WHERE group_id = ")
+                    .push_bind(*id)
+                    .push(")");
+            }
+            NameFilter::MaintainedBy(id) => {
+                q.push(
+                    " AND p.base_id IN (SELECT r.base_id FROM package_group_relation r
+                    JOIN group_acl a ON a.group_id = r.group_id WHERE a.user_id = ",
+                )
+                .push_bind(*id)
+                .push(")");
+            }
+            NameFilter::Names(names) => {
+                q.push(" AND p.name = ANY(").push_bind(names).push(")");
+            }
         }
     }
 }
@@ -98,24 +98,64 @@ struct UnifiedRow {
 
 /// Whether the package's last build is running; a hashed lookup in the
 /// (few) running builds, so ordering by it needs no join.
-const RUNNING: &str = "(p.last_build_id IN (SELECT id FROM build WHERE state = 2))";
+const RUNNING: &str = concat!(
+    "(p.last_build_id IN (SELECT id FROM build WHERE state = ",
+    koschei_core::build_state_code!(Running),
+    "))"
+);
 
 /// Display rank of a state for sorting (problems first).
 const STATE_RANK: &str =
     "array_position(ARRAY['unresolved','failing','unknown','ok','untracked','blocked'], package_state(p))";
 
-fn order_sql(order: &[(String, bool)], key_sql: impl Fn(&str) -> Option<(String, bool)>) -> String {
-    let mut parts: Vec<String> = order
-        .iter()
-        .filter_map(|(key, desc)| {
-            key_sql(key).map(|(expr, natural_desc)| {
-                let dir = if natural_desc != *desc { "DESC" } else { "ASC" };
-                format!("{expr} {dir} NULLS LAST")
-            })
-        })
-        .collect();
-    parts.push("1".into());
-    parts.join(", ")
+/// An expression the tables sort by.
+enum OrderExpr {
+    /// Fixed SQL.
+    Sql(String),
+    /// The package's current priority, the configured parameters bound.
+    Priority,
+    /// [`STATE_RANK`] of the package in one collection (unified view).
+    StateRankIn(i32),
+}
+
+/// Appends ` ORDER BY …` for the requested `order` (key, descending); `key_expr`
+/// gives a key's expression and whether it sorts descending by nature.
+fn push_order_by<'a>(
+    q: &mut QueryBuilder<'a, Postgres>,
+    order: &[(String, bool)],
+    priorities: &PriorityConfig,
+    key_expr: impl Fn(&str) -> Option<(OrderExpr, bool)>,
+) {
+    q.push(" ORDER BY ");
+    for (key, desc) in order {
+        let Some((expr, natural_desc)) = key_expr(key) else {
+            continue;
+        };
+        match expr {
+            OrderExpr::Sql(sql) => {
+                q.push(sql);
+            }
+            OrderExpr::Priority => {
+                q.push("package_priority(p, c, lb, ")
+                    .push_bind(priorities.t0)
+                    .push(", ")
+                    .push_bind(priorities.t1)
+                    .push(", ")
+                    .push_bind(priorities.build_threshold)
+                    .push(")");
+            }
+            OrderExpr::StateRankIn(collection_id) => {
+                q.push("min(CASE WHEN p.collection_id = ")
+                    .push_bind(collection_id)
+                    .push(" THEN ")
+                    .push(STATE_RANK)
+                    .push(" END)");
+            }
+        }
+        let dir = if natural_desc != *desc { "DESC" } else { "ASC" };
+        q.push(format_args!(" {dir} NULLS LAST, "));
+    }
+    q.push("1");
 }
 
 /// Renders the table (with pagination and ordering) for the current
@@ -170,54 +210,46 @@ async fn single(
     );
     // The page's package ids first, joining the last build only when the
     // order needs it (the default order does not), then the page's rows.
-    let by_priority = order.iter().any(|(k, _)| k == "current_priority");
     let needs_build = order
         .iter()
         .any(|(k, _)| matches!(k.as_str(), "task_id" | "started" | "current_priority"));
-    let filter_param = if by_priority { 8 } else { 5 };
-    let order_by = order_sql(&order, |key| {
+    // The packages of the collection the table lists.
+    let push_where = |q: &mut QueryBuilder<'_, Postgres>| {
+        q.push(" WHERE p.collection_id = ")
+            .push_bind(collection.id)
+            .push(" AND NOT p.blocked AND (p.tracked OR ")
+            .push_bind(untracked)
+            .push(")");
+    };
+    let mut pager = Pager::from_ctx(ctx, ctx.config.frontend.packages_per_page)?;
+    let mut ids_query = QueryBuilder::new("SELECT p.id FROM package p");
+    if needs_build {
+        ids_query.push(
+            " JOIN collection c ON c.id = p.collection_id LEFT JOIN build lb ON lb.id = p.last_build_id",
+        );
+    }
+    push_where(&mut ids_query);
+    filter.push_condition(&mut ids_query);
+    push_order_by(&mut ids_query, &order, p, |key| {
         Some(match key {
-            "name" => ("p.name".into(), false),
-            "state" => (STATE_RANK.into(), false),
-            "running" => (RUNNING.into(), true),
-            "task_id" => ("lb.task_id".into(), false),
-            "started" => ("build_time(lb)".into(), true),
-            "current_priority" => ("package_priority(p, c, lb, $5, $6, $7)".into(), true),
+            "name" => (OrderExpr::Sql("p.name".into()), false),
+            "state" => (OrderExpr::Sql(STATE_RANK.into()), false),
+            "running" => (OrderExpr::Sql(RUNNING.into()), true),
+            "task_id" => (OrderExpr::Sql("lb.task_id".into()), false),
+            "started" => (OrderExpr::Sql("build_time(lb)".into()), true),
+            "current_priority" => (OrderExpr::Priority, true),
             _ => return None,
         })
     });
-    let where_sql = "p.collection_id = $1 AND NOT p.blocked AND (p.tracked OR $2)";
-    let ids_sql = format!(
-        "SELECT p.id FROM package p {join}
-         WHERE {where_sql}{filter}
-         ORDER BY {order_by}
-         LIMIT $3 OFFSET $4",
-        join = if needs_build {
-            "JOIN collection c ON c.id = p.collection_id LEFT JOIN build lb ON lb.id = p.last_build_id"
-        } else {
-            ""
-        },
-        filter = filter.sql(filter_param),
-    );
-    let mut pager = Pager::from_ctx(ctx, ctx.config.frontend.packages_per_page)?;
-    let mut ids_query = sqlx::query_as::<_, (i32,)>(&ids_sql)
-        .bind(collection.id)
-        .bind(untracked)
-        .bind(pager.per_page)
-        .bind(pager.offset());
-    if by_priority {
-        ids_query = ids_query.bind(p.t0).bind(p.t1).bind(p.build_threshold);
-    }
-    let ids: Vec<i32> = filter
-        .bind(ids_query)
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .map(|(id,)| id)
-        .collect();
+    ids_query
+        .push(" LIMIT ")
+        .push_bind(pager.per_page)
+        .push(" OFFSET ")
+        .push_bind(pager.offset());
+    let ids: Vec<i32> = ids_query.build_query_scalar().fetch_all(pool).await?;
     let mut rows: Vec<SingleRow> = sqlx::query_as(
         "SELECT p.id, p.name, p.base_id, package_state(p) AS state,
-                COALESCE(lb.state = 2, false) AS running, lb.task_id, build_time(lb) AS started,
+                COALESCE(lb.state = $5, false) AS running, lb.task_id, build_time(lb) AS started,
                 package_priority(p, c, lb, $2, $3, $4) AS priority
          FROM package p JOIN collection c ON c.id = p.collection_id
          LEFT JOIN build lb ON lb.id = p.last_build_id
@@ -227,22 +259,14 @@ async fn single(
     .bind(p.t0)
     .bind(p.t1)
     .bind(p.build_threshold)
+    .bind(BuildState::Running)
     .fetch_all(pool)
     .await?;
     rows.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
-    let count_sql = format!(
-        "SELECT count(*) FROM package p WHERE {where_sql}{}",
-        filter.sql(3)
-    );
-    let total = filter
-        .bind(
-            sqlx::query_as::<_, (i64,)>(&count_sql)
-                .bind(collection.id)
-                .bind(untracked),
-        )
-        .fetch_one(pool)
-        .await?
-        .0;
+    let mut count_query = QueryBuilder::new("SELECT count(*) FROM package p");
+    push_where(&mut count_query);
+    filter.push_condition(&mut count_query);
+    let total: i64 = count_query.build_query_scalar().fetch_one(pool).await?;
     pager.set_total(total)?;
     let base_ids: Vec<i32> = rows.iter().map(|r| r.base_id).collect();
     let groups: Vec<(i32, Option<String>, String)> = sqlx::query_as(
@@ -315,65 +339,52 @@ async fn unified(
     let mut allowed: Vec<&str> = vec!["name", "running", "failing"];
     allowed.extend(state_keys.iter().map(String::as_str));
     let order = layout::parse_order(ctx, &allowed, "running,failing,name");
-    let order_by = order_sql(&order, |key| {
+    // The base packages in the current collections the table lists.
+    let push_where = |q: &mut QueryBuilder<'_, Postgres>| {
+        q.push(" WHERE p.collection_id = ANY(")
+            .push_bind(ids.clone())
+            .push(") AND NOT p.blocked AND (p.tracked OR ")
+            .push_bind(untracked)
+            .push(") AND NOT b.all_blocked");
+    };
+    let mut pager = Pager::from_ctx(ctx, ctx.config.frontend.packages_per_page)?;
+    let mut query = QueryBuilder::new("SELECT b.name, bool_or(");
+    query.push(RUNNING).push(
+        ") AS running,
+                array_agg(p.collection_id ORDER BY p.collection_id) AS collection_ids,
+                array_agg(package_state(p) ORDER BY p.collection_id) AS states
+         FROM package p JOIN base_package b ON b.id = p.base_id",
+    );
+    push_where(&mut query);
+    filter.push_condition(&mut query);
+    query.push(" GROUP BY b.id, b.name");
+    push_order_by(&mut query, &order, &ctx.config.priorities, |key| {
         Some(match key {
-            "name" => ("b.name".into(), false),
-            "running" => (format!("bool_or({RUNNING})"), true),
+            "name" => (OrderExpr::Sql("b.name".into()), false),
+            "running" => (OrderExpr::Sql(format!("bool_or({RUNNING})")), true),
             "failing" => (
-                "bool_or(package_state(p) IN ('failing', 'unresolved'))".into(),
+                OrderExpr::Sql("bool_or(package_state(p) IN ('failing', 'unresolved'))".into()),
                 true,
             ),
             k => {
                 let name = k.strip_prefix("state-")?;
                 let c = ctx.current.iter().find(|c| c.name == name)?;
-                (
-                    format!(
-                        "min(CASE WHEN p.collection_id = {} THEN {STATE_RANK} END)",
-                        c.id
-                    ),
-                    false,
-                )
+                (OrderExpr::StateRankIn(c.id), false)
             }
         })
     });
-    let where_sql = "p.collection_id = ANY($1) AND NOT p.blocked AND (p.tracked OR $2)
-                     AND NOT b.all_blocked";
-    let sql = format!(
-        "SELECT b.name, bool_or({RUNNING}) AS running,
-                array_agg(p.collection_id ORDER BY p.collection_id) AS collection_ids,
-                array_agg(package_state(p) ORDER BY p.collection_id) AS states
-         FROM package p JOIN base_package b ON b.id = p.base_id
-         WHERE {where_sql}{filter}
-         GROUP BY b.id, b.name
-         ORDER BY {order_by}
-         LIMIT $3 OFFSET $4",
-        filter = filter.sql(5),
+    query
+        .push(" LIMIT ")
+        .push_bind(pager.per_page)
+        .push(" OFFSET ")
+        .push_bind(pager.offset());
+    let rows: Vec<UnifiedRow> = query.build_query_as().fetch_all(pool).await?;
+    let mut count_query = QueryBuilder::new(
+        "SELECT count(DISTINCT p.base_id) FROM package p JOIN base_package b ON b.id = p.base_id",
     );
-    let mut pager = Pager::from_ctx(ctx, ctx.config.frontend.packages_per_page)?;
-    let rows: Vec<UnifiedRow> = filter
-        .bind(
-            sqlx::query_as(&sql)
-                .bind(&ids)
-                .bind(untracked)
-                .bind(pager.per_page)
-                .bind(pager.offset()),
-        )
-        .fetch_all(pool)
-        .await?;
-    let count_sql = format!(
-        "SELECT count(DISTINCT p.base_id) FROM package p JOIN base_package b ON b.id = p.base_id
-         WHERE {where_sql}{}",
-        filter.sql(3)
-    );
-    let total = filter
-        .bind(
-            sqlx::query_as::<_, (i64,)>(&count_sql)
-                .bind(&ids)
-                .bind(untracked),
-        )
-        .fetch_one(pool)
-        .await?
-        .0;
+    push_where(&mut count_query);
+    filter.push_condition(&mut count_query);
+    let total: i64 = count_query.build_query_scalar().fetch_one(pool).await?;
     pager.set_total(total)?;
     let pager_row = pager.render(ctx, what);
     Ok(html! {
