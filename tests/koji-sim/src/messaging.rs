@@ -1,4 +1,5 @@
-//! Koji's fedora-messaging notifications (peers.md §4.2), published to AMQP with
+//! Koji's fedora-messaging notifications (those the original's
+//! `koschei/plugins/fedmsg_plugin/backend/services/watcher.py` consumes), published to AMQP with
 //! fedora-messaging's properties and headers, and kept in memory for inspection.
 
 use std::collections::VecDeque;

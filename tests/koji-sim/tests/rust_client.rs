@@ -1,4 +1,5 @@
-//! The Rust Koji client round-trips every Appendix A call against koji-sim, and scratch
+//! The Rust Koji client round-trips every Koji call Koschei makes (the list in this crate's
+//! README, "What it simulates") against koji-sim, and scratch
 //! builds succeed or fail exactly as their BuildRequires resolve.
 
 mod common;
@@ -61,7 +62,7 @@ async fn scratch_build(koji: &KojiClient, name: &str, repo_id: Option<i64>) -> (
 }
 
 #[tokio::test]
-async fn every_appendix_a_call_round_trips() {
+async fn every_koji_call_koschei_makes_round_trips() {
     let sim = SimProcess::start(&["--build-time", "0.2"]);
     let koji = sim.client();
 
