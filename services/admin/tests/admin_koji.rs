@@ -6,7 +6,7 @@ use std::io::Write;
 
 use koschei_core::koji_sessions::{client_config, KojiSessions};
 use koschei_core::refresh::{koji_collections, refresh_latest_builds, refresh_packages};
-use koschei_core::Config;
+use koschei_core::{Backend, Config};
 use sqlx::PgPool;
 
 mod common;
@@ -98,9 +98,8 @@ impl Env {
         let (sessions, config) = self.sessions();
         for c in koji_collections(&self.pool).await.unwrap() {
             refresh_packages(&self.pool, &sessions, &c).await.unwrap();
-            refresh_latest_builds(&self.pool, &sessions, &config, &c)
-                .await
-                .unwrap();
+            let backend = Backend::new(self.pool.clone(), sessions.clone(), config.clone());
+            refresh_latest_builds(&backend, &c).await.unwrap();
         }
     }
 

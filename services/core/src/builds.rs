@@ -15,6 +15,7 @@ use koschei_koji::xmlrpc::FaultKind;
 use serde_json::json;
 use sqlx::{PgConnection, PgPool, QueryBuilder};
 
+use crate::backend::Backend;
 use crate::config::{Config, PriorityConfig};
 use crate::koji_sessions::KojiSessions;
 use crate::model::{BuildState, MessageState};
@@ -143,12 +144,15 @@ async fn load_build(
 /// cancellation request are canceled in Koji. Safe to call concurrently and
 /// repeatedly: a build already past `running` is left alone.
 pub async fn update_build_state(
-    pool: &PgPool,
-    sessions: &KojiSessions,
-    config: &Config,
+    backend: &Backend,
     build_id: i32,
     task_state: TaskState,
 ) -> BackendResult<()> {
+    let Backend {
+        pool,
+        koji: sessions,
+        config,
+    } = backend;
     let Some(build) = load_build(&mut *pool.acquire().await?, build_id, false).await? else {
         return Ok(());
     };
@@ -538,12 +542,15 @@ fn real_build_state(info: &BuildInfo) -> Option<BuildState> {
 /// and resets the packages' priority data. Sends state-change messages for packages whose state
 /// moved. Returns the number of builds registered.
 pub async fn register_real_builds(
-    pool: &PgPool,
-    sessions: &KojiSessions,
-    config: &Config,
+    backend: &Backend,
     secondary_mode: bool,
     builds: &[(i32, BuildInfo)],
 ) -> BackendResult<usize> {
+    let Backend {
+        pool,
+        koji: sessions,
+        config,
+    } = backend;
     let koji = sessions.for_collection(secondary_mode);
     let mut registered = 0;
     for chunk in builds.chunks(config.real_builds_insert_chunk.max(1)) {

@@ -3,6 +3,7 @@
 //! services share.
 
 pub mod audit;
+pub mod backend;
 pub mod builds;
 pub mod cleanup;
 pub mod collection_copy;
@@ -30,4 +31,5 @@ pub mod task_adoption;
 pub mod tasks;
 pub mod testdata;
 
+pub use backend::Backend;
 pub use config::Config;

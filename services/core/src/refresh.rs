@@ -8,8 +8,8 @@ use koschei_koji::client::calls::ListTaggedOpts;
 use koschei_koji::model::BuildInfo;
 use sqlx::PgPool;
 
+use crate::backend::Backend;
 use crate::builds::{register_real_builds, BackendResult};
-use crate::config::Config;
 use crate::evr::Evr;
 use crate::koji_sessions::KojiSessions;
 
@@ -125,12 +125,10 @@ pub struct LatestBuildsRefresh {
 /// collection: registers newer ones, marks builds newer than Koji's latest
 /// as untagged (the pointers fall back), and un-marks re-tagged ones.
 pub async fn refresh_latest_builds(
-    pool: &PgPool,
-    sessions: &KojiSessions,
-    config: &Config,
+    backend: &Backend,
     collection: &KojiCollection,
 ) -> BackendResult<LatestBuildsRefresh> {
-    let koji = sessions.for_collection(collection.secondary_mode);
+    let koji = backend.koji.for_collection(collection.secondary_mode);
     let opts = ListTaggedOpts {
         latest: true,
         inherit: true,
@@ -139,18 +137,17 @@ pub async fn refresh_latest_builds(
     let tagged = koji
         .list_tagged(collection.dest_tag.as_str(), &opts)
         .await?;
-    latest_builds_changed(pool, sessions, config, collection, tagged).await
+    latest_builds_changed(backend, collection, tagged).await
 }
 
 /// Applies a list of Koji's latest tagged builds (all, or those of some
 /// packages, as from a tag message) to the collection.
 pub async fn latest_builds_changed(
-    pool: &PgPool,
-    sessions: &KojiSessions,
-    config: &Config,
+    backend: &Backend,
     collection: &KojiCollection,
     tagged: Vec<BuildInfo>,
 ) -> BackendResult<LatestBuildsRefresh> {
+    let pool = &backend.pool;
     let names: Vec<String> = tagged.iter().map(|b| b.name.clone()).collect();
     let packages: Vec<PackageBuildState> = sqlx::query_as(
         "SELECT p.id, p.name, p.tracked, lb.epoch AS last_epoch, lb.version AS last_version,
@@ -217,14 +214,8 @@ pub async fn latest_builds_changed(
         }
     }
     outcome.retagged = retag_builds(pool, &retag).await?;
-    outcome.registered = register_real_builds(
-        pool,
-        sessions,
-        config,
-        collection.secondary_mode,
-        &new_builds,
-    )
-    .await?;
+    outcome.registered =
+        register_real_builds(backend, collection.secondary_mode, &new_builds).await?;
     Ok(outcome)
 }
 

@@ -5,13 +5,11 @@
 //! others.
 
 use koschei_core::builds::{give_up_unknown_task, update_build_state};
-use koschei_core::koji_sessions::KojiSessions;
 use koschei_core::model::BuildState;
 use koschei_core::refresh::{
     koji_collections, refresh_latest_builds, refresh_packages, refresh_stats,
 };
-use koschei_core::Config;
-use sqlx::PgPool;
+use koschei_core::Backend;
 
 pub mod repo_regen;
 
@@ -29,11 +27,12 @@ pub struct PollReport {
 
 /// Asks Koji for the state of every running build (one multicall) and
 /// updates each build accordingly.
-pub async fn poll_running_builds(
-    pool: &PgPool,
-    sessions: &KojiSessions,
-    config: &Config,
-) -> anyhow::Result<usize> {
+pub async fn poll_running_builds(backend: &Backend) -> anyhow::Result<usize> {
+    let Backend {
+        pool,
+        koji: sessions,
+        config,
+    } = backend;
     let running: Vec<(i32, i32)> =
         sqlx::query_as("SELECT id, task_id FROM build WHERE state = $1 ORDER BY id")
             .bind(BuildState::Running)
@@ -44,9 +43,7 @@ pub async fn poll_running_builds(
     for ((build_id, task_id), info) in running.iter().zip(infos) {
         match info {
             Ok(Some(info)) => {
-                if let Err(e) =
-                    update_build_state(pool, sessions, config, *build_id, info.state).await
-                {
+                if let Err(e) = update_build_state(backend, *build_id, info.state).await {
                     tracing::warn!(build_id, task_id, "cannot update build: {e}");
                 }
             }
@@ -62,13 +59,14 @@ pub async fn poll_running_builds(
 }
 
 /// Runs one whole polling pass.
-pub async fn poll(
-    pool: &PgPool,
-    sessions: &KojiSessions,
-    config: &Config,
-) -> anyhow::Result<PollReport> {
+pub async fn poll(backend: &Backend) -> anyhow::Result<PollReport> {
+    let Backend {
+        pool,
+        koji: sessions,
+        ..
+    } = backend;
     let mut report = PollReport {
-        running_polled: poll_running_builds(pool, sessions, config).await?,
+        running_polled: poll_running_builds(backend).await?,
         ..PollReport::default()
     };
     for collection in koji_collections(pool).await? {
@@ -79,7 +77,7 @@ pub async fn poll(
                 .push(format!("{}: refreshing packages: {e}", collection.name)),
         }
         if collection.secondary_mode {
-            match repo_regen::regen_collection(pool, sessions, config, &collection).await {
+            match repo_regen::regen_collection(backend, &collection).await {
                 Ok(repo_regen::Regen::Requested { .. }) => report.repos_requested += 1,
                 Ok(repo_regen::Regen::UpToDate) => {}
                 Err(e) => report.errors.push(format!(
@@ -88,7 +86,7 @@ pub async fn poll(
                 )),
             }
         }
-        match refresh_latest_builds(pool, sessions, config, &collection).await {
+        match refresh_latest_builds(backend, &collection).await {
             Ok(r) => report.real_builds_registered += r.registered,
             Err(e) => report
                 .errors

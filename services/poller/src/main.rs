@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use koschei_core::koji_sessions::KojiSessions;
-use koschei_core::{db, service, Config};
+use koschei_core::{db, service, Backend, Config};
 
 #[derive(Parser)]
 #[command(name = "koschei-poller", version, about)]
@@ -30,13 +30,14 @@ async fn main() -> anyhow::Result<()> {
         db::connect_retrying(&config, 4).await?
     };
     let sessions = KojiSessions::connect(&config).await?;
+    let backend = Backend::new(pool, sessions, config);
     if cli.once {
-        let report = koschei_poller::poll(&pool, &sessions, &config).await?;
+        let report = koschei_poller::poll(&backend).await?;
         tracing::info!("{report:?}");
         return Ok(());
     }
-    let end = service::run_loop("poller", &config, None, &mut || async {
-        let report = koschei_poller::poll(&pool, &sessions, &config).await?;
+    let end = service::run_loop("poller", &backend.config, None, &mut || async {
+        let report = koschei_poller::poll(&backend).await?;
         tracing::info!(
             running = report.running_polled,
             added = report.packages_added,

@@ -8,11 +8,9 @@
 
 use anyhow::Context;
 use koschei_core::builds::db_int;
-use koschei_core::koji_sessions::KojiSessions;
 use koschei_core::refresh::KojiCollection;
-use koschei_core::Config;
+use koschei_core::Backend;
 use koschei_koji::{KojiClient, RepoState, TagGroup};
-use sqlx::PgPool;
 
 /// What the step did for one collection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,11 +25,14 @@ pub enum Regen {
 /// leaves no mapping behind: the row is written only after `newRepo` gave its task, so
 /// the next pass simply tries again.
 pub async fn regen_collection(
-    pool: &PgPool,
-    sessions: &KojiSessions,
-    config: &Config,
+    backend: &Backend,
     collection: &KojiCollection,
 ) -> anyhow::Result<Regen> {
+    let Backend {
+        pool,
+        koji: sessions,
+        config,
+    } = backend;
     if !config.secondary_mode {
         anyhow::bail!(
             "the collection is in secondary mode but no [secondary_koji_config] is configured"

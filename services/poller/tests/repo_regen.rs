@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use koschei_core::db::MIGRATOR as MIGRATIONS;
 use koschei_core::koji_sessions::{client_config, KojiSessions};
-use koschei_core::Config;
+use koschei_core::{Backend, Config};
 use koschei_koji::{KojiClient, RepoState, TaskState, Value};
 use koschei_poller::{poll, PollReport};
 use koschei_resolver::context::Context;
@@ -78,9 +78,12 @@ async fn env(pool: PgPool) -> Env {
 
 impl Env {
     async fn poll(&self) -> PollReport {
-        poll(&self.pool, &self.sessions, &self.config)
-            .await
-            .unwrap()
+        let backend = Backend::new(
+            self.pool.clone(),
+            self.sessions.clone(),
+            self.config.clone(),
+        );
+        poll(&backend).await.unwrap()
     }
 
     /// `repo_mapping` rows: (secondary id, primary id, task id).

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use koschei_core::koji_sessions::{client_config, KojiSessions};
 use koschei_core::model::BuildState;
-use koschei_core::Config;
+use koschei_core::{Backend, Config};
 use koschei_koji::client::KojiClient;
 use koschei_koji::model::TaskState;
 use koschei_koji::xmlrpc::Value;
@@ -61,9 +61,13 @@ async fn env(pool: PgPool) -> Env {
     .fetch_one(&pool)
     .await
     .unwrap();
-    let report = koschei_poller::poll(&pool, &sessions, &config)
-        .await
-        .unwrap();
+    let report = koschei_poller::poll(&Backend::new(
+        pool.clone(),
+        sessions.clone(),
+        config.clone(),
+    ))
+    .await
+    .unwrap();
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert!(report.packages_added >= 10, "{report:?}");
     assert!(report.real_builds_registered >= 10, "{report:?}");
@@ -83,6 +87,14 @@ async fn env(pool: PgPool) -> Env {
 }
 
 impl Env {
+    fn backend(&self) -> Backend {
+        Backend::new(
+            self.pool.clone(),
+            self.sessions.clone(),
+            self.config.clone(),
+        )
+    }
+
     fn scheduler(&self) -> Scheduler {
         Scheduler::new(
             self.pool.clone(),
@@ -142,7 +154,7 @@ impl Env {
 
     /// One pass of the poller over the running builds.
     async fn poll_running(&self) {
-        koschei_poller::poll_running_builds(&self.pool, &self.sessions, &self.config)
+        koschei_poller::poll_running_builds(&self.backend())
             .await
             .unwrap();
     }
@@ -371,9 +383,7 @@ async fn permanent_fault_suspends_only_its_collection(pool: PgPool) {
     .fetch_one(&env.pool)
     .await
     .unwrap();
-    koschei_poller::poll(&env.pool, &env.sessions, &env.config)
-        .await
-        .unwrap();
+    koschei_poller::poll(&env.backend()).await.unwrap();
     sqlx::query("UPDATE package SET tracked = true, resolved = true, manual_priority = 5000 WHERE collection_id = $1")
         .bind(eol)
         .execute(&env.pool)
@@ -414,9 +424,7 @@ async fn collections_share_build_slots_fairly(pool: PgPool) {
     .fetch_one(&env.pool)
     .await
     .unwrap();
-    koschei_poller::poll(&env.pool, &env.sessions, &env.config)
-        .await
-        .unwrap();
+    koschei_poller::poll(&env.backend()).await.unwrap();
     sqlx::query("UPDATE package SET tracked = true, resolved = true")
         .execute(&env.pool)
         .await
@@ -472,17 +480,13 @@ async fn real_builds_follow_tagging(pool: PgPool) {
     }));
     let imported = env.sim("sim.importBuild", vec![spec]).await.into_json();
     let nvr = imported["nvr"].as_str().unwrap().to_string();
-    let report = koschei_poller::poll(&env.pool, &env.sessions, &env.config)
-        .await
-        .unwrap();
+    let report = koschei_poller::poll(&env.backend()).await.unwrap();
     assert_eq!(report.real_builds_registered, 1);
     assert_eq!(last(&env).await, ("9.0".into(), "1".into(), true));
 
     env.sim("sim.untagBuild", vec![Value::str("f99"), Value::str(&nvr)])
         .await;
-    koschei_poller::poll(&env.pool, &env.sessions, &env.config)
-        .await
-        .unwrap();
+    koschei_poller::poll(&env.backend()).await.unwrap();
     assert_eq!(
         last(&env).await.0,
         old_version,
@@ -491,9 +495,7 @@ async fn real_builds_follow_tagging(pool: PgPool) {
 
     env.sim("sim.tagBuild", vec![Value::str("f99"), Value::str(&nvr)])
         .await;
-    let report = koschei_poller::poll(&env.pool, &env.sessions, &env.config)
-        .await
-        .unwrap();
+    let report = koschei_poller::poll(&env.backend()).await.unwrap();
     assert_eq!(
         report.real_builds_registered, 0,
         "re-tagged, not registered twice"
@@ -573,9 +575,13 @@ async fn builds_koji_accepted_but_never_recorded_are_adopted(pool: PgPool) {
     assert_eq!(rows, 1);
 
     assert_eq!(env.wait_task(orphan).await, TaskState::Closed);
-    koschei_poller::poll_running_builds(&env.pool, &sessions, &env.config)
-        .await
-        .unwrap();
+    koschei_poller::poll_running_builds(&Backend::new(
+        env.pool.clone(),
+        sessions.clone(),
+        env.config.clone(),
+    ))
+    .await
+    .unwrap();
     let (state, _, build_state) = env.package("foo-app").await;
     assert_eq!((state.as_str(), build_state), ("ok", 3));
 
@@ -746,9 +752,7 @@ async fn a_koji_number_beyond_the_integer_column_is_not_truncated(pool: PgPool) 
         }));
         env.sim("sim.importBuild", vec![spec]).await;
     }
-    let report = koschei_poller::poll(&env.pool, &env.sessions, &env.config)
-        .await
-        .unwrap();
+    let report = koschei_poller::poll(&env.backend()).await.unwrap();
     assert_eq!(report.real_builds_registered, 1, "{report:?}");
     let epochs: Vec<(String, Option<i32>)> = sqlx::query_as(
         "SELECT p.name, b.epoch FROM build b JOIN package p ON p.id = b.package_id

@@ -10,6 +10,7 @@ use koschei_core::config::Config;
 use koschei_core::koji_sessions::KojiSessions;
 use koschei_core::model::BuildState;
 use koschei_core::refresh::{latest_builds_changed, KojiCollection};
+use koschei_core::Backend;
 use koschei_koji::client::calls::ListTaggedOpts;
 use koschei_koji::KojiError;
 use sqlx::PgPool;
@@ -111,25 +112,21 @@ pub fn refuses_data(e: &sqlx::Error) -> bool {
 
 /// Applies Koji events with the service's database pool and Koji sessions.
 pub struct Handler {
-    pool: PgPool,
-    sessions: KojiSessions,
-    config: Config,
+    backend: Backend,
     tag_scope: TagScope,
 }
 
 impl Handler {
     pub fn new(pool: PgPool, sessions: KojiSessions, config: Config) -> Handler {
         Handler {
-            pool,
-            sessions,
-            config,
+            backend: Backend::new(pool, sessions, config),
             tag_scope: TagScope::default(),
         }
     }
 
     /// The database pool.
     pub fn pool(&self) -> &PgPool {
-        &self.pool
+        &self.backend.pool
     }
 
     /// Applies one event; returns once its transactions have committed.
@@ -145,11 +142,10 @@ impl Handler {
                 )
                 .bind(task_id)
                 .bind(BuildState::Running)
-                .fetch_all(&self.pool)
+                .fetch_all(&self.backend.pool)
                 .await?;
                 for &build_id in &builds {
-                    update_build_state(&self.pool, &self.sessions, &self.config, build_id, *new)
-                        .await?;
+                    update_build_state(&self.backend, build_id, *new).await?;
                 }
                 Ok(Applied::Builds(builds.len()))
             }
@@ -165,11 +161,11 @@ impl Handler {
                      ORDER BY c.id",
                 )
                 .bind(package)
-                .fetch_all(&self.pool)
+                .fetch_all(&self.backend.pool)
                 .await?;
                 let collections = self
                     .tag_scope
-                    .collections_seeing(&self.sessions, candidates, tag)
+                    .collections_seeing(&self.backend.koji, candidates, tag)
                     .await
                     .map_err(BackendError::from)?;
                 let opts = ListTaggedOpts {
@@ -179,19 +175,12 @@ impl Handler {
                     ..ListTaggedOpts::default()
                 };
                 for collection in &collections {
-                    let koji = self.sessions.for_collection(collection.secondary_mode);
+                    let koji = self.backend.koji.for_collection(collection.secondary_mode);
                     let tagged = koji
                         .list_tagged(collection.dest_tag.as_str(), &opts)
                         .await
                         .map_err(BackendError::from)?;
-                    let outcome = latest_builds_changed(
-                        &self.pool,
-                        &self.sessions,
-                        &self.config,
-                        collection,
-                        tagged,
-                    )
-                    .await?;
+                    let outcome = latest_builds_changed(&self.backend, collection, tagged).await?;
                     tracing::info!(
                         collection = collection.name,
                         package,
@@ -207,7 +196,7 @@ impl Handler {
                 sqlx::query("SELECT pg_notify($1, $2)")
                     .bind(REPO_DONE_CHANNEL)
                     .bind(format!("{tag}:{repo_id}"))
-                    .execute(&self.pool)
+                    .execute(&self.backend.pool)
                     .await?;
                 Ok(Applied::RepoAnnounced)
             }
