@@ -254,7 +254,7 @@ async fn openapi_document_matches_routes(pool: PgPool) {
 
 /// The generated document.
 fn document() -> Value {
-    serde_json::to_value(koschei_web::api::openapi::document()).unwrap()
+    serde_json::to_value(koschei_web::api::document()).unwrap()
 }
 
 /// Every `/api/` route the application serves is documented, and every

@@ -6,9 +6,10 @@ use axum::extract::{Path, State};
 use axum::Json;
 use koschei_core::model::KojiTaskState;
 
+use super::error::ApiResult;
+use super::lookup::{find_collection, package_id};
 use super::params::{ApiQuery, BuildsQuery, PackagePath};
 use super::types::{self, Error};
-use super::{find_collection, package_id, ApiResult};
 use crate::error::AppError;
 use crate::pages::builds::{self, Build, KojiTask};
 use crate::render::deps::{self, DepChange};

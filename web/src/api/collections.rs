@@ -7,10 +7,11 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::Json;
 
+use super::error::ApiResult;
 use super::list::ListRequest;
+use super::lookup::find_collection;
 use super::params::{ApiQuery, DiffPath, Paging};
 use super::types::{self, CollectionDiff, Error};
-use super::{find_collection, ApiResult};
 use crate::error::AppError;
 use crate::http::context::load_collections;
 use crate::http::query::encode;

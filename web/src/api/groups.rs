@@ -6,10 +6,10 @@ use axum::response::Response;
 use axum::Json;
 use koschei_core::error::DataError;
 
+use super::error::ApiResult;
 use super::list::ListRequest;
 use super::params::{ApiQuery, Paging};
 use super::types::{Error, Group, GroupSummary};
-use super::ApiResult;
 use crate::error::AppError;
 use crate::state::AppState;
 

@@ -1,15 +1,13 @@
-//! The OpenAPI 3.1 document of the API, generated from the handlers'
-//! `#[utoipa::path]` attributes and the types of [`super::types`] and
-//! [`super::params`], served at `/api/v1/openapi.json`.
+//! The OpenAPI 3.1 document's head and finishing touches; the paths and
+//! schemas come from the handlers' `#[utoipa::path]` attributes and the
+//! types of [`super::types`] and [`super::params`], gathered by
+//! [`super::routes`](mod@super::routes).
 
-use std::sync::LazyLock;
-
-use axum::http::header;
-use axum::response::IntoResponse;
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::OpenApi;
 
-/// The document's head; [`super::routes()`] adds every path and schema.
+/// The document's head; [`super::routes::routes()`] adds every path and
+/// schema.
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -26,9 +24,8 @@ pub struct ApiDoc;
 /// Properties an answer may leave out (`skip_serializing_if`), by schema.
 const OMITTED_WHEN_EMPTY: &[(&str, &str)] = &[("Build", "dependency_changes")];
 
-/// The whole document.
-pub fn document() -> utoipa::openapi::OpenApi {
-    let mut doc = super::routes().into_openapi();
+/// `doc`, as gathered from the routes, made to say what is served.
+pub fn finish(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     // Not taken from Cargo.toml: the API's own head only.
     doc.info.license = None;
     doc.info.contact = None;
@@ -45,22 +42,4 @@ pub fn document() -> utoipa::openapi::OpenApi {
         }
     }
     doc
-}
-
-/// The document as served, made once.
-static DOCUMENT: LazyLock<String> =
-    LazyLock::new(|| serde_json::to_string(&document()).expect("the OpenAPI document serialises"));
-
-/// This document.
-#[utoipa::path(
-    get,
-    path = "/api/v1/openapi.json",
-    tag = "meta",
-    responses((status = 200, description = "The OpenAPI document", body = Object))
-)]
-pub async fn openapi() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        DOCUMENT.as_str(),
-    )
 }

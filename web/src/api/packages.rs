@@ -8,10 +8,11 @@ use axum::Json;
 use koschei_core::inspect;
 
 use super::builds::{build, dependency_change};
+use super::error::ApiResult;
 use super::list::ListRequest;
+use super::lookup::{find_collection, package_id};
 use super::params::{ApiQuery, PackagePath, PackagesFilter, Paging};
 use super::types::{self, Error, LastBuild, PackageSummary};
-use super::{find_collection, package_id, ApiResult};
 use crate::error::AppError;
 use crate::http::query::encode;
 use crate::pages::builds;

@@ -14,7 +14,7 @@ use serde::de::{DeserializeOwned, IntoDeserializer, Visitor};
 use serde::{Deserialize, Deserializer};
 use utoipa::IntoParams;
 
-use super::ApiError;
+use super::error::ApiError;
 use crate::error::AppError;
 use crate::http::query::QueryArgs;
 
