@@ -8,8 +8,8 @@
 //! [`RepoDelta::plan_traced`]) and conflicts/obsoletes that only gained packages without
 //! a predecessor.
 
+use super::delta::{RepoDelta, TaintReason};
 use super::pair::PairKind;
-use super::{RepoDelta, TaintReason};
 use crate::solv::{rel, DepKind, Id};
 use rustc_hash::{FxHashMap, FxHashSet};
 

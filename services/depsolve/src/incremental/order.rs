@@ -6,8 +6,8 @@
 //! `sort_by_common_dep`); the pairs that flipped are kept for the job checks of
 //! [`super::plan`].
 
+use super::delta::{RepoDelta, TaintReason};
 use super::pair::PairKind;
-use super::{RepoDelta, TaintReason};
 use crate::solv::{is_reldep, rel, DepKind, Id};
 use rustc_hash::{FxHashMap, FxHashSet};
 

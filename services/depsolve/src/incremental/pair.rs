@@ -6,7 +6,7 @@
 //! structurally changed pair `StructureChanged`; [`RepoDelta::align_deps`] pairs two
 //! dependency arrays only when every pair generates rules of the same form.
 
-use super::{RepoDelta, TaintReason};
+use super::delta::{RepoDelta, TaintReason};
 use crate::solv::{is_reldep, rel, DepKind, Id};
 use rustc_hash::{FxHashMap, FxHashSet};
 

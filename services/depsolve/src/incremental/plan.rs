@@ -1,53 +1,22 @@
 //! Step 5 of the delta analysis: plan one source package — reuse its previous result
-//! through φ, or solve it again — and the plan's public types.
+//! through φ, or solve it again — the plan's public types, and the trace of a reused
+//! result in the new repository ([`RepoDelta::successor_trace`]).
 //!
 //! Invariant: [`Plan::Reuse`] is returned only when the request is unchanged, the previous
 //! result resolved, every job dependency selects the φ-image of its old selection with no
 //! tainted candidate, and every grown requirement in reach is shown inert by the previous
 //! solve's trace (the proof is on [`RepoDelta::plan_traced`]).
 
+use super::delta::{JobInfo, RepoDelta};
 use super::soft;
-use super::trace::SolveTrace;
-use super::RepoDelta;
+use super::trace::{InstallTrace, SolveTrace};
 use crate::goal::{Install, Resolution};
 use crate::package::PackageIndex;
-
-/// What the analysis knows about one job dependency (a build group member or
-/// BuildRequire), computed once per distinct string.
-#[derive(Debug, Clone)]
-pub(super) struct JobInfo {
-    /// Selects the φ-image of its old selection and no old candidate is tainted.
-    clean: bool,
-    /// Grown-requirement groups reachable from its old candidates.
-    reach: Vec<u64>,
-    /// Fewest requires edges from a candidate to a grown requirement's owner (capped).
-    nearest_owner: u8,
-}
+use crate::solv::{DepKind, Id};
 
 /// The previous request and result of a package: build group, BuildRequires,
 /// resolution, and the trace of that solve when it was recorded.
 pub type TracedPrevious<'a, S> = (&'a [S], &'a [S], &'a Resolution, Option<&'a SolveTrace>);
-
-/// Why packages were planned the way they were (counts over all plans so far).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PlanCounts {
-    /// Reused.
-    pub reused: usize,
-    /// No previous result.
-    pub no_previous_result: usize,
-    /// Unresolved before, or its request changed.
-    pub unresolved_or_new_request: usize,
-    /// A job selects differently or its rule universe holds a hard change.
-    pub tainted_universe: usize,
-    /// A grown requirement in the universe, no trace to judge it.
-    pub grown_without_trace: usize,
-    /// A grown requirement in the universe and a learnt rule in the old solve.
-    pub grown_learnt: usize,
-    /// A grown requirement was the reason of a level-1 decision.
-    pub grown_level1_reason: usize,
-    /// A grown requirement had no provider installed at level 1.
-    pub grown_not_satisfied: usize,
-}
 
 /// A [`Plan`] and whether a reused result's distances must be recomputed in the new
 /// repository ([`crate::Sack::recompute_distances`]).
@@ -347,5 +316,44 @@ impl RepoDelta {
         }
         old_candidates.extend(olds.iter().map(|&i| i as u32));
         true
+    }
+}
+
+impl RepoDelta {
+    /// The trace of a reused resolution in the new repository: the φ-image of the old
+    /// solve's trace (a reused solve is the φ-image of the old search, see
+    /// [`RepoDelta::plan_traced`]). Positions into the installs stay (φ keeps their
+    /// order); a reason's requires position follows its dependency's pairing with the
+    /// successor's requires. `None` when a reason cannot be paired.
+    pub fn successor_trace(
+        &self,
+        previous: &Resolution,
+        trace: &InstallTrace,
+    ) -> Option<InstallTrace> {
+        let mut reasons = Vec::with_capacity(trace.reasons.len());
+        for &(position, requires) in &trace.reasons {
+            let old = previous.installs.get(position as usize)?.package.0 as usize;
+            let new = self.phi.get(old).copied().flatten()?;
+            let o = self.old_id(old);
+            let n = self.new_start + new as Id;
+            let olds: Vec<Id> = self.pool.solvable_deps(o, DepKind::Requires).collect();
+            let news: Vec<Id> = self.pool.solvable_deps(n, DepKind::Requires).collect();
+            let moved = if olds == news {
+                requires
+            } else {
+                let (_, _, dep) = self
+                    .align_deps(&olds, &news)?
+                    .into_iter()
+                    .find(|&(p, _, _)| p == requires as usize)?;
+                // a solve names the first occurrence of a dependency
+                news.iter().position(|&d| d == dep)? as u32
+            };
+            reasons.push((position, moved));
+        }
+        reasons.sort_unstable();
+        Some(InstallTrace {
+            level1: trace.level1.clone(),
+            reasons,
+        })
     }
 }

@@ -6,7 +6,7 @@
 //! and the reverse supplements/enhances edges), so "no job candidate tainted" means "the
 //! rule universe is a clean φ-image".
 
-use super::{RepoDelta, REVERSE};
+use super::delta::{RepoDelta, REVERSE};
 use crate::package::PackageIndex;
 use crate::solv::{DepKind, Id};
 use rustc_hash::{FxHashMap, FxHashSet};

@@ -5,7 +5,8 @@ use std::ffi::{CStr, CString};
 use std::path::Path;
 use std::ptr::NonNull;
 
-use super::{sys, Id, Pool};
+use super::pool::{Id, Pool};
+use super::sys;
 use crate::error::DepsolveError;
 
 /// Handle of a repo inside a [`Pool`] (index into `pool->repos`).

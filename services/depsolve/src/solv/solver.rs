@@ -4,7 +4,9 @@
 use std::ffi::CStr;
 use std::ptr::NonNull;
 
-use super::{sys, Id, Pool, Queue, SYSTEM_SOLVABLE};
+use super::pool::{Id, Pool, SYSTEM_SOLVABLE};
+use super::queue::Queue;
+use super::sys;
 
 /// A solver job: what to do with which selection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
