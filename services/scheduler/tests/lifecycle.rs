@@ -583,7 +583,7 @@ async fn builds_koji_accepted_but_never_recorded_are_adopted(pool: PgPool) {
     .await
     .unwrap();
     let (state, _, build_state) = env.package("foo-app").await;
-    assert_eq!((state.as_str(), build_state), ("ok", 3));
+    assert_eq!((state.as_str(), build_state), ("ok", BuildState::Complete));
 
     // Koji creates the task but the reply is lost; the client's retry gets Koji's
     // RetryError. The decision fails, and the next one adopts the task instead of
