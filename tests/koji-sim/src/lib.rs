@@ -14,7 +14,9 @@ pub mod scripting;
 pub mod seed;
 pub mod sim;
 pub mod state;
+pub mod task;
 pub mod tasks;
+pub mod time;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

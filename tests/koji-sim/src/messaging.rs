@@ -13,7 +13,7 @@ use serde_json::{json, Value as Json};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
-use crate::tasks::Task;
+use crate::task::Task;
 
 /// Topic prefix of production Koji messages.
 pub const TOPIC_PREFIX: &str = "org.fedoraproject.prod";

@@ -13,7 +13,9 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 use crate::comps::{write_comps, Group};
-use crate::rpmmd::{filter_packages, write_file, write_repomd, FileDigest, NewBinary, RepomdEntry};
+use crate::rpmmd::{
+    filter_packages, unlink_existing, write_file, write_repomd, FileDigest, NewBinary, RepomdEntry,
+};
 use crate::seed::Seed;
 
 /// What goes into a repo.
@@ -44,16 +46,6 @@ fn link_or_copy(src: &Path, dst: &Path) -> Result<FileDigest> {
     d.open_sha256 = None;
     d.open_size = None;
     Ok(d)
-}
-
-/// Removes `path` when it exists, so that a new file (a new inode) is
-/// written instead of one shared through a hard link.
-pub fn unlink_existing(path: &Path) -> Result<()> {
-    match std::fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e).with_context(|| format!("removing {}", path.display())),
-    }
 }
 
 /// Checksum of the stored file only (no decompression).

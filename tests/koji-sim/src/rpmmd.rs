@@ -444,6 +444,16 @@ pub fn digest_file(path: &Path) -> Result<FileDigest> {
     })
 }
 
+/// Removes `path` when it exists, so that a new file (a new inode) is
+/// written instead of one shared through a hard link.
+pub fn unlink_existing(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("removing {}", path.display())),
+    }
+}
+
 /// Writes `content` to `path` (gzip-compressed when the name ends in `.gz`).
 pub fn write_file(path: &Path, content: &[u8]) -> Result<FileDigest> {
     let mut out = RepodataWriter::create(path)?;
@@ -480,7 +490,7 @@ impl RepodataWriter {
     /// Creates `path`, gzip-compressing (fast) when it ends in `.gz`.
     pub fn create(path: &Path) -> Result<Self> {
         // Never write through a hard link to the seed (see repos::link_or_copy).
-        crate::repos::unlink_existing(path)?;
+        unlink_existing(path)?;
         let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
         let stored = Hashing {
             inner: file,
@@ -698,7 +708,7 @@ pub fn write_repomd(path: &Path, entries: &[RepomdEntry], timestamp: i64) -> Res
         s.push_str("  </data>\n");
     }
     s.push_str("</repomd>\n");
-    crate::repos::unlink_existing(path)?;
+    unlink_existing(path)?;
     std::fs::write(path, s).with_context(|| format!("writing {}", path.display()))
 }
 

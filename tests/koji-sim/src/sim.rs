@@ -10,7 +10,7 @@ use koschei_koji::model::{BuildState, RepoState, TaskState};
 use koschei_koji::xmlrpc::Value;
 use koschei_koji::xstruct;
 use rand::rngs::StdRng;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use tracing::info;
 
 use crate::messaging::{Message, Publisher};
@@ -19,10 +19,10 @@ use crate::resolver::{BuildResolver, Resolution};
 use crate::rpmmd::NewBinary;
 use crate::seed::{Seed, SourcePackage};
 use crate::state::{
-    now_ts, Host, Repo, RpmContent, State, FIRST_EVENT, FIRST_REPO_ID, FIRST_TASK_ID,
-    GENERATION_SPAN,
+    Host, Repo, RpmContent, State, FIRST_EVENT, FIRST_REPO_ID, FIRST_TASK_ID, GENERATION_SPAN,
 };
-use crate::tasks::{self, Task};
+use crate::task::Task;
+use crate::time::now_ts;
 
 /// First task id of the synthesized tasks of seeded builds.
 const SEED_TASK_BASE: i64 = 1_000_000;
@@ -134,12 +134,15 @@ impl Sim {
         self.publisher.recent()
     }
 
-    /// Rolls an event of probability `p`.
+    /// Rolls an event of probability `p` with the simulator's seeded generator.
     pub fn roll(&self, p: f64) -> bool {
-        tasks::roll(
-            &mut *self.rng.lock().unwrap_or_else(PoisonError::into_inner),
-            p,
-        )
+        p > 0.0
+            && self
+                .rng
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .random::<f64>()
+                < p
     }
 
     /// The least loaded host.

@@ -10,7 +10,8 @@ use koschei_koji::model::{BuildState, RepoState};
 use crate::comps::Group;
 use crate::rpmmd::NewBinary;
 use crate::seed::{SeedBinary, SourcePackage};
-use crate::tasks::Task;
+use crate::task::Task;
+use crate::time::now_ts;
 
 /// First repo id (ids are distinct from build and task ids to catch mix-ups).
 pub const FIRST_REPO_ID: i64 = 1000;
@@ -303,23 +304,6 @@ pub struct State {
     pub build_time: f64,
     /// Group ids by group name.
     pub group_ids: HashMap<String, i64>,
-}
-
-/// Seconds since the epoch.
-pub fn now_ts() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
-
-/// Koji's time format, `YYYY-MM-DD HH:MM:SS.ffffff` (UTC).
-pub fn koji_time(ts: f64) -> String {
-    let secs = ts.floor() as i64;
-    let micros = ((ts - ts.floor()) * 1e6).round().min(999_999.0) as u32;
-    chrono::DateTime::from_timestamp(secs, micros * 1000)
-        .map(|d| d.format("%Y-%m-%d %H:%M:%S%.6f").to_string())
-        .unwrap_or_default()
 }
 
 impl State {

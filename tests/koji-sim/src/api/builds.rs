@@ -5,10 +5,11 @@ use std::sync::Arc;
 use koschei_koji::xmlrpc::{Fault, Struct, Value};
 use koschei_koji::xstruct;
 
-use super::{arch_filter, generic, py_repr, Res};
+use super::values::{arch_filter, generic, py_repr, Res};
 use crate::args::Args;
 use crate::sim::Sim;
-use crate::state::{koji_time, Build, Rpm, RpmContent, State, Tag};
+use crate::state::{Build, Rpm, RpmContent, State, Tag};
+use crate::time::koji_time;
 
 /// Looks a build up by id, NVR or `{id|nvr|name,version,release}`.
 pub fn find_build<'a>(st: &'a State, info: &Value) -> Option<&'a Build> {

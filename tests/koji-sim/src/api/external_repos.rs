@@ -8,7 +8,7 @@ use koschei_koji::xmlrpc::{Fault, Value};
 use koschei_koji::xstruct;
 
 use super::tags::{find_tag, tag_arg};
-use super::{generic, py_repr, py_str, Res};
+use super::values::{generic, py_repr, py_str, Res};
 use crate::args::Args;
 use crate::sim::Sim;
 use crate::state::State;

@@ -6,7 +6,7 @@ use koschei_koji::xmlrpc::{Fault, Value};
 use koschei_koji::xstruct;
 
 use super::tags::tag_arg;
-use super::{generic, Res};
+use super::values::{generic, Res};
 use crate::args::Args;
 use crate::comps::{Group, GroupPackage};
 use crate::sim::Sim;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use koschei_koji::xmlrpc::Value;
 use koschei_koji::xstruct;
 
-use super::{arch_filter, Res};
+use super::values::{arch_filter, Res};
 use crate::args::Args;
 use crate::sim::Sim;
 

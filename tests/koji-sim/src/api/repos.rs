@@ -6,12 +6,14 @@ use koschei_koji::model::{RepoState, TaskState};
 use koschei_koji::xmlrpc::{Fault, Value};
 use koschei_koji::xstruct;
 
+use super::caller::Caller;
 use super::tags::tag_arg;
-use super::{generic, Caller, Res};
+use super::values::{generic, Res};
 use crate::args::Args;
 use crate::sim::Sim;
-use crate::state::{koji_time, Repo, State};
-use crate::tasks;
+use crate::state::{Repo, State};
+use crate::task::Task;
+use crate::time::koji_time;
 
 fn repo_info(st: &State, r: &Repo) -> Value {
     let tag = st.tag(r.tag_id);
@@ -53,7 +55,7 @@ pub(super) fn new_repo(sim: &Arc<Sim>, caller: Caller, args: &Args) -> Res {
     let repo_id = job.repo_id;
     let event = st.repo(repo_id).map_or(0, |r| r.create_event);
     let tag_name = st.tag(tag_id).map(|t| t.name.clone()).unwrap_or_default();
-    let mut task = tasks::Task::open(
+    let mut task = Task::open(
         task_id,
         "newRepo",
         None,
@@ -62,7 +64,7 @@ pub(super) fn new_repo(sim: &Arc<Sim>, caller: Caller, args: &Args) -> Res {
     );
     task.owner_id = caller.user_id.unwrap_or(1);
     let child_id = st.new_task_id();
-    let mut child = tasks::Task::open(
+    let mut child = Task::open(
         child_id,
         "createrepo",
         Some(task_id),

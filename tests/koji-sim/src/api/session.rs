@@ -5,7 +5,8 @@ use std::sync::Arc;
 use koschei_koji::xmlrpc::Value;
 use koschei_koji::xstruct;
 
-use super::{Caller, Res};
+use super::caller::Caller;
+use super::values::Res;
 use crate::sim::Sim;
 
 pub(super) fn ssl_login(sim: &Arc<Sim>, caller: Caller) -> Res {

@@ -6,7 +6,8 @@ use koschei_koji::xmlrpc::{Fault, FaultKind, Struct, Value};
 use koschei_koji::xstruct;
 
 use super::builds::{build_info, find_build};
-use super::{generic, py_repr, Caller, Res};
+use super::caller::Caller;
+use super::values::{generic, py_repr, Res};
 use crate::args::Args;
 use crate::messaging::Message;
 use crate::sim::Sim;

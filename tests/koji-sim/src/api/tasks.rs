@@ -7,9 +7,11 @@ use std::sync::Arc;
 use koschei_koji::model::{RepoState, TaskState};
 use koschei_koji::xmlrpc::{is_truthy, Fault, FaultKind, Struct, Value};
 
-use super::{generic, Caller, Res};
+use super::caller::Caller;
+use super::values::{generic, Res};
 use crate::args::Args;
 use crate::sim::Sim;
+use crate::task::Task;
 use crate::tasks::{self, BuildPlan};
 
 pub(super) fn build(sim: &Arc<Sim>, caller: Caller, args: &Args) -> Res {
@@ -197,7 +199,7 @@ pub(super) fn list_tasks(sim: &Arc<Sim>, args: &Args) -> Res {
     let before = opts.get("createdBefore").map(time_bound).transpose()?;
     let decode = opts.get("decode").is_some_and(is_truthy);
     let st = sim.lock();
-    let mut tasks: Vec<&tasks::Task> = st
+    let mut tasks: Vec<&Task> = st
         .tasks
         .values()
         .filter(|t| method.is_none_or(|m| t.method == m))
