@@ -269,7 +269,7 @@ async fn infra_outcomes_never_become_the_last_build(pool: PgPool) {
 
 #[sqlx::test(migrator = "MIGRATIONS")]
 async fn builds_order_by_tagging_time(pool: PgPool) {
-    // K#361: a real build merged from a side tag is older than the latest
+    // koschei#361: a real build merged from a side tag is older than the latest
     // scratch build, but it was tagged after it: it becomes the last build.
     let c = fixtures::collection(&pool, "f25").await;
     let p = fixtures::package(&pool, c, "rnv").await;
