@@ -205,8 +205,8 @@ mod tests {
         assert_eq!(over_memory_limit(&ServiceConfig::default()), None);
     }
 
-    #[tokio::test]
-    async fn a_failed_iteration_does_not_crash_the_loop() {
+    /// Service "t" without pause whose memory limit ends the loop after one iteration.
+    fn one_iteration_config() -> Config {
         let mut config = Config::default();
         config.services.insert(
             "t".into(),
@@ -216,6 +216,12 @@ mod tests {
                 ..ServiceConfig::default()
             },
         );
+        config
+    }
+
+    #[tokio::test]
+    async fn a_failed_iteration_does_not_crash_the_loop() {
+        let config = one_iteration_config();
         let mut calls = 0;
         // The memory limit ends the loop after the first iteration, even a failed one.
         let end = run_loop("t", &config, None, &mut || {
@@ -239,15 +245,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_service_keeps_its_state_between_iterations() {
-        let mut config = Config::default();
-        config.services.insert(
-            "t".into(),
-            ServiceConfig {
-                interval: Some(0.0),
-                memory_limit: Some(1),
-                ..ServiceConfig::default()
-            },
-        );
+        let config = one_iteration_config();
         let mut counter = Counter(41);
         assert_eq!(
             run_loop("t", &config, None, &mut counter).await,
