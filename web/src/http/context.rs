@@ -10,7 +10,6 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use chrono::NaiveDateTime;
 use koschei_core::Config;
-use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
 use crate::error::{AppError, AppResult};
@@ -19,7 +18,7 @@ use crate::http::session::{Session, User};
 use crate::state::AppState;
 
 /// A collection with every attribute pages show.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Collection {
     pub id: i32,
     pub name: String,

@@ -10,7 +10,6 @@ use chrono::NaiveDateTime;
 use koschei_core::audit::Actor;
 use koschei_core::model::{BuildState, KojiTaskState, LogEnvironment};
 use maud::{html, Markup};
-use serde::Serialize;
 use sqlx::PgPool;
 
 use crate::error::{AppError, AppResult};
@@ -29,13 +28,12 @@ pub fn router() -> Router<AppState> {
 }
 
 /// A build with its package and collection names.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Build {
     pub id: i32,
     pub package_id: i32,
     pub package_name: String,
     pub collection: String,
-    #[serde(skip)]
     pub collection_secondary: bool,
     pub state_code: i32,
     pub task_id: i32,
@@ -123,7 +121,7 @@ impl Build {
 }
 
 /// A Koji task of a build (one per arch).
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct KojiTask {
     pub build_id: i32,
     pub task_id: i32,

@@ -7,16 +7,14 @@ use std::cmp::Ordering;
 
 use koschei_core::evr::Evr;
 use maud::{html, Markup};
-use serde::Serialize;
 use sqlx::PgPool;
 
 use crate::http::query::{encode, to_query};
 
 /// One changed dependency.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DepChange {
     /// The build that applied the change (`None` for pending changes).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub build_id: Option<i32>,
     pub name: String,
     pub prev_epoch: Option<i32>,
