@@ -6,7 +6,8 @@
 //!   `last_complete_build_state` and `build.last_complete` agree with the builds;
 //! * builds: at most one running build per package, every Koji task recorded once;
 //! * priorities: `dependency_priority` is what the pending dependency changes give;
-//! * messages: per package, the state-change messages form a chain (each starts
+//! * messages: per package, the state-change messages (written whether or not the
+//!   bus publisher is enabled) form a chain in stream order (`seq`: each starts
 //!   where the previous ended) that ends in the package's current state. As in
 //!   Koschei, edits (tracking, blocking) change states silently, so moves into and
 //!   out of `ignored` may break a chain.
@@ -92,9 +93,9 @@ const INVARIANTS: &[Invariant] = &[
                          body->>'old' AS old, body->>'new' AS new,
                          lag(body->>'new') OVER w AS previous,
                          row_number() OVER (PARTITION BY body->>'collection', body->>'name'
-                                            ORDER BY id DESC) AS from_end
+                                            ORDER BY seq DESC) AS from_end
                   FROM message_outbox WHERE topic LIKE '%.package.state.change'
-                  WINDOW w AS (PARTITION BY body->>'collection', body->>'name' ORDER BY id))
+                  WINDOW w AS (PARTITION BY body->>'collection', body->>'name' ORDER BY seq))
               SELECT format('%s in %s: message %s -> %s follows one ending in %s',
                             name, collection, old, new, previous)
               FROM m WHERE previous <> old AND old <> 'ignored'

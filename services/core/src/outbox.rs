@@ -3,6 +3,13 @@
 //! publishes them (the original published them from
 //! `koschei/plugins/fedmsg_plugin/backend/__init__.py`). Each message body is a
 //! struct matching its schema in the `koschei-messages` package.
+//!
+//! The outbox is also the event log of the event stream: every state change is
+//! written, with `publish` = `fedmsg_publisher.enabled` (rows with `publish`
+//! false are never sent to the bus). At commit each row gets its `seq`, its
+//! position in the stream in commit order, under the transaction-level advisory
+//! lock [`SEQ_LOCK`] (migration `20261210000001_event_log.sql`, which also
+//! writes the `build.started` / `build.finished` rows from triggers).
 
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
@@ -47,8 +54,13 @@ pub struct CollectionStateChange {
     pub repo_id: Option<String>,
 }
 
+/// The advisory lock `(namespace, key)` under which a committing transaction
+/// numbers its outbox rows (`pg_advisory_xact_lock(4, 0)` in the schema).
+pub const SEQ_LOCK: (i32, i32) = (4, 0);
+
 /// Queues `<modname>.package.state.change` when the message state changed
-/// and publishing is enabled. Returns whether a row was written.
+/// (to be published when `fedmsg_publisher.enabled`). Returns whether a row
+/// was written.
 pub async fn package_state_changed(
     conn: &mut PgConnection,
     config: &Config,
@@ -68,7 +80,7 @@ pub async fn packages_state_changed(
 ) -> sqlx::Result<usize> {
     let changed: Vec<&(i32, MessageState, MessageState)> =
         changes.iter().filter(|(_, old, new)| old != new).collect();
-    if changed.is_empty() || !config.fedmsg_publisher.enabled {
+    if changed.is_empty() {
         return Ok(0);
     }
     let ids: Vec<i32> = changed.iter().map(|c| c.0).collect();
@@ -102,18 +114,19 @@ pub async fn packages_state_changed(
     }
     let topic = format!("{}.package.state.change", config.fedmsg_publisher.modname);
     sqlx::query(
-        "INSERT INTO message_outbox (topic, body)
-         SELECT $1, b FROM unnest($2::jsonb[]) WITH ORDINALITY AS u(b, n) ORDER BY n",
+        "INSERT INTO message_outbox (topic, body, publish)
+         SELECT $1, b, $3 FROM unnest($2::jsonb[]) WITH ORDINALITY AS u(b, n) ORDER BY n",
     )
     .bind(&topic)
     .bind(&bodies)
+    .bind(config.fedmsg_publisher.enabled)
     .execute(conn)
     .await?;
     Ok(bodies.len())
 }
 
 /// Queues `<modname>.collection.state.change` when the buildroot state
-/// changed and publishing is enabled.
+/// changed (to be published when `fedmsg_publisher.enabled`).
 pub async fn collection_state_changed(
     conn: &mut PgConnection,
     config: &Config,
@@ -121,7 +134,7 @@ pub async fn collection_state_changed(
     old: CollectionState,
     new: CollectionState,
 ) -> sqlx::Result<bool> {
-    if old == new || !config.fedmsg_publisher.enabled {
+    if old == new {
         return Ok(false);
     }
     let (collection, collection_name, repo_id): (String, String, Option<i32>) =
@@ -137,25 +150,16 @@ pub async fn collection_state_changed(
         collection_name,
         repo_id: repo_id.map(|id| id.to_string()),
     };
-    enqueue(
-        conn,
-        &format!(
+    sqlx::query("INSERT INTO message_outbox (topic, body, publish) VALUES ($1, $2, $3)")
+        .bind(format!(
             "{}.collection.state.change",
             config.fedmsg_publisher.modname
-        ),
-        &body,
-    )
-    .await?;
-    Ok(true)
-}
-
-async fn enqueue(conn: &mut PgConnection, topic: &str, body: &impl Serialize) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO message_outbox (topic, body) VALUES ($1, $2)")
-        .bind(topic)
+        ))
         .bind(sqlx::types::Json(body))
+        .bind(config.fedmsg_publisher.enabled)
         .execute(conn)
         .await?;
-    Ok(())
+    Ok(true)
 }
 
 /// The message state of a package, from the single SQL definition.

@@ -470,7 +470,7 @@ async fn queue_messages(
     ids: &[i32],
     before: &HashMap<i32, Current>,
 ) -> anyhow::Result<usize> {
-    if !config.fedmsg_publisher.enabled || ids.is_empty() {
+    if ids.is_empty() {
         return Ok(0);
     }
     let after: Vec<(i32, String)> = sqlx::query_as(
