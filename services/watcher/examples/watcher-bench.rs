@@ -24,7 +24,7 @@ use serde_json::json;
 use sqlx::PgPool;
 
 async fn unsent(pool: &PgPool) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM message_outbox WHERE sent IS NULL")
+    sqlx::query_scalar("SELECT count(*) FROM message_outbox WHERE sent IS NULL AND publish")
         .fetch_one(pool)
         .await
         .unwrap()

@@ -1,7 +1,9 @@
 //! The outbox publisher (the original's
 //! `koschei/plugins/fedmsg_plugin/backend/publisher.py`): drains `message_outbox` in id
 //! order and publishes each row with its fedora-messaging envelope and
-//! publisher confirms. A row is marked sent only after the broker confirmed
+//! publisher confirms. Only rows with `publish` are for the bus; the others
+//! (build events, state changes written while publishing was disabled) are
+//! for the event stream only and stay unsent. A row is marked sent only after the broker confirmed
 //! it, inside the transaction that locked it: a crash or a lost connection
 //! can only lead to publishing the same row again, with the same message id.
 //!
@@ -146,7 +148,7 @@ impl Publisher {
         }
     }
 
-    /// Publishes the oldest unsent rows and marks the confirmed ones sent;
+    /// Publishes the oldest unsent `publish` rows and marks the confirmed ones sent;
     /// returns how many were sent.
     async fn publish_batch(&self, channel: &Channel) -> Result<usize, SessionEnd> {
         let mut tx = self.pool.begin().await?;
@@ -154,7 +156,7 @@ impl Publisher {
         // concurrently (it waits, then skips them as sent).
         let rows: Vec<OutboxRow> = sqlx::query_as(
             "SELECT id, message_id, topic, body FROM message_outbox
-             WHERE sent IS NULL ORDER BY id LIMIT $1 FOR UPDATE",
+             WHERE sent IS NULL AND publish ORDER BY id LIMIT $1 FOR UPDATE",
         )
         .bind(self.settings.batch)
         .fetch_all(&mut *tx)

@@ -292,10 +292,12 @@ async fn the_publisher_survives_a_broker_outage_without_new_ids(pool: PgPool) {
     wait_for("every row marked sent", Duration::from_secs(90), || {
         let pool = pool.clone();
         async move {
-            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM message_outbox WHERE sent IS NULL")
-                .fetch_one(&pool)
-                .await
-                .unwrap()
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM message_outbox WHERE sent IS NULL AND publish",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap()
                 == 0
         }
     })

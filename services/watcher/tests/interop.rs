@@ -267,10 +267,12 @@ async fn koji_messages_from_fedora_messaging_drive_the_watcher(pool: PgPool) {
     wait_for("the outbox drained", Duration::from_secs(10), || {
         let pool = pool.clone();
         async move {
-            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM message_outbox WHERE sent IS NULL")
-                .fetch_one(&pool)
-                .await
-                .unwrap()
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM message_outbox WHERE sent IS NULL AND publish",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap()
                 == 0
         }
     })
@@ -297,6 +299,26 @@ async fn our_messages_validate_with_fedora_messaging_and_koschei_messages(pool: 
     .await
     .unwrap();
     let mut conn = pool.acquire().await.unwrap();
+    // First, rows for the event stream only (publish = false), which the
+    // publisher must skip: a state change written with the bus publisher
+    // disabled, and a build event.
+    let mut disabled = config.clone();
+    disabled.fedmsg_publisher.enabled = false;
+    assert!(outbox::package_state_changed(
+        &mut conn,
+        &disabled,
+        foo,
+        MessageState::Unresolved,
+        MessageState::Ok
+    )
+    .await
+    .unwrap());
+    fixtures::build(
+        &pool,
+        foo,
+        fixtures::NewBuild::new(BuildState::Running, 0.1),
+    )
+    .await;
     assert!(outbox::package_state_changed(
         &mut conn,
         &config,
@@ -326,7 +348,7 @@ async fn our_messages_validate_with_fedora_messaging_and_koschei_messages(pool: 
     .unwrap());
     drop(conn);
     let rows: Vec<(uuid::Uuid, String)> =
-        sqlx::query_as("SELECT message_id, topic FROM message_outbox ORDER BY id")
+        sqlx::query_as("SELECT message_id, topic FROM message_outbox WHERE publish ORDER BY id")
             .fetch_all(&pool)
             .await
             .unwrap();
@@ -404,9 +426,16 @@ async fn our_messages_validate_with_fedora_messaging_and_koschei_messages(pool: 
         received[2]["headers"]["fedora_messaging_schema"],
         "koschei.collection.state.change"
     );
-    let unsent: i64 = sqlx::query_scalar("SELECT count(*) FROM message_outbox WHERE sent IS NULL")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(unsent, 0);
+    let unsent: (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE publish), count(*) FILTER (WHERE NOT publish)
+         FROM message_outbox WHERE sent IS NULL",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        unsent,
+        (0, 2),
+        "the bus rows sent, the stream-only rows never"
+    );
 }
