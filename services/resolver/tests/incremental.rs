@@ -81,7 +81,7 @@ async fn footprint(pool: &PgPool, pkg: i32) -> (String, i64, i64, i64) {
 }
 
 async fn outbox_len(pool: &PgPool) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM message_outbox")
+    sqlx::query_scalar("SELECT count(*) FROM message_outbox WHERE publish")
         .fetch_one(pool)
         .await
         .unwrap()

@@ -146,7 +146,7 @@ impl Env {
     }
 
     async fn outbox(&self) -> Vec<serde_json::Value> {
-        sqlx::query_scalar("SELECT body FROM message_outbox ORDER BY id")
+        sqlx::query_scalar("SELECT body FROM message_outbox WHERE publish ORDER BY id")
             .fetch_all(&self.pool)
             .await
             .unwrap()

@@ -344,7 +344,7 @@ impl Env {
     }
 
     pub async fn outbox(&self) -> Vec<(String, serde_json::Value)> {
-        sqlx::query_as("SELECT topic, body FROM message_outbox ORDER BY id")
+        sqlx::query_as("SELECT topic, body FROM message_outbox WHERE publish ORDER BY id")
             .fetch_all(&self.pool)
             .await
             .unwrap()
