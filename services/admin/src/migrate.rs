@@ -9,7 +9,8 @@
 //! arrive; rows our constraints refuse because the original allowed them
 //! (a build without package, a buildroot problem without collection) are
 //! skipped and counted; a NULL `copr_resolution_change.problems` becomes an
-//! empty list. Our additional columns take their defaults. The copy is
+//! empty list. Our additional columns take their defaults; the copied builds
+//! write no build events to the outbox (they are history). The copy is
 //! one-way: our build states 4, 6 and 7 do not exist in the original.
 
 use anyhow::{bail, Context, Result};
@@ -246,6 +247,11 @@ pub async fn migrate_from_koschei(
         .await?;
     }
 
+    // The copied builds are history, not events for the stream: no
+    // `build.started` / `build.finished` outbox rows for them.
+    sqlx::raw_sql("ALTER TABLE build DISABLE TRIGGER build_events_insert")
+        .execute(&mut *tx)
+        .await?;
     let mut counts = Vec::new();
     for t in TABLES {
         let copied = copy_table(&mut source, &mut tx, t)
@@ -270,6 +276,9 @@ pub async fn migrate_from_koschei(
             skipped,
         });
     }
+    sqlx::raw_sql("ALTER TABLE build ENABLE TRIGGER build_events_insert")
+        .execute(&mut *tx)
+        .await?;
     let actor = Actor {
         environment: LogEnvironment::Admin,
         user_id: Some(get_or_create_user(&mut tx, admin_name).await?),
