@@ -5,7 +5,8 @@
 //! [`Tags`]. Stored answers carry a weak ETag and are also kept gzipped,
 //! compressed once.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
@@ -15,7 +16,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use koschei_core::config::PageCacheConfig;
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, Semaphore};
 
 use super::feed::ChangeFeed;
 use super::tags::{Clock, Stamp, Tag, Tags};
@@ -30,6 +31,34 @@ const MIN_GZIP: usize = 1024;
 /// Says whether an answer came from the cache (`hit`) or was made and may
 /// be stored (`miss`); absent when the cache was not asked.
 pub const X_CACHE: &str = "x-cache";
+
+/// How long a request waits for another one making the same answer.
+const FOLLOW_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A request making the answer for a key; followers wait until it is
+/// dropped (the answer stored or given up).
+struct Flight {
+    cache: Arc<PageCache>,
+    key: String,
+    landed: Arc<Semaphore>,
+}
+
+impl Drop for Flight {
+    fn drop(&mut self) {
+        let mut in_flight = self
+            .cache
+            .in_flight
+            .lock()
+            .expect("in-flight lock poisoned");
+        if in_flight
+            .get(&self.key)
+            .is_some_and(|s| Arc::ptr_eq(s, &self.landed))
+        {
+            in_flight.remove(&self.key);
+        }
+        self.landed.close();
+    }
+}
 
 /// One stored answer.
 struct Entry {
@@ -53,6 +82,8 @@ pub struct PageCache {
     clock: Arc<Clock>,
     entries: moka::sync::Cache<String, Arc<Entry>>,
     time_dependent_max_age: Duration,
+    /// Keys whose answer a request is making (closed when done).
+    in_flight: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
 impl PageCache {
@@ -72,7 +103,24 @@ impl PageCache {
             clock,
             entries,
             time_dependent_max_age: Duration::from_secs_f64(config.time_dependent_max_age.max(0.0)),
+            in_flight: Mutex::new(HashMap::new()),
         }))
+    }
+
+    /// Makes the caller the one making `key`'s answer, or gives the
+    /// semaphore closed when the current maker is done.
+    fn take_off(self: &Arc<Self>, key: &str) -> Result<Flight, Arc<Semaphore>> {
+        let mut in_flight = self.in_flight.lock().expect("in-flight lock poisoned");
+        if let Some(landed) = in_flight.get(key) {
+            return Err(landed.clone());
+        }
+        let landed = Arc::new(Semaphore::new(0));
+        in_flight.insert(key.to_string(), landed.clone());
+        Ok(Flight {
+            cache: self.clone(),
+            key: key.to_string(),
+            landed,
+        })
     }
 
     /// The stored answer for `key`, if still valid.
@@ -106,6 +154,17 @@ pub async fn layer(
     if let Some(entry) = cache.lookup(&key) {
         return answer(&entry, gzip).await;
     }
+    // One request makes the answer; the others arriving meanwhile wait for it.
+    let leader = match cache.take_off(&key) {
+        Ok(leader) => Some(leader),
+        Err(landed) => {
+            let _ = tokio::time::timeout(FOLLOW_TIMEOUT, landed.acquire()).await;
+            if let Some(entry) = cache.lookup(&key) {
+                return answer(&entry, gzip).await;
+            }
+            None
+        }
+    };
     let response = next.run(req).await;
     let Some(tags) = response.extensions().get::<Tags>().cloned() else {
         return response;
@@ -129,6 +188,7 @@ pub async fn layer(
         tags: tags.tags,
         expires,
         headers,
+        _leader: leader,
     };
     let body = tee(body, store);
     let mut response = Response::from_parts(parts, body);
@@ -217,6 +277,8 @@ struct Store {
     tags: Vec<Tag>,
     expires: Option<Instant>,
     headers: HeaderMap,
+    /// Released when the answer is stored or given up.
+    _leader: Option<Flight>,
 }
 
 impl Store {
