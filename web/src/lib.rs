@@ -18,6 +18,7 @@
 //! * [`render`]: HTML building blocks (the page frame, the package table,
 //!   state badges, charts, SVG/PNG badges) and the HTML error page.
 //! * [`api`]: the JSON API under `/api/v1` and its OpenAPI document.
+//! * [`events`]: the live event stream `/api/v1/events` and its hub.
 //!
 //! # The path of a request
 //!
@@ -35,6 +36,7 @@
 
 pub mod api;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod pages;
 pub mod render;

@@ -40,6 +40,11 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     let limits = config.frontend.limits.clone();
     let state = koschei_web::AppState::new(pool, config)?;
+    state
+        .events
+        .start()
+        .await
+        .context("cannot start the event hub")?;
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;

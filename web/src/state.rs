@@ -8,6 +8,7 @@ use koschei_core::Config;
 use regex::Regex;
 use sqlx::PgPool;
 
+use crate::events::EventHub;
 use crate::http::peer::TrustedProxies;
 use crate::http::session::cookie_value::SessionKey;
 
@@ -27,6 +28,8 @@ pub struct AppState {
     pub session_key: Arc<SessionKey>,
     /// Dist-git's cached maintainer map (`pagure.owner_alias_url`), for user pages.
     pub pagure: Option<Arc<koschei_core::pagure::MaintainerCache>>,
+    /// The event stream's hub (started by the first stream, or by `main`).
+    pub events: EventHub,
 }
 
 impl AppState {
@@ -43,6 +46,11 @@ impl AppState {
         let trusted_proxies = TrustedProxies::parse(&auth.trusted_proxies)?;
         let session_key = session_key(&config)?;
         let pagure = koschei_core::pagure::MaintainerCache::from_config(&config.pagure)?;
+        let events = EventHub::new(
+            pool.clone(),
+            &config.fedmsg_publisher.modname,
+            config.frontend.limits.max_event_streams,
+        );
         Ok(AppState {
             pool,
             config: Arc::new(config),
@@ -50,6 +58,7 @@ impl AppState {
             trusted_proxies: Arc::new(trusted_proxies),
             session_key: Arc::new(session_key),
             pagure: pagure.map(Arc::new),
+            events,
         })
     }
 }

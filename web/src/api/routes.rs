@@ -30,6 +30,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(groups::list_groups))
         .routes(routes!(groups::global_group))
         .routes(routes!(groups::namespaced_group))
+        .routes(routes!(crate::events::stream::events))
 }
 
 /// The API's routes.

@@ -1,16 +1,19 @@
 //! Security headers on every response (pages, API, static files, errors):
-//! a Content-Security-Policy allowing only this site's own resources and no
+//! a Content-Security-Policy allowing only this site's own resources (its
+//! own script file, no inline script) and no
 //! framing, `nosniff`, and a referrer policy that keeps URLs on this site.
 
 use axum::http::{header, HeaderValue};
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-/// The policy: no scripts at all (the pages need none), styles and images
-/// from this site (inline style attributes for chart swatches), forms
-/// posting only here, no framing by other sites.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self' 'unsafe-inline'; \
-     img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// The policy: scripts only from this site's files (`live.js`, which the
+/// pages do without; no inline script) connecting only here (the event
+/// stream), styles and images from this site (inline style attributes for
+/// chart swatches), forms posting only here, no framing by other sites.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+     connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Adds the headers to every response of `router` that does not set them.
 pub fn add(router: Router) -> Router {

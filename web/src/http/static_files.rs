@@ -21,6 +21,11 @@ const FILES: &[(&str, &str, &str)] = &[
         "image/svg+xml",
         include_str!("../../static/favicon.svg"),
     ),
+    (
+        "live.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/live.js"),
+    ),
 ];
 
 const ROBOTS: &str = "User-agent: *\nDisallow: /login\nDisallow: /bugreport\nDisallow: /affected-by\nCrawl-delay: 1\n";

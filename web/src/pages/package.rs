@@ -441,7 +441,8 @@ async fn package_page(ctx: PageContext, Path(name): Path<String>) -> AppResult<R
             @for c in &ctx.collections {
                 @let state = rows.iter().find(|r| r.collection_id == c.id).map(|r| r.state.as_str());
                 a href={ "/package/" (encode(&name)) "?collection=" (encode(&c.name)) }
-                  class=@if c.id == collection.id { "active" } @else if state.is_none() { "absent" } {
+                  class=@if c.id == collection.id { "active" } @else if state.is_none() { "absent" }
+                  data-package=[state.map(|_| &name)] data-collection=[state.map(|_| &c.name)] {
                     (c.display_name) @if let Some(s) = state { " " (state_badges::state_icon(s)) }
                 }
             }
@@ -496,7 +497,8 @@ async fn package_page(ctx: PageContext, Path(name): Path<String>) -> AppResult<R
                 ul.state-overview {
                     @for c in &ctx.collections {
                         @if let Some(r) = rows.iter().find(|r| r.collection_id == c.id) {
-                            li { a href={ "/package/" (encode(&name)) "?collection=" (encode(&c.name)) } {
+                            li { a href={ "/package/" (encode(&name)) "?collection=" (encode(&c.name)) }
+                                   data-package=(name) data-collection=(c.name) {
                                 (state_badges::state_icon(&r.state)) " " (c.display_name) } }
                         }
                     }

@@ -10,6 +10,7 @@ use crate::http::context::PageContext;
 use crate::http::query::encode;
 use crate::http::redirect::login_url;
 use crate::http::session::CSRF_FIELD;
+use crate::render::state_badges::state_icon;
 
 /// Top-level navigation tabs (the original's tab definitions in
 /// `koschei/frontend/views.py`).
@@ -34,6 +35,7 @@ pub fn head(title: &str) -> Markup {
             title { (title) }
             link rel="stylesheet" href="/static/koschei.css";
             link rel="icon" href="/static/favicon.svg" type="image/svg+xml";
+            script src="/static/live.js" defer {}
         }
     }
 }
@@ -130,6 +132,12 @@ pub fn page(ctx: &PageContext, title: &str, tab: Tab, content: Markup) -> Markup
                     "Koschei " (ctx.config.version) " · "
                     a href="/documentation" { "Documentation" } " · "
                     a href="/api/v1/openapi.json" { "JSON API" }
+                }
+                // The icon of each package state, for `live.js` to swap in.
+                template #state-icons {
+                    @for state in ["ok", "failing", "unresolved", "blocked", "untracked", "unknown"] {
+                        (state_icon(state))
+                    }
                 }
             }
         }

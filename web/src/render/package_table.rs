@@ -301,7 +301,7 @@ async fn single(
                 @for r in &rows {
                     tr {
                         td { a href={ "/package/" (encode(&r.name)) "?collection=" (coll) } { (r.name) } }
-                        td { (state_badges::state_icon(&r.state)) }
+                        td data-package=(r.name) data-collection=(collection.name) { (state_badges::state_icon(&r.state)) }
                         td { @if r.running { span.running title="A build is running" { "⟳" } } }
                         td { @if let Some(t) = r.task_id {
                             a href={ (weburl) "/taskinfo?taskID=" (t) } { (t) }
@@ -405,7 +405,8 @@ async fn unified(
                         @for c in &ctx.current {
                             td.state-col {
                                 @if let Some(i) = r.collection_ids.iter().position(|id| *id == c.id) {
-                                    a href={ "/package/" (encode(&r.name)) "?collection=" (encode(&c.name)) } {
+                                    a href={ "/package/" (encode(&r.name)) "?collection=" (encode(&c.name)) }
+                                      data-package=(r.name) data-collection=(c.name) {
                                         (state_badges::state_icon(&r.states[i]))
                                     }
                                 }

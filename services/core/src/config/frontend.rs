@@ -62,6 +62,10 @@ pub struct WebLimits {
     pub max_unpaginated: i64,
     /// Largest `per_page` of API lists.
     pub max_per_page: i64,
+    /// Event streams (`/api/v1/events`) open at once; further ones are
+    /// answered 503 with Retry-After. Open streams do not count against
+    /// `max_concurrent_requests` (their response has started).
+    pub max_event_streams: usize,
 }
 
 impl Default for WebLimits {
@@ -73,6 +77,7 @@ impl Default for WebLimits {
             statement_timeout: 30.0,
             max_unpaginated: 100_000,
             max_per_page: 1000,
+            max_event_streams: 1000,
         }
     }
 }
