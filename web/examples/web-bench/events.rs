@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 use tokio::sync::{mpsc, watch, Semaphore};
 
-use crate::memory::{self, Memory};
+use crate::process::{self, Usage};
 use crate::sse;
 use crate::state_changes::Writer;
 use crate::stats::{quantile, round1, us_to_ms};
@@ -67,7 +67,7 @@ pub async fn run(pool: PgPool, plan: Plan) -> anyhow::Result<Value> {
     if ids.is_empty() {
         bail!("no tracked package to change");
     }
-    let server_before = memory::server_json(plan.server_pid);
+    let server_before = process::server(plan.server_pid);
     let epoch = Instant::now();
 
     // Connect every client; each resumes after `seq_before`, so none can
@@ -119,7 +119,8 @@ pub async fn run(pool: PgPool, plan: Plan) -> anyhow::Result<Value> {
         "events: {} clients connected in {connect_s:.1} s",
         plan.clients
     );
-    let server_connected = memory::server_json(plan.server_pid);
+    let server_connected = process::server(plan.server_pid);
+    let own_before = Usage::of(None)?;
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     // The burst.
@@ -156,8 +157,8 @@ pub async fn run(pool: PgPool, plan: Plan) -> anyhow::Result<Value> {
     for h in handles {
         received.push(h.await?);
     }
-    let server_after = memory::server_json(plan.server_pid);
-    let own = Memory::of(None)?;
+    let server_after = process::server(plan.server_pid);
+    let own_after = Usage::of(None)?;
 
     // seq → (index in the burst, commit instant).
     let rows: Vec<(i64, Option<i64>)> =
@@ -199,10 +200,12 @@ pub async fn run(pool: PgPool, plan: Plan) -> anyhow::Result<Value> {
         "bad_data": figures.bad_data,
         "client_errors": figures.errors,
         "first_client_error": figures.first_error,
-        "server_memory": {
-            "before": server_before, "connected": server_connected, "after": server_after,
+        "server": {
+            "before": process::json(server_before, None),
+            "connected": process::json(server_connected, server_before),
+            "after": process::json(server_after, server_connected),
         },
-        "client_memory": own.json(),
+        "client": own_after.json(Some(&own_before)),
     }))
 }
 
@@ -261,7 +264,7 @@ impl Client {
         };
         let _ = connected.send(Ok(())).await;
         drop(connected);
-        let mut parser = sse::Parser::default();
+        let mut parser = sse::Parser::new(self.check_data);
         while received.events.len() < self.expected {
             let chunk = tokio::select! {
                 chunk = response.chunk() => chunk,

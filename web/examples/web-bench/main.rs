@@ -19,8 +19,8 @@
 
 mod events;
 mod load;
-mod memory;
 mod mixed;
+mod process;
 mod seed;
 mod sse;
 mod state_changes;

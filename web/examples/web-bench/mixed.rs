@@ -14,7 +14,7 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 
 use crate::load::{http_client, measure, package_pages, stop_after, Target};
-use crate::memory;
+use crate::process::{self, Usage};
 use crate::state_changes::Writer;
 use crate::stats::round1;
 
@@ -48,7 +48,8 @@ pub async fn run(pool: PgPool, plan: Plan) -> anyhow::Result<Value> {
         warm_up,
     )
     .await?;
-    let server_before = memory::server_json(plan.server_pid);
+    let server_before = process::server(plan.server_pid);
+    let own_before = Usage::of(None)?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let load = {
@@ -68,7 +69,8 @@ pub async fn run(pool: PgPool, plan: Plan) -> anyhow::Result<Value> {
     let pass_s = started.elapsed().as_secs_f64();
     let _ = stop_tx.send(true);
     let m = load.await??;
-    let server_after = memory::server_json(plan.server_pid);
+    let server_after = process::server(plan.server_pid);
+    let own_after = Usage::of(None)?;
     eprintln!(
         "mixed: {} packages changed in {transactions} transactions in {pass_s:.1} s; \
          {} requests, {} errors meanwhile",
@@ -93,7 +95,11 @@ pub async fn run(pool: PgPool, plan: Plan) -> anyhow::Result<Value> {
         "pages": pages,
         "fresh": freshness["fresh"],
         "freshness": freshness,
-        "server_memory": {"before": server_before, "after": server_after},
+        "server": {
+            "before": process::json(server_before, None),
+            "after": process::json(server_after, server_before),
+        },
+        "client": own_after.json(Some(&own_before)),
     }))
 }
 

@@ -15,14 +15,27 @@ pub struct Event<'a> {
 /// The parser's state between chunks.
 #[derive(Default)]
 pub struct Parser {
+    /// Whether events carry their `data` (else it is left empty, which
+    /// spares copying it).
+    keep_data: bool,
     /// The unfinished line.
     line: Vec<u8>,
     last_id: String,
     event: String,
     data: String,
+    /// Whether the event has a `data:` line.
+    has_data: bool,
 }
 
 impl Parser {
+    /// A parser whose events carry their `data` if `keep_data`.
+    pub fn new(keep_data: bool) -> Parser {
+        Parser {
+            keep_data,
+            ..Parser::default()
+        }
+    }
+
     /// Parses `chunk`, calling `on_event` for each event it completes.
     pub fn feed(&mut self, chunk: &[u8], mut on_event: impl FnMut(Event<'_>)) {
         for piece in chunk.split_inclusive(|&b| b == b'\n') {
@@ -47,7 +60,7 @@ impl Parser {
     fn field_line(&mut self, line: &[u8], on_event: &mut impl FnMut(Event<'_>)) {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.is_empty() {
-            if !self.data.is_empty() {
+            if self.has_data {
                 self.data.pop();
                 on_event(Event {
                     id: &self.last_id,
@@ -61,26 +74,32 @@ impl Parser {
             }
             self.event.clear();
             self.data.clear();
+            self.has_data = false;
             return;
         }
-        let line = String::from_utf8_lossy(line);
-        let (field, value) = match line.split_once(':') {
-            Some(("", _)) => return, // a comment
-            Some((field, value)) => (field, value.strip_prefix(' ').unwrap_or(value)),
-            None => (line.as_ref(), ""),
+        let (field, value) = match line.iter().position(|&b| b == b':') {
+            Some(0) => return, // a comment
+            Some(i) => {
+                let value = &line[i + 1..];
+                (&line[..i], value.strip_prefix(b" ").unwrap_or(value))
+            }
+            None => (line, &b""[..]),
         };
         match field {
-            "id" if !value.contains('\0') => {
+            b"id" if !value.contains(&0) => {
                 self.last_id.clear();
-                self.last_id.push_str(value);
+                self.last_id.push_str(&String::from_utf8_lossy(value));
             }
-            "event" => {
+            b"event" => {
                 self.event.clear();
-                self.event.push_str(value);
+                self.event.push_str(&String::from_utf8_lossy(value));
             }
-            "data" => {
-                self.data.push_str(value);
-                self.data.push('\n');
+            b"data" => {
+                self.has_data = true;
+                if self.keep_data {
+                    self.data.push_str(&String::from_utf8_lossy(value));
+                    self.data.push('\n');
+                }
             }
             _ => {}
         }
@@ -92,7 +111,7 @@ mod tests {
     use super::*;
 
     fn parse(chunks: &[&str]) -> Vec<(String, String, String)> {
-        let mut parser = Parser::default();
+        let mut parser = Parser::new(true);
         let mut events = Vec::new();
         for c in chunks {
             parser.feed(c.as_bytes(), |e| {
@@ -119,6 +138,16 @@ mod tests {
                 "cut at {cut}"
             );
         }
+    }
+
+    #[test]
+    fn without_data_kept_events_are_dispatched_with_empty_data() {
+        let mut parser = Parser::new(false);
+        let mut events = Vec::new();
+        parser.feed(b"id: 3\ndata: x\n\nid: 4\n\n", |e| {
+            events.push((e.id.to_string(), e.data.to_string()))
+        });
+        assert_eq!(events, vec![("3".to_string(), String::new())]);
     }
 
     #[test]
