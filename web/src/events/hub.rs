@@ -13,7 +13,7 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use sqlx::postgres::PgListener;
+use sqlx::postgres::{PgListener, PgPoolOptions};
 use sqlx::PgPool;
 use tokio::sync::{broadcast, watch, Notify, OnceCell, OwnedSemaphorePermit, Semaphore};
 
@@ -116,11 +116,24 @@ fn backoff(failures: u32) -> Duration {
 }
 
 /// The listener task: wakes the reader on each notification and on each
-/// (re)connection.
+/// (re)connection. It listens on a connection of its own, not one of the
+/// pool's (which serve requests), and ends when the pool is closed.
 async fn listen(pool: PgPool, wake: Arc<Notify>, hub: Weak<Inner>) {
+    let own = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_lazy_with((*pool.connect_options()).clone());
+    tokio::select! {
+        () = listen_on(&own, &wake, &hub) => {}
+        () = pool.close_event() => {}
+    }
+    own.close().await;
+}
+
+/// [`listen`] on `pool`.
+async fn listen_on(pool: &PgPool, wake: &Notify, hub: &Weak<Inner>) {
     let mut failures = 0;
     while hub.strong_count() > 0 {
-        let mut listener = match PgListener::connect_with(&pool).await {
+        let mut listener = match PgListener::connect_with(pool).await {
             Ok(l) => l,
             Err(sqlx::Error::PoolClosed) => return,
             Err(e) => {

@@ -1,7 +1,7 @@
 //! Security headers on every response (pages, API, static files, errors):
 //! a Content-Security-Policy allowing only this site's own resources (its
-//! own script file, no inline script) and no
-//! framing, `nosniff`, and a referrer policy that keeps URLs on this site.
+//! own script file, no inline script) and no framing, `nosniff`, and a
+//! referrer policy that keeps URLs on this site.
 
 use axum::http::{header, HeaderValue};
 use axum::Router;
