@@ -35,6 +35,7 @@
 //! `error` uses nothing of this crate.
 
 pub mod api;
+pub mod cache;
 pub mod error;
 pub mod events;
 pub mod http;

@@ -1,10 +1,12 @@
 //! The whole application: every page's and the API's routes, with the
-//! session and CSRF layer, the request limits, security headers and the
-//! access log.
+//! session and CSRF layer, the request limits, conditional GET,
+//! compression, security headers and the access log.
 
 use axum::Router;
 
-use crate::http::{access_log, auth, limits, security_headers, session, static_files};
+use crate::http::{
+    access_log, auth, compression, conditional, limits, security_headers, session, static_files,
+};
 use crate::pages::{
     add_packages, affected, badges, bugreport, builds, collections, docs, groups, package,
     packages, stats, user,
@@ -16,9 +18,16 @@ use crate::state::AppState;
 /// log need the peer address.
 pub fn app(state: AppState) -> Router {
     let request_limits = state.config.frontend.limits.clone();
+    // Answers the page cache may keep (handlers attach their `cache::Tags`).
+    let cached = |router: Router<AppState>| {
+        router.route_layer(axum::middleware::from_fn_with_state(
+            state.page_cache.clone(),
+            crate::cache::responses::layer,
+        ))
+    };
     let router = Router::new()
-        .merge(packages::router())
-        .merge(package::router())
+        .merge(cached(packages::router()))
+        .merge(cached(package::router()))
         .merge(builds::router())
         .merge(collections::router())
         .merge(groups::router())
@@ -30,7 +39,7 @@ pub fn app(state: AppState) -> Router {
         .merge(badges::router())
         .merge(docs::router())
         .merge(auth::router())
-        .merge(crate::api::router())
+        .merge(cached(crate::api::router()))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::session_layer,
@@ -38,6 +47,10 @@ pub fn app(state: AppState) -> Router {
         .merge(static_files::router())
         .fallback(crate::error::not_found_fallback)
         .with_state(state);
+    // Layers from the innermost out: each line wraps the ones above.
     let router = limits::add(router, &request_limits);
-    access_log::add(security_headers::add(router))
+    let router = conditional::add(router);
+    let router = compression::add(router);
+    let router = security_headers::add(router);
+    access_log::add(router)
 }

@@ -8,6 +8,7 @@ use koschei_core::Config;
 use regex::Regex;
 use sqlx::PgPool;
 
+use crate::cache::PageCache;
 use crate::events::EventHub;
 use crate::http::peer::TrustedProxies;
 use crate::http::session::cookie_value::SessionKey;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub session_key: Arc<SessionKey>,
     /// Dist-git's cached maintainer map (`pagure.owner_alias_url`), for user pages.
     pub pagure: Option<Arc<koschei_core::pagure::MaintainerCache>>,
+    /// The cache of anonymous answers (`frontend.cache`; `None` when disabled).
+    pub page_cache: Option<Arc<PageCache>>,
     /// The event stream's hub (started by the first stream, or by `main`).
     pub events: EventHub,
 }
@@ -35,7 +38,8 @@ pub struct AppState {
 impl AppState {
     /// Builds the state; fails on an invalid `frontend.auth` setting and on a
     /// missing, placeholder or short `frontend.secret_key` (allowed only
-    /// with `bypass_login`, a development setting).
+    /// with `bypass_login`, a development setting). Starts the page cache's
+    /// change feed, so it must run inside a Tokio runtime.
     pub fn new(pool: PgPool, config: Config) -> anyhow::Result<AppState> {
         let auth = &config.frontend.auth;
         let user_re = Regex::new(&format!("^(?:{})$", auth.user_re))
@@ -46,6 +50,7 @@ impl AppState {
         let trusted_proxies = TrustedProxies::parse(&auth.trusted_proxies)?;
         let session_key = session_key(&config)?;
         let pagure = koschei_core::pagure::MaintainerCache::from_config(&config.pagure)?;
+        let page_cache = PageCache::start(pool.clone(), &config.frontend.cache);
         let events = EventHub::new(
             pool.clone(),
             &config.fedmsg_publisher.modname,
@@ -58,6 +63,7 @@ impl AppState {
             trusted_proxies: Arc::new(trusted_proxies),
             session_key: Arc::new(session_key),
             pagure: pagure.map(Arc::new),
+            page_cache,
             events,
         })
     }

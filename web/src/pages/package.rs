@@ -19,6 +19,7 @@ use koschei_core::model::{BuildState, LogEnvironment, PackageState};
 use koschei_core::packages::{self, PackageAttr, PackageRef};
 use maud::{html, Markup};
 
+use crate::cache::{Tag, Tags};
 use crate::error::{AppError, AppResult};
 use crate::http::context::{Collection, PageContext};
 use crate::http::forms::FormData;
@@ -515,7 +516,11 @@ async fn package_page(ctx: PageContext, Path(name): Path<String>) -> AppResult<R
             (history_card(&ctx, &entries, &tasks, &changes, &collection, &name, full_page))
         }
     };
-    Ok(layout::page(&ctx, &name, Tab::Packages, content).into_response())
+    let page = layout::page(&ctx, &name, Tab::Packages, content).into_response();
+    // Every collection's row of this name, its groups and the frame; the
+    // priorities and relative times change with time.
+    let tags = Tags::new([Tag::Site, Tag::Groups, Tag::Base(row.base_id)]).time_dependent();
+    Ok(tags.attach(page))
 }
 
 /// The collection named by the form's `collection_id` (400 when unknown)

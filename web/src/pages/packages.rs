@@ -44,7 +44,8 @@ pub async fn package_list(ctx: PageContext) -> AppResult<Response> {
         (layout::collection_tabs(&ctx, true, None))
         (table)
     };
-    Ok(layout::page(&ctx, "Packages", Tab::Packages, content).into_response())
+    let page = layout::page(&ctx, "Packages", Tab::Packages, content).into_response();
+    Ok(package_table::cache_tags(&ctx).attach(page))
 }
 
 /// `/search?q=`: case-insensitive substring search, `*` as wildcard; an
@@ -66,5 +67,6 @@ async fn search(ctx: PageContext) -> AppResult<Response> {
         (layout::collection_tabs(&ctx, true, None))
         (table)
     };
-    Ok(layout::page(&ctx, &format!("Search: {q}"), Tab::Packages, content).into_response())
+    let page = layout::page(&ctx, &format!("Search: {q}"), Tab::Packages, content).into_response();
+    Ok(package_table::cache_tags(&ctx).attach(page))
 }

@@ -8,6 +8,7 @@ use koschei_core::model::BuildState;
 use maud::{html, Markup};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
+use crate::cache::{Tag, Tags};
 use crate::error::AppResult;
 use crate::http::context::{Collection, PageContext};
 use crate::http::query::encode;
@@ -156,6 +157,14 @@ fn push_order_by<'a>(
         q.push(format_args!(" {dir} NULLS LAST, "));
     }
     q.push("1");
+}
+
+/// What the table of `ctx`'s collections shows depends on, for the page
+/// cache: the frame, groups, the collections' packages; relative times and
+/// priorities change with time.
+pub fn cache_tags(ctx: &PageContext) -> Tags {
+    let collections = ctx.current.iter().map(|c| Tag::Collection(c.id));
+    Tags::new([Tag::Site, Tag::Groups].into_iter().chain(collections)).time_dependent()
 }
 
 /// Renders the table (with pagination and ordering) for the current

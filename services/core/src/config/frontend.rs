@@ -25,6 +25,7 @@ pub struct FrontendConfig {
     pub secure_cookie: bool,
     pub auth: AuthConfig,
     pub limits: WebLimits,
+    pub cache: PageCacheConfig,
 }
 
 impl Default for FrontendConfig {
@@ -40,6 +41,7 @@ impl Default for FrontendConfig {
             secure_cookie: true,
             auth: AuthConfig::default(),
             limits: WebLimits::default(),
+            cache: PageCacheConfig::default(),
         }
     }
 }
@@ -78,6 +80,30 @@ impl Default for WebLimits {
             max_unpaginated: 100_000,
             max_per_page: 1000,
             max_event_streams: 1000,
+        }
+    }
+}
+
+/// koschei-web's cache of anonymous answers (`frontend.cache`): answers are
+/// dropped when the database says their data changed, never on a timer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PageCacheConfig {
+    /// Off: every request is answered from the database.
+    pub enabled: bool,
+    /// Memory the cached answers may take, in MiB.
+    pub size_mb: u64,
+    /// Seconds an answer showing relative times ("2 hours ago") or
+    /// time-based priorities is kept even if its data did not change.
+    pub time_dependent_max_age: f64,
+}
+
+impl Default for PageCacheConfig {
+    fn default() -> Self {
+        PageCacheConfig {
+            enabled: true,
+            size_mb: 256,
+            time_dependent_max_age: 60.0,
         }
     }
 }

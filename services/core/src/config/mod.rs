@@ -23,7 +23,7 @@ pub use backend::{
     DatabaseConfig, DependencyConfig, DirectoriesConfig, FedmsgConfig, PriorityConfig,
     PublisherConfig, ServiceConfig,
 };
-pub use frontend::{AuthConfig, BugreportConfig, FrontendConfig, Link, WebLimits};
+pub use frontend::{AuthConfig, BugreportConfig, FrontendConfig, Link, PageCacheConfig, WebLimits};
 pub use koji::{KojiConfig, LoginArgs, SessionOpts};
 
 /// Default configuration file when neither `KOSCHEI_CONFIG` nor `--config` is given.
