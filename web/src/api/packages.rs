@@ -9,9 +9,9 @@ use koschei_core::inspect;
 
 use super::builds::{build, dependency_change};
 use super::error::ApiResult;
-use super::list::ListRequest;
+use super::list::{KeysetPage, ListRequest};
 use super::lookup::{find_collection, package_id};
-use super::params::{ApiQuery, PackagePath, PackagesFilter, Paging};
+use super::params::{After, ApiQuery, PackagePath, PackagesFilter, Paging};
 use super::types::{self, Error, LastBuild, PackageSummary};
 use crate::error::AppError;
 use crate::http::query::encode;
@@ -23,6 +23,7 @@ use crate::state::AppState;
 struct PackageSummaryRow {
     name: String,
     collection: String,
+    collection_order: i32,
     state: String,
     task_id: Option<i32>,
     started: Option<chrono::NaiveDateTime>,
@@ -53,6 +54,42 @@ impl From<PackageSummaryRow> for PackageSummary {
     }
 }
 
+/// Where a row stands in `/api/v1/packages`: package name, the order and
+/// name of its collection (see `packages_order!`).
+type PackageKey = (String, i32, String);
+
+impl PackageSummaryRow {
+    fn key(&self) -> PackageKey {
+        (
+            self.name.clone(),
+            self.collection_order,
+            self.collection.clone(),
+        )
+    }
+
+    fn write(buf: &mut Vec<u8>, row: PackageSummaryRow) -> serde_json::Result<()> {
+        serde_json::to_writer(buf, &PackageSummary::from(row))
+    }
+}
+
+/// The columns of a [`PackageSummaryRow`].
+macro_rules! packages_columns {
+    () => {
+        r#"SELECT p.name, c.name AS collection, c."order" AS collection_order,
+                  package_state(p) AS state, b.task_id, b.started, b.finished,
+                  b.epoch, b.version, b.release"#
+    };
+}
+
+/// The order of `/api/v1/packages`: by name (the index `ix_package_name`),
+/// then the collection shown first. Collection names are unique and a
+/// package name is in a collection once, so the key is a row's own.
+macro_rules! packages_order {
+    () => {
+        r#" ORDER BY p.name, c."order" DESC, c.name DESC"#
+    };
+}
+
 /// The packages `/api/v1/packages` lists: `$1` collection names, `$2`
 /// package names (empty: all).
 macro_rules! packages_where {
@@ -73,13 +110,13 @@ macro_rules! packages_where {
     get,
     path = "/api/v1/packages",
     tag = "packages",
-    params(PackagesFilter, Paging),
+    params(PackagesFilter, Paging, After),
     responses(
         (status = 200, description = "Packages", body = [PackageSummary], headers(
-            ("X-Total-Count" = i64, description = "Length of the whole list"),
-            ("Link" = String, description = "rel=\"prev\" and rel=\"next\" page URLs (paged requests)"),
+            ("X-Total-Count" = i64, description = "Length of the whole list (not on keyset pages)"),
+            ("Link" = String, description = "rel=\"prev\" and rel=\"next\" page URLs (paged requests); rel=\"next\" with the next `after` (keyset pages)"),
         )),
-        (status = 400, description = "Bad page or per_page, or an unpaged list too long", body = Error),
+        (status = 400, description = "Bad page, per_page or after, page with after, or an unpaged list too long", body = Error),
         (status = 404, description = "Unknown collection", body = Error),
     )
 )]
@@ -87,8 +124,11 @@ pub async fn list_packages(
     State(state): State<AppState>,
     filter: ApiQuery<PackagesFilter>,
     paging: ApiQuery<Paging>,
+    after: ApiQuery<After>,
 ) -> ApiResult<Response> {
-    let list = ListRequest::new(&paging.params, &state.config.frontend.limits)?;
+    let list =
+        ListRequest::with_after(&paging.params, &after.params, &state.config.frontend.limits)?;
+    let keyset = list.keyset::<PackageKey>()?;
     let collections = filter.params.collections();
     let names = filter.params.name;
     if !collections.is_empty() {
@@ -101,6 +141,12 @@ pub async fn list_packages(
             return Err(AppError::NotFound(format!("Collection not found: {unknown}")).into());
         }
     }
+    if let Some(page) = keyset {
+        let rows = keyset_page(&state, &collections, &names, page).await?;
+        let path = "/api/v1/packages";
+        let key = PackageSummaryRow::key;
+        return Ok(list.respond_keyset(path, &paging.args, rows, key, PackageSummaryRow::write)?);
+    }
     let total: i64 = sqlx::query_scalar(concat!("SELECT count(*)", packages_where!()))
         .bind(&collections)
         .bind(&names)
@@ -109,10 +155,10 @@ pub async fn list_packages(
     list.check_total(total)?;
     let (limit, offset) = list.limit_offset();
     let rows = sqlx::query_as::<_, PackageSummaryRow>(concat!(
-        "SELECT p.name, c.name AS collection, package_state(p) AS state, b.task_id,
-                b.started, b.finished, b.epoch, b.version, b.release",
+        packages_columns!(),
         packages_where!(),
-        r#" ORDER BY p.name, c."order" DESC, c.name DESC LIMIT $3 OFFSET $4"#
+        packages_order!(),
+        " LIMIT $3 OFFSET $4"
     ))
     .bind(collections)
     .bind(names)
@@ -124,8 +170,48 @@ pub async fn list_packages(
         "/api/v1/packages",
         &paging.args,
         rows,
-        |buf, row| serde_json::to_writer(buf, &PackageSummary::from(row)),
+        PackageSummaryRow::write,
     ))
+}
+
+/// The rows of a keyset page of `/api/v1/packages`: a range of
+/// `ix_package_name` from the cursor's name on, never a sort of the
+/// whole list (two statements, so that neither plan depends on whether
+/// a cursor was given).
+async fn keyset_page(
+    state: &AppState,
+    collections: &[String],
+    names: &[String],
+    page: KeysetPage<PackageKey>,
+) -> sqlx::Result<Vec<PackageSummaryRow>> {
+    let Some((name, order, collection)) = page.after else {
+        return sqlx::query_as(concat!(
+            packages_columns!(),
+            packages_where!(),
+            packages_order!(),
+            " LIMIT $3"
+        ))
+        .bind(collections)
+        .bind(names)
+        .bind(page.limit)
+        .fetch_all(&state.pool)
+        .await;
+    };
+    sqlx::query_as(concat!(
+        packages_columns!(),
+        packages_where!(),
+        r#" AND p.name >= $3 AND (p.name > $3 OR (c."order", c.name) < ($4, $5))"#,
+        packages_order!(),
+        " LIMIT $6"
+    ))
+    .bind(collections)
+    .bind(names)
+    .bind(name)
+    .bind(order)
+    .bind(collection)
+    .bind(page.limit)
+    .fetch_all(&state.pool)
+    .await
 }
 
 /// A package explained: state, priority components, skip reasons, pending

@@ -97,6 +97,20 @@ pub struct Paging {
     pub per_page: Option<String>,
 }
 
+/// Keyset paging of a list: `per_page` elements after a cursor.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct After {
+    /// The elements after this cursor, in the list's order: empty for the
+    /// first page; each page's `Link` `rel="next"` carries the cursor of
+    /// its last element (an opaque text; a text that is not a cursor of
+    /// this list gives 400). Deep pages cost as little as the first, and
+    /// elements added or removed meanwhile shift nothing (no element is
+    /// answered twice). Not with `page`; such pages have no
+    /// `X-Total-Count`.
+    pub after: Option<String>,
+}
+
 /// Filters of `/api/v1/packages`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
