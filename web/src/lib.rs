@@ -39,6 +39,7 @@ pub mod cache;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod listener;
 pub mod pages;
 pub mod render;
 pub mod router;

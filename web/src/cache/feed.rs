@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use koschei_koji::backoff::BackoffPolicy;
 use serde::Deserialize;
-use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 use tokio::sync::{oneshot, watch, Notify};
 
@@ -122,8 +121,8 @@ impl ChangeFeed {
     /// the connection is lost.
     async fn listen(self: Arc<Self>, pool: PgPool) {
         let mut delays = RECONNECT.start();
-        loop {
-            let mut listener = match connect(&pool).await {
+        while !pool.is_closed() {
+            let mut listener = match crate::listener::listen(&pool, CHANNEL).await {
                 Ok(listener) => listener,
                 Err(e) => {
                     tracing::warn!("cache change feed: cannot listen: {e}");
@@ -217,12 +216,6 @@ impl ChangeFeed {
             Ok(Some(true))
         )
     }
-}
-
-async fn connect(pool: &PgPool) -> sqlx::Result<PgListener> {
-    let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(CHANNEL).await?;
-    Ok(listener)
 }
 
 #[cfg(test)]
