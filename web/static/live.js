@@ -55,6 +55,9 @@
       url += "&last_event_id=" + encodeURIComponent(lastId);
     }
     var source = new EventSource(url);
+    source.onopen = function () {
+      document.body.dataset.live = "on"; // updates are live (for styles and tests)
+    };
     source.addEventListener("package.state.change", function (event) {
       lastId = event.lastEventId;
       changed(event);

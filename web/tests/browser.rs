@@ -406,3 +406,60 @@ async fn login_redirect_stays_on_the_host(pool: PgPool) {
     }
     browser.close().await;
 }
+
+/// `static/live.js`: an open package list follows the event stream and
+/// swaps a state icon for the one the server renders for the new state
+/// (`ignored` looked up in the API).
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn state_icons_follow_the_event_stream(pool: PgPool) {
+    use koschei_core::model::MessageState;
+    let w = world(&pool).await;
+    let mut config = common::config();
+    config.fedmsg_publisher.enabled = true;
+    let base = common::serve(&pool, config.clone()).await;
+    let browser = Browser::launch().await;
+    browser
+        .goto(&format!("{base}/packages?collection=f25"))
+        .await;
+    browser.wait_for_text("eclipse").await;
+    let open = "document.body.dataset.live === 'on'";
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    while browser.eval(open).await != json!(true) {
+        assert!(tokio::time::Instant::now() < deadline, "no event stream");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let icon = |name: &str| {
+        format!("document.querySelector('[data-package=\"{name}\"][data-collection=\"f25\"] .state').outerHTML")
+    };
+    // A change as the services write it; rnv blocked meanwhile (`ignored`).
+    sqlx::query("UPDATE package SET blocked = true WHERE id = $1")
+        .bind(w.rnv)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    koschei_core::outbox::packages_state_changed(
+        &mut tx,
+        &config,
+        &[
+            (w.eclipse, MessageState::Failing, MessageState::Ok),
+            (w.rnv, MessageState::Ok, MessageState::Ignored),
+        ],
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    for (name, state) in [("eclipse", "ok"), ("rnv", "blocked")] {
+        let want = json!(koschei_web::render::state_badges::state_icon(state).into_string());
+        let deadline = tokio::time::Instant::now() + TIMEOUT;
+        while browser.eval(&icon(name)).await != want {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{name}: {} instead of {want}",
+                browser.eval(&icon(name)).await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    browser.close().await;
+}
