@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::body::{Body, Bytes};
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -20,6 +20,7 @@ use tokio::sync::{OnceCell, Semaphore};
 
 use super::feed::ChangeFeed;
 use super::tags::{Clock, Stamp, Tag, Tags};
+use crate::http::conditional::etag_of;
 use crate::http::session::COOKIE_NAME;
 
 /// Largest answer stored (larger ones are sent, not kept).
@@ -190,7 +191,24 @@ pub async fn layer(
         headers,
         _leader: leader,
     };
-    let body = tee(body, store);
+    // A body already in memory is stored at once and answered with its
+    // ETag; a streamed one is stored once it was sent.
+    let whole = body.size_hint().exact().filter(|&n| n <= MAX_ENTRY as u64);
+    let body = match whole {
+        Some(n) => match axum::body::to_bytes(body, n as usize).await {
+            Ok(bytes) => {
+                parts
+                    .headers
+                    .insert(header::ETAG, store.finish(bytes.clone()));
+                Body::from(bytes)
+            }
+            Err(e) => {
+                tracing::error!("reading an answer to cache it: {e}");
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+        },
+        None => tee(body, store),
+    };
     let mut response = Response::from_parts(parts, body);
     let headers = response.headers_mut();
     headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
@@ -282,14 +300,13 @@ struct Store {
 }
 
 impl Store {
-    fn finish(mut self, body: Bytes) {
-        let etag = format!("W/\"{:032x}\"", xxhash_rust::xxh3::xxh3_128(&body));
-        if let Ok(v) = HeaderValue::from_str(&etag) {
-            self.headers.insert(header::ETAG, v);
-        }
-        // Stored only if nothing it depends on changed while it was made.
+    /// Stores the answer `body` (if nothing it depends on changed while it
+    /// was made); its ETag.
+    fn finish(mut self, body: Bytes) -> HeaderValue {
+        let etag = etag_of(&body);
+        self.headers.insert(header::ETAG, etag.clone());
         if !self.cache.clock.unchanged_since(self.stamp, &self.tags) {
-            return;
+            return etag;
         }
         let entry = Entry {
             stamp: self.stamp,
@@ -300,6 +317,7 @@ impl Store {
             gzipped: OnceCell::new(),
         };
         self.cache.entries.insert(self.key, Arc::new(entry));
+        etag
     }
 }
 
@@ -342,7 +360,8 @@ impl futures_util::Stream for Tee {
             Some(Err(_)) => this.store = None,
             None => {
                 if let Some(store) = this.store.take() {
-                    store.finish(Bytes::from(std::mem::take(&mut this.buf)));
+                    // Too late for this answer's headers; the stored copy has it.
+                    let _etag = store.finish(Bytes::from(std::mem::take(&mut this.buf)));
                 }
             }
         }

@@ -114,12 +114,14 @@ async fn with_etag(response: Response) -> Result<Response, Response> {
             return Err(failed);
         }
     };
-    let etag = format!("W/\"{:032x}\"", xxh3_128(&bytes));
-    parts.headers.insert(
-        header::ETAG,
-        HeaderValue::from_str(&etag).expect("hex is a valid header value"),
-    );
+    parts.headers.insert(header::ETAG, etag_of(&bytes));
     Ok(Response::from_parts(parts, Body::from(bytes)))
+}
+
+/// The weak ETag of a body: `W/"<xxh3-128 in hex>"`.
+pub fn etag_of(body: &[u8]) -> HeaderValue {
+    HeaderValue::from_str(&format!("W/\"{:032x}\"", xxh3_128(body)))
+        .expect("hex is a valid header value")
 }
 
 /// The `304` standing for `response`: its validator and caching headers,
