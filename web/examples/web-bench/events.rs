@@ -13,9 +13,9 @@ use sqlx::PgPool;
 use tokio::sync::{mpsc, watch, Semaphore};
 
 use crate::process::{self, Usage};
-use crate::sse;
 use crate::state_changes::Writer;
-use crate::stats::{quantile, round1, us_to_ms};
+use crate::stats::{micros, quantile, round1, us_to_ms};
+use crate::stream_client::{Client, Received};
 
 /// What `web-bench events` does.
 pub struct Plan {
@@ -28,20 +28,10 @@ pub struct Plan {
     pub connect_parallelism: usize,
     /// Time the clients have to receive everything after the last commit.
     pub drain_timeout: Duration,
+    /// Pause of a client before reopening a stream that ended.
+    pub reconnect_delay: Duration,
     /// koschei-web's process, for its memory.
     pub server_pid: Option<u32>,
-}
-
-/// What one client received.
-#[derive(Default)]
-struct Received {
-    /// `(seq − seq before the burst, µs since the epoch)` of each event
-    /// after the burst started, in arrival order.
-    events: Vec<(u32, u32)>,
-    /// Events of the data check (the first client) whose `data` does not
-    /// match their `id:` and `event:`.
-    bad_data: usize,
-    error: Option<String>,
 }
 
 /// The events of one transaction: the outbox rows up to `last_outbox_id`.
@@ -89,6 +79,7 @@ pub async fn run(pool: PgPool, plan: Plan) -> anyhow::Result<Value> {
             epoch,
             expected: plan.events,
             check_data: c == 0,
+            reconnect_delay: plan.reconnect_delay,
         };
         let (gate, connected, stop) = (gate.clone(), connected_tx.clone(), stop_rx.clone());
         handles.push(tokio::spawn(client.follow(gate, connected, stop)));
@@ -198,6 +189,8 @@ pub async fn run(pool: PgPool, plan: Plan) -> anyhow::Result<Value> {
         "duplicated": figures.duplicated,
         "unexpected": figures.unexpected,
         "bad_data": figures.bad_data,
+        "dropped_streams": figures.drops,
+        "reconnects": figures.reconnects,
         "client_errors": figures.errors,
         "first_client_error": figures.first_error,
         "server": {
@@ -207,106 +200,6 @@ pub async fn run(pool: PgPool, plan: Plan) -> anyhow::Result<Value> {
         },
         "client": own_after.json(Some(&own_before)),
     }))
-}
-
-/// `d` in whole microseconds (the benchmark lasts far less than 71 minutes).
-fn micros(d: Duration) -> u32 {
-    u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
-}
-
-/// One SSE client.
-struct Client {
-    http: reqwest::Client,
-    url: String,
-    seq_before: i64,
-    epoch: Instant,
-    /// Events after `seq_before` to receive before leaving.
-    expected: usize,
-    /// Whether to check each event's `data` against its `id:` and `event:`.
-    check_data: bool,
-}
-
-impl Client {
-    /// Opens the stream (reporting on `connected`) and records the events
-    /// until it has `expected` of them or `stop` is raised.
-    async fn follow(
-        self,
-        gate: Arc<Semaphore>,
-        connected: mpsc::Sender<Result<(), String>>,
-        mut stop: watch::Receiver<bool>,
-    ) -> Received {
-        let mut received = Received {
-            events: Vec::with_capacity(self.expected),
-            ..Received::default()
-        };
-        let permit = gate.acquire().await;
-        let response = self
-            .http
-            .get(&self.url)
-            .header("Accept", "text/event-stream")
-            .header("Last-Event-ID", self.seq_before.to_string())
-            .send()
-            .await;
-        drop(permit);
-        let mut response = match response {
-            Ok(r) if r.status().is_success() => r,
-            Ok(r) => {
-                let e = format!("HTTP {}", r.status());
-                let _ = connected.send(Err(e.clone())).await;
-                received.error = Some(e);
-                return received;
-            }
-            Err(e) => {
-                let _ = connected.send(Err(format!("{e:#}"))).await;
-                received.error = Some(format!("{e:#}"));
-                return received;
-            }
-        };
-        let _ = connected.send(Ok(())).await;
-        drop(connected);
-        let mut parser = sse::Parser::new(self.check_data);
-        while received.events.len() < self.expected {
-            let chunk = tokio::select! {
-                chunk = response.chunk() => chunk,
-                _ = stop.wait_for(|s| *s) => break,
-            };
-            let chunk = match chunk {
-                Ok(Some(chunk)) => chunk,
-                Ok(None) => {
-                    received.error = Some("the stream ended".into());
-                    break;
-                }
-                Err(e) => {
-                    received.error = Some(format!("{e:#}"));
-                    break;
-                }
-            };
-            let now = micros(self.epoch.elapsed());
-            parser.feed(&chunk, |event| {
-                let seq: i64 = event.id.parse().unwrap_or(0);
-                if seq > self.seq_before {
-                    received.events.push(((seq - self.seq_before) as u32, now));
-                }
-                if self.check_data && !data_matches(&event) {
-                    received.bad_data += 1;
-                }
-            });
-        }
-        received
-    }
-}
-
-/// Whether an event's JSON `data` has its `id:` as `id` and a `topic`
-/// ending in its `event:` name.
-fn data_matches(event: &sse::Event<'_>) -> bool {
-    let Ok(data) = serde_json::from_str::<Value>(event.data) else {
-        return false;
-    };
-    data["id"].as_i64().map(|id| id.to_string()).as_deref() == Some(event.id)
-        && data["topic"]
-            .as_str()
-            .is_some_and(|t| t.ends_with(event.event))
-        && data["body"].is_object()
 }
 
 /// The figures of all clients together.
@@ -323,6 +216,10 @@ struct Tally {
     /// Events after the burst started that are not of the burst.
     unexpected: usize,
     bad_data: usize,
+    /// Streams that ended early, and reopened ones, summed.
+    drops: usize,
+    reconnects: usize,
+    /// Clients that met an error, and the first error.
     errors: usize,
     first_error: Option<String>,
 }
@@ -339,6 +236,8 @@ fn tally(received: &[Received], burst: &HashMap<u32, (u32, u32)>) -> Tally {
         duplicated: 0,
         unexpected: 0,
         bad_data: 0,
+        drops: 0,
+        reconnects: 0,
         errors: 0,
         first_error: None,
     };
@@ -363,6 +262,8 @@ fn tally(received: &[Received], burst: &HashMap<u32, (u32, u32)>) -> Tally {
         t.min_received = t.min_received.min(r.events.len());
         t.max_received = t.max_received.max(r.events.len());
         t.bad_data += r.bad_data;
+        t.drops += r.drops;
+        t.reconnects += r.reconnects;
         if let Some(e) = &r.error {
             t.errors += 1;
             t.first_error.get_or_insert_with(|| e.clone());

@@ -25,6 +25,7 @@ mod seed;
 mod sse;
 mod state_changes;
 mod stats;
+mod stream_client;
 
 use std::time::Duration;
 
@@ -76,8 +77,12 @@ enum Command {
         connect_parallelism: usize,
         /// Seconds the clients have to receive everything after the last
         /// commit.
-        #[arg(long, default_value_t = 120.0)]
+        #[arg(long, default_value_t = 300.0)]
         drain_timeout: f64,
+        /// Seconds a client waits before reopening a stream that ended (the
+        /// server drops clients that fall too far behind), as browsers do.
+        #[arg(long, default_value_t = 3.0)]
+        reconnect_delay: f64,
         /// koschei-web's pid, for its memory (`/proc/<pid>/status`).
         #[arg(long)]
         server_pid: Option<u32>,
@@ -117,6 +122,7 @@ async fn main() -> anyhow::Result<()> {
             batch,
             connect_parallelism,
             drain_timeout,
+            reconnect_delay,
             server_pid,
         } => {
             let plan = events::Plan {
@@ -126,6 +132,7 @@ async fn main() -> anyhow::Result<()> {
                 batch,
                 connect_parallelism,
                 drain_timeout: Duration::from_secs_f64(drain_timeout),
+                reconnect_delay: Duration::from_secs_f64(reconnect_delay),
                 server_pid,
             };
             events::run(database().await?, plan).await?
