@@ -13,7 +13,7 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use sqlx::postgres::{PgListener, PgPoolOptions};
+use koschei_koji::backoff::BackoffPolicy;
 use sqlx::PgPool;
 use tokio::sync::{broadcast, watch, Notify, OnceCell, OwnedSemaphorePermit, Semaphore};
 
@@ -110,53 +110,35 @@ impl EventHub {
     }
 }
 
-/// The wait after `failures` failures in a row: 0.5 s doubling up to 30 s.
-fn backoff(failures: u32) -> Duration {
-    Duration::from_millis(500 << failures.min(6)).min(Duration::from_secs(30))
-}
+/// Waits between failed attempts (listening, reading the log).
+const RETRY: BackoffPolicy =
+    BackoffPolicy::capped(Duration::from_millis(500), Duration::from_secs(30));
 
 /// The listener task: wakes the reader on each notification and on each
-/// (re)connection. It listens on a connection of its own, not one of the
-/// pool's (which serve requests), and ends when the pool is closed.
+/// (re)connection, on a connection of its own (`crate::listener`); ends
+/// when the pool is closed or the hub is gone.
 async fn listen(pool: PgPool, wake: Arc<Notify>, hub: Weak<Inner>) {
-    let own = PgPoolOptions::new()
-        .max_connections(1)
-        .connect_lazy_with((*pool.connect_options()).clone());
-    tokio::select! {
-        () = listen_on(&own, &wake, &hub) => {}
-        () = pool.close_event() => {}
-    }
-    own.close().await;
-}
-
-/// [`listen`] on `pool`.
-async fn listen_on(pool: &PgPool, wake: &Notify, hub: &Weak<Inner>) {
-    let mut failures = 0;
-    while hub.strong_count() > 0 {
-        let mut listener = match PgListener::connect_with(pool).await {
+    let mut delays = RETRY.start();
+    while hub.strong_count() > 0 && !pool.is_closed() {
+        let mut listener = match crate::listener::listen(&pool, CHANNEL).await {
             Ok(l) => l,
-            Err(sqlx::Error::PoolClosed) => return,
             Err(e) => {
-                tracing::warn!("event hub: cannot connect to listen: {e}");
-                tokio::time::sleep(backoff(failures)).await;
-                failures += 1;
+                tracing::warn!("event hub: cannot listen on {CHANNEL}: {e}");
+                tokio::time::sleep(delays.next_delay()).await;
                 continue;
             }
         };
-        if let Err(e) = listener.listen(CHANNEL).await {
-            tracing::warn!("event hub: LISTEN {CHANNEL} failed: {e}");
-            tokio::time::sleep(backoff(failures)).await;
-            failures += 1;
-            continue;
-        }
-        failures = 0;
+        delays.reset();
         // Events committed while not listening.
         wake.notify_one();
         loop {
-            match listener.try_recv().await {
+            let received = tokio::select! {
+                r = listener.try_recv() => r,
+                () = pool.close_event() => return,
+            };
+            match received {
                 // A notification, or (`None`) a lost connection re-established.
                 Ok(_) => wake.notify_one(),
-                Err(sqlx::Error::PoolClosed) => return,
                 Err(e) => {
                     tracing::warn!("event hub: listening failed: {e}");
                     break;
@@ -166,26 +148,24 @@ async fn listen_on(pool: &PgPool, wake: &Notify, hub: &Weak<Inner>) {
                 return;
             }
         }
-        tokio::time::sleep(backoff(failures)).await;
-        failures += 1;
+        tokio::time::sleep(delays.next_delay()).await;
     }
 }
 
 /// The reader task: on each wake-up, broadcasts the events after `last`.
 async fn broadcast_new(hub: Weak<Inner>, mut last: i64, wake: Arc<Notify>) {
-    let mut failures = 0;
+    let mut delays = RETRY.start();
     loop {
         let Some(inner) = hub.upgrade() else { return };
         let wait = match catch_up(&inner, &mut last).await {
             Ok(()) => {
-                failures = 0;
+                delays.reset();
                 FALLBACK
             }
             Err(sqlx::Error::PoolClosed) => return,
             Err(e) => {
                 tracing::warn!("event hub: reading the event log failed: {e}");
-                failures += 1;
-                backoff(failures - 1)
+                delays.next_delay()
             }
         };
         drop(inner);
