@@ -13,6 +13,7 @@ use super::list::{KeysetPage, ListRequest};
 use super::lookup::{find_collection, package_id};
 use super::params::{After, ApiQuery, PackagePath, PackagesFilter, Paging};
 use super::types::{self, Error, LastBuild, PackageSummary};
+use crate::cache::{Tag, Tags};
 use crate::error::AppError;
 use crate::http::query::encode;
 use crate::pages::builds;
@@ -145,7 +146,9 @@ pub async fn list_packages(
         let rows = keyset_page(&state, &collections, &names, page).await?;
         let path = "/api/v1/packages";
         let key = PackageSummaryRow::key;
-        return Ok(list.respond_keyset(path, &paging.args, rows, key, PackageSummaryRow::write)?);
+        let answer =
+            list.respond_keyset(path, &paging.args, rows, key, PackageSummaryRow::write)?;
+        return Ok(cache_tags().attach(answer));
     }
     let total: i64 = sqlx::query_scalar(concat!("SELECT count(*)", packages_where!()))
         .bind(&collections)
@@ -164,14 +167,21 @@ pub async fn list_packages(
     .bind(names)
     .bind(limit)
     .bind(offset);
-    Ok(list.respond(
+    let answer = list.respond(
         state.pool.clone(),
         total,
         "/api/v1/packages",
         &paging.args,
         rows,
         PackageSummaryRow::write,
-    ))
+    );
+    Ok(cache_tags().attach(answer))
+}
+
+/// The package list depends on the collections and on every package, for
+/// the page cache.
+fn cache_tags() -> Tags {
+    Tags::new([Tag::Site, Tag::Packages])
 }
 
 /// The rows of a keyset page of `/api/v1/packages`: a range of
