@@ -1,7 +1,8 @@
 //! `web-bench mixed`: the page load (package list pages, package pages, API
 //! pages) while a writer changes every package once, batch by batch as a
 //! resolver pass does; then a freshness check: the web shows the final
-//! state of every package right after the pass.
+//! state of every package right after the pass; then the same pass (back)
+//! without page load, for comparison.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -60,25 +61,28 @@ pub async fn run(pool: PgPool, plan: Plan) -> anyhow::Result<Value> {
         )
     };
     let writer = Writer::new(pool.clone());
-    let started = Instant::now();
-    let (mut transactions, mut messages) = (0, 0);
-    for chunk in ids.chunks(plan.batch.max(1)) {
-        messages += writer.flip_resolved(chunk).await?.messages;
-        transactions += 1;
-    }
-    let pass_s = started.elapsed().as_secs_f64();
+    let pass = run_pass(&writer, &ids, plan.batch).await?;
     let _ = stop_tx.send(true);
     let m = load.await??;
     let server_after = process::server(plan.server_pid);
     let own_after = Usage::of(None)?;
     eprintln!(
-        "mixed: {} packages changed in {transactions} transactions in {pass_s:.1} s; \
+        "mixed: {} packages changed in {} transactions in {:.1} s; \
          {} requests, {} errors meanwhile",
         ids.len(),
+        pass.transactions,
+        pass.seconds,
         m.latencies.iter().map(Vec::len).sum::<usize>(),
         m.errors.iter().sum::<usize>()
     );
     let freshness = freshness(&pool, &client, base).await?;
+    // The same pass without page load (flipping every package back), for
+    // comparison.
+    let idle = run_pass(&writer, &ids, plan.batch).await?;
+    eprintln!(
+        "mixed: the pass without page load took {:.1} s",
+        idle.seconds
+    );
     let mut pages = serde_json::Map::new();
     for (k, name) in KINDS.iter().enumerate() {
         let mut figures = m.figures(k);
@@ -89,9 +93,10 @@ pub async fn run(pool: PgPool, plan: Plan) -> anyhow::Result<Value> {
         "concurrency": plan.concurrency,
         "packages": ids.len(),
         "batch": plan.batch,
-        "transactions": transactions,
-        "state_messages": messages,
-        "pass_s": round1(pass_s),
+        "transactions": pass.transactions,
+        "state_messages": pass.messages,
+        "pass_s": round1(pass.seconds),
+        "idle_pass_s": round1(idle.seconds),
         "pages": pages,
         "fresh": freshness["fresh"],
         "freshness": freshness,
@@ -101,6 +106,28 @@ pub async fn run(pool: PgPool, plan: Plan) -> anyhow::Result<Value> {
         },
         "client": own_after.json(Some(&own_before)),
     }))
+}
+
+/// A finished pass over every package.
+struct Pass {
+    seconds: f64,
+    transactions: usize,
+    messages: usize,
+}
+
+/// Flips `resolved` of every package in `ids`, `batch` per transaction.
+async fn run_pass(writer: &Writer, ids: &[i32], batch: usize) -> anyhow::Result<Pass> {
+    let started = Instant::now();
+    let (mut transactions, mut messages) = (0, 0);
+    for chunk in ids.chunks(batch.max(1)) {
+        messages += writer.flip_resolved(chunk).await?.messages;
+        transactions += 1;
+    }
+    Ok(Pass {
+        seconds: started.elapsed().as_secs_f64(),
+        transactions,
+        messages,
+    })
 }
 
 /// Package list pages (the first ten), package pages and API pages of 100
