@@ -16,6 +16,23 @@ async fn no_collections_is_an_error(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "MIGRATIONS")]
+async fn a_package_without_builds_is_listed_while_another_builds(pool: PgPool) {
+    let w = world(&pool).await;
+    // `foo` has a running build; `newcomer` has never been built anywhere.
+    koschei_core::fixtures::package(&pool, w.f25, "newcomer").await;
+    let mut c = Client::new(&pool);
+    for uri in [
+        "/packages",
+        "/packages?collection=f25",
+        "/packages?order_by=running",
+    ] {
+        c.get(uri)
+            .await
+            .expect(StatusCode::OK, &["newcomer", "foo"]);
+    }
+}
+
+#[sqlx::test(migrator = "MIGRATIONS")]
 async fn package_list_unified_and_single(pool: PgPool) {
     world(&pool).await;
     let mut c = Client::new(&pool);

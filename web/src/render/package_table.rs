@@ -98,11 +98,12 @@ struct UnifiedRow {
 }
 
 /// Whether the package's last build is running; a hashed lookup in the
-/// (few) running builds, so ordering by it needs no join.
+/// (few) running builds, so ordering by it needs no join. False, not NULL,
+/// for a package without builds.
 const RUNNING: &str = concat!(
-    "(p.last_build_id IN (SELECT id FROM build WHERE state = ",
+    "COALESCE(p.last_build_id IN (SELECT id FROM build WHERE state = ",
     koschei_core::build_state_code!(Running),
-    "))"
+    "), false)"
 );
 
 /// Display rank of a state for sorting (problems first).
