@@ -2,12 +2,35 @@
 //! change feed, the event hub): each on a connection of its own, so that a
 //! small request pool (`--db-connections`) is never short of one.
 
+use std::time::Duration;
+
+use koschei_koji::backoff::BackoffPolicy;
 use sqlx::postgres::{PgListener, PgPoolOptions};
 use sqlx::PgPool;
 
-/// A listener on `channel`, connected with `pool`'s options but outside it.
-/// Dropping the listener closes its connection.
-pub async fn listen(pool: &PgPool, channel: &str) -> sqlx::Result<PgListener> {
+/// Delays between failed attempts to listen.
+const RETRY: BackoffPolicy =
+    BackoffPolicy::capped(Duration::from_millis(100), Duration::from_secs(5));
+
+/// A listener on `channel`, connected with `pool`'s options but outside it;
+/// tried again with back-off until it works. `None` once `pool` is closed.
+/// Dropping the listener closes its connection; `task` names the caller in
+/// the log.
+pub async fn listen(pool: &PgPool, channel: &str, task: &str) -> Option<PgListener> {
+    let mut delays = RETRY.start();
+    while !pool.is_closed() {
+        match try_listen(pool, channel).await {
+            Ok(listener) => return Some(listener),
+            Err(e) => {
+                tracing::warn!("{task}: cannot listen on {channel}: {e}");
+                tokio::time::sleep(delays.next_delay()).await;
+            }
+        }
+    }
+    None
+}
+
+async fn try_listen(pool: &PgPool, channel: &str) -> sqlx::Result<PgListener> {
     let own = PgPoolOptions::new()
         .max_connections(1)
         .connect_lazy_with((*pool.connect_options()).clone());

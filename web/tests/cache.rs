@@ -40,6 +40,16 @@ async fn commit(pool: &PgPool, sql: &str) {
     sqlx::raw_sql(sql).execute(pool).await.unwrap();
 }
 
+/// Sets a package's resolution as the resolver does (its own transaction).
+async fn set_resolved(pool: &PgPool, package: i32, resolved: bool) {
+    sqlx::query("UPDATE package SET resolved = $2 WHERE id = $1")
+        .bind(package)
+        .bind(resolved)
+        .execute(pool)
+        .await
+        .unwrap();
+}
+
 #[sqlx::test(migrator = "MIGRATIONS")]
 async fn every_kind_of_change_is_on_the_next_request(pool: PgPool) {
     let w = world(&pool).await;
@@ -51,14 +61,7 @@ async fn every_kind_of_change_is_on_the_next_request(pool: PgPool) {
     until_hit(&mut c, page).await;
 
     // A package's state (as the resolver writes it).
-    commit(
-        &pool,
-        &format!(
-            "UPDATE package SET resolved = false WHERE id = {}",
-            w.eclipse
-        ),
-    )
-    .await;
+    set_resolved(&pool, w.eclipse, false).await;
     let r = c.get(list).await;
     assert_eq!(cache_header(&r), "miss");
     assert_eq!(unresolved(&r), unresolved(&before) + 1, "{}", r.body);
@@ -140,27 +143,13 @@ async fn changes_are_seen_after_the_feed_reconnects(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(killed, vec![true], "the feed's listener was not found");
-    commit(
-        &pool,
-        &format!(
-            "UPDATE package SET resolved = false WHERE id = {}",
-            w.eclipse
-        ),
-    )
-    .await;
+    set_resolved(&pool, w.eclipse, false).await;
     let r = c.get(list).await;
     assert_ne!(cache_header(&r), "hit");
     assert_eq!(unresolved(&r), before + 1, "{}", r.body);
     // The feed comes back and the cache with it, still fresh.
     until_hit(&mut c, list).await;
-    commit(
-        &pool,
-        &format!(
-            "UPDATE package SET resolved = true WHERE id = {}",
-            w.eclipse
-        ),
-    )
-    .await;
+    set_resolved(&pool, w.eclipse, true).await;
     let r = c.get(list).await;
     assert_eq!(cache_header(&r), "miss");
     assert_eq!(unresolved(&r), before, "{}", r.body);

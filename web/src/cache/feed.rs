@@ -14,7 +14,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use koschei_koji::backoff::BackoffPolicy;
 use serde::Deserialize;
 use sqlx::PgPool;
 use tokio::sync::{oneshot, watch, Notify};
@@ -27,10 +26,6 @@ pub const CHANNEL: &str = "koschei_change";
 /// How long a request waits for its token before it is answered from the
 /// database (the feed is then presumably broken).
 const SYNC_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// Reconnection delays of the listener.
-const RECONNECT: BackoffPolicy =
-    BackoffPolicy::capped(Duration::from_millis(100), Duration::from_secs(5));
 
 /// One notification's payload (see the `change_notifications` migration).
 #[derive(Debug, Deserialize, PartialEq)]
@@ -120,17 +115,9 @@ impl ChangeFeed {
     /// The listener: (re)connects, applies notifications, goes dark when
     /// the connection is lost.
     async fn listen(self: Arc<Self>, pool: PgPool) {
-        let mut delays = RECONNECT.start();
-        while !pool.is_closed() {
-            let mut listener = match crate::listener::listen(&pool, CHANNEL).await {
-                Ok(listener) => listener,
-                Err(e) => {
-                    tracing::warn!("cache change feed: cannot listen: {e}");
-                    tokio::time::sleep(delays.next_delay()).await;
-                    continue;
-                }
-            };
-            delays.reset();
+        while let Some(mut listener) =
+            crate::listener::listen(&pool, CHANNEL, "cache change feed").await
+        {
             let epoch = self.clock.go_live();
             self.progress.send_modify(|p| p.epoch = epoch);
             tracing::info!("cache change feed: listening on {CHANNEL}");

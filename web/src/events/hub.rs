@@ -110,7 +110,7 @@ impl EventHub {
     }
 }
 
-/// Waits between failed attempts (listening, reading the log).
+/// Waits between failed reads of the log.
 const RETRY: BackoffPolicy =
     BackoffPolicy::capped(Duration::from_millis(500), Duration::from_secs(30));
 
@@ -118,17 +118,10 @@ const RETRY: BackoffPolicy =
 /// (re)connection, on a connection of its own (`crate::listener`); ends
 /// when the pool is closed or the hub is gone.
 async fn listen(pool: PgPool, wake: Arc<Notify>, hub: Weak<Inner>) {
-    let mut delays = RETRY.start();
-    while hub.strong_count() > 0 && !pool.is_closed() {
-        let mut listener = match crate::listener::listen(&pool, CHANNEL).await {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::warn!("event hub: cannot listen on {CHANNEL}: {e}");
-                tokio::time::sleep(delays.next_delay()).await;
-                continue;
-            }
+    while hub.strong_count() > 0 {
+        let Some(mut listener) = crate::listener::listen(&pool, CHANNEL, "event hub").await else {
+            return;
         };
-        delays.reset();
         // Events committed while not listening.
         wake.notify_one();
         loop {
@@ -148,7 +141,6 @@ async fn listen(pool: PgPool, wake: Arc<Notify>, hub: Weak<Inner>) {
                 return;
             }
         }
-        tokio::time::sleep(delays.next_delay()).await;
     }
 }
 
