@@ -55,7 +55,7 @@ mod tests {
         LogEvent {
             seq: 1,
             kind: "package.state.change".into(),
-            data: "{}".into(),
+            frame: Default::default(),
             collection: Some(collection.into()),
             package: package.map(Into::into),
             groups: groups.iter().map(|g| g.to_string()).collect(),

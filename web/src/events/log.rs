@@ -2,7 +2,7 @@
 //! commit, so reading `seq > n` after having seen `n` misses nothing), as
 //! the events the stream sends.
 
-use axum::response::sse::Event;
+use axum::body::Bytes;
 use chrono::NaiveDateTime;
 use serde::Serialize;
 use serde_json::Value;
@@ -19,8 +19,10 @@ pub struct LogEvent {
     pub seq: i64,
     /// The topic without the `<modname>.` prefix, the SSE `event`.
     pub kind: String,
-    /// The SSE `data`: `{"id","message_id","topic","time","body"}`.
-    pub data: String,
+    /// The event as sent on the wire, encoded once for every client: SSE
+    /// `id` (the position), `event` (the kind) and `data`
+    /// (`{"id","message_id","topic","time","body"}`, one line of JSON).
+    pub frame: Bytes,
     /// `body.collection`.
     pub collection: Option<String>,
     /// `body.name`: the package, for package-level events.
@@ -51,10 +53,12 @@ impl LogEvent {
             time: created,
             body: &body,
         };
+        let kind = topic.strip_prefix(prefix).unwrap_or(&topic).to_string();
+        let data = serde_json::to_string(&data).expect("JSON values serialise");
         LogEvent {
             seq,
-            kind: topic.strip_prefix(prefix).unwrap_or(&topic).to_string(),
-            data: serde_json::to_string(&data).expect("JSON values serialise"),
+            frame: sse_frame(seq, &kind, &data),
+            kind,
             collection: text("collection"),
             package: text("name"),
             groups: body
@@ -69,14 +73,13 @@ impl LogEvent {
                 .unwrap_or_default(),
         }
     }
+}
 
-    /// The event as sent on the wire.
-    pub fn to_sse(&self) -> Event {
-        Event::default()
-            .id(self.seq.to_string())
-            .event(&self.kind)
-            .data(&self.data)
-    }
+/// One Server-Sent Event: `id`, `event` and one `data` line (compact JSON
+/// never holds a raw line break; one in the kind is replaced).
+fn sse_frame(seq: i64, kind: &str, data: &str) -> Bytes {
+    let kind = kind.replace(['\r', '\n'], " ");
+    Bytes::from(format!("id: {seq}\nevent: {kind}\ndata: {data}\n\n"))
 }
 
 /// `(seq, message_id, topic, body, created)`.
@@ -112,5 +115,19 @@ impl EventLog {
         sqlx::query_scalar("SELECT COALESCE(max(seq), 0) FROM message_outbox")
             .fetch_one(&self.pool)
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_one_event_each() {
+        let frame = sse_frame(7, "build.started\nevil: x", r#"{"a":"b\nc"}"#);
+        assert_eq!(
+            &frame[..],
+            b"id: 7\nevent: build.started evil: x\ndata: {\"a\":\"b\\nc\"}\n\n"
+        );
     }
 }

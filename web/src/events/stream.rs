@@ -4,7 +4,8 @@
 //! A stream subscribes to the [hub](super::hub) first, then replays the
 //! events after the client's `Last-Event-ID` from the database, then sends
 //! the hub's events it has not sent yet. A task per stream feeds a small
-//! buffer the response body drains; a client whose socket does not drain
+//! buffer of event batches the response body drains, one write per batch
+//! of frames encoded once by the hub; a client whose socket does not drain
 //! while the hub moves [`CAPACITY`] events ahead is dropped (the
 //! connection ends; the client reconnects with its last id and loses
 //! nothing), so a slow client costs a bounded amount of memory.
@@ -13,16 +14,14 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderName, StatusCode};
-use axum::response::sse::{KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use futures_util::StreamExt;
 use serde::Deserialize;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::{broadcast, mpsc, OwnedSemaphorePermit};
-use tokio_stream::wrappers::ReceiverStream;
 use utoipa::IntoParams;
 
 use super::filter::EventFilter;
@@ -35,8 +34,10 @@ use crate::error::AppError;
 use crate::http::context::load_collections;
 use crate::state::AppState;
 
-/// Events a stream buffers for its client beyond what the socket holds.
-const CLIENT_BUFFER: usize = 64;
+/// Batches a stream buffers for its client beyond what the socket holds.
+const CLIENT_BUFFER: usize = 4;
+/// Most events in one batch (one write to the client).
+const MAX_BATCH: usize = 1024;
 /// A comment is sent after this long without an event.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// The header a reconnecting `EventSource` sends.
@@ -122,10 +123,35 @@ pub async fn events(
         _slot: slot,
     };
     tokio::spawn(feed.run(subscription, resume));
-    let body = ReceiverStream::new(rx).map(|e: Arc<LogEvent>| Ok::<_, Infallible>(e.to_sse()));
-    Ok(Sse::new(body)
-        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+            // Reverse proxies must pass events on at once.
+            (HeaderName::from_static("x-accel-buffering"), "no"),
+        ],
+        Body::from_stream(wire(rx)),
+    )
         .into_response())
+}
+
+/// The response body: each batch as one chunk of frames, and a comment
+/// after [`KEEP_ALIVE`] without events.
+fn wire(rx: mpsc::Receiver<Batch>) -> impl futures_util::Stream<Item = Result<Bytes, Infallible>> {
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        let chunk = match tokio::time::timeout(KEEP_ALIVE, rx.recv()).await {
+            Ok(Some(batch)) => {
+                let mut chunk = Vec::with_capacity(batch.iter().map(|e| e.frame.len()).sum());
+                for event in &batch {
+                    chunk.extend_from_slice(&event.frame);
+                }
+                Bytes::from(chunk)
+            }
+            Ok(None) => return None,
+            Err(_) => Bytes::from_static(b":\n\n"),
+        };
+        Some((Ok(chunk), rx))
+    })
 }
 
 /// The id to resume after: the `Last-Event-ID` header, else the query's
@@ -170,10 +196,13 @@ fn busy() -> Response {
 struct Feed {
     log: EventLog,
     filter: EventFilter,
-    tx: mpsc::Sender<Arc<LogEvent>>,
+    tx: mpsc::Sender<Batch>,
     /// Held while the task runs.
     _slot: OwnedSemaphorePermit,
 }
+
+/// Events sent to the client in one write.
+type Batch = Vec<Arc<LogEvent>>;
 
 impl Feed {
     /// Replays the events after `resume`, then sends the hub's; returns
@@ -191,11 +220,15 @@ impl Feed {
                     }
                 };
                 let more = page.len() as i64 == PAGE;
+                let mut batch = Batch::new();
                 for event in page {
                     last = event.seq;
-                    if self.filter.matches(&event) && !self.send(&mut sub, Arc::new(event)).await {
-                        return;
+                    if self.filter.matches(&event) {
+                        batch.push(Arc::new(event));
                     }
+                }
+                if !self.send(&mut sub, batch).await {
+                    return;
                 }
                 if !more {
                     break;
@@ -203,36 +236,57 @@ impl Feed {
             }
         }
         loop {
-            let event = tokio::select! {
-                received = sub.events.recv() => match received {
-                    Ok(event) => event,
+            let first = tokio::select! {
+                received = sub.events.recv() => received,
+                () = self.tx.closed() => return,
+            };
+            // The first event and every one already waiting, in one batch.
+            let mut batch = Batch::new();
+            let mut received = first;
+            loop {
+                match received {
+                    Ok(event) if event.seq > last => {
+                        last = event.seq;
+                        if self.filter.matches(&event) {
+                            batch.push(event);
+                        }
+                    }
+                    Ok(_) => {}
                     Err(RecvError::Lagged(_)) => {
                         tracing::info!("event stream: client lagged, dropped");
                         return;
                     }
                     Err(RecvError::Closed) => return,
-                },
-                () = self.tx.closed() => return,
-            };
-            if event.seq <= last {
-                continue;
+                }
+                if batch.len() >= MAX_BATCH {
+                    break;
+                }
+                received = match sub.events.try_recv() {
+                    Ok(event) => Ok(event),
+                    Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
+                    Err(TryRecvError::Closed) => Err(RecvError::Closed),
+                    Err(TryRecvError::Empty) => break,
+                };
             }
-            last = event.seq;
-            if self.filter.matches(&event) && !self.send(&mut sub, event).await {
+            if !self.send(&mut sub, batch).await {
                 return;
             }
         }
     }
 
-    /// Queues `event` for the client, waiting for room; false when the
-    /// client is gone or fell [`CAPACITY`] events behind the hub meanwhile.
-    async fn send(&self, sub: &mut Subscription, event: Arc<LogEvent>) -> bool {
+    /// Queues `batch` (if not empty) for the client, waiting for room;
+    /// false when the client is gone or fell [`CAPACITY`] events behind the
+    /// hub meanwhile.
+    async fn send(&self, sub: &mut Subscription, batch: Batch) -> bool {
+        if batch.is_empty() {
+            return !self.tx.is_closed();
+        }
         loop {
             tokio::select! {
                 permit = self.tx.reserve() => {
                     return match permit {
                         Ok(permit) => {
-                            permit.send(event);
+                            permit.send(batch);
                             true
                         }
                         Err(_) => false,
