@@ -1,6 +1,7 @@
-//! `LISTEN` connections of the web's background tasks (the page cache's
-//! change feed, the event hub): each on a connection of its own, so that a
-//! small request pool (`--db-connections`) is never short of one.
+//! Connections of the web's background tasks (the page cache's change feed
+//! and its sync tokens, the event hub): each of its own, outside the request
+//! pool, so that neither a small pool (`--db-connections`) nor a pool busy
+//! with slow requests holds them up.
 
 use std::time::Duration;
 
@@ -30,11 +31,15 @@ pub async fn listen(pool: &PgPool, channel: &str, task: &str) -> Option<PgListen
     None
 }
 
-async fn try_listen(pool: &PgPool, channel: &str) -> sqlx::Result<PgListener> {
-    let own = PgPoolOptions::new()
+/// A pool of one connection with `pool`'s options, opened when first used.
+pub fn side_pool(pool: &PgPool) -> PgPool {
+    PgPoolOptions::new()
         .max_connections(1)
-        .connect_lazy_with((*pool.connect_options()).clone());
-    let mut listener = PgListener::connect_with(&own).await?;
+        .connect_lazy_with((*pool.connect_options()).clone())
+}
+
+async fn try_listen(pool: &PgPool, channel: &str) -> sqlx::Result<PgListener> {
+    let mut listener = PgListener::connect_with(&side_pool(pool)).await?;
     listener.listen(channel).await?;
     Ok(listener)
 }

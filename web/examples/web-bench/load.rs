@@ -126,6 +126,13 @@ pub fn package_pages(base: &str, packages: i32) -> Vec<String> {
         .collect()
 }
 
+/// Every page of 100 packages of `/api/v1/packages`.
+pub fn api_pages(base: &str, packages: i32) -> Vec<String> {
+    (1..=(packages.max(1) + 99) / 100)
+        .map(|p| format!("{base}/api/v1/packages?page={p}&per_page=100"))
+        .collect()
+}
+
 /// `web-bench load`: each endpoint for `duration` after a 2 s warm-up;
 /// returns `{"<endpoint>": {"p50_ms", "p99_ms", "rps"}}`.
 pub async fn load(
@@ -136,9 +143,10 @@ pub async fn load(
 ) -> anyhow::Result<Value> {
     let client = http_client(concurrency)?;
     let base = base.trim_end_matches('/');
-    let endpoints: [(&str, Vec<String>); 3] = [
+    let endpoints: [(&str, Vec<String>); 4] = [
         ("package_list", vec![format!("{base}/packages")]),
         ("package_page", package_pages(base, packages)),
+        ("api_page", api_pages(base, packages)),
         ("api_packages", vec![format!("{base}/api/v1/packages")]),
     ];
     let mut out = serde_json::Map::new();

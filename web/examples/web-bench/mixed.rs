@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 use tokio::sync::watch;
 
-use crate::load::{http_client, measure, package_pages, stop_after, Target};
+use crate::load::{api_pages, http_client, measure, package_pages, stop_after, Target};
 use crate::process::{self, Usage};
 use crate::state_changes::Writer;
 use crate::stats::round1;
@@ -138,9 +138,7 @@ fn targets(base: &str, packages: usize) -> Vec<Target> {
         .map(|p| format!("{base}/packages?page={p}"))
         .collect();
     let pages = package_pages(base, packages as i32);
-    let api: Vec<String> = (1..=packages.div_ceil(100).max(1))
-        .map(|p| format!("{base}/api/v1/packages?page={p}&per_page=100"))
-        .collect();
+    let api = api_pages(base, packages as i32);
     let kinds = [list, pages, api];
     let rounds = kinds.iter().map(Vec::len).max().unwrap_or(0);
     let mut targets = Vec::with_capacity(rounds * kinds.len());

@@ -93,8 +93,10 @@ impl ChangeFeed {
             waiting: Mutex::new(Vec::new()),
             demand: Notify::new(),
         });
-        tokio::spawn(feed.clone().listen(pool.clone()));
-        tokio::spawn(feed.clone().send_tokens(pool));
+        // Tokens go on a connection of their own: a cached answer must not
+        // wait for the request pool.
+        tokio::spawn(feed.clone().send_tokens(crate::listener::side_pool(&pool)));
+        tokio::spawn(feed.clone().listen(pool));
         feed
     }
 
