@@ -56,8 +56,8 @@ impl WebProcess {
         let mut base = None;
         while let Some(line) = lines.next_line().await.unwrap() {
             log.lock().unwrap().push(line.clone());
-            if let Some((_, url)) = line.split_once("listening on ") {
-                base = Some(url.trim().to_string());
+            if let Some((_, rest)) = line.split_once("listening on http://") {
+                base = Some(format!("http://{}", rest.trim()));
                 break;
             }
         }

@@ -122,7 +122,7 @@ impl ChangeFeed {
         {
             let epoch = self.clock.go_live();
             self.progress.send_modify(|p| p.epoch = epoch);
-            tracing::info!("cache change feed: listening on {CHANNEL}");
+            tracing::info!("cache change feed: LISTEN {CHANNEL} established");
             loop {
                 match listener.try_recv().await {
                     Ok(Some(n)) => self.apply(n.payload()),
