@@ -3,9 +3,10 @@
 //! order and publishes each row with its fedora-messaging envelope and
 //! publisher confirms. Only rows with `publish` are for the bus; the others
 //! (build events, state changes written while publishing was disabled) are
-//! for the event stream only and stay unsent. A row is marked sent only after the broker confirmed
-//! it, inside the transaction that locked it: a crash or a lost connection
-//! can only lead to publishing the same row again, with the same message id.
+//! for the event stream only and stay unsent. A row is marked sent only
+//! after the broker confirmed it, inside the transaction that locked it: a
+//! crash or a lost connection can only lead to publishing the same row
+//! again, with the same message id.
 //!
 //! It wakes on `NOTIFY koschei_outbox` (sent by the outbox trigger) and
 //! polls every [`POLL_INTERVAL`] in case a notification was missed.

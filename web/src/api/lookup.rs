@@ -16,6 +16,22 @@ pub(super) async fn find_collection(state: &AppState, name: &str) -> ApiResult<C
         .ok_or_else(|| AppError::NotFound(format!("Collection not found: {name}")).into())
 }
 
+/// Checks that every collection of `names` exists (404 for the first that
+/// does not); nothing to check for none.
+pub(crate) async fn check_collections(state: &AppState, names: &[String]) -> ApiResult<()> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let known: Vec<String> = sqlx::query_scalar("SELECT name FROM collection WHERE name = ANY($1)")
+        .bind(names)
+        .fetch_all(&state.pool)
+        .await?;
+    match names.iter().find(|n| !known.contains(n)) {
+        Some(unknown) => Err(AppError::NotFound(format!("Collection not found: {unknown}")).into()),
+        None => Ok(()),
+    }
+}
+
 /// The id of package `name` in `collection` (404 without it).
 pub(super) async fn package_id(
     state: &AppState,

@@ -17,7 +17,7 @@ pub mod collections;
 pub mod error;
 pub mod groups;
 pub mod list;
-mod lookup;
+pub(crate) mod lookup;
 pub mod openapi;
 pub mod packages;
 pub mod params;

@@ -10,11 +10,10 @@ use koschei_core::inspect;
 use super::builds::{build, dependency_change};
 use super::error::ApiResult;
 use super::list::{KeysetPage, ListRequest};
-use super::lookup::{find_collection, package_id};
+use super::lookup::{check_collections, find_collection, package_id};
 use super::params::{After, ApiQuery, PackagePath, PackagesFilter, Paging};
 use super::types::{self, Error, LastBuild, PackageSummary};
 use crate::cache::{Tag, Tags};
-use crate::error::AppError;
 use crate::http::query::encode;
 use crate::pages::builds;
 use crate::render::deps;
@@ -132,16 +131,7 @@ pub async fn list_packages(
     let keyset = list.keyset::<PackageKey>()?;
     let collections = filter.params.collections();
     let names = filter.params.name;
-    if !collections.is_empty() {
-        let known: Vec<String> =
-            sqlx::query_scalar("SELECT name FROM collection WHERE name = ANY($1)")
-                .bind(&collections)
-                .fetch_all(&state.pool)
-                .await?;
-        if let Some(unknown) = collections.iter().find(|c| !known.contains(c)) {
-            return Err(AppError::NotFound(format!("Collection not found: {unknown}")).into());
-        }
-    }
+    check_collections(&state, &collections).await?;
     if let Some(page) = keyset {
         let rows = keyset_page(&state, &collections, &names, page).await?;
         let path = "/api/v1/packages";

@@ -280,6 +280,8 @@ async fn answer(entry: &Entry, gzip: bool) -> Response {
     response
 }
 
+/// The stored gzip copy: made once per stored answer, so at the default
+/// level (the compression layer uses the fastest, as it runs per request).
 fn compress(plain: &[u8]) -> Option<Bytes> {
     use std::io::Write;
     let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());

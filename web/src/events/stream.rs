@@ -28,10 +28,10 @@ use super::filter::EventFilter;
 use super::hub::{Subscription, CAPACITY};
 use super::log::{EventLog, LogEvent, PAGE};
 use crate::api::error::ApiResult;
+use crate::api::lookup::check_collections;
 use crate::api::params::ApiQuery;
 use crate::api::types::Error;
 use crate::error::AppError;
-use crate::http::context::load_collections;
 use crate::state::AppState;
 
 /// Batches a stream buffers for its client beyond what the socket holds.
@@ -100,16 +100,7 @@ pub async fn events(
     let q = query.params;
     let resume = resume_after(&headers, q.last_event_id.as_deref())?;
     let filter = EventFilter::new(&q.collection, &q.package, &q.group);
-    if !filter.collections.is_empty() {
-        let known = load_collections(&mut *state.pool.acquire().await?).await?;
-        if let Some(unknown) = filter
-            .collections
-            .iter()
-            .find(|n| !known.iter().any(|c| &c.name == *n))
-        {
-            return Err(AppError::NotFound(format!("Collection not found: {unknown}")).into());
-        }
-    }
+    check_collections(&state, &filter.collections).await?;
     let Some(slot) = state.events.open_stream() else {
         tracing::warn!("too many event streams: refused one");
         return Ok(busy());
