@@ -20,8 +20,9 @@ dependencies, release bumped); one in ten drops a virtual provide that tracked
 packages need, and the next update restores it.
 
 Each update is what Koji does: a new build of a source package with all its
-binaries (versions, provides and requires from the corpus) tagged into the
-collection, then a new repo (koji-sim's sim.importBuild and sim.regenRepo).
+binaries (versions, every dependency section, files and sizes from the corpus)
+tagged into the collection, then a new repo (koji-sim's sim.importBuild and
+sim.regenRepo).
 
 usage: demo-churn.py HUB_URL SEED_DIR CORPUS_DIR NEXT_DIR COLLECTION INTERVAL
   SEED_DIR    koji-sim's seed (its source repo: the tracked packages)
@@ -40,6 +41,10 @@ import time
 import koji
 
 FLAGS = {"EQ": "=", "LT": "<", "LE": "<=", "GT": ">", "GE": ">="}
+# rpm-md's dependency sections, in createrepo_c's order (koji-sim's importBuild keys)
+SECTIONS = ("provides", "requires", "conflicts", "obsoletes", "suggests", "enhances",
+            "recommends", "supplements")
+PRE = " [pre]"  # koji-sim's suffix for a pre="1" entry (Requires(pre))
 START = time.monotonic()
 
 
@@ -79,13 +84,15 @@ def evr(a):
 
 
 def entries(block, kind):
-    """A block's dependencies of one kind as koji-sim takes them: 'name [op E:V-R]'."""
+    """A block's dependencies of one kind as koji-sim takes them: 'name [op E:V-R]',
+    with the suffix ' [pre]' for a pre="1" entry."""
     section = field(block, rf"<rpm:{kind}>(.*?)</rpm:{kind}>") or ""
     out = []
     for attrs in re.findall(r"<rpm:entry ([^/]*)/>", section):
         a = dict(re.findall(r'(\w+)="([^"]*)"', attrs))
         name = html.unescape(a["name"])
-        out.append(f"{name} {FLAGS[a['flags']]} {evr(a)}" if "flags" in a else name)
+        dep = f"{name} {FLAGS[a['flags']]} {evr(a)}" if "flags" in a else name
+        out.append(dep + (PRE if a.get("pre") == "1" else ""))
     return out
 
 
@@ -95,7 +102,8 @@ def source_of(sourcerpm):
 
 
 class Binary:
-    """A binary package as a new build carries it."""
+    """A binary package as a new build carries it: everything of its primary block a
+    solver reads (every dependency section, files), sizes and location."""
 
     def __init__(self, block):
         self.name = field(block, r"<name>([^<]*)</name>")
@@ -103,11 +111,38 @@ class Binary:
         v = dict(re.findall(r'(\w+)="([^"]*)"', field(block, r"<version ([^/]*)/>")))
         self.epoch, self.version, self.release = int(v.get("epoch", 0)), v["ver"], v.get("rel", "0")
         self.source = source_of(field(block, r"<rpm:sourcerpm>([^<]*)</rpm:sourcerpm>"))
-        self.provides = [p for p in entries(block, "provides") if p.split(" ")[0] != self.name]
-        self.requires = entries(block, "requires")
+        # provides keep the binary's own 'name = E:V-R' where it is (koji-sim adds it
+        # only when missing)
+        self.deps = {kind: entries(block, kind) for kind in SECTIONS}
+        self.files = [html.unescape(f) for f in re.findall(r"<file(?: [^>]*)?>([^<]*)</file>", block)]
+        size = dict(re.findall(r'(\w+)="(\d+)"', field(block, r"<size ([^/]*)/>") or ""))
+        self.size = {k: int(size.get(k, 0)) for k in ("package", "installed", "archive")}
+        self.location = field(block, r'<location href="([^"]*)"')
+
+    @property
+    def provides(self):
+        return self.deps["provides"]
+
+    @property
+    def requires(self):
+        return self.deps["requires"]
 
     def evr(self, release=None):
         return f"{self.epoch}:{self.version}-{release or self.release}"
+
+    def spec(self, release=None, rewrite=lambda dep: dep, drop=()):
+        """Its binary struct for sim.importBuild: as released, or rebuilt with `release`
+        (dependencies passed through `rewrite`, provides named in `drop` left out, the
+        location koji-sim's default)."""
+        out = {"name": self.name, "arch": self.arch, "epoch": self.epoch,
+               "version": self.version, "release": release or self.release,
+               "files": self.files, "size": self.size}
+        for kind, deps in self.deps.items():
+            out[kind] = [rewrite(d) for d in deps
+                         if not (kind == "provides" and dep_name(d) in drop)]
+        if release is None and self.location:
+            out["location"] = self.location
+        return out
 
 
 def dep_name(dep):
@@ -227,21 +262,17 @@ class Koji:
         bumped = {b.name: (b.evr(), b.evr(f"{b.release}.{n}")) for b in binaries}
 
         def rewrite(dep):  # exact relations between the build's binaries follow it
-            parts = dep.split(" ")
+            pre = dep.endswith(PRE)
+            parts = dep.removesuffix(PRE).split(" ")
             name = re.sub(r"^versioned\((.*)\)$", r"\1", parts[0])
             if len(parts) == 3 and name in bumped and parts[2] == bumped[name][0]:
-                return f"{parts[0]} {parts[1]} {bumped[name][1]}"
+                return f"{parts[0]} {parts[1]} {bumped[name][1]}" + (PRE if pre else "")
             return dep
 
         spec = {
             "name": source, "epoch": epoch, "version": version, "release": f"{release}.{n}",
             "buildrequires": brs, "tag": self.collection, "breaks": list(breaks),
-            "binaries": [{
-                "name": b.name, "arch": b.arch, "epoch": b.epoch, "version": b.version,
-                "release": f"{b.release}.{n}",
-                "provides": [rewrite(p) for p in b.provides if dep_name(p) not in drop],
-                "requires": [rewrite(r) for r in b.requires],
-            } for b in binaries],
+            "binaries": [b.spec(f"{b.release}.{n}", rewrite, drop) for b in binaries],
         }
         self.session.callMethod("sim.importBuild", spec)
         return f"{source}-{version}-{release}.{n}"
@@ -257,12 +288,10 @@ class Koji:
             self.session.callMethod("sim.importBuild", {
                 "name": name, "epoch": epoch, "version": version, "release": release,
                 "buildrequires": brs, "tag": self.collection,
-                "binaries": [{
-                    "name": b.name, "arch": b.arch, "epoch": b.epoch, "version": b.version,
-                    "release": b.release, "provides": b.provides, "requires": b.requires,
-                } for b in binaries[name]],
+                "binaries": [b.spec() for b in binaries[name]],
             })
-        for result in self.session.multiCall(strict=False):
+        # in batches: a request of all of them outgrows a hub's request size limit
+        for result in self.session.multiCall(strict=False, batch=10):
             if isinstance(result, dict):  # a fault: already imported by an earlier run
                 say(f"  {result.get('faultString')}")
         return len(sources), sum(len(b) for b in binaries.values())

@@ -7,6 +7,7 @@ pub mod comps;
 pub mod hub;
 pub mod messaging;
 pub mod negotiate;
+pub mod new_binary;
 pub mod repos;
 pub mod resolver;
 pub mod rpmmd;

@@ -13,8 +13,9 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 use crate::comps::{write_comps, Group};
+use crate::new_binary::NewBinary;
 use crate::rpmmd::{
-    filter_packages, unlink_existing, write_file, write_repomd, FileDigest, NewBinary, RepomdEntry,
+    filter_packages, unlink_existing, write_file, write_repomd, FileDigest, RepomdEntry,
 };
 use crate::seed::Seed;
 

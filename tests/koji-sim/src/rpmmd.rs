@@ -1,5 +1,6 @@
-//! rpm-md (repodata) reading and writing: the seed's primary/filelists/comps, filtered
-//! copies for regenerated repos, new package entries, and `repomd.xml` with checksums.
+//! rpm-md (repodata) reading and writing: the seed's primary/filelists/comps, dependency
+//! entries, filtered copies for regenerated repos, and `repomd.xml` with checksums (new
+//! packages' elements are `new_binary`'s).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -22,6 +23,9 @@ pub const SENSE_EQUAL: i64 = 8;
 /// `RPMSENSE_PREREQ`-style marker for `pre="1"` entries (`RPMSENSE_SCRIPT_PRE`).
 pub const SENSE_SCRIPT_PRE: i64 = 1 << 9;
 
+/// The suffix of a scenario dependency text marking a `pre="1"` requires entry.
+pub const PRE_MARKER: &str = " [pre]";
+
 /// A dependency entry (`rpm:entry`), with the version as `[epoch:]version[-release]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dep {
@@ -34,9 +38,15 @@ pub struct Dep {
 }
 
 impl Dep {
-    /// Parses `name [op version]` (as written in scenario scripts).
+    /// Parses `name [op version] [[pre]]` (as written in scenario scripts): a trailing
+    /// `[pre]` marks an rpm-md `pre="1"` entry ([`SENSE_SCRIPT_PRE`]).
     pub fn parse(text: &str) -> Result<Self> {
         let text = text.trim();
+        if let Some(dep) = text.strip_suffix(PRE_MARKER) {
+            let mut dep = Dep::parse(dep)?;
+            dep.flags |= SENSE_SCRIPT_PRE;
+            return Ok(dep);
+        }
         if text.starts_with('(') {
             return Ok(Dep {
                 name: text.into(),
@@ -67,6 +77,30 @@ impl Dep {
                 })
             }
             _ => bail!("bad dependency {text:?}"),
+        }
+    }
+
+    /// Its `<rpm:entry/>` line, as createrepo_c writes it.
+    pub fn entry_xml(&self) -> String {
+        let pre = if self.flags & SENSE_SCRIPT_PRE != 0 {
+            " pre=\"1\""
+        } else {
+            ""
+        };
+        match self.md_flags() {
+            Some(flags) if !self.version.is_empty() => {
+                let (epoch, ver, rel) = split_evr(&self.version);
+                let rel = rel
+                    .map(|r| format!(" rel=\"{}\"", escape(r)))
+                    .unwrap_or_default();
+                format!(
+                    "      <rpm:entry name=\"{}\" flags=\"{flags}\" epoch=\"{}\" ver=\"{}\"{rel}{pre}/>\n",
+                    escape(&self.name),
+                    epoch.unwrap_or("0"),
+                    escape(ver)
+                )
+            }
+            _ => format!("      <rpm:entry name=\"{}\"{pre}/>\n", escape(&self.name)),
         }
     }
 
@@ -225,144 +259,6 @@ fn entry_dep(e: &BytesStart<'_>) -> Result<Dep> {
         flags,
         version: version.into(),
     })
-}
-
-/// A binary package made up by a scenario (`sim.importBuild`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewBinary {
-    /// Name.
-    pub name: String,
-    /// Arch (`x86_64` or `noarch`).
-    pub arch: String,
-    /// Epoch.
-    pub epoch: i64,
-    /// Version.
-    pub version: String,
-    /// Release.
-    pub release: String,
-    /// Source rpm file name.
-    pub sourcerpm: String,
-    /// Provides beyond the implicit `name = evr`.
-    pub provides: Vec<Dep>,
-    /// Requires.
-    pub requires: Vec<Dep>,
-    /// Files.
-    pub files: Vec<String>,
-}
-
-impl NewBinary {
-    /// A realistic, distinct pkgid (sha256 of the NEVRA and build).
-    pub fn pkgid(&self, build_id: i64) -> String {
-        let mut h = Sha256::new();
-        h.update(format!(
-            "{}-{}:{}-{}.{}@{build_id}",
-            self.name, self.epoch, self.version, self.release, self.arch
-        ));
-        hex(&h.finalize())
-    }
-
-    /// Its `<package>` element for primary.xml.
-    pub fn primary_xml(&self, pkgid: &str) -> String {
-        let esc = escape;
-        let mut s = String::new();
-        s.push_str("<package type=\"rpm\">\n");
-        s.push_str(&format!(
-            "  <name>{}</name>\n  <arch>{}</arch>\n",
-            esc(&self.name),
-            esc(&self.arch)
-        ));
-        s.push_str(&format!(
-            "  <version epoch=\"{}\" ver=\"{}\" rel=\"{}\"/>\n",
-            self.epoch,
-            esc(&self.version),
-            esc(&self.release)
-        ));
-        s.push_str(&format!(
-            "  <checksum type=\"sha256\" pkgid=\"YES\">{pkgid}</checksum>\n"
-        ));
-        s.push_str(&format!(
-            "  <summary>{0}</summary>\n  <description>{0}</description>\n",
-            esc(&self.name)
-        ));
-        s.push_str("  <packager>koji-sim</packager>\n  <url></url>\n");
-        s.push_str("  <time file=\"0\" build=\"0\"/>\n  <size package=\"0\" installed=\"0\" archive=\"0\"/>\n");
-        s.push_str(&format!(
-            "  <location href=\"Packages/{0}-{1}-{2}.{3}.rpm\"/>\n",
-            esc(&self.name),
-            esc(&self.version),
-            esc(&self.release),
-            esc(&self.arch)
-        ));
-        s.push_str("  <format>\n");
-        s.push_str(&format!(
-            "    <rpm:sourcerpm>{}</rpm:sourcerpm>\n",
-            esc(&self.sourcerpm)
-        ));
-        s.push_str("    <rpm:provides>\n");
-        s.push_str(&format!(
-            "      <rpm:entry name=\"{}\" flags=\"EQ\" epoch=\"{}\" ver=\"{}\" rel=\"{}\"/>\n",
-            esc(&self.name),
-            self.epoch,
-            esc(&self.version),
-            esc(&self.release)
-        ));
-        for d in &self.provides {
-            s.push_str(&entry_xml(d));
-        }
-        s.push_str("    </rpm:provides>\n");
-        if !self.requires.is_empty() {
-            s.push_str("    <rpm:requires>\n");
-            for d in &self.requires {
-                s.push_str(&entry_xml(d));
-            }
-            s.push_str("    </rpm:requires>\n");
-        }
-        for f in &self.files {
-            s.push_str(&format!("    <file>{}</file>\n", esc(f)));
-        }
-        s.push_str("  </format>\n</package>\n");
-        s
-    }
-
-    /// Its `<package>` element for filelists.xml.
-    pub fn filelists_xml(&self, pkgid: &str) -> String {
-        let mut s = format!(
-            "<package pkgid=\"{pkgid}\" name=\"{}\" arch=\"{}\">\n  <version epoch=\"{}\" ver=\"{}\" rel=\"{}\"/>\n",
-            escape(&self.name),
-            escape(&self.arch),
-            self.epoch,
-            escape(&self.version),
-            escape(&self.release)
-        );
-        for f in &self.files {
-            s.push_str(&format!("  <file>{}</file>\n", escape(f)));
-        }
-        s.push_str("</package>\n");
-        s
-    }
-}
-
-fn entry_xml(d: &Dep) -> String {
-    let pre = if d.flags & SENSE_SCRIPT_PRE != 0 {
-        " pre=\"1\""
-    } else {
-        ""
-    };
-    match d.md_flags() {
-        Some(flags) if !d.version.is_empty() => {
-            let (epoch, ver, rel) = split_evr(&d.version);
-            let rel = rel
-                .map(|r| format!(" rel=\"{}\"", escape(r)))
-                .unwrap_or_default();
-            format!(
-                "      <rpm:entry name=\"{}\" flags=\"{flags}\" epoch=\"{}\" ver=\"{}\"{rel}{pre}/>\n",
-                escape(&d.name),
-                epoch.unwrap_or("0"),
-                escape(ver)
-            )
-        }
-        _ => format!("      <rpm:entry name=\"{}\"{pre}/>\n", escape(&d.name)),
-    }
 }
 
 /// Escapes text for XML attributes and character data.

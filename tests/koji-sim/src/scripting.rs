@@ -2,10 +2,20 @@
 //!
 //! * `sim.importBuild({name, version, release, [epoch], [buildrequires], [binaries],
 //!   [build_archs], [tag], [owner]})` → `{build_id, task_id, nvr, state}`: a new real build
-//!   with its SRPM (requires = BuildRequires) and binaries (`{name, [arch], [epoch],
-//!   [version], [release], [provides], [requires], [files]}`, versioned like the build
-//!   unless given; default one binary named like the package), tagged into
-//!   `tag` when given (publishing `buildsys.tag`).
+//!   with its SRPM (requires = BuildRequires) and binaries, tagged into `tag` when given
+//!   (publishing `buildsys.tag`). A binary is `{name, [arch], [epoch], [version],
+//!   [release], [provides], [requires], [conflicts], [obsoletes], [suggests], [enhances],
+//!   [recommends], [supplements], [files], [size], [location]}` (default: one binary named
+//!   like the package), versioned like the build unless given. Each dependency list holds
+//!   texts `name [op [epoch:]version[-release]]` (op `<`, `<=`, `=`, `>=`, `>`; a rich
+//!   dependency is one text in parentheses); a trailing ` [pre]` marks a `pre="1"` entry
+//!   (`"dpkg >= 1.15 [pre]"`, as for `Requires(pre):`). `provides` gets the implicit
+//!   `name = epoch:version-release` first unless it holds it. `files` are paths (those
+//!   createrepo_c puts in primary.xml go there, all into filelists.xml); `size` is
+//!   `{package, installed, archive}` (bytes, default 0); `location` the `<location href>`
+//!   (default `Packages/<name>-<version>-<release>.<arch>.rpm`). Sections go into
+//!   primary.xml in createrepo_c's order (provides, requires, conflicts, obsoletes,
+//!   suggests, enhances, recommends, supplements, then files).
 //! * `sim.tagBuild(tag, build)` / `sim.untagBuild(tag, build)` → event id (publishes
 //!   `buildsys.tag` / `buildsys.untag`); `build` is an id or an NVR.
 //! * `sim.regenRepo([tag])` → the new READY repo id (default: the collection's build tag);
@@ -30,7 +40,8 @@ use koschei_koji::xstruct;
 
 use crate::api::{build_summary, find_tag, set_tagged, Caller};
 use crate::args::Args;
-use crate::rpmmd::{Dep, NewBinary};
+use crate::new_binary::{Dependencies, NewBinary, PackageSize};
+use crate::rpmmd::Dep;
 use crate::seed::SourcePackage;
 use crate::sim::Sim;
 
@@ -177,6 +188,30 @@ fn deps(v: Option<&Value>, what: &str) -> Result<Vec<Dep>, Fault> {
         .collect()
 }
 
+/// A binary's `size` struct (`{package, installed, archive}`, each default 0).
+fn package_size(v: Option<&Value>) -> Result<PackageSize, Fault> {
+    let Some(v) = v else {
+        return Ok(PackageSize::default());
+    };
+    if v.as_struct().is_none() {
+        return Err(Fault::parameter("size: expected a struct"));
+    }
+    let bytes = |k: &str| -> Result<u64, Fault> {
+        match v.get(k).filter(|x| !x.is_nil()) {
+            None => Ok(0),
+            Some(x) => x
+                .as_i64()
+                .and_then(|n| u64::try_from(n).ok())
+                .ok_or_else(|| Fault::parameter(format!("size.{k}: expected a count of bytes"))),
+        }
+    };
+    Ok(PackageSize {
+        package: bytes("package")?,
+        installed: bytes("installed")?,
+        archive: bytes("archive")?,
+    })
+}
+
 /// A binary's own version or release (a source may build binaries versioned apart from
 /// it), else the build's.
 fn binary_text(v: Option<&Value>, build: &str) -> Result<String, Fault> {
@@ -232,9 +267,25 @@ fn import_build(sim: &Arc<Sim>, args: &Args) -> Res {
                 version: binary_text(get("version"), &version)?,
                 release: binary_text(get("release"), &release)?,
                 sourcerpm: sourcerpm.clone(),
-                provides: deps(get("provides"), "provides")?,
-                requires: deps(get("requires"), "requires")?,
+                deps: Dependencies {
+                    provides: deps(get("provides"), "provides")?,
+                    requires: deps(get("requires"), "requires")?,
+                    conflicts: deps(get("conflicts"), "conflicts")?,
+                    obsoletes: deps(get("obsoletes"), "obsoletes")?,
+                    suggests: deps(get("suggests"), "suggests")?,
+                    enhances: deps(get("enhances"), "enhances")?,
+                    recommends: deps(get("recommends"), "recommends")?,
+                    supplements: deps(get("supplements"), "supplements")?,
+                },
                 files: strings(get("files"), "files")?,
+                size: package_size(get("size"))?,
+                location: get("location")
+                    .map(|v| {
+                        v.as_str()
+                            .map(str::to_owned)
+                            .ok_or_else(|| Fault::parameter("location: expected a string"))
+                    })
+                    .transpose()?,
             })
         })
         .collect::<Result<Vec<_>, Fault>>()?;

@@ -14,9 +14,9 @@ use rand::{Rng, SeedableRng};
 use tracing::info;
 
 use crate::messaging::{Message, Publisher};
+use crate::new_binary::NewBinary;
 use crate::repos::{write_repo, RepoContent};
 use crate::resolver::{BuildResolver, Resolution};
-use crate::rpmmd::NewBinary;
 use crate::seed::{Seed, SourcePackage};
 use crate::state::{
     Host, Repo, RpmContent, State, FIRST_EVENT, FIRST_REPO_ID, FIRST_TASK_ID, GENERATION_SPAN,

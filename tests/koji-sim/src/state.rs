@@ -8,7 +8,7 @@ use std::sync::Arc;
 use koschei_koji::model::{BuildState, RepoState};
 
 use crate::comps::Group;
-use crate::rpmmd::NewBinary;
+use crate::new_binary::NewBinary;
 use crate::seed::{SeedBinary, SourcePackage};
 use crate::task::Task;
 use crate::time::now_ts;

@@ -8,9 +8,9 @@
 mod common;
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::SimProcess;
+use common::{repodata_file, SimProcess};
 use koschei_koji::{xstruct, Value};
 
 /// The `<name>`s of a primary file, in order.
@@ -33,24 +33,6 @@ fn names(primary: &Path) -> Vec<String> {
             p[start..start + p[start..].find("</name>").unwrap()].to_owned()
         })
         .collect()
-}
-
-/// The primary file of repo `id` in the simulator's file tree.
-fn primary_of(root: &Path, id: i64) -> PathBuf {
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.ends_with("x86_64/repodata/primary.xml.gz")
-                && path.iter().any(|c| c.to_str() == Some(&id.to_string()))
-            {
-                return path;
-            }
-        }
-    }
-    panic!("no primary of repo {id} under {}", root.display());
 }
 
 async fn import(koji: &koschei_koji::KojiClient, name: &str, version: &str) {
@@ -85,11 +67,22 @@ async fn a_rebuilt_package_keeps_its_place_and_new_ones_follow_in_file_name_orde
     let first = regen(&koji).await;
     let mut expected: Vec<String> = seed.into_iter().filter(|n| n != "glibc-devel").collect();
     expected.extend(["aaa-new".to_string(), "zzz-new".to_string()]);
-    let in_repo = names(&primary_of(sim.state_dir.path(), first));
+    let in_repo = names(&repodata_file(
+        sim.state_dir.path(),
+        first,
+        "primary.xml.gz",
+    ));
     assert_eq!(in_repo, expected);
 
     // rebuilding a binary that was new before keeps it in its place as well
     import(&koji, "aaa-new", "2").await;
     let second = regen(&koji).await;
-    assert_eq!(names(&primary_of(sim.state_dir.path(), second)), expected);
+    assert_eq!(
+        names(&repodata_file(
+            sim.state_dir.path(),
+            second,
+            "primary.xml.gz"
+        )),
+        expected
+    );
 }

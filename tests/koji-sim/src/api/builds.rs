@@ -134,6 +134,20 @@ fn find_rpm<'a>(st: &'a State, info: &Value) -> Option<&'a Rpm> {
     }
 }
 
+/// Koji's `DEP_*` constant for an rpm-md dependency section.
+fn koji_dep_type(section: &str) -> i64 {
+    match section {
+        "requires" => 0,
+        "provides" => 1,
+        "obsoletes" => 2,
+        "conflicts" => 3,
+        "suggests" => 4,
+        "enhances" => 5,
+        "supplements" => 6,
+        _ => 7, // recommends
+    }
+}
+
 fn dep_values(deps: &[crate::rpmmd::Dep], dep_type: i64) -> Vec<Value> {
     deps.iter()
         .map(|d| {
@@ -193,11 +207,11 @@ pub(super) fn get_rpm_deps(sim: &Arc<Sim>, args: &Args) -> Res {
             }
         }
         RpmContent::NewBinary(b, _) => {
-            if wanted(0) {
-                out.extend(dep_values(&b.requires, 0));
-            }
-            if wanted(1) {
-                out.extend(dep_values(&b.provides, 1));
+            for (section, deps) in b.deps.sections() {
+                let t = koji_dep_type(section);
+                if wanted(t) {
+                    out.extend(dep_values(deps, t));
+                }
             }
         }
         RpmContent::SeedBinary(_) => {}

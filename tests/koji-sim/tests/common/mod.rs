@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -23,6 +23,32 @@ pub struct SimProcess {
 /// The hand-written test seed.
 pub fn tiny_seed() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("seeds/tiny")
+}
+
+/// The shared data directory: `$KOSCHEI_SHARED`, else `<workspace>/../shared`.
+pub fn shared_dir() -> PathBuf {
+    std::env::var_os("KOSCHEI_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
+}
+
+/// The repodata file `name` (`primary.xml.gz`…) of repo `id`'s x86_64 tree under `root`
+/// (the simulator's state directory).
+pub fn repodata_file(root: &Path, id: i64, name: &str) -> PathBuf {
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.ends_with(format!("x86_64/repodata/{name}"))
+                && path.iter().any(|c| c.to_str() == Some(&id.to_string()))
+            {
+                return path;
+            }
+        }
+    }
+    panic!("no {name} of repo {id} under {}", root.display());
 }
 
 impl SimProcess {
