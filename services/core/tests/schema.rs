@@ -619,3 +619,49 @@ async fn constraints_reject_inconsistent_rows(pool: PgPool) {
     .await;
     assert!(err.is_err(), "finished builds need NVR and repo");
 }
+
+/// `unapplied_change` has no foreign keys (a pass writes ~590,000 rows); deleting
+/// packages still deletes their changes, one statement for many packages included.
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn deleting_packages_deletes_their_unapplied_changes(pool: PgPool) {
+    let c = fixtures::collection(&pool, "f25").await;
+    let a = fixtures::package(&pool, c, "a").await;
+    let b = fixtures::package(&pool, c, "b").await;
+    let kept = fixtures::package(&pool, c, "kept").await;
+    let dep: i32 = sqlx::query_scalar(
+        "INSERT INTO dependency (name, epoch, version, release, arch)
+         VALUES ('libfoo', NULL, '1', '1', 'x86_64') RETURNING id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO unapplied_change (package_id, prev_dep_id, curr_dep_id, distance)
+         SELECT pkg, NULL, $4, 1 FROM unnest(ARRAY[$1, $1, $2, $3]::int[]) AS t(pkg)",
+    )
+    .bind(a)
+    .bind(b)
+    .bind(kept)
+    .bind(dep)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let left = || async {
+        sqlx::query_scalar::<_, i32>("SELECT package_id FROM unapplied_change ORDER BY 1")
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+    };
+    sqlx::query("DELETE FROM package WHERE id = ANY($1)")
+        .bind(vec![a, b])
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left().await, vec![kept]);
+    sqlx::query("DELETE FROM collection WHERE id = $1")
+        .bind(c)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(left().await.is_empty(), "cascaded from the collection");
+}

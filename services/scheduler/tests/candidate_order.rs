@@ -116,6 +116,26 @@ async fn assert_bounds_hold(pool: &PgPool, config: &Config) {
     .await
     .unwrap();
     assert!(violations.is_empty(), "{violations:?}");
+    assert_bounds_exact(pool).await;
+}
+
+/// Every bound the triggers stored equals the set-based computation of the same
+/// definition (`package_priority_bound`), where it does not depend on the moment it
+/// was computed (a priority that shrinks with time is bounded by its value then).
+async fn assert_bounds_exact(pool: &PgPool) {
+    let differing: Vec<(i32, Option<f64>, Option<f64>)> = sqlx::query_as(
+        "SELECT p.id, p.priority_bound, package_priority_bound(p, c.priority_coefficient, lb, h)
+         FROM package p JOIN collection c ON c.id = p.collection_id
+         CROSS JOIN priority_bound_horizon h
+         LEFT JOIN build lb ON lb.id = p.last_build_id
+         WHERE c.priority_coefficient * h.threshold >= 0
+           AND p.priority_bound IS DISTINCT FROM
+               package_priority_bound(p, c.priority_coefficient, lb, h)",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert!(differing.is_empty(), "{differing:?}");
 }
 
 /// Candidate lists (id, collection, priority) of both queries, in one
