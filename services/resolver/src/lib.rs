@@ -19,4 +19,5 @@ pub mod repo_resolver;
 pub mod secondary_repos;
 pub mod service;
 pub mod solver_pool;
+pub mod stored_trace;
 pub mod work_queue;

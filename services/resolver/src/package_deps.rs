@@ -15,7 +15,7 @@ use koschei_depsolve::{Dependency, InstallTrace};
 use sqlx::PgConnection;
 
 use crate::dependency_cache::DependencyCache;
-use crate::dependency_keys;
+use crate::{dependency_keys, stored_trace};
 
 /// A package's outcome as stored: resolvable? (`None` = unknown), dependency ids
 /// (ascending) with their distances (0 = none), the SRPM (`version-release`), and the
@@ -87,48 +87,8 @@ type Row = (
     Vec<u8>,
     Vec<u8>,
     Option<String>,
-    Option<Vec<i32>>,
-    Option<Vec<i32>>,
+    Option<Vec<u8>>,
 );
-
-/// A trace as stored: level-1 positions and flattened reason pairs.
-fn trace_columns(trace: Option<&InstallTrace>) -> (Option<Vec<i32>>, Option<Vec<i32>>) {
-    match trace {
-        Some(t) => (
-            Some(t.level1.iter().map(|&p| p as i32).collect()),
-            Some(
-                t.reasons
-                    .iter()
-                    .flat_map(|&(p, r)| [p as i32, r as i32])
-                    .collect(),
-            ),
-        ),
-        None => (None, None),
-    }
-}
-
-/// `{1,2,3}`: an int array as Postgres reads it.
-fn array_text(values: &[i32]) -> String {
-    let items: Vec<String> = values.iter().map(i32::to_string).collect();
-    format!("{{{}}}", items.join(","))
-}
-
-/// The trace of stored columns; `None` when absent or malformed (negative positions, an
-/// odd reasons array), which only costs a solve.
-fn trace_of(level1: Option<Vec<i32>>, reasons: Option<Vec<i32>>) -> Option<InstallTrace> {
-    let to_u32 = |v: &i32| u32::try_from(*v).ok();
-    let (level1, reasons) = (level1?, reasons?);
-    if reasons.len() % 2 != 0 {
-        return None;
-    }
-    Some(InstallTrace {
-        level1: level1.iter().map(to_u32).collect::<Option<_>>()?,
-        reasons: reasons
-            .chunks_exact(2)
-            .map(|pair| Some((to_u32(&pair[0])?, to_u32(&pair[1])?)))
-            .collect::<Option<_>>()?,
-    })
-}
 
 /// The newest row at or before `repo_id` of each package that has one.
 pub async fn newest_at_or_before(
@@ -138,7 +98,7 @@ pub async fn newest_at_or_before(
 ) -> anyhow::Result<HashMap<i32, StoredDeps>> {
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT DISTINCT ON (package_id) package_id, resolved, dependency_keys, distances, srpm,
-                trace_level1, trace_reasons
+                trace
          FROM resolver_package_deps WHERE package_id = ANY($1) AND repo_id <= $2
          ORDER BY package_id, repo_id DESC",
     )
@@ -147,12 +107,13 @@ pub async fn newest_at_or_before(
     .fetch_all(conn)
     .await?;
     rows.into_iter()
-        .map(|(id, resolved, keys, distances, srpm, level1, reasons)| {
+        .map(|(id, resolved, keys, distances, srpm, trace)| {
             let ids = match resolved {
                 Some(true) => dependency_keys::decode(&keys)?,
                 _ => Vec::new(),
             };
-            let trace = trace_of(level1, reasons);
+            // a malformed trace is no trace, which only costs a solve
+            let trace = trace.as_deref().and_then(stored_trace::decode);
             Ok((
                 id,
                 StoredDeps {
@@ -179,33 +140,32 @@ pub async fn store(
     if rows.is_empty() {
         return Ok(());
     }
-    let (mut pkgs, mut keys, mut dists, mut flags, mut srpms) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    // Postgres has no arrays of arrays of varying length: each trace column travels as
-    // array text (`{1,2}`, or NULL)
-    let (mut level1, mut reasons) = (Vec::new(), Vec::new());
+    let (mut pkgs, mut keys, mut dists, mut flags, mut srpms, mut traces) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
     for (pkg, row) in rows {
         pkgs.push(*pkg);
         keys.push(dependency_keys::encode(&row.ids));
         dists.push(row.distances.clone());
         flags.push(row.resolved);
         srpms.push(row.srpm.clone());
-        let (l, r) = trace_columns(row.trace.as_ref());
-        level1.push(l.map(|v| array_text(&v)));
-        reasons.push(r.map(|v| array_text(&v)));
+        traces.push(row.trace.as_ref().and_then(stored_trace::encode));
     }
     sqlx::query(
         "INSERT INTO resolver_package_deps
-             (package_id, repo_id, dependency_keys, distances, resolved, srpm,
-              trace_level1, trace_reasons)
-         SELECT p, $2, k, d, r, s, l::int4[], q::int4[]
-         FROM unnest($1::int[], $3::bytea[], $4::bytea[], $5::bool[], $6::text[], $7::text[],
-                     $8::text[]) AS u(p, k, d, r, s, l, q)
+             (package_id, repo_id, dependency_keys, distances, resolved, srpm, trace)
+         SELECT p, $2, k, d, r, s, t
+         FROM unnest($1::int[], $3::bytea[], $4::bytea[], $5::bool[], $6::text[],
+                     $7::bytea[]) AS u(p, k, d, r, s, t)
          ON CONFLICT (package_id, repo_id)
          DO UPDATE SET dependency_keys = EXCLUDED.dependency_keys, distances = EXCLUDED.distances,
                        resolved = EXCLUDED.resolved, srpm = EXCLUDED.srpm,
-                       trace_level1 = EXCLUDED.trace_level1,
-                       trace_reasons = EXCLUDED.trace_reasons",
+                       trace = EXCLUDED.trace",
     )
     .bind(&pkgs)
     .bind(repo_id)
@@ -213,8 +173,7 @@ pub async fn store(
     .bind(&dists)
     .bind(&flags)
     .bind(&srpms)
-    .bind(&level1)
-    .bind(&reasons)
+    .bind(&traces)
     .execute(&mut *conn)
     .await?;
     sqlx::query(

@@ -12,9 +12,11 @@ mod common;
 use common::{env, Env, MIGRATIONS};
 use koschei_core::koji_sessions::KojiSessions;
 use koschei_core::Config;
+use koschei_depsolve::InstallTrace;
 use koschei_koji::Value;
 use koschei_resolver::context::Context;
 use koschei_resolver::repo_resolver::{plan_collection, process_work, Planned, WorkStats};
+use koschei_resolver::stored_trace;
 use sqlx::PgPool;
 
 /// Plans the collection and processes the queue with one context.
@@ -60,8 +62,7 @@ async fn snapshot(pool: &PgPool) -> Vec<String> {
              || ' deps=' || coalesce((SELECT coalesce(d.resolved::text, '-') || ':'
                                       || encode(d.dependency_keys, 'hex') || ':'
                                       || encode(d.distances, 'hex') || ':'
-                                      || coalesce(d.trace_level1::text, 'none') || ':'
-                                      || coalesce(d.trace_reasons::text, 'none')
+                                      || coalesce(encode(d.trace, 'hex'), 'none')
                                       FROM resolver_package_deps d WHERE d.package_id = p.id
                                       ORDER BY d.repo_id DESC LIMIT 1), 'none')
          FROM package p ORDER BY p.name",
@@ -71,16 +72,17 @@ async fn snapshot(pool: &PgPool) -> Vec<String> {
     .unwrap()
 }
 
-/// The newest stored trace of a package: (level-1 positions, reason pairs).
-async fn trace(pool: &PgPool, pkg: i32) -> (Option<Vec<i32>>, Option<Vec<i32>>) {
-    sqlx::query_as(
-        "SELECT trace_level1, trace_reasons FROM resolver_package_deps WHERE package_id = $1
+/// The newest stored trace of a package, decoded (a malformed one fails the test).
+async fn trace(pool: &PgPool, pkg: i32) -> Option<InstallTrace> {
+    let bytes: Option<Vec<u8>> = sqlx::query_scalar(
+        "SELECT trace FROM resolver_package_deps WHERE package_id = $1
          ORDER BY repo_id DESC LIMIT 1",
     )
     .bind(pkg)
     .fetch_one(pool)
     .await
-    .unwrap()
+    .unwrap();
+    bytes.map(|b| stored_trace::decode(&b).expect("a well-formed stored trace"))
 }
 
 /// Packages of the scenario, by name.
@@ -163,9 +165,10 @@ async fn an_incremental_pass_with_traces_equals_a_full_pass(pool: PgPool) {
     let (p, repo) = scenario(&env, &ctx).await;
     // grown-user's trace: capA and uses-cap installed at level 1 (both asked for), no
     // requires rule forced anything there
-    let (level1, reasons) = trace(&env.pool, p.grown_user).await;
-    assert_eq!(level1.map(|l| l.len() >= 2), Some(true));
-    assert!(reasons.is_some());
+    let stored = trace(&env.pool, p.grown_user)
+        .await
+        .expect("a stored trace");
+    assert!(stored.level1.len() >= 2, "{stored:?}");
 
     let c = ctx.collections().await.unwrap().remove(0);
     assert_eq!(
@@ -212,7 +215,7 @@ async fn without_a_stored_trace_a_grown_requirement_means_solving(pool: PgPool) 
     let ctx = context(&env);
     let (p, _) = scenario(&env, &ctx).await;
     // rows written before traces were stored
-    sqlx::query("UPDATE resolver_package_deps SET trace_level1 = NULL, trace_reasons = NULL")
+    sqlx::query("UPDATE resolver_package_deps SET trace = NULL")
         .execute(&env.pool)
         .await
         .unwrap();
@@ -220,5 +223,5 @@ async fn without_a_stored_trace_a_grown_requirement_means_solving(pool: PgPool) 
     // grown-user is solved now (mylib-user and versioned-ok, whose universes hold no grown
     // requirement, are still reused) and gets its trace back
     assert_eq!((stats.reused, stats.resolved_again), (2, 5), "{stats:?}");
-    assert!(trace(&env.pool, p.grown_user).await.0.is_some());
+    assert!(trace(&env.pool, p.grown_user).await.is_some());
 }
