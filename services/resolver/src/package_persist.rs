@@ -115,6 +115,7 @@ pub async fn persist_chunk(
     claim: Option<WorkClaim<'_>>,
     store_for_repo: Option<i32>,
 ) -> anyhow::Result<PersistStats> {
+    let mut steps = StepTimes::start();
     let mut tx = pool.begin().await?;
     if let Some(claim) = &claim {
         let held = sqlx::query("DELETE FROM resolver_work WHERE id = $1 AND claimed_by = $2")
@@ -142,6 +143,7 @@ pub async fn persist_chunk(
     .bind(&ids)
     .fetch_all(&mut *tx)
     .await?;
+    steps.mark("lock");
     let current: HashMap<i32, Current> = rows
         .into_iter()
         .map(|(id, resolved, last_build_id, state, priority)| {
@@ -191,6 +193,7 @@ pub async fn persist_chunk(
         .into_iter()
         .collect();
     let prev_nevras = cache.get_by_ids(&mut tx, &all_prev).await?;
+    steps.mark("comparison");
     let by_id: HashMap<i32, &koschei_depsolve::Nevra> =
         all_prev.iter().copied().zip(prev_nevras.iter()).collect();
     let mut changes_of: Vec<(i32, Vec<DependencyChange>)> = Vec::new();
@@ -210,6 +213,7 @@ pub async fn persist_chunk(
             changes_of.push((o.package_id, changes));
         }
     }
+    steps.mark("changes");
     // Dependency ids: of the changed packages, or of every current dependency when the
     // sets are stored. Rows of the flyweight table are committed at once (outside this
     // transaction), so the cache never holds ids of rows a rollback removed.
@@ -234,6 +238,7 @@ pub async fn persist_chunk(
         cache.get_or_create(&mut conn, &wanted).await?
     };
     id_of.extend(wanted.iter().copied().zip(wanted_ids));
+    steps.mark("dependency ids");
 
     // what a full write would leave, per package
     let package_update = config.priorities.package_update;
@@ -255,6 +260,7 @@ pub async fn persist_chunk(
         unapplied.insert(*pkg, rows);
     }
     let stored_unapplied = current_unapplied(&mut tx, &kept_ids).await?;
+    steps.mark("read unapplied");
     let new_rows: Vec<(i32, StoredDeps)> = match store_for_repo {
         Some(repo_id) => {
             let stored = package_deps::newest_at_or_before(&mut tx, &kept_ids, repo_id).await?;
@@ -265,7 +271,9 @@ pub async fn persist_chunk(
         }
         None => Vec::new(),
     };
+    steps.mark("read outcomes");
     let history = history_differs(&mut tx, &kept, &current).await?;
+    steps.mark("read history");
 
     // write only what differs
     let no_rows = Vec::new();
@@ -300,6 +308,7 @@ pub async fn persist_chunk(
     if let Some(repo_id) = store_for_repo {
         package_deps::store(&mut tx, repo_id, &new_rows).await?;
     }
+    steps.mark("store outcomes");
     if !updated.is_empty() {
         let ids: Vec<i32> = updated.iter().map(|o| o.package_id).collect();
         let flags: Vec<bool> = updated.iter().map(|o| o.resolved).collect();
@@ -318,7 +327,9 @@ pub async fn persist_chunk(
         .execute(&mut *tx)
         .await?;
     }
+    steps.mark("update packages");
     stats.resolution_changes = insert_history(&mut tx, &history).await?;
+    steps.mark("history");
     if !changed_unapplied.is_empty() {
         sqlx::query("DELETE FROM unapplied_change WHERE package_id = ANY($1)")
             .bind(&changed_unapplied)
@@ -327,12 +338,47 @@ pub async fn persist_chunk(
     }
     stats.changes = uc.package_id.len();
     uc.insert(&mut tx).await?;
+    steps.mark("unapplied");
 
     // state-change messages (only a package update can change the state)
     let updated_ids: Vec<i32> = updated.iter().map(|o| o.package_id).collect();
     stats.messages = queue_messages(&mut tx, config, &updated_ids, &current).await?;
+    steps.mark("messages");
     tx.commit().await?;
+    steps.mark("commit");
+    tracing::debug!("persisted {} packages: {steps}", outcomes.len());
     Ok(stats)
+}
+
+/// Where a chunk's persisting time went (logged at debug level).
+struct StepTimes {
+    last: std::time::Instant,
+    steps: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl StepTimes {
+    fn start() -> Self {
+        StepTimes {
+            last: std::time::Instant::now(),
+            steps: Vec::new(),
+        }
+    }
+
+    fn mark(&mut self, step: &'static str) {
+        let now = std::time::Instant::now();
+        self.steps.push((step, now - self.last));
+        self.last = now;
+    }
+}
+
+impl std::fmt::Display for StepTimes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (step, d)) in self.steps.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            write!(f, "{sep}{step} {:.1} ms", d.as_secs_f64() * 1e3)?;
+        }
+        Ok(())
+    }
 }
 
 /// `(id, resolved, last_build_id, package_msg_state, dependency_priority)`.

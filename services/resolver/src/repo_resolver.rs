@@ -17,10 +17,13 @@
 //! continues while a finished chunk is written.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use koschei_core::model::CollectionState;
 use koschei_core::outbox;
 use koschei_koji::RepoState;
@@ -383,6 +386,12 @@ pub struct WorkStats {
     pub reused: usize,
     /// What persisting did (`persist.unchanged`: packages left without any write).
     pub persist: PersistStats,
+    /// Time spent claiming and loading chunks (BuildRequires, incremental planning).
+    pub loading: Duration,
+    /// Time spent waiting for the solver threads.
+    pub waiting: Duration,
+    /// Time spent writing chunks (summed over the writes under way at once).
+    pub persisting: Duration,
 }
 
 /// Claims and processes queued chunks until none is free. With `max_chunks`, stops
@@ -417,6 +426,7 @@ async fn work_loop(
     // job tag -> (item id, package)
     let mut jobs: HashMap<i64, (i64, ChunkPackage)> = HashMap::new();
     let mut next_tag: i64 = 0;
+    let mut writes: FuturesUnordered<WriteFuture<'_>> = FuturesUnordered::new();
     let dep = &ctx.config.dependency;
     loop {
         // keep two chunks in flight
@@ -427,13 +437,16 @@ async fn work_loop(
                     if max_chunks.is_some_and(|m| claimed >= m) {
                         break;
                     }
+                    let loading = Instant::now();
                     let Some(item) = work_queue::claim(&ctx.pool, &ctx.instance, ctx.lease).await?
                     else {
                         break;
                     };
                     claimed += 1;
                     let id = item.id;
-                    match load_chunk(ctx, item).await {
+                    let loaded = load_chunk(ctx, item).await;
+                    stats.loading += loading.elapsed();
+                    match loaded {
                         Ok(Some(chunk)) => chunk,
                         Ok(None) => continue,
                         Err(e) => {
@@ -449,8 +462,8 @@ async fn work_loop(
                 stats.resolved_again += chunk.packages.len();
             }
             if chunk.packages.is_empty() {
-                // nothing to solve: persist at once
-                persist_outcomes(ctx, &mut stats, &chunk.item, &chunk.reused).await?;
+                // nothing to solve: write at once
+                start_write(ctx, &mut writes, &mut stats, chunk.item, chunk.reused).await?;
                 continue;
             }
             let key = chunk.repo.solv.path.display().to_string();
@@ -500,7 +513,16 @@ async fn work_loop(
         let (_, solver) = pool
             .as_mut()
             .expect("pool running while chunks are in flight");
-        let result = match solver.next().await {
+        let waiting = Instant::now();
+        let next = tokio::select! {
+            next = solver.next() => next,
+            Some(written) = writes.next() => {
+                count_written(&mut stats, written?);
+                continue;
+            }
+        };
+        stats.waiting += waiting.elapsed();
+        let result = match next {
             Some(Ok(r)) => r,
             Some(Err(e)) => bail!("solver: {e}"),
             None => bail!("solver threads ended"),
@@ -519,8 +541,11 @@ async fn work_loop(
         flight.remaining -= 1;
         if flight.remaining == 0 {
             let flight = flights.remove(&item_id).expect("chunk in flight");
-            persist_outcomes(ctx, &mut stats, &flight.item, &flight.outcomes).await?;
+            start_write(ctx, &mut writes, &mut stats, flight.item, flight.outcomes).await?;
         }
+    }
+    while let Some(written) = writes.next().await {
+        count_written(&mut stats, written?);
     }
     if stats.chunks > 0 {
         let secs = started.elapsed().as_secs_f64();
@@ -529,7 +554,8 @@ async fn work_loop(
             "resolved {} packages in {} chunks, {:.1}s ({:.0} pkgs/min): \
              re-solved {} in incremental passes and {} in full ones, reused {} without solving; \
              {} unchanged (no writes), {} written, {} discarded, {} resolution changes, \
-             {} messages, {} unapplied changes; dependency cache {:?}",
+             {} messages, {} unapplied changes; loading {:.1}s, waiting for solvers {:.1}s, \
+             writing {:.1}s (up to {MAX_WRITES} chunks at once); dependency cache {:?}",
             stats.resolved,
             stats.chunks,
             secs,
@@ -545,35 +571,81 @@ async fn work_loop(
             p.resolution_changes,
             p.messages,
             p.changes,
+            stats.loading.as_secs_f64(),
+            stats.waiting.as_secs_f64(),
+            stats.persisting.as_secs_f64(),
             ctx.deps.stats()
         );
     }
     Ok(stats)
 }
 
-/// Persists a claimed chunk's results as its repo's outcomes and counts them.
-async fn persist_outcomes(
-    ctx: &Context,
+/// Chunks written at the same time: a chunk is written while the next ones are loaded
+/// and solved, and two writes overlap each other's round trips. Chunks hold disjoint
+/// packages, so their transactions do not wait for each other.
+const MAX_WRITES: usize = 2;
+
+/// What writing one chunk did.
+struct Written {
+    packages: usize,
+    persist: PersistStats,
+    took: Duration,
+}
+
+/// A chunk being written.
+type WriteFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<Written>> + Send + 'a>>;
+
+/// Starts writing a claimed chunk's results, after waiting for an earlier write when
+/// [`MAX_WRITES`] are under way.
+async fn start_write<'a>(
+    ctx: &'a Context,
+    writes: &mut FuturesUnordered<WriteFuture<'a>>,
     stats: &mut WorkStats,
-    item: &WorkItem,
-    outcomes: &[PackageOutcome],
+    item: WorkItem,
+    outcomes: Vec<PackageOutcome>,
 ) -> anyhow::Result<()> {
+    if writes.len() >= MAX_WRITES {
+        if let Some(written) = writes.next().await {
+            count_written(stats, written?);
+        }
+    }
+    writes.push(Box::pin(write_chunk(ctx, item, outcomes)));
+    Ok(())
+}
+
+/// Persists a claimed chunk's results as its repo's outcomes.
+async fn write_chunk(
+    ctx: &Context,
+    item: WorkItem,
+    outcomes: Vec<PackageOutcome>,
+) -> anyhow::Result<Written> {
+    let started = Instant::now();
     let claim = WorkClaim {
         item_id: item.id,
         instance: &ctx.instance,
     };
-    stats.resolved += outcomes.len();
-    stats.persist += persist_chunk(
+    let persist = persist_chunk(
         &ctx.pool,
         &ctx.config,
         &ctx.deps,
-        outcomes,
+        &outcomes,
         Some(claim),
         Some(item.repo_id),
     )
     .await?;
+    Ok(Written {
+        packages: outcomes.len(),
+        persist,
+        took: started.elapsed(),
+    })
+}
+
+/// Counts a written chunk.
+fn count_written(stats: &mut WorkStats, written: Written) {
+    stats.resolved += written.packages;
+    stats.persist += written.persist;
+    stats.persisting += written.took;
     stats.chunks += 1;
     // progress: the watchdog is fed while chunks keep being written
     koschei_core::service::heartbeat();
-    Ok(())
 }
