@@ -113,7 +113,9 @@ pub async fn newest_at_or_before(
                 _ => Vec::new(),
             };
             // a malformed trace is no trace, which only costs a solve
-            let trace = trace.as_deref().and_then(stored_trace::decode);
+            let trace = trace
+                .as_deref()
+                .and_then(|t| stored_trace::decode(t, ids.len()));
             Ok((
                 id,
                 StoredDeps {

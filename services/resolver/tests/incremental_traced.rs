@@ -16,7 +16,7 @@ use koschei_depsolve::InstallTrace;
 use koschei_koji::Value;
 use koschei_resolver::context::Context;
 use koschei_resolver::repo_resolver::{plan_collection, process_work, Planned, WorkStats};
-use koschei_resolver::stored_trace;
+use koschei_resolver::{dependency_keys, stored_trace};
 use sqlx::PgPool;
 
 /// Plans the collection and processes the queue with one context.
@@ -74,15 +74,16 @@ async fn snapshot(pool: &PgPool) -> Vec<String> {
 
 /// The newest stored trace of a package, decoded (a malformed one fails the test).
 async fn trace(pool: &PgPool, pkg: i32) -> Option<InstallTrace> {
-    let bytes: Option<Vec<u8>> = sqlx::query_scalar(
-        "SELECT trace FROM resolver_package_deps WHERE package_id = $1
+    let (keys, trace): (Vec<u8>, Option<Vec<u8>>) = sqlx::query_as(
+        "SELECT dependency_keys, trace FROM resolver_package_deps WHERE package_id = $1
          ORDER BY repo_id DESC LIMIT 1",
     )
     .bind(pkg)
     .fetch_one(pool)
     .await
     .unwrap();
-    bytes.map(|b| stored_trace::decode(&b).expect("a well-formed stored trace"))
+    let set_len = dependency_keys::decode(&keys).unwrap().len();
+    trace.map(|t| stored_trace::decode(&t, set_len).expect("a well-formed stored trace"))
 }
 
 /// Packages of the scenario, by name.
