@@ -150,23 +150,26 @@ fn take(input: &mut &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::rngs::StdRng;
+    use rand::{Rng as _, SeedableRng};
 
     /// Positions of a set as large as positions go.
     const ANY: usize = 1 << 32;
 
-    /// A deterministic pseudo-random generator (xorshift64*).
-    struct Rng(u64);
+    /// A seeded generator (rand's `StdRng`) with the draws these tests need.
+    struct Rng(StdRng);
 
     impl Rng {
+        fn seeded(seed: u64) -> Self {
+            Rng(StdRng::seed_from_u64(seed))
+        }
+
         fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+            self.0.random()
         }
 
         fn below(&mut self, bound: u64) -> u32 {
-            (self.next() % bound) as u32
+            self.0.random_range(0..bound) as u32
         }
 
         /// Mostly small values, sometimes up to `u32::MAX`.
@@ -200,7 +203,7 @@ mod tests {
 
     #[test]
     fn random_traces_round_trip() {
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut rng = Rng::seeded(0x9e37_79b9_7f4a_7c15);
         for _ in 0..2000 {
             let trace = random_trace(&mut rng);
             let bytes = encode(&trace).expect("a trace keeping the invariants encodes");
@@ -313,7 +316,7 @@ mod tests {
 
     #[test]
     fn random_bytes_decode_to_their_own_encoding_or_nothing() {
-        let mut rng = Rng(42);
+        let mut rng = Rng::seeded(42);
         let mut decoded = 0;
         for _ in 0..20_000 {
             let len = rng.below(12) as usize;
@@ -337,7 +340,7 @@ mod tests {
 
     #[test]
     fn every_truncation_and_extension_is_rejected() {
-        let mut rng = Rng(7);
+        let mut rng = Rng::seeded(7);
         for _ in 0..20 {
             let mut bytes = encode(&random_trace(&mut rng)).unwrap();
             for cut in 0..bytes.len() {
