@@ -13,8 +13,9 @@
 //!
 //! [`process_work`] then claims queued chunks (of any collection, possibly queued by
 //! another instance), resolves them on all cores and persists each chunk in one
-//! transaction ([`crate::package_persist`]). Two chunks are kept in flight, so solving
-//! continues while a finished chunk is written.
+//! transaction ([`crate::package_persist`]). Two chunks are kept in flight on the solvers
+//! and up to two solved chunks are written at once, so loading, solving and writing
+//! overlap; a chunk already solved is still written when a later one fails.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -420,13 +421,70 @@ async fn work_loop(
 ) -> anyhow::Result<WorkStats> {
     let started = Instant::now();
     let mut stats = WorkStats::default();
+    let mut writes: FuturesUnordered<WriteFuture<'_>> = FuturesUnordered::new();
+    let fed = feed(ctx, max_chunks, flights, &mut stats, &mut writes).await;
+    // chunks already solved are written also when claiming, loading or solving failed
+    let mut write_error = None;
+    while let Some(written) = writes.next().await {
+        match written {
+            Ok(written) => count_written(&mut stats, written),
+            Err(e) => {
+                write_error.get_or_insert(e);
+            }
+        }
+    }
+    fed?;
+    if let Some(e) = write_error {
+        return Err(e);
+    }
+    if stats.chunks > 0 {
+        let secs = started.elapsed().as_secs_f64();
+        let p = &stats.persist;
+        tracing::info!(
+            "resolved {} packages in {} chunks, {:.1}s ({:.0} pkgs/min): \
+             re-solved {} in incremental passes and {} in full ones, reused {} without solving; \
+             {} unchanged (no writes), {} written, {} discarded, {} resolution changes, \
+             {} messages, {} unapplied changes; loading {:.1}s, waiting for solvers {:.1}s, \
+             writing {:.1}s (up to {MAX_WRITES} chunks at once); dependency cache {:?}",
+            stats.resolved,
+            stats.chunks,
+            secs,
+            stats.resolved as f64 * 60.0 / secs.max(1e-9),
+            stats.resolved_again,
+            stats
+                .resolved
+                .saturating_sub(stats.reused + stats.resolved_again),
+            stats.reused,
+            p.unchanged,
+            p.persisted - p.unchanged,
+            p.discarded,
+            p.resolution_changes,
+            p.messages,
+            p.changes,
+            stats.loading.as_secs_f64(),
+            stats.waiting.as_secs_f64(),
+            stats.persisting.as_secs_f64(),
+            ctx.deps.stats()
+        );
+    }
+    Ok(stats)
+}
+
+/// Claims, loads and solves chunks until none is free, starting the write of each solved
+/// chunk (see [`start_write`]); the caller finishes the writes.
+async fn feed<'a>(
+    ctx: &'a Context,
+    max_chunks: Option<usize>,
+    flights: &mut HashMap<i64, InFlight>,
+    stats: &mut WorkStats,
+    writes: &mut FuturesUnordered<WriteFuture<'a>>,
+) -> anyhow::Result<()> {
     let mut claimed = 0usize;
     let mut pool: Option<(String, SolverPool)> = None;
     let mut stash: VecDeque<LoadedChunk> = VecDeque::new();
     // job tag -> (item id, package)
     let mut jobs: HashMap<i64, (i64, ChunkPackage)> = HashMap::new();
     let mut next_tag: i64 = 0;
-    let mut writes: FuturesUnordered<WriteFuture<'_>> = FuturesUnordered::new();
     let dep = &ctx.config.dependency;
     loop {
         // keep two chunks in flight
@@ -463,7 +521,7 @@ async fn work_loop(
             }
             if chunk.packages.is_empty() {
                 // nothing to solve: write at once
-                start_write(ctx, &mut writes, &mut stats, chunk.item, chunk.reused).await?;
+                start_write(ctx, writes, stats, chunk.item, chunk.reused).await?;
                 continue;
             }
             let key = chunk.repo.solv.path.display().to_string();
@@ -517,7 +575,7 @@ async fn work_loop(
         let next = tokio::select! {
             next = solver.next() => next,
             Some(written) = writes.next() => {
-                count_written(&mut stats, written?);
+                count_written(stats, written?);
                 continue;
             }
         };
@@ -541,43 +599,10 @@ async fn work_loop(
         flight.remaining -= 1;
         if flight.remaining == 0 {
             let flight = flights.remove(&item_id).expect("chunk in flight");
-            start_write(ctx, &mut writes, &mut stats, flight.item, flight.outcomes).await?;
+            start_write(ctx, writes, stats, flight.item, flight.outcomes).await?;
         }
     }
-    while let Some(written) = writes.next().await {
-        count_written(&mut stats, written?);
-    }
-    if stats.chunks > 0 {
-        let secs = started.elapsed().as_secs_f64();
-        let p = &stats.persist;
-        tracing::info!(
-            "resolved {} packages in {} chunks, {:.1}s ({:.0} pkgs/min): \
-             re-solved {} in incremental passes and {} in full ones, reused {} without solving; \
-             {} unchanged (no writes), {} written, {} discarded, {} resolution changes, \
-             {} messages, {} unapplied changes; loading {:.1}s, waiting for solvers {:.1}s, \
-             writing {:.1}s (up to {MAX_WRITES} chunks at once); dependency cache {:?}",
-            stats.resolved,
-            stats.chunks,
-            secs,
-            stats.resolved as f64 * 60.0 / secs.max(1e-9),
-            stats.resolved_again,
-            stats
-                .resolved
-                .saturating_sub(stats.reused + stats.resolved_again),
-            stats.reused,
-            p.unchanged,
-            p.persisted - p.unchanged,
-            p.discarded,
-            p.resolution_changes,
-            p.messages,
-            p.changes,
-            stats.loading.as_secs_f64(),
-            stats.waiting.as_secs_f64(),
-            stats.persisting.as_secs_f64(),
-            ctx.deps.stats()
-        );
-    }
-    Ok(stats)
+    Ok(())
 }
 
 /// Chunks written at the same time: a chunk is written while the next ones are loaded
