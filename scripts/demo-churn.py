@@ -119,14 +119,6 @@ class Binary:
         self.size = {k: int(size.get(k, 0)) for k in ("package", "installed", "archive")}
         self.location = field(block, r'<location href="([^"]*)"')
 
-    @property
-    def provides(self):
-        return self.deps["provides"]
-
-    @property
-    def requires(self):
-        return self.deps["requires"]
-
     def evr(self, release=None):
         return f"{self.epoch}:{self.version}-{release or self.release}"
 
