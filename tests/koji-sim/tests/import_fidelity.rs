@@ -12,7 +12,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{repodata_file, shared_dir, SimProcess};
+use common::{repodata_file, SimProcess};
+use koschei_core::testdata::shared_path;
 use koschei_koji::{xstruct, Value};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
@@ -321,7 +322,7 @@ fn demo_churn_imports_next_repo_binaries_unchanged() {
     let python = std::env::var("KOSCHEI_PYTHON").unwrap_or_else(|_| {
         panic!("KOSCHEI_PYTHON is not set: this test needs the Python venv with the real koji client (source /tmp/koschei-dev-env.sh or run scripts/test)")
     });
-    let next = shared_dir().join("corpus/debian-bookworm-next");
+    let next = shared_path("corpus/debian-bookworm-next");
     assert!(
         next.join("changes.json").exists(),
         "missing corpus {} (set KOSCHEI_SHARED)",

@@ -25,13 +25,6 @@ pub fn tiny_seed() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("seeds/tiny")
 }
 
-/// The shared data directory: `$KOSCHEI_SHARED`, else `<workspace>/../shared`.
-pub fn shared_dir() -> PathBuf {
-    std::env::var_os("KOSCHEI_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
-}
-
 /// The repodata file `name` (`primary.xml.gz`…) of repo `id`'s x86_64 tree under `root`
 /// (the simulator's state directory).
 pub fn repodata_file(root: &Path, id: i64, name: &str) -> PathBuf {
