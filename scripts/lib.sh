@@ -19,6 +19,8 @@ APT_PACKAGES=(
     build-essential pkg-config libclang-dev libsolv-dev zlib1g-dev libzstd-dev
     liblzma-dev libbz2-dev postgresql rabbitmq-server python3-venv chromium
     curl procps openssl
+    # hawkey (libdnf) for scripts/compare-hawkey: the original's resolver, to compare with.
+    python3-hawkey
     # DejaVu Sans, embedded in koschei-web to draw the text of PNG badges.
     fonts-dejavu-core
     # Kerberos: the GSSAPI library to build against, and a private KDC for the tests.

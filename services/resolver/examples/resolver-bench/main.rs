@@ -7,6 +7,7 @@
 //! --source-repo DIR [--next DIR] --json` (services/resolver/README.md, "Benchmark figures").
 
 mod persist;
+mod results;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -44,6 +45,14 @@ struct BenchArgs {
     /// Only the first N source packages by name.
     #[arg(long)]
     limit: Option<usize>,
+    /// Only N source packages spread evenly over the name-sorted list (index i*len/N),
+    /// the sample `scripts/compare-hawkey` compares (applied after --limit).
+    #[arg(long)]
+    sample: Option<usize>,
+    /// Also resolve the packages once more on one thread and write each one's result as
+    /// a JSON line to FILE (`examples/resolver-bench/results.rs`).
+    #[arg(long)]
+    results: Option<PathBuf>,
     /// Ignore weak dependencies.
     #[arg(long)]
     ignore_weak_deps: bool,
@@ -109,6 +118,9 @@ fn load_input(repo: &Path, source_repo: &Path, args: &BenchArgs) -> anyhow::Resu
     let mut sources = read_source_packages(source_repo)?;
     if let Some(limit) = args.limit {
         sources.truncate(limit);
+    }
+    if let Some(n) = args.sample {
+        sources = results::pick_sample(sources, n);
     }
     Ok(Input {
         solv,
@@ -565,6 +577,15 @@ fn run(args: &BenchArgs) -> anyhow::Result<()> {
             &view,
             args.persist_chunk_size,
             args.dependency_cache_capacity,
+        )?;
+    }
+    if let Some(path) = &args.results {
+        report["results"] = results::write(
+            path,
+            &base.solv,
+            &base.group,
+            &base.sources,
+            args.ignore_weak_deps,
         )?;
     }
     report["peak_rss_mb"] = json!(peak_rss_bytes().map(|b| b as f64 / 1048576.0));
