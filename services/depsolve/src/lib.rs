@@ -42,5 +42,5 @@ pub use parallel::{peak_rss_bytes, run_fed, run_parallel, ParallelOptions, Paral
 pub use repo_cache::{CachedRepo, RepoCache, RepoDescriptor};
 pub use repomd::{RepoDir, Repomd, RepomdEntry};
 pub use sack::{LoadOptions, Sack, SolvFile, DEFAULT_ARCH};
-pub use solv::rpmvercmp;
+pub use solv::{rpmvercmp, WeakSolveCounts};
 pub use source::{read_source_packages, SourcePackage};

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::error::DepsolveError;
 use crate::package::{Nevra, PackageIndex, PackageTable};
 use crate::repomd::RepoDir;
-use crate::solv::{Id, Pool, RepoHandle};
+use crate::solv::{Id, Pool, RepoHandle, WeakSolveCounts};
 
 /// The architecture Koschei resolves for (`dependency.resolve_for_arch`).
 pub const DEFAULT_ARCH: &str = "x86_64";
@@ -19,9 +19,10 @@ pub struct LoadOptions {
     /// Directory for `.solv` cache files (named after the repomd.xml fingerprint); `None`
     /// parses the XML every time.
     pub solv_cache_dir: Option<PathBuf>,
-    /// Load without weak dependencies (Koschei's `dependency.ignore_weak_deps`): the solver
-    /// then never sees Recommends/Suggests/Supplements/Enhances, not even while building
-    /// its rules. Resolvability is the same as with libsolv's ignore-recommended flag.
+    /// Resolve with weak dependencies ignored (Koschei's `dependency.ignore_weak_deps`):
+    /// the sack hides Recommends/Suggests/Supplements/Enhances from libsolv and solves
+    /// without them when the answer is provably what libsolv's ignore-recommended flag
+    /// gives with them (which the original does), else with them (`solv/weak.rs`).
     pub ignore_weak_deps: bool,
 }
 
@@ -43,7 +44,7 @@ pub struct SolvFile {
     pub path: PathBuf,
     /// Architecture the sacks resolve for.
     pub arch: String,
-    /// Sacks are loaded without weak dependencies (see [`LoadOptions::ignore_weak_deps`]).
+    /// Sacks hide their weak dependencies (see [`LoadOptions::ignore_weak_deps`]).
     pub ignore_weak_deps: bool,
 }
 
@@ -170,10 +171,10 @@ impl Sack {
     }
 
     fn from_pool(mut pool: Pool, repo: RepoHandle, ignore_weak_deps: bool) -> Self {
-        if ignore_weak_deps {
-            pool.strip_weak_deps(repo);
-        }
         pool.create_whatprovides();
+        if ignore_weak_deps {
+            pool.hide_weak_deps();
+        }
         let range = pool.repo_range(repo);
         let scratch = Scratch::new(pool.nsolvables());
         Sack {
@@ -183,6 +184,12 @@ impl Sack {
             len: (range.end - range.start) as u32,
             scratch,
         }
+    }
+
+    /// How the solves of a sack loaded with `ignore_weak_deps` went (fast or repeated with
+    /// the weak dependencies); zero otherwise.
+    pub fn weak_solve_counts(&self) -> WeakSolveCounts {
+        self.pool.weak_solve_counts()
     }
 
     /// Number of packages (slots) in the repository.

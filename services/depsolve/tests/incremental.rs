@@ -1,55 +1,29 @@
 //! Exact incremental re-resolution on small generated repositories: every plan is checked
 //! against a full resolution in the new repository.
 
+mod common;
+
 use std::path::Path;
+
+use common::RepoPkg;
 
 use koschei_depsolve::{LoadOptions, Plan, RepoDelta, RepoDir, ResolveOptions, SolvFile};
 
 /// `(name, version, requires, provides)`; release 1, arch x86_64.
 type Pkg<'a> = (&'a str, &'a str, &'a [&'a str], &'a [&'a str]);
 
-fn entry(dep: &str) -> String {
-    let mut parts = dep.split_whitespace();
-    let name = parts.next().unwrap();
-    match (parts.next(), parts.next()) {
-        (Some(op), Some(ver)) => {
-            let flags = match op {
-                "<" => "LT",
-                "<=" => "LE",
-                "=" => "EQ",
-                ">=" => "GE",
-                _ => "GT",
-            };
-            format!(r#"<rpm:entry name="{name}" flags="{flags}" epoch="0" ver="{ver}" rel="1"/>"#)
-        }
-        _ => format!(r#"<rpm:entry name="{name}"/>"#),
-    }
-}
-
 fn write_repo(dir: &Path, pkgs: &[Pkg<'_>]) -> RepoDir {
-    let mut xml = format!(
-        r#"<?xml version="1.0"?><metadata xmlns="http://linux.duke.edu/metadata/common" xmlns:rpm="http://linux.duke.edu/metadata/rpm" packages="{}">"#,
-        pkgs.len()
-    );
-    for (i, (name, ver, requires, provides)) in pkgs.iter().enumerate() {
-        let mut prov =
-            format!(r#"<rpm:entry name="{name}" flags="EQ" epoch="0" ver="{ver}" rel="1"/>"#);
-        prov.extend(provides.iter().map(|p| entry(p)));
-        let req: String = requires.iter().map(|r| entry(r)).collect();
-        xml.push_str(&format!(
-            r#"<package type="rpm"><name>{name}</name><arch>x86_64</arch><version epoch="0" ver="{ver}" rel="1"/><checksum type="sha256" pkgid="YES">{:064x}</checksum><location href="{name}.rpm"/><format><rpm:provides>{prov}</rpm:provides><rpm:requires>{req}</rpm:requires></format></package>"#,
-            i + 1 + ver.len() * 1000
-        ));
-    }
-    xml.push_str("</metadata>");
-    std::fs::create_dir_all(dir.join("repodata")).unwrap();
-    std::fs::write(dir.join("repodata/primary.xml"), xml).unwrap();
-    std::fs::write(
-        dir.join("repodata/repomd.xml"),
-        r#"<?xml version="1.0"?><repomd xmlns="http://linux.duke.edu/metadata/repo"><data type="primary"><location href="repodata/primary.xml"/></data></repomd>"#,
-    )
-    .unwrap();
-    RepoDir::open(dir).unwrap()
+    let pkgs: Vec<RepoPkg<'_>> = pkgs
+        .iter()
+        .map(|&(name, version, requires, provides)| RepoPkg {
+            name,
+            version,
+            requires,
+            provides,
+            ..RepoPkg::default()
+        })
+        .collect();
+    common::write_repo(dir, &pkgs)
 }
 
 struct Case {

@@ -22,10 +22,6 @@ impl RepoDelta {
         pool.add_solv(old_repo, &old.path)?;
         let new_repo = pool.add_repo("new");
         pool.add_solv(new_repo, &new.path)?;
-        if !weak {
-            pool.strip_weak_deps(old_repo);
-            pool.strip_weak_deps(new_repo);
-        }
         pool.create_whatprovides();
         let (old_range, new_range) = (pool.repo_range(old_repo), pool.repo_range(new_repo));
         let mut delta = RepoDelta::new(pool, old_range, new_range, weak);

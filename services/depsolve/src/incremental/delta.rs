@@ -23,9 +23,8 @@ const EVALUATED: [DepKind; 7] = [
     DepKind::Supplements,
     DepKind::Enhances,
 ];
-/// Without weak dependencies only the first kinds of the lists above exist.
+/// Without weak dependencies in the rules, generation recurses along the first kind only.
 const HARD_FORWARD: usize = 1;
-const HARD_EVALUATED: usize = 3;
 
 /// Why a package was tainted directly (before propagation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -73,7 +72,8 @@ pub struct RepoDelta {
     pub(super) identical: Vec<bool>,
     /// new index → the identical successor of an old package
     pub(super) new_identical: Vec<bool>,
-    /// weak dependencies are part of the solve
+    /// weak dependencies are part of the rules (installed when wanted); otherwise they
+    /// only steer choices
     pub(super) weak: bool,
     pub(super) touched: FxHashSet<Id>,
     pub(super) reasons: Vec<(u32, TaintReason)>,
@@ -200,11 +200,9 @@ impl RepoDelta {
         }
     }
 
+    /// Every kind: with weak dependencies ignored they still steer the solver's choices
+    /// (`solv/weak.rs`), so their evaluation must be a φ-image too.
     pub(super) fn evaluated(&self) -> &'static [DepKind] {
-        if self.weak {
-            &EVALUATED
-        } else {
-            &EVALUATED[..HARD_EVALUATED]
-        }
+        &EVALUATED
     }
 }

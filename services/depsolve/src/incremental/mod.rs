@@ -58,10 +58,13 @@
 //!    mapped through φ, and its dependency changes are its version swaps
 //!    ([`RepoDelta::version_swaps`]).
 //!
-//! With `ignore_weak_deps`, sacks are loaded without weak dependencies
-//! ([`crate::LoadOptions::ignore_weak_deps`]), so the rule universe — and the taint
-//! propagation — follows `Requires` only; otherwise Recommends/Suggests and the reverse
-//! Supplements/Enhances edges are followed as well.
+//! With `ignore_weak_deps`, the rules that decide anything follow `Requires` only (sacks
+//! hide weak dependencies from libsolv, [`crate::LoadOptions::ignore_weak_deps`]), so the
+//! taint propagation does too; weak dependencies still steer the choice among providers
+//! (`solv/weak.rs`), so their evaluation is checked like the hard kinds' and a package
+//! whose Recommends/Suggests/Supplements/Enhances evaluate differently is tainted.
+//! Otherwise Recommends/Suggests and the reverse Supplements/Enhances edges are followed
+//! as well.
 //!
 //! Because taint is closed under the reverse of every edge rule generation follows, "no
 //! job candidate tainted" means "nothing in `U(p)` tainted", which is the isomorphism

@@ -234,13 +234,7 @@ impl RepoDelta {
 
     /// Leaf dependencies of a (possibly rich) dependency.
     pub(super) fn atoms(&self, dep: Id, out: &mut Vec<Id>) {
-        match self.pool.rel_parts(dep) {
-            Some((name, evr, flags)) if rel::is_boolean(flags) => {
-                self.atoms(name, out);
-                self.atoms(evr, out);
-            }
-            _ => out.push(dep),
-        }
+        self.pool.atoms(dep, out);
     }
 
     /// The plain name string id of a leaf dependency.

@@ -23,7 +23,9 @@ pub mod rel;
 mod repo;
 mod solver;
 mod sys;
+mod weak;
 
 pub use pool::{is_reldep, rpmvercmp, DepKind, Id, Pool};
 pub use repo::RepoHandle;
 pub use solver::Job;
+pub use weak::WeakSolveCounts;

@@ -62,6 +62,9 @@ impl DepKind {
 /// One libsolv pool with RPM semantics and a fixed architecture.
 pub struct Pool {
     pub(super) raw: NonNull<sys::Pool>,
+    /// Weak arrays hidden from libsolv (`weak.rs`); boxed because libsolv keeps a pointer
+    /// into it as its debug callback data.
+    pub(super) weak: Option<Box<super::weak::HiddenWeak>>,
     /// `*mut` makes the type neither `Send` nor `Sync`.
     _not_thread_safe: PhantomData<*mut ()>,
 }
@@ -80,6 +83,7 @@ impl Pool {
         }
         Pool {
             raw,
+            weak: None,
             _not_thread_safe: PhantomData,
         }
     }
@@ -136,21 +140,38 @@ impl Pool {
             DepKind::Supplements => s.supplements,
             DepKind::Enhances => s.enhances,
         };
-        let slice: &[Id] = if off == 0 || s.repo.is_null() {
-            &[]
-        } else {
-            // SAFETY: a non-zero offset points into repo->idarraydata at a 0-terminated
-            // array; we find the terminator and borrow up to it for the pool's lifetime.
-            unsafe {
-                let start = (*s.repo).idarraydata.add(off as usize);
-                let mut n = 0usize;
-                while *start.add(n) != 0 {
-                    n += 1;
-                }
-                std::slice::from_raw_parts(start, n)
+        self.id_array(id, off).iter().copied().filter(|&d| d != PREREQ_MARKER)
+    }
+
+    /// The 0-terminated id array at offset `off` of solvable `id`'s repo (empty for 0).
+    pub(super) fn id_array(&self, id: Id, off: sys::Offset) -> &[Id] {
+        let s = self.solvable_checked(id);
+        if off == 0 || s.repo.is_null() {
+            return &[];
+        }
+        // SAFETY: a non-zero offset taken from this solvable's dependency fields points
+        // into repo->idarraydata at a 0-terminated array; we find the terminator and
+        // borrow up to it for the pool's lifetime.
+        unsafe {
+            let start = (*s.repo).idarraydata.add(off as usize);
+            let mut n = 0usize;
+            while *start.add(n) != 0 {
+                n += 1;
             }
-        };
-        slice.iter().copied().filter(|&d| d != PREREQ_MARKER)
+            std::slice::from_raw_parts(start, n)
+        }
+    }
+
+    /// The atoms of a dependency: itself, or for a rich (boolean) dependency the atoms of
+    /// both its sides.
+    pub fn atoms(&self, dep: Id, out: &mut Vec<Id>) {
+        match self.rel_parts(dep) {
+            Some((name, evr, flags)) if super::rel::is_boolean(flags) => {
+                self.atoms(name, out);
+                self.atoms(evr, out);
+            }
+            _ => out.push(dep),
+        }
     }
 
     /// The string of a string id.
@@ -237,8 +258,18 @@ impl Pool {
             // SAFETY: valid pool and id; computes and caches the provider list.
             unsafe { sys::pool_addrelproviders(self.raw.as_ptr(), dep) as u32 }
         };
+        self.whatprovides_list(off as Id)
+    }
+
+    /// The solvable list stored at a whatprovides offset (a provider list, or a list
+    /// made by [`Pool::ids_to_whatprovides`]).
+    pub(super) fn whatprovides_list(&self, off: Id) -> &[Id] {
+        if off <= 0 {
+            return &[];
+        }
         // SAFETY: off indexes a 0-terminated list in whatprovidesdata, valid until the
-        // next change of the provides index; the borrow of &mut self prevents such calls.
+        // next change of the provides index; only &mut self methods change it, and the
+        // returned borrow keeps them from being called.
         unsafe {
             let start = self.p().whatprovidesdata.add(off as usize);
             let mut n = 0usize;

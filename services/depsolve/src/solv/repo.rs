@@ -1,5 +1,5 @@
 //! Repositories inside a [`Pool`]: creating them, loading rpm-md XML or a `.solv` file,
-//! writing a `.solv` file, stripping weak dependencies and building the provides index.
+//! writing a `.solv` file and building the provides index.
 
 use std::ffi::{CStr, CString};
 use std::path::Path;
@@ -153,27 +153,6 @@ impl Pool {
             )));
         }
         file.close(path)
-    }
-
-    /// Forget the weak dependencies (Recommends, Suggests, Supplements, Enhances) of every
-    /// package of `repo`. libsolv walks them while generating rules even when told to
-    /// ignore weak dependencies; stripping them makes a solve depend only on the hard
-    /// dependency graph (which the incremental analysis relies on).
-    pub fn strip_weak_deps(&mut self, repo: RepoHandle) {
-        for id in self.repo_range(repo) {
-            if !self.in_repo(id, repo) {
-                continue;
-            }
-            // SAFETY: id < nsolvables (repo range) and we hold &mut self, so no borrow of
-            // the solvable array is alive; only offset fields are reset.
-            unsafe {
-                let s = &mut *self.raw.as_ref().solvables.add(id as usize);
-                s.recommends = 0;
-                s.suggests = 0;
-                s.supplements = 0;
-                s.enhances = 0;
-            }
-        }
     }
 
     /// Build the provides index (file provides first). Call once after all repos are loaded.

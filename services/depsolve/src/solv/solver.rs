@@ -1,5 +1,6 @@
 //! One solver run on a [`Pool`]: jobs in, installed solvables or problem texts out, and
-//! optionally the trace incremental re-resolution needs ([`RawTrace`]).
+//! optionally the trace incremental re-resolution needs ([`RawTrace`]). A pool with hidden
+//! weak arrays builds its rules without them when that is provably the same (`weak.rs`).
 
 use std::ffi::CStr;
 use std::ptr::NonNull;
@@ -95,25 +96,7 @@ impl Pool {
 
     /// Solve `jobs` into an empty root. Weak dependencies are ignored when asked.
     pub fn solve(&mut self, jobs: &[Job], ignore_weak_deps: bool) -> SolveOutcome {
-        let solver = match self.run_solver(jobs, ignore_weak_deps) {
-            Ok(solver) => solver,
-            Err(problems) => {
-                return SolveOutcome {
-                    problems,
-                    installs: Vec::new(),
-                }
-            }
-        };
-        let installs = Self::decisions(&solver)
-            .as_slice()
-            .iter()
-            .copied()
-            .filter(|&p| p > SYSTEM_SOLVABLE)
-            .collect();
-        SolveOutcome {
-            problems: Vec::new(),
-            installs,
-        }
+        self.solve_with(jobs, ignore_weak_deps, false).0
     }
 
     /// [`Pool::solve`], also reporting what the solver did (see [`RawTrace`]); the trace is
@@ -122,6 +105,43 @@ impl Pool {
         &mut self,
         jobs: &[Job],
         ignore_weak_deps: bool,
+    ) -> (SolveOutcome, Option<RawTrace>) {
+        self.solve_with(jobs, ignore_weak_deps, true)
+    }
+
+    /// One solve, the way libsolv does it with the weak arrays visible. With hidden weak
+    /// arrays (`weak.rs`) and `ignore_weak_deps`, the rules are built without them, which
+    /// is kept when it is provably the same; otherwise (or to install weak dependencies)
+    /// the arrays are visible throughout.
+    fn solve_with(
+        &mut self,
+        jobs: &[Job],
+        ignore_weak_deps: bool,
+        traced: bool,
+    ) -> (SolveOutcome, Option<RawTrace>) {
+        if !self.weak_deps_hidden() {
+            return self.solve_once(jobs, ignore_weak_deps, traced);
+        }
+        if ignore_weak_deps {
+            self.prepare_weak_deps(true);
+            let (out, trace) = self.solve_once(jobs, true, traced);
+            if self.finish_weak_deps() && out.problems.is_empty() {
+                return (out, trace);
+            }
+            self.uncount_fast_solve();
+        }
+        self.prepare_weak_deps(false);
+        let result = self.solve_once(jobs, ignore_weak_deps, traced);
+        self.finish_weak_deps();
+        result
+    }
+
+    /// One solver run and what it installed (and its trace when `traced`).
+    fn solve_once(
+        &mut self,
+        jobs: &[Job],
+        ignore_weak_deps: bool,
+        traced: bool,
     ) -> (SolveOutcome, Option<RawTrace>) {
         let solver = match self.run_solver(jobs, ignore_weak_deps) {
             Ok(solver) => solver,
@@ -133,6 +153,19 @@ impl Pool {
                 return (out, None);
             }
         };
+        if !traced {
+            let installs = Self::decisions(&solver)
+                .as_slice()
+                .iter()
+                .copied()
+                .filter(|&p| p > SYSTEM_SOLVABLE)
+                .collect();
+            let out = SolveOutcome {
+                problems: Vec::new(),
+                installs,
+            };
+            return (out, None);
+        }
         let s = solver.0.as_ptr();
         let decisions = Self::decisions(&solver);
         let mut out = SolveOutcome::default();

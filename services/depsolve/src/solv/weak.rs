@@ -1,0 +1,244 @@
+//! Weak dependencies kept out of the solver's rules, but not out of its choices.
+//!
+//! With libsolv's ignore-recommended flag (hawkey's `ignore_weak_deps`, which the original
+//! uses) no weak dependency is installed, yet libsolv still builds rules for everything
+//! Recommends/Suggests reach and for every package whose Supplements/Enhances could apply,
+//! which makes a solve on a distribution about 30× slower. Its policy meanwhile prefers,
+//! among the providers of a requirement, those an installed package recommends or
+//! suggests, or that supplement or enhance an installed package (`prune_to_recommended`,
+//! `prefer_suggested` and the auto-minimization step of `policy.c`/`solver.c`). Solving
+//! without the weak arrays is fast but loses those preferences, so it can choose another
+//! provider than the original.
+//!
+//! A pool can therefore *hide* its weak arrays ([`Pool::hide_weak_deps`]): libsolv builds
+//! its package rules without them, and they are put back as soon as the rules exist (on
+//! libsolv's "pkg rule creation took" statistics message, through its debug callback), so
+//! that the search and its policy see them; they are hidden again when the solve returns.
+//! The answer is the one libsolv gives with them visible throughout:
+//!
+//! * The rules a visible solve has in addition concern packages that only weak
+//!   dependencies reach. Such a package provides no requirement of a package the search
+//!   can install (the requires closure would reach it), so with weak dependencies not
+//!   installed it is never a candidate and never installed; its rules can only decide it
+//!   out. libsolv sorts package rules by content, so the shared rules keep their order.
+//! * What the policy reads — the weak arrays of installed packages and of candidates — is
+//!   the same in both solves.
+//!
+//! The extra rules could still reorder propagation, which matters only to the conflict
+//! analysis of a search that backtracks. So a solve that learnt a rule (libsolv's
+//! "solver statistics" message) is repeated with the arrays visible, as are unresolvable
+//! requests (their problem texts are then libsolv's on the visible pool) and any solve
+//! whose statistics message was missing.
+
+use std::cell::Cell;
+use std::ffi::{c_char, c_int, c_void, CStr};
+
+use super::pool::{Id, Pool, SYSTEM_SOLVABLE};
+use super::sys;
+
+/// What libsolv's statistics messages said about one solve.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct SolveStats {
+    /// The weak arrays were put back after rule creation.
+    shown_after_rules: bool,
+    /// A "solver statistics" message was seen.
+    seen: bool,
+    /// Learnt rules (backtracking).
+    learned: u32,
+}
+
+/// The weak arrays of a pool whose solvables show none to libsolv outside a solve's
+/// search.
+pub(super) struct HiddenWeak {
+    /// Solvables with weak arrays and their Recommends, Suggests, Supplements, Enhances
+    /// offsets.
+    arrays: Vec<(Id, [sys::Offset; 4])>,
+    /// The arrays are in the solvables now.
+    visible: Cell<bool>,
+    /// Show the arrays on the next "pkg rule creation took" message.
+    armed: Cell<bool>,
+    /// Statistics of the current solve.
+    stats: Cell<SolveStats>,
+    /// Solves answered with hidden rules, and solves repeated with visible arrays.
+    counts: WeakSolveCounts,
+}
+
+/// How the solves of a pool with hidden weak arrays went.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct WeakSolveCounts {
+    /// Solved with rules built without weak dependencies.
+    pub fast: u64,
+    /// Repeated with the weak dependencies visible throughout (the search backtracked,
+    /// or the request is unresolvable).
+    pub repeated: u64,
+}
+
+impl HiddenWeak {
+    /// Write the arrays into (or, `visible == false`, out of) the pool's solvables.
+    ///
+    /// # Safety
+    /// `pool` is the live pool these arrays were taken from, and nothing borrows its
+    /// solvable array.
+    unsafe fn set_visible(&self, pool: *mut sys::Pool, visible: bool) {
+        if self.visible.get() == visible {
+            return;
+        }
+        // SAFETY: per the contract; every id was < nsolvables when hidden, and solvables
+        // are never removed from a loaded pool.
+        let solvables = unsafe { (*pool).solvables };
+        for &(id, offsets) in &self.arrays {
+            let shown = if visible { offsets } else { [0; 4] };
+            // SAFETY: as above.
+            let s = unsafe { &mut *solvables.add(id as usize) };
+            [s.recommends, s.suggests, s.supplements, s.enhances] = shown;
+        }
+        self.visible.set(visible);
+    }
+}
+
+/// libsolv's debug callback (statistics messages only): puts the weak arrays back once
+/// the package rules exist, and records the statistics line of a search.
+unsafe extern "C" fn on_debug_message(
+    pool: *mut sys::Pool,
+    data: *mut c_void,
+    _kind: c_int,
+    text: *const c_char,
+) {
+    if pool.is_null() || data.is_null() || text.is_null() {
+        return;
+    }
+    // SAFETY: data is the pool's boxed HiddenWeak, registered in hide_weak_deps; the box
+    // lives until the pool is freed (Pool's Drop frees the libsolv pool before its
+    // fields). text is a NUL-terminated string libsolv owns during the call.
+    let (weak, text) = unsafe { (&*(data as *const HiddenWeak), CStr::from_ptr(text)) };
+    let text = text.to_bytes();
+    if text.starts_with(b"pkg rule creation took") && weak.armed.get() {
+        weak.armed.set(false);
+        // SAFETY: libsolv is between building its package rules and searching, holding
+        // no reference into the solvables' dependency fields.
+        unsafe { weak.set_visible(pool, true) };
+        let mut stats = weak.stats.get();
+        stats.shown_after_rules = true;
+        weak.stats.set(stats);
+    } else if let Some(line) = text.strip_prefix(b"solver statistics: ") {
+        if let Some(learned) = parse_learned(line) {
+            let mut stats = weak.stats.get();
+            stats.seen = true;
+            stats.learned = stats.learned.saturating_add(learned);
+            weak.stats.set(stats);
+        }
+    }
+}
+
+/// `"<n> learned rules, <n> unsolvable, <n> minimization steps"` → learned rules.
+fn parse_learned(line: &[u8]) -> Option<u32> {
+    let line = std::str::from_utf8(line).ok()?;
+    let (first, _) = line.split_once(',')?;
+    let count = first.strip_suffix(" learned rules")?;
+    count.trim().parse().ok()
+}
+
+impl Pool {
+    /// Hide the weak arrays of every solvable from libsolv's rule building (see the module
+    /// documentation). Call after [`Pool::create_whatprovides`], so file provides are
+    /// indexed as with them visible.
+    pub fn hide_weak_deps(&mut self) {
+        let mut arrays = Vec::new();
+        for id in SYSTEM_SOLVABLE + 1..self.nsolvables() as Id {
+            // SAFETY: id < nsolvables and &mut self means no borrow of the solvable array
+            // is alive; only the four weak offset fields are read and reset.
+            unsafe {
+                let s = &mut *self.raw.as_ref().solvables.add(id as usize);
+                let offsets = [s.recommends, s.suggests, s.supplements, s.enhances];
+                if offsets != [0; 4] {
+                    arrays.push((id, offsets));
+                    s.recommends = 0;
+                    s.suggests = 0;
+                    s.supplements = 0;
+                    s.enhances = 0;
+                }
+            }
+        }
+        let hidden = Box::new(HiddenWeak {
+            arrays,
+            visible: Cell::new(false),
+            armed: Cell::new(false),
+            stats: Cell::new(SolveStats::default()),
+            counts: WeakSolveCounts::default(),
+        });
+        // SAFETY: valid pool; the callback data is the box, kept by the pool until it is
+        // dropped, and `Pool`'s Drop frees the libsolv pool before its fields.
+        unsafe {
+            sys::pool_setdebugcallback(
+                self.raw.as_ptr(),
+                Some(on_debug_message),
+                &*hidden as *const HiddenWeak as *mut c_void,
+            );
+            sys::pool_setdebugmask(self.raw.as_ptr(), sys::SOLV_DEBUG_STATS as c_int);
+        }
+        self.weak = Some(hidden);
+    }
+
+    /// Does this pool hide weak arrays (see [`Pool::hide_weak_deps`])?
+    pub fn weak_deps_hidden(&self) -> bool {
+        self.weak.is_some()
+    }
+
+    /// The counts of solves since the weak arrays were hidden (zero when they are not).
+    pub fn weak_solve_counts(&self) -> WeakSolveCounts {
+        self.weak.as_ref().map(|w| w.counts).unwrap_or_default()
+    }
+
+    /// Before a solve: `fast` → the arrays stay hidden until the package rules exist;
+    /// otherwise they are visible throughout.
+    pub(super) fn prepare_weak_deps(&mut self, fast: bool) {
+        let raw = self.raw.as_ptr();
+        if let Some(weak) = self.weak.as_mut() {
+            weak.stats.set(SolveStats::default());
+            weak.armed.set(fast);
+            if fast {
+                weak.counts.fast += 1;
+            } else {
+                weak.counts.repeated += 1;
+            }
+            // SAFETY: raw is this pool; &mut self means nothing borrows its solvables.
+            unsafe { weak.set_visible(raw, !fast) };
+        }
+    }
+
+    /// After a solve: hide the arrays again. True when a fast solve is libsolv's answer
+    /// with the arrays visible (it showed them after rule building and did not backtrack).
+    pub(super) fn finish_weak_deps(&mut self) -> bool {
+        let raw = self.raw.as_ptr();
+        let Some(weak) = self.weak.as_mut() else {
+            return true;
+        };
+        weak.armed.set(false);
+        // SAFETY: raw is this pool; &mut self means nothing borrows its solvables.
+        unsafe { weak.set_visible(raw, false) };
+        let stats = weak.stats.get();
+        stats.shown_after_rules && stats.seen && stats.learned == 0
+    }
+
+    /// Take back the count of a fast solve that is repeated.
+    pub(super) fn uncount_fast_solve(&mut self) {
+        if let Some(weak) = self.weak.as_mut() {
+            weak.counts.fast -= 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_learned;
+
+    #[test]
+    fn statistics_line() {
+        assert_eq!(
+            parse_learned(b"3 learned rules, 0 unsolvable, 2 minimization steps\n"),
+            Some(3)
+        );
+        assert_eq!(parse_learned(b"garbage"), None);
+        assert_eq!(parse_learned(b"x learned rules, 0 unsolvable"), None);
+    }
+}

@@ -1,0 +1,174 @@
+//! With weak dependencies ignored, libsolv — and hawkey, the original's resolver — still
+//! prefers the providers an installed package recommends or suggests, or that supplement
+//! or enhance an installed package. Each repository below has two providers of a
+//! requirement where that preference decides. The reference is libsolv itself: the same
+//! repository loaded with its weak dependencies visible, solved with the ignore-recommended
+//! flag (what hawkey's `ignore_weak_deps` does). A sack loaded with `ignore_weak_deps`
+//! builds its rules without them for speed and must still give the reference answer.
+
+mod common;
+
+use common::RepoPkg;
+use koschei_depsolve::{
+    LoadOptions, Plan, RepoDelta, ResolveOptions, Sack, SolvFile, WeakSolveCounts,
+};
+
+const IGNORE: ResolveOptions = ResolveOptions {
+    ignore_weak_deps: true,
+    distances: true,
+};
+
+fn pkg<'a>(name: &'a str, requires: &'a [&'a str], provides: &'a [&'a str]) -> RepoPkg<'a> {
+    RepoPkg {
+        name,
+        version: "1",
+        requires,
+        provides,
+        ..RepoPkg::default()
+    }
+}
+
+/// Installed package names of `brs` resolved with weak dependencies ignored, by a sack
+/// hiding them, and by the reference; plus the hiding sack's solve counts.
+fn resolve(pkgs: &[RepoPkg<'_>], brs: &[&str]) -> (Vec<String>, Vec<String>, WeakSolveCounts) {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = common::write_repo(tmp.path(), pkgs);
+    let names = |sack: &mut Sack| {
+        let res = sack.resolve(&["base"], brs, &IGNORE);
+        assert!(res.resolved, "{:?}", res.problems);
+        common::names(&sack.dependencies(&res))
+    };
+    let hiding_options = LoadOptions {
+        ignore_weak_deps: true,
+        ..LoadOptions::default()
+    };
+    let mut hiding = Sack::load(&repo, &hiding_options).unwrap();
+    let mut visible = Sack::load(&repo, &LoadOptions::default()).unwrap();
+    let ours = names(&mut hiding);
+    let reference = names(&mut visible);
+    (ours, reference, hiding.weak_solve_counts())
+}
+
+fn base() -> RepoPkg<'static> {
+    pkg("base", &[], &[])
+}
+
+#[test]
+fn a_recommended_provider_is_preferred() {
+    let app = RepoPkg {
+        recommends: &["lynx"],
+        ..pkg("app", &["www-browser"], &[])
+    };
+    let repo = [
+        base(),
+        pkg("links", &[], &["www-browser"]),
+        pkg("lynx", &[], &["www-browser"]),
+        app,
+    ];
+    let (ours, reference, counts) = resolve(&repo, &["app"]);
+    assert_eq!(reference, ["app", "base", "lynx"]);
+    assert_eq!(ours, reference);
+    // answered by the solve whose rules were built without weak dependencies
+    assert_eq!(
+        counts,
+        WeakSolveCounts {
+            fast: 1,
+            repeated: 0
+        }
+    );
+}
+
+#[test]
+fn a_supplementing_provider_is_preferred() {
+    let fonts_b = RepoPkg {
+        supplements: &["app"],
+        ..pkg("fonts-b", &[], &["font"])
+    };
+    let repo = [
+        base(),
+        pkg("app", &["font"], &[]),
+        pkg("fonts-a", &[], &["font"]),
+        fonts_b,
+    ];
+    let (ours, reference, _) = resolve(&repo, &["app"]);
+    assert_eq!(reference, ["app", "base", "fonts-b"]);
+    assert_eq!(ours, reference);
+}
+
+#[test]
+fn a_recommendation_by_a_later_install_is_seen() {
+    // `tool` is installed for the second BuildRequire and recommends the provider the
+    // first one needs; libsolv sees the recommendation when it chooses.
+    let tool = RepoPkg {
+        recommends: &["pager-b"],
+        ..pkg("tool", &[], &[])
+    };
+    let repo = [
+        base(),
+        pkg("app", &["pager"], &[]),
+        pkg("pager-a", &[], &["pager"]),
+        pkg("pager-b", &[], &["pager"]),
+        tool,
+    ];
+    let (ours, reference, _) = resolve(&repo, &["app", "tool"]);
+    assert_eq!(ours, reference);
+}
+
+#[test]
+fn problems_are_those_of_the_reference() {
+    let repo = [base(), pkg("app", &["missing"], &[])];
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = common::write_repo(tmp.path(), &repo);
+    let hiding_options = LoadOptions {
+        ignore_weak_deps: true,
+        ..LoadOptions::default()
+    };
+    let mut hiding = Sack::load(&dir, &hiding_options).unwrap();
+    let ours = hiding.resolve(&["base"], &["app"], &IGNORE);
+    let reference = Sack::load(&dir, &LoadOptions::default())
+        .unwrap()
+        .resolve(&["base"], &["app"], &IGNORE);
+    assert!(!ours.resolved);
+    assert_eq!(ours.problems, reference.problems);
+    assert_eq!(hiding.weak_solve_counts().repeated, 1);
+}
+
+/// A new version of `app` recommends `links` instead of `lynx`, and nothing else changes:
+/// an incremental plan must not reuse the old choice with the version swapped.
+#[test]
+fn a_recommendation_that_changes_taints_the_recommending_package() {
+    let browsers = [
+        pkg("links", &[], &["www-browser"]),
+        pkg("lynx", &[], &["www-browser"]),
+    ];
+    let app = |version, recommends| RepoPkg {
+        version,
+        recommends,
+        ..pkg("app", &["www-browser"], &[])
+    };
+    let old = [base(), browsers[0], browsers[1], app("1", &["lynx"])];
+    let new = [base(), browsers[0], browsers[1], app("2", &["links"])];
+    let tmp = tempfile::tempdir().unwrap();
+    let options = LoadOptions {
+        ignore_weak_deps: true,
+        ..LoadOptions::default()
+    };
+    let cache = tmp.path().join("cache");
+    let old_repo = common::write_repo(&tmp.path().join("old"), &old);
+    let new_repo = common::write_repo(&tmp.path().join("new"), &new);
+    let old = SolvFile::ensure(&old_repo, &cache, &options).unwrap();
+    let new = SolvFile::ensure(&new_repo, &cache, &options).unwrap();
+    let (group, brs) = (["base"], ["app"]);
+    let previous = old.load().unwrap().resolve(&group, &brs, &IGNORE);
+    let mut new_sack = new.load().unwrap();
+    let full = new_sack.resolve(&group, &brs, &IGNORE);
+    assert_eq!(
+        common::names(&new_sack.dependencies(&full)),
+        ["app", "base", "links"]
+    );
+    let mut delta = RepoDelta::analyze(&old, &new).unwrap();
+    match delta.plan(Some((&group[..], &brs[..], &previous)), &group, &brs) {
+        Plan::Reuse(reused) => assert_eq!(reused, full, "reused the old choice"),
+        Plan::Resolve => {}
+    }
+}
