@@ -71,7 +71,7 @@ fn main() {
             "Pool|Repo|Solvable|Solver|Queue|Id|Offset|Reldep|SolverRuleinfo|solv_knownid",
         )
         .allowlist_var(
-            "(SOLVER|SELECTION|REPO|REL|DISTTYPE|EVRCMP|SOLVABLE|ID|SYSTEMSOLVABLE|ARCH|RPM)_.*|SOLV_DEBUG_STATS",
+            "(SOLVER|SELECTION|REPO|REL|DISTTYPE|EVRCMP|SOLVABLE|ID|SYSTEMSOLVABLE|ARCH|RPM)_.*|SOLV_DEBUG_(JOB|ANALYZE)",
         )
         .prepend_enum_name(false)
         .derive_default(true)

@@ -114,6 +114,41 @@ fn a_recommendation_by_a_later_install_is_seen() {
     assert_eq!(ours, reference);
 }
 
+/// `x-a` (libsolv's first choice for `x`) pulls in `z`, which conflicts with every
+/// provider of `y`: the search learns a rule and backtracks to `x-b`. Such a solve is
+/// repeated with the weak dependencies visible throughout (conflict analysis could
+/// depend on the rules built for them), and gives the reference answer.
+#[test]
+fn a_search_that_backtracks_is_repeated_with_weak_dependencies_visible() {
+    let x_a = RepoPkg {
+        recommends: &["y-b"],
+        ..pkg("x-a", &["z"], &["x"])
+    };
+    let z = RepoPkg {
+        conflicts: &["y"],
+        ..pkg("z", &[], &[])
+    };
+    let repo = [
+        base(),
+        pkg("app", &["x", "y"], &[]),
+        x_a,
+        pkg("x-b", &[], &["x"]),
+        pkg("y-a", &[], &["y"]),
+        pkg("y-b", &[], &["y"]),
+        z,
+    ];
+    let (ours, reference, counts) = resolve(&repo, &["app"]);
+    assert_eq!(ours, reference);
+    assert_eq!(reference, ["app", "base", "x-b", "y-a"]);
+    assert_eq!(
+        counts,
+        WeakSolveCounts {
+            fast: 0,
+            repeated: 1
+        }
+    );
+}
+
 #[test]
 fn problems_are_those_of_the_reference() {
     let repo = [base(), pkg("app", &["missing"], &[])];

@@ -12,8 +12,9 @@
 //!
 //! A pool can therefore *hide* its weak arrays ([`Pool::hide_weak_deps`]): libsolv builds
 //! its package rules without them, and they are put back as soon as the rules exist (on
-//! libsolv's "pkg rule creation took" statistics message, through its debug callback), so
-//! that the search and its policy see them; they are hidden again when the solve returns.
+//! the first "job:" message libsolv prints, through its debug callback, after sorting the
+//! package rules and before the job rules and the search), so that the search and its
+//! policy see them; they are hidden again when the solve returns.
 //! The answer is the one libsolv gives with them visible throughout:
 //!
 //! * The rules a visible solve has in addition concern packages that only weak
@@ -25,10 +26,11 @@
 //!   the same in both solves.
 //!
 //! The extra rules could still reorder propagation, which matters only to the conflict
-//! analysis of a search that backtracks. So a solve that learnt a rule (libsolv's
-//! "solver statistics" message) is repeated with the arrays visible, as are unresolvable
-//! requests (their problem texts are then libsolv's on the visible pool) and any solve
-//! whose statistics message was missing.
+//! analysis of a search that backtracks. So a solve that analysed a conflict (libsolv's
+//! "ANALYZE" message) is repeated with the arrays visible, as are unresolvable requests
+//! (their problem texts are then libsolv's on the visible pool) and any solve in which the
+//! arrays were not put back (no job message: a libsolv that prints otherwise is slow, not
+//! wrong). The tests pin both messages.
 
 use std::cell::Cell;
 use std::ffi::{c_char, c_int, c_void, CStr};
@@ -36,15 +38,13 @@ use std::ffi::{c_char, c_int, c_void, CStr};
 use super::pool::{Id, Pool, SYSTEM_SOLVABLE};
 use super::sys;
 
-/// What libsolv's statistics messages said about one solve.
+/// What libsolv's debug messages said about one solve.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct SolveStats {
-    /// The weak arrays were put back after rule creation.
+    /// The weak arrays were put back after rule creation (on the first job message).
     shown_after_rules: bool,
-    /// A "solver statistics" message was seen.
-    seen: bool,
-    /// Learnt rules (backtracking).
-    learned: u32,
+    /// A conflict was analysed (the search backtracked and learnt a rule).
+    backtracked: bool,
 }
 
 /// The weak arrays of a pool whose solvables show none to libsolv outside a solve's
@@ -96,8 +96,9 @@ impl HiddenWeak {
     }
 }
 
-/// libsolv's debug callback (statistics messages only): puts the weak arrays back once
-/// the package rules exist, and records the statistics line of a search.
+/// libsolv's debug callback (job and conflict-analysis messages only): puts the weak
+/// arrays back on the first job message, which libsolv prints once the package rules
+/// exist and are sorted, and notes any conflict analysis.
 unsafe extern "C" fn on_debug_message(
     pool: *mut sys::Pool,
     data: *mut c_void,
@@ -112,30 +113,17 @@ unsafe extern "C" fn on_debug_message(
     // fields). text is a NUL-terminated string libsolv owns during the call.
     let (weak, text) = unsafe { (&*(data as *const HiddenWeak), CStr::from_ptr(text)) };
     let text = text.to_bytes();
-    if text.starts_with(b"pkg rule creation took") && weak.armed.get() {
+    let mut stats = weak.stats.get();
+    if text.starts_with(b"ANALYZE") {
+        stats.backtracked = true;
+    } else if weak.armed.get() && (text.starts_with(b"job: ") || text.starts_with(b"end of pool jobs")) {
         weak.armed.set(false);
-        // SAFETY: libsolv is between building its package rules and searching, holding
-        // no reference into the solvables' dependency fields.
+        // SAFETY: libsolv is between building its package rules and its job rules,
+        // holding no reference into the solvables' dependency fields.
         unsafe { weak.set_visible(pool, true) };
-        let mut stats = weak.stats.get();
         stats.shown_after_rules = true;
-        weak.stats.set(stats);
-    } else if let Some(line) = text.strip_prefix(b"solver statistics: ") {
-        if let Some(learned) = parse_learned(line) {
-            let mut stats = weak.stats.get();
-            stats.seen = true;
-            stats.learned = stats.learned.saturating_add(learned);
-            weak.stats.set(stats);
-        }
     }
-}
-
-/// `"<n> learned rules, <n> unsolvable, <n> minimization steps"` → learned rules.
-fn parse_learned(line: &[u8]) -> Option<u32> {
-    let line = std::str::from_utf8(line).ok()?;
-    let (first, _) = line.split_once(',')?;
-    let count = first.strip_suffix(" learned rules")?;
-    count.trim().parse().ok()
+    weak.stats.set(stats);
 }
 
 impl Pool {
@@ -174,7 +162,10 @@ impl Pool {
                 Some(on_debug_message),
                 &*hidden as *const HiddenWeak as *mut c_void,
             );
-            sys::pool_setdebugmask(self.raw.as_ptr(), sys::SOLV_DEBUG_STATS as c_int);
+            sys::pool_setdebugmask(
+                self.raw.as_ptr(),
+                (sys::SOLV_DEBUG_JOB | sys::SOLV_DEBUG_ANALYZE) as c_int,
+            );
         }
         self.weak = Some(hidden);
     }
@@ -217,7 +208,7 @@ impl Pool {
         // SAFETY: raw is this pool; &mut self means nothing borrows its solvables.
         unsafe { weak.set_visible(raw, false) };
         let stats = weak.stats.get();
-        stats.shown_after_rules && stats.seen && stats.learned == 0
+        stats.shown_after_rules && !stats.backtracked
     }
 
     /// Take back the count of a fast solve that is repeated.
@@ -225,20 +216,5 @@ impl Pool {
         if let Some(weak) = self.weak.as_mut() {
             weak.counts.fast -= 1;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_learned;
-
-    #[test]
-    fn statistics_line() {
-        assert_eq!(
-            parse_learned(b"3 learned rules, 0 unsolvable, 2 minimization steps\n"),
-            Some(3)
-        );
-        assert_eq!(parse_learned(b"garbage"), None);
-        assert_eq!(parse_learned(b"x learned rules, 0 unsolvable"), None);
     }
 }

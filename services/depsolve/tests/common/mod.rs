@@ -37,6 +37,7 @@ pub struct RepoPkg<'a> {
     pub version: &'a str,
     pub requires: &'a [&'a str],
     pub provides: &'a [&'a str],
+    pub conflicts: &'a [&'a str],
     pub recommends: &'a [&'a str],
     pub suggests: &'a [&'a str],
     pub supplements: &'a [&'a str],
@@ -76,6 +77,7 @@ pub fn write_repo(dir: &Path, pkgs: &[RepoPkg<'_>]) -> RepoDir {
         format.push_str("</rpm:provides>");
         for (tag, deps) in [
             ("requires", p.requires),
+            ("conflicts", p.conflicts),
             ("recommends", p.recommends),
             ("suggests", p.suggests),
             ("supplements", p.supplements),
