@@ -19,10 +19,11 @@ pub struct LoadOptions {
     /// Directory for `.solv` cache files (named after the repomd.xml fingerprint); `None`
     /// parses the XML every time.
     pub solv_cache_dir: Option<PathBuf>,
-    /// Resolve with weak dependencies ignored (Koschei's `dependency.ignore_weak_deps`):
-    /// the sack hides Recommends/Suggests/Supplements/Enhances from libsolv and solves
-    /// without them when the answer is provably what libsolv's ignore-recommended flag
-    /// gives with them (which the original does), else with them (`solv/weak.rs`).
+    /// Koschei's `dependency.ignore_weak_deps`, for the incremental analysis of repos
+    /// loaded with these options ([`crate::RepoDelta`]); each resolution says whether it
+    /// ignores weak dependencies ([`crate::ResolveOptions`]). Either way a sack builds
+    /// libsolv's rules without the weak dependencies that cannot install anything and
+    /// gives libsolv's answer with them all (`solv/weak.rs`).
     pub ignore_weak_deps: bool,
 }
 
@@ -44,7 +45,7 @@ pub struct SolvFile {
     pub path: PathBuf,
     /// Architecture the sacks resolve for.
     pub arch: String,
-    /// Sacks hide their weak dependencies (see [`LoadOptions::ignore_weak_deps`]).
+    /// See [`LoadOptions::ignore_weak_deps`].
     pub ignore_weak_deps: bool,
 }
 
@@ -98,7 +99,7 @@ impl SolvFile {
         let mut pool = Pool::new(&self.arch);
         let handle = pool.add_repo("repo");
         pool.add_solv(handle, &self.path)?;
-        Ok(Sack::from_pool(pool, handle, self.ignore_weak_deps))
+        Ok(Sack::from_pool(pool, handle))
     }
 }
 
@@ -160,7 +161,7 @@ impl Sack {
             Some(dir) => SolvFile::ensure(repo, dir, options)?.load(),
             None => {
                 let (pool, handle) = load_xml(repo, &options.arch)?;
-                Ok(Sack::from_pool(pool, handle, options.ignore_weak_deps))
+                Ok(Sack::from_pool(pool, handle))
             }
         }
     }
@@ -170,11 +171,9 @@ impl Sack {
         Sack::load(&RepoDir::open(root)?, &LoadOptions::default())
     }
 
-    fn from_pool(mut pool: Pool, repo: RepoHandle, ignore_weak_deps: bool) -> Self {
+    fn from_pool(mut pool: Pool, repo: RepoHandle) -> Self {
         pool.create_whatprovides();
-        if ignore_weak_deps {
-            pool.hide_weak_deps();
-        }
+        pool.hide_weak_deps();
         let range = pool.repo_range(repo);
         let scratch = Scratch::new(pool.nsolvables());
         Sack {
@@ -186,10 +185,16 @@ impl Sack {
         }
     }
 
-    /// How the solves of a sack loaded with `ignore_weak_deps` went (fast or repeated with
-    /// the weak dependencies); zero otherwise.
+    /// How the solves of this sack went: with rules built without the weak dependencies
+    /// that cannot install anything, or repeated with all of them (`solv/weak.rs`).
     pub fn weak_solve_counts(&self) -> WeakSolveCounts {
         self.pool.weak_solve_counts()
+    }
+
+    /// Plain libsolv from now on: every weak dependency visible while rules are built (the
+    /// reference the fast solves are checked against, in tests and benchmarks).
+    pub fn reveal_weak_deps(&mut self) {
+        self.pool.reveal_weak_deps();
     }
 
     /// Number of packages (slots) in the repository.

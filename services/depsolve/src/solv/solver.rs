@@ -8,6 +8,7 @@ use std::ptr::NonNull;
 use super::pool::{Id, Pool, SYSTEM_SOLVABLE};
 use super::queue::Queue;
 use super::sys;
+use super::weak::{INSTALLABLE, NONE};
 
 /// A solver job: what to do with which selection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,9 +111,10 @@ impl Pool {
     }
 
     /// One solve, the way libsolv does it with the weak arrays visible. With hidden weak
-    /// arrays (`weak.rs`) and `ignore_weak_deps`, the rules are built without them, which
-    /// is kept when it is provably the same; otherwise (or to install weak dependencies)
-    /// the arrays are visible throughout.
+    /// arrays (`weak.rs`) the package rules are built without the arrays that cannot
+    /// install anything (all of them with `ignore_weak_deps`, else Suggests and
+    /// Enhances), which is kept when it is provably the same; otherwise the solve is
+    /// repeated with every array visible throughout.
     fn solve_with(
         &mut self,
         jobs: &[Job],
@@ -122,15 +124,14 @@ impl Pool {
         if !self.weak_deps_hidden() {
             return self.solve_once(jobs, ignore_weak_deps, traced);
         }
-        if ignore_weak_deps {
-            self.prepare_weak_deps(true);
-            let (out, trace) = self.solve_once(jobs, true, traced);
-            if self.finish_weak_deps() && out.problems.is_empty() {
-                return (out, trace);
-            }
-            self.uncount_fast_solve();
+        let rules = if ignore_weak_deps { NONE } else { INSTALLABLE };
+        self.prepare_weak_deps(Some(rules));
+        let (out, trace) = self.solve_once(jobs, ignore_weak_deps, traced);
+        if self.finish_weak_deps() && out.problems.is_empty() {
+            return (out, trace);
         }
-        self.prepare_weak_deps(false);
+        self.uncount_fast_solve();
+        self.prepare_weak_deps(None);
         let result = self.solve_once(jobs, ignore_weak_deps, traced);
         self.finish_weak_deps();
         result

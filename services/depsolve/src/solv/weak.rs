@@ -38,6 +38,14 @@ use std::ffi::{c_char, c_int, c_void, CStr};
 use super::pool::{Id, Pool, SYSTEM_SOLVABLE};
 use super::sys;
 
+/// No weak array.
+pub(super) const NONE: u8 = 0;
+/// The arrays whose packages libsolv installs when weak dependencies are not ignored:
+/// Recommends and Supplements (Suggests and Enhances only steer choices).
+pub(super) const INSTALLABLE: u8 = 0b0101;
+/// Recommends, Suggests, Supplements, Enhances.
+pub(super) const ALL: u8 = 0b1111;
+
 /// What libsolv's debug messages said about one solve.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct SolveStats {
@@ -53,9 +61,9 @@ pub(super) struct HiddenWeak {
     /// Solvables with weak arrays and their Recommends, Suggests, Supplements, Enhances
     /// offsets.
     arrays: Vec<(Id, [sys::Offset; 4])>,
-    /// The arrays are in the solvables now.
-    visible: Cell<bool>,
-    /// Show the arrays on the next "pkg rule creation took" message.
+    /// Which of the four arrays are in the solvables now (bit per array, [`ALL`]…).
+    shown: Cell<u8>,
+    /// Show every array on the next job message.
     armed: Cell<bool>,
     /// Statistics of the current solve.
     stats: Cell<SolveStats>,
@@ -74,25 +82,34 @@ pub struct WeakSolveCounts {
 }
 
 impl HiddenWeak {
-    /// Write the arrays into (or, `visible == false`, out of) the pool's solvables.
+    /// Put the arrays of `shown` (bits, see [`ALL`]) into the pool's solvables and take
+    /// the others out.
     ///
     /// # Safety
     /// `pool` is the live pool these arrays were taken from, and nothing borrows its
     /// solvable array.
-    unsafe fn set_visible(&self, pool: *mut sys::Pool, visible: bool) {
-        if self.visible.get() == visible {
+    unsafe fn show(&self, pool: *mut sys::Pool, shown: u8) {
+        if self.shown.get() == shown {
             return;
         }
+        let keep = |slot: usize, offset: sys::Offset| {
+            if shown & (1 << slot) != 0 {
+                offset
+            } else {
+                0
+            }
+        };
         // SAFETY: per the contract; every id was < nsolvables when hidden, and solvables
         // are never removed from a loaded pool.
         let solvables = unsafe { (*pool).solvables };
         for &(id, offsets) in &self.arrays {
-            let shown = if visible { offsets } else { [0; 4] };
+            let [r, g, p, e] = offsets;
             // SAFETY: as above.
             let s = unsafe { &mut *solvables.add(id as usize) };
-            [s.recommends, s.suggests, s.supplements, s.enhances] = shown;
+            [s.recommends, s.suggests, s.supplements, s.enhances] =
+                [keep(0, r), keep(1, g), keep(2, p), keep(3, e)];
         }
-        self.visible.set(visible);
+        self.shown.set(shown);
     }
 }
 
@@ -120,7 +137,7 @@ unsafe extern "C" fn on_debug_message(
         weak.armed.set(false);
         // SAFETY: libsolv is between building its package rules and its job rules,
         // holding no reference into the solvables' dependency fields.
-        unsafe { weak.set_visible(pool, true) };
+        unsafe { weak.show(pool, ALL) };
         stats.shown_after_rules = true;
     }
     weak.stats.set(stats);
@@ -149,7 +166,7 @@ impl Pool {
         }
         let hidden = Box::new(HiddenWeak {
             arrays,
-            visible: Cell::new(false),
+            shown: Cell::new(NONE),
             armed: Cell::new(false),
             stats: Cell::new(SolveStats::default()),
             counts: WeakSolveCounts::default(),
@@ -170,6 +187,21 @@ impl Pool {
         self.weak = Some(hidden);
     }
 
+    /// Undo [`Pool::hide_weak_deps`]: every weak array visible to libsolv throughout, as
+    /// in a plain libsolv pool.
+    pub fn reveal_weak_deps(&mut self) {
+        let raw = self.raw.as_ptr();
+        if let Some(weak) = self.weak.take() {
+            // SAFETY: raw is this pool and nothing borrows its solvables; the callback is
+            // unregistered before its data (the box) is dropped.
+            unsafe {
+                weak.show(raw, ALL);
+                sys::pool_setdebugcallback(raw, None, std::ptr::null_mut());
+                sys::pool_setdebugmask(raw, 0);
+            }
+        }
+    }
+
     /// Does this pool hide weak arrays (see [`Pool::hide_weak_deps`])?
     pub fn weak_deps_hidden(&self) -> bool {
         self.weak.is_some()
@@ -180,25 +212,27 @@ impl Pool {
         self.weak.as_ref().map(|w| w.counts).unwrap_or_default()
     }
 
-    /// Before a solve: `fast` → the arrays stay hidden until the package rules exist;
-    /// otherwise they are visible throughout.
-    pub(super) fn prepare_weak_deps(&mut self, fast: bool) {
+    /// Before a solve: with `rules: Some(arrays)` only those arrays (bits, see [`ALL`])
+    /// are shown while libsolv builds its package rules, and all of them from then on;
+    /// with `None` they are all shown throughout.
+    pub(super) fn prepare_weak_deps(&mut self, rules: Option<u8>) {
         let raw = self.raw.as_ptr();
         if let Some(weak) = self.weak.as_mut() {
             weak.stats.set(SolveStats::default());
-            weak.armed.set(fast);
-            if fast {
+            weak.armed.set(rules.is_some());
+            if rules.is_some() {
                 weak.counts.fast += 1;
             } else {
                 weak.counts.repeated += 1;
             }
             // SAFETY: raw is this pool; &mut self means nothing borrows its solvables.
-            unsafe { weak.set_visible(raw, !fast) };
+            unsafe { weak.show(raw, rules.unwrap_or(ALL)) };
         }
     }
 
-    /// After a solve: hide the arrays again. True when a fast solve is libsolv's answer
-    /// with the arrays visible (it showed them after rule building and did not backtrack).
+    /// After a solve: hide the arrays again. True when a solve with arrays held back from
+    /// rule building is libsolv's answer with them all shown (they were put back after
+    /// rule building and the search did not backtrack).
     pub(super) fn finish_weak_deps(&mut self) -> bool {
         let raw = self.raw.as_ptr();
         let Some(weak) = self.weak.as_mut() else {
@@ -206,7 +240,7 @@ impl Pool {
         };
         weak.armed.set(false);
         // SAFETY: raw is this pool; &mut self means nothing borrows its solvables.
-        unsafe { weak.set_visible(raw, false) };
+        unsafe { weak.show(raw, NONE) };
         let stats = weak.stats.get();
         stats.shown_after_rules && !stats.backtracked
     }
