@@ -10,7 +10,7 @@ mod common;
 
 use common::RepoPkg;
 use koschei_depsolve::{
-    LoadOptions, Plan, RepoDelta, ResolveOptions, Sack, SolvFile, WeakSolveCounts,
+    LoadOptions, Plan, RepoDelta, Resolution, ResolveOptions, Sack, SolvFile, WeakSolveCounts,
 };
 
 const IGNORE: ResolveOptions = ResolveOptions {
@@ -172,7 +172,7 @@ fn problems_are_those_of_the_reference() {
 /// A new version of `app` recommends `links` instead of `lynx`, and nothing else changes:
 /// an incremental plan must not reuse the old choice with the version swapped.
 #[test]
-fn a_recommendation_that_changes_taints_the_recommending_package() {
+fn a_recommendation_that_changes_taints_the_packages_it_names() {
     let browsers = [
         pkg("links", &[], &["www-browser"]),
         pkg("lynx", &[], &["www-browser"]),
@@ -184,27 +184,62 @@ fn a_recommendation_that_changes_taints_the_recommending_package() {
     };
     let old = [base(), browsers[0], browsers[1], app("1", &["lynx"])];
     let new = [base(), browsers[0], browsers[1], app("2", &["links"])];
+    let (plan, full, names) = plan_across(&old, &new, &["app"]);
+    assert_eq!(names, ["app", "base", "links"]);
+    if let Plan::Reuse(reused) = plan {
+        assert_eq!(reused, full, "reused the old choice");
+    }
+}
+
+/// A new version of `app` recommends `docs`, which no choice involves: the result is
+/// reused (versions swapped), since only what the recommendation names is affected.
+#[test]
+fn a_recommendation_of_a_package_no_choice_involves_is_reused() {
+    let old = [
+        base(),
+        pkg("docs", &[], &[]),
+        pkg("links", &[], &["www-browser"]),
+        pkg("lynx", &[], &["www-browser"]),
+        RepoPkg {
+            version: "1",
+            ..pkg("app", &["www-browser"], &[])
+        },
+    ];
+    let mut new = old;
+    new[4] = RepoPkg {
+        version: "2",
+        recommends: &["docs"],
+        ..pkg("app", &["www-browser"], &[])
+    };
+    match plan_across(&old, &new, &["app"]) {
+        (Plan::Reuse(reused), full, _) => assert_eq!(reused, full),
+        (Plan::Resolve, ..) => panic!("re-solved although no choice involves docs"),
+    }
+}
+
+/// Plan `brs` (group `base`) from a resolution in `old` to `new`, both loaded with weak
+/// dependencies ignored: the plan, the full resolution in `new` and its package names.
+fn plan_across(
+    old: &[RepoPkg<'_>],
+    new: &[RepoPkg<'_>],
+    brs: &[&str],
+) -> (Plan, Resolution, Vec<String>) {
     let tmp = tempfile::tempdir().unwrap();
     let options = LoadOptions {
         ignore_weak_deps: true,
         ..LoadOptions::default()
     };
     let cache = tmp.path().join("cache");
-    let old_repo = common::write_repo(&tmp.path().join("old"), &old);
-    let new_repo = common::write_repo(&tmp.path().join("new"), &new);
+    let old_repo = common::write_repo(&tmp.path().join("old"), old);
+    let new_repo = common::write_repo(&tmp.path().join("new"), new);
     let old = SolvFile::ensure(&old_repo, &cache, &options).unwrap();
     let new = SolvFile::ensure(&new_repo, &cache, &options).unwrap();
-    let (group, brs) = (["base"], ["app"]);
-    let previous = old.load().unwrap().resolve(&group, &brs, &IGNORE);
+    let group = ["base"];
+    let previous = old.load().unwrap().resolve(&group, brs, &IGNORE);
     let mut new_sack = new.load().unwrap();
-    let full = new_sack.resolve(&group, &brs, &IGNORE);
-    assert_eq!(
-        common::names(&new_sack.dependencies(&full)),
-        ["app", "base", "links"]
-    );
+    let full = new_sack.resolve(&group, brs, &IGNORE);
+    let names = common::names(&new_sack.dependencies(&full));
     let mut delta = RepoDelta::analyze(&old, &new).unwrap();
-    match delta.plan(Some((&group[..], &brs[..], &previous)), &group, &brs) {
-        Plan::Reuse(reused) => assert_eq!(reused, full, "reused the old choice"),
-        Plan::Resolve => {}
-    }
+    let plan = delta.plan(Some((&group[..], brs, &previous)), &group, brs);
+    (plan, full, names)
 }

@@ -1,6 +1,6 @@
 //! The analysis driver: [`RepoDelta::analyze`] loads both repositories into one pool and
 //! runs the steps of the module documentation in order (`pair`, `deps`, `order`,
-//! `propagate`).
+//! `prefer`, `propagate`).
 
 use super::delta::RepoDelta;
 use crate::error::DepsolveError;
@@ -40,6 +40,7 @@ impl RepoDelta {
         delta.check_solvable_order();
         delta.check_common_provide_order(&kinds);
         delta.check_policy_pairs();
+        delta.check_preferences();
         delta.propagate();
         delta.stats.tainted = delta.tainted.iter().filter(|&&t| t).count();
         delta.compute_grown_reach();

@@ -18,13 +18,18 @@ const EVALUATED: [DepKind; 7] = [
     DepKind::Requires,
     DepKind::Conflicts,
     DepKind::Obsoletes,
-    DepKind::Recommends,
-    DepKind::Suggests,
     DepKind::Supplements,
     DepKind::Enhances,
+    DepKind::Recommends,
+    DepKind::Suggests,
 ];
 /// Without weak dependencies in the rules, generation recurses along the first kind only.
 const HARD_FORWARD: usize = 1;
+/// Without weak dependencies in the rules, Recommends and Suggests only make the packages
+/// they name preferred choices (`prefer.rs`); the other kinds still concern their owner.
+const OWNER_EVALUATED: usize = 5;
+/// The kinds that make other packages preferred choices.
+pub(super) const PREFERENCE: [DepKind; 2] = [DepKind::Recommends, DepKind::Suggests];
 
 /// Why a package was tainted directly (before propagation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,6 +47,9 @@ pub enum TaintReason {
     /// One of its requires lists two alternatives whose shared versioned provides now
     /// order differently (libsolv's policy sorts alternatives by such provides).
     PolicyOrderChanged,
+    /// Another set of packages recommends or suggests it now, which changes whether the
+    /// solver prefers it among other providers.
+    PreferenceChanged,
 }
 
 /// What the analysis knows about one job dependency (a build group member or
@@ -200,9 +208,21 @@ impl RepoDelta {
         }
     }
 
-    /// Every kind: with weak dependencies ignored they still steer the solver's choices
-    /// (`solv/weak.rs`), so their evaluation must be a φ-image too.
+    /// The kinds whose evaluation concerns their owner: every kind when weak dependencies
+    /// are in the rules; otherwise all but Recommends and Suggests, which `prefer.rs`
+    /// checks (with weak dependencies ignored Supplements/Enhances still make their owner
+    /// a preferred choice, `solv/weak.rs`).
     pub(super) fn evaluated(&self) -> &'static [DepKind] {
-        &EVALUATED
+        if self.weak {
+            &EVALUATED
+        } else {
+            &EVALUATED[..OWNER_EVALUATED]
+        }
+    }
+
+    /// Does the structure of this kind's array concern its owner (see
+    /// [`RepoDelta::evaluated`])?
+    pub(super) fn structural(&self, kind: DepKind) -> bool {
+        self.weak || !PREFERENCE.contains(&kind)
     }
 }

@@ -59,12 +59,12 @@
 //!    ([`RepoDelta::version_swaps`]).
 //!
 //! With `ignore_weak_deps`, the rules that decide anything follow `Requires` only (sacks
-//! hide weak dependencies from libsolv, [`crate::LoadOptions::ignore_weak_deps`]), so the
-//! taint propagation does too; weak dependencies still steer the choice among providers
-//! (`solv/weak.rs`), so their evaluation is checked like the hard kinds' and a package
-//! whose Recommends/Suggests/Supplements/Enhances evaluate differently is tainted.
-//! Otherwise Recommends/Suggests and the reverse Supplements/Enhances edges are followed
-//! as well.
+//! build them without weak dependencies, `solv/weak.rs`), so the taint propagation does
+//! too. Weak dependencies still steer the choice among providers: a package whose
+//! Supplements/Enhances evaluate differently is tainted (it may be preferred or not now),
+//! and so is every package that another set of packages recommends or suggests now
+//! (`prefer`). Otherwise Recommends/Suggests and the reverse Supplements/Enhances edges
+//! are followed as well.
 //!
 //! Because taint is closed under the reverse of every edge rule generation follows, "no
 //! job candidate tainted" means "nothing in `U(p)` tainted", which is the isomorphism
@@ -74,7 +74,7 @@
 //!
 //! `delta` holds the [`RepoDelta`] state the steps share, `stats` its figures.
 //! [`RepoDelta::analyze`] (`analyze`) runs steps 1–4 and 6 once per delta: `pair` (1–2),
-//! `deps` (3a–3b), `order` (3c–3e), `propagate` (4, and 6: the reach of grown
+//! `deps` (3a–3b), `order` (3c–3e), `prefer` (3f), `propagate` (4, and 6: the reach of grown
 //! requirements, whose bookkeeping is in `soft`). `plan` is step 5, once per source
 //! package, and carries a reused solve's trace over to the new repository; `trace` is what
 //! a solve records for it. The submodules import `delta` and one another (without
@@ -86,6 +86,7 @@ mod deps;
 mod order;
 mod pair;
 mod plan;
+mod prefer;
 mod propagate;
 mod soft;
 mod stats;

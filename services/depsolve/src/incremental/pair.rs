@@ -102,6 +102,9 @@ impl RepoDelta {
         let evr_same = self.pool.solvable_evr(o) == self.pool.solvable_evr(n);
         let mut identical = evr_same;
         for kind in DepKind::ALL {
+            if !self.structural(kind) {
+                continue;
+            }
             // most pairs are identical: compare without collecting first
             if self
                 .pool
