@@ -140,7 +140,10 @@ impl Pool {
             DepKind::Supplements => s.supplements,
             DepKind::Enhances => s.enhances,
         };
-        self.id_array(id, off).iter().copied().filter(|&d| d != PREREQ_MARKER)
+        self.id_array(id, off)
+            .iter()
+            .copied()
+            .filter(|&d| d != PREREQ_MARKER)
     }
 
     /// The 0-terminated id array at offset `off` of solvable `id`'s repo (empty for 0).

@@ -133,7 +133,9 @@ unsafe extern "C" fn on_debug_message(
     let mut stats = weak.stats.get();
     if text.starts_with(b"ANALYZE") {
         stats.backtracked = true;
-    } else if weak.armed.get() && (text.starts_with(b"job: ") || text.starts_with(b"end of pool jobs")) {
+    } else if weak.armed.get()
+        && (text.starts_with(b"job: ") || text.starts_with(b"end of pool jobs"))
+    {
         weak.armed.set(false);
         // SAFETY: libsolv is between building its package rules and its job rules,
         // holding no reference into the solvables' dependency fields.

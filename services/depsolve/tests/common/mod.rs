@@ -71,8 +71,9 @@ pub fn write_repo(dir: &Path, pkgs: &[RepoPkg<'_>]) -> RepoDir {
     );
     for (i, p) in pkgs.iter().enumerate() {
         let (name, ver) = (p.name, p.version);
-        let mut format =
-            format!(r#"<rpm:provides><rpm:entry name="{name}" flags="EQ" epoch="0" ver="{ver}" rel="1"/>"#);
+        let mut format = format!(
+            r#"<rpm:provides><rpm:entry name="{name}" flags="EQ" epoch="0" ver="{ver}" rel="1"/>"#
+        );
         format.extend(p.provides.iter().map(|d| entry(d)));
         format.push_str("</rpm:provides>");
         for (tag, deps) in [
