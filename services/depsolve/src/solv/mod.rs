@@ -8,7 +8,10 @@
 //!
 //! `pool` holds the pool itself (ids, strings, relations, solvables, providers, EVR
 //! comparison) and `rel` the relation flags; `queue` wraps libsolv's id queue; `repo`
-//! loads and writes repositories, `solver` runs the solver and reads its result. Every
+//! loads and writes repositories, `solver` runs the solver and reads its result; `weak`
+//! builds the solver's rules without the weak dependencies that cannot install anything
+//! and shows them to its search (`weak_arrays` holds them and libsolv's debug callback).
+//! Every
 //! `unsafe` block carries a `SAFETY:` comment; the `allow` below covers all of these
 //! submodules, and nothing outside `solv` may use `unsafe`.
 //!
@@ -24,8 +27,9 @@ mod repo;
 mod solver;
 mod sys;
 mod weak;
+mod weak_arrays;
 
 pub use pool::{is_reldep, rpmvercmp, DepKind, Id, Pool};
 pub use repo::RepoHandle;
 pub use solver::Job;
-pub use weak::WeakSolveCounts;
+pub use weak_arrays::WeakSolveCounts;

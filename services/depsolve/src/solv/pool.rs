@@ -64,7 +64,7 @@ pub struct Pool {
     pub(super) raw: NonNull<sys::Pool>,
     /// Weak arrays hidden from libsolv (`weak.rs`); boxed because libsolv keeps a pointer
     /// into it as its debug callback data.
-    pub(super) weak: Option<Box<super::weak::HiddenWeak>>,
+    pub(super) weak: Option<Box<super::weak_arrays::HiddenWeak>>,
     /// `*mut` makes the type neither `Send` nor `Sync`.
     _not_thread_safe: PhantomData<*mut ()>,
 }

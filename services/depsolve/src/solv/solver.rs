@@ -8,7 +8,7 @@ use std::ptr::NonNull;
 use super::pool::{Id, Pool, SYSTEM_SOLVABLE};
 use super::queue::Queue;
 use super::sys;
-use super::weak::{INSTALLABLE, NONE};
+use super::weak_arrays::{INSTALLABLE, NONE};
 
 /// A solver job: what to do with which selection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
