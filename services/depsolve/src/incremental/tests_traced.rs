@@ -1,7 +1,12 @@
 //! Trace-based reuse on small hand-made repositories. Every reuse is checked against a
 //! full resolution in the new repository.
 
+#[path = "../../tests/common/repo_writer.rs"]
+mod repo_writer;
+
 use std::path::Path;
+
+use repo_writer::RepoPkg;
 
 use super::{Plan, RepoDelta, SolveTrace};
 use crate::{LoadOptions, RepoDir, Resolution, ResolveOptions, SolvFile};
@@ -38,56 +43,19 @@ impl<'a> Pkg<'a> {
     }
 }
 
-fn entry(dep: &str) -> String {
-    if dep.starts_with('(') {
-        return format!(r#"<rpm:entry name="{dep}"/>"#);
-    }
-    let mut parts = dep.split_whitespace();
-    let name = parts.next().expect("dependency name");
-    match (parts.next(), parts.next()) {
-        (Some(op), Some(ver)) => {
-            let flags = match op {
-                "<" => "LT",
-                "<=" => "LE",
-                "=" => "EQ",
-                ">=" => "GE",
-                _ => "GT",
-            };
-            format!(r#"<rpm:entry name="{name}" flags="{flags}" epoch="0" ver="{ver}" rel="1"/>"#)
-        }
-        _ => format!(r#"<rpm:entry name="{name}"/>"#),
-    }
-}
-
 fn write_repo(dir: &Path, pkgs: &[Pkg<'_>]) -> RepoDir {
-    let mut xml = format!(
-        r#"<?xml version="1.0"?><metadata xmlns="http://linux.duke.edu/metadata/common" xmlns:rpm="http://linux.duke.edu/metadata/rpm" packages="{}">"#,
-        pkgs.len()
-    );
-    for (i, p) in pkgs.iter().enumerate() {
-        let mut provides = format!(
-            r#"<rpm:entry name="{}" flags="EQ" epoch="0" ver="{}" rel="1"/>"#,
-            p.name, p.version
-        );
-        provides.extend(p.provides.iter().map(|d| entry(d)));
-        let requires: String = p.requires.iter().map(|d| entry(d)).collect();
-        let conflicts: String = p.conflicts.iter().map(|d| entry(d)).collect();
-        xml.push_str(&format!(
-            r#"<package type="rpm"><name>{}</name><arch>x86_64</arch><version epoch="0" ver="{}" rel="1"/><checksum type="sha256" pkgid="YES">{:064x}</checksum><location href="{}.rpm"/><format><rpm:provides>{provides}</rpm:provides><rpm:requires>{requires}</rpm:requires><rpm:conflicts>{conflicts}</rpm:conflicts></format></package>"#,
-            p.name,
-            p.version,
-            i + 1 + p.version.len() * 1000,
-            p.name
-        ));
-    }
-    xml.push_str("</metadata>");
-    std::fs::create_dir_all(dir.join("repodata")).expect("repodata dir");
-    std::fs::write(dir.join("repodata/primary.xml"), xml).expect("primary");
-    std::fs::write(
-        dir.join("repodata/repomd.xml"),
-        r#"<?xml version="1.0"?><repomd xmlns="http://linux.duke.edu/metadata/repo"><data type="primary"><location href="repodata/primary.xml"/></data></repomd>"#,
-    )
-    .expect("repomd");
+    let pkgs: Vec<RepoPkg<'_>> = pkgs
+        .iter()
+        .map(|p| RepoPkg {
+            name: p.name,
+            version: p.version,
+            requires: p.requires,
+            provides: p.provides,
+            conflicts: p.conflicts,
+            ..RepoPkg::default()
+        })
+        .collect();
+    repo_writer::write_repo_files(dir, &pkgs);
     RepoDir::open(dir).expect("repo dir")
 }
 
