@@ -159,7 +159,13 @@ impl Sack {
         options: &ResolveOptions,
     ) -> Resolution {
         let request = self.jobs_for(group, buildrequires);
-        let outcome = self.pool.solve(&request.jobs, options.ignore_weak_deps);
+        let (outcome, _) = self.solve_request(
+            group,
+            buildrequires,
+            &request,
+            options.ignore_weak_deps,
+            false,
+        );
         match request.problems(outcome.problems) {
             Some(problems) => Resolution::unresolved(problems),
             None => self.resolution_of(outcome.installs, &request.level1, options),

@@ -4,7 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::DepsolveError;
+use std::sync::Arc;
+
 use crate::package::{Nevra, PackageIndex, PackageTable};
+use crate::reach_file::{ReachCounts, ReachFile};
 use crate::repomd::RepoDir;
 use crate::solv::{Id, Pool, RepoHandle, WeakSolveCounts};
 
@@ -47,6 +50,8 @@ pub struct SolvFile {
     pub arch: String,
     /// See [`LoadOptions::ignore_weak_deps`].
     pub ignore_weak_deps: bool,
+    /// The reach sacks solve in, when set ([`SolvFile::with_reach`]).
+    pub(crate) reach: Option<Arc<ReachFile>>,
 }
 
 impl SolvFile {
@@ -80,12 +85,22 @@ impl SolvFile {
             path,
             arch: arch.to_string(),
             ignore_weak_deps: options.ignore_weak_deps,
+            reach: None,
         })
     }
 
-    /// Load a sack from this file. A file whose checksum does not match is removed (the
-    /// next [`SolvFile::ensure`] writes it again) and is an error.
+    /// Load a sack from this file (with the reach, when there is one). A file whose
+    /// checksum does not match is removed (the next [`SolvFile::ensure`] writes it again)
+    /// and is an error.
     pub fn load(&self) -> Result<Sack, DepsolveError> {
+        let (pool, handle) = self.load_pool()?;
+        let mut sack = Sack::from_pool(pool, handle);
+        sack.reach = self.load_reach()?;
+        Ok(sack)
+    }
+
+    /// The file's repository in a new pool, its checksum verified.
+    pub(crate) fn load_pool(&self) -> Result<(Pool, RepoHandle), DepsolveError> {
         let crc_path = checksum_path(&self.path);
         let expected = std::fs::read_to_string(&crc_path).ok();
         if expected.as_deref().map(str::trim) != Some(checksum(&self.path)?.to_string().as_str()) {
@@ -99,7 +114,7 @@ impl SolvFile {
         let mut pool = Pool::new(&self.arch);
         let handle = pool.add_repo("repo");
         pool.add_solv(handle, &self.path)?;
-        Ok(Sack::from_pool(pool, handle))
+        Ok((pool, handle))
     }
 }
 
@@ -143,6 +158,13 @@ impl Scratch {
     }
 }
 
+/// The reach of a pass loaded beside a sack's whole pool (`reach.rs`).
+pub(crate) struct Reach {
+    pub(crate) sack: Sack,
+    pub(crate) file: Arc<ReachFile>,
+    pub(crate) counts: ReachCounts,
+}
+
 /// One binary repository loaded into its own libsolv pool (RPM semantics), with the
 /// provides index built. Not `Send`: create one per thread.
 pub struct Sack {
@@ -151,6 +173,8 @@ pub struct Sack {
     pub(crate) start: Id,
     pub(crate) len: u32,
     pub(crate) scratch: Scratch,
+    /// Where requests of the pass are solved when that is the same (`reach.rs`).
+    pub(crate) reach: Option<Box<Reach>>,
 }
 
 impl Sack {
@@ -171,7 +195,7 @@ impl Sack {
         Sack::load(&RepoDir::open(root)?, &LoadOptions::default())
     }
 
-    fn from_pool(mut pool: Pool, repo: RepoHandle) -> Self {
+    pub(crate) fn from_pool(mut pool: Pool, repo: RepoHandle) -> Self {
         pool.create_whatprovides();
         pool.hide_weak_deps();
         let range = pool.repo_range(repo);
@@ -182,19 +206,26 @@ impl Sack {
             start: range.start,
             len: (range.end - range.start) as u32,
             scratch,
+            reach: None,
         }
     }
 
     /// How the solves of this sack went: with rules built without the weak dependencies
     /// that cannot install anything, or repeated with all of them (`solv/weak.rs`).
     pub fn weak_solve_counts(&self) -> WeakSolveCounts {
-        self.pool.weak_solve_counts()
+        let mut counts = self.pool.weak_solve_counts();
+        if let Some(reach) = &self.reach {
+            counts.fast += reach.sack.pool.weak_solve_counts().fast;
+        }
+        counts
     }
 
-    /// Plain libsolv from now on: every weak dependency visible while rules are built (the
-    /// reference the fast solves are checked against, in tests and benchmarks).
+    /// Plain libsolv from now on: the whole pool, every weak dependency visible while
+    /// rules are built (the reference the fast solves are checked against, in tests and
+    /// benchmarks).
     pub fn reveal_weak_deps(&mut self) {
         self.pool.reveal_weak_deps();
+        self.reach = None;
     }
 
     /// Number of packages (slots) in the repository.

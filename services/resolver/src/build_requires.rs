@@ -70,6 +70,27 @@ impl BuildRequiresCache {
         Ok(out)
     }
 
+    /// Number of SRPMs of `koji_id` whose BuildRequires are cached.
+    pub fn len(&self, koji_id: &str) -> usize {
+        self.lock()
+            .keys()
+            .filter(|(koji, _)| koji == koji_id)
+            .count()
+    }
+
+    /// Every distinct BuildRequire cached for `koji_id` (the requests of a pass's reach).
+    pub fn requests(&self, koji_id: &str) -> Vec<String> {
+        let entries = self.lock();
+        let mut requests: Vec<String> = entries
+            .iter()
+            .filter(|((koji, _), _)| koji == koji_id)
+            .flat_map(|(_, brs)| brs.iter().cloned())
+            .collect();
+        requests.sort_unstable();
+        requests.dedup();
+        requests
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, Nvra), Vec<String>>> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }

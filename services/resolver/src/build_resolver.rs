@@ -140,6 +140,7 @@ async fn resolve_repo_builds(
         ctx.resolve_options(),
         dep.resolver_threads,
         dep.resolver_queue_size,
+        Vec::new(),
     );
     let chunk_size = dep.persist_chunk_size.max(1);
     let indexed: Vec<(usize, &PendingBuild)> = builds.iter().enumerate().collect();

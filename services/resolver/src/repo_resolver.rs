@@ -273,6 +273,8 @@ async fn queue_new_packages(ctx: &Context, c: &CollectionInfo) -> anyhow::Result
 /// A claimed chunk ready for solving.
 struct LoadedChunk {
     item: WorkItem,
+    /// Koji instance of the collection (`primary` / `secondary`).
+    koji_id: &'static str,
     repo: Arc<PreparedRepo>,
     /// Packages to solve.
     packages: Vec<ChunkPackage>,
@@ -362,6 +364,7 @@ async fn load_chunk(ctx: &Context, item: WorkItem) -> anyhow::Result<Option<Load
     };
     Ok(Some(LoadedChunk {
         item,
+        koji_id: c.koji_id(),
         repo,
         packages,
         reused,
@@ -480,7 +483,8 @@ async fn feed<'a>(
     writes: &mut FuturesUnordered<WriteFuture<'a>>,
 ) -> anyhow::Result<()> {
     let mut claimed = 0usize;
-    let mut pool: Option<(String, SolverPool)> = None;
+    // (repo's .solv path, SRPMs with known BuildRequires when started, workers)
+    let mut pool: Option<(String, usize, SolverPool)> = None;
     let mut stash: VecDeque<LoadedChunk> = VecDeque::new();
     // job tag -> (item id, package)
     let mut jobs: HashMap<i64, (i64, ChunkPackage)> = HashMap::new();
@@ -525,23 +529,33 @@ async fn feed<'a>(
                 continue;
             }
             let key = chunk.repo.solv.path.display().to_string();
-            if pool.as_ref().is_none_or(|(k, _)| k != &key) {
+            let known = ctx.brs.len(chunk.koji_id);
+            // a new repo, or (first passes after a start) twice the BuildRequires known
+            // when its workers started: start them again, with a reach that covers more
+            let restart = pool.as_ref().is_none_or(|(k, started_with, _)| {
+                k != &key || known >= 2 * *started_with + REACH_REGROWTH
+            });
+            if restart {
                 if !flights.is_empty() {
-                    stash.push_front(chunk); // finish the other repo's chunks first
+                    stash.push_front(chunk); // finish the chunks under way first
                     break;
                 }
                 pool = Some((
                     key,
+                    known,
                     SolverPool::start(
                         chunk.repo.solv.clone(),
                         chunk.repo.group.clone(),
                         ctx.resolve_options(),
                         dep.resolver_threads,
                         dep.resolver_queue_size,
+                        // every BuildRequire seen so far: the whole collection's once
+                        // its packages have been resolved since the service started
+                        ctx.brs.requests(chunk.koji_id),
                     ),
                 ));
             }
-            let (_, solver) = pool.as_ref().expect("pool started");
+            let (_, _, solver) = pool.as_ref().expect("pool started");
             let remaining = chunk.packages.len();
             for package in chunk.packages {
                 next_tag += 1;
@@ -568,7 +582,7 @@ async fn feed<'a>(
             }
             continue;
         }
-        let (_, solver) = pool
+        let (_, _, solver) = pool
             .as_mut()
             .expect("pool running while chunks are in flight");
         let waiting = Instant::now();
@@ -604,6 +618,12 @@ async fn feed<'a>(
     }
     Ok(())
 }
+
+/// SRPMs whose BuildRequires became known, beyond twice the number the running solver
+/// workers started with, after which they are started again with a larger reach
+/// (`koschei_depsolve`'s `reach.rs`): a handful of restarts in a service's first pass,
+/// none once every tracked package's BuildRequires are known.
+const REACH_REGROWTH: usize = 500;
 
 /// Chunks written at the same time: a chunk is written while the next ones are loaded
 /// and solved, and two writes overlap each other's round trips. Chunks hold disjoint

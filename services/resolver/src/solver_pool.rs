@@ -5,7 +5,7 @@
 //! earlier results overlaps the solving of later ones and memory stays bounded.
 
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use koschei_depsolve::{Dependency, InstallTrace, ResolveOptions, SolvFile};
 use tokio::sync::mpsc as tokio_mpsc;
@@ -44,12 +44,16 @@ pub struct SolverPool {
 
 impl SolverPool {
     /// Starts `threads` workers (0 = one per core) solving with `group` as build group.
+    /// With `requests` (the BuildRequires the pass is expected to solve), the first worker
+    /// writes their reach (`SolvFile::with_reach`, with the group) and every worker
+    /// solves in it what it covers.
     pub fn start(
         solv: SolvFile,
         group: Vec<String>,
         options: ResolveOptions,
         threads: usize,
         queue_size: usize,
+        requests: Vec<String>,
     ) -> SolverPool {
         let threads = if threads > 0 {
             threads
@@ -59,7 +63,15 @@ impl SolverPool {
         let (job_tx, job_rx) = mpsc::channel::<SolveJob>();
         let job_rx = Arc::new(Mutex::new(job_rx));
         let (res_tx, res_rx) = tokio_mpsc::channel(queue_size.max(1));
-        let solv = Arc::new(solv);
+        let solv = Arc::new(Repository {
+            solv,
+            requests: if requests.is_empty() {
+                requests
+            } else {
+                group.iter().cloned().chain(requests).collect()
+            },
+            with_reach: OnceLock::new(),
+        });
         let group = Arc::new(group);
         let handles = (0..threads)
             .map(|i| {
@@ -67,7 +79,7 @@ impl SolverPool {
                 let (solv, group) = (solv.clone(), group.clone());
                 std::thread::Builder::new()
                     .name(format!("solver-{i}"))
-                    .spawn(move || worker(&solv, &group, options, &job_rx, &res_tx))
+                    .spawn(move || worker(solv.solv(), &group, options, &job_rx, &res_tx))
                     .expect("spawning a solver thread")
             })
             .collect();
@@ -101,6 +113,48 @@ impl Drop for SolverPool {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
+    }
+}
+
+/// The repository's `.solv` file and the requests of its reach.
+struct Repository {
+    solv: SolvFile,
+    /// Build group and expected BuildRequires (empty: no reach).
+    requests: Vec<String>,
+    /// The file with the reach, written by the first worker asking for it.
+    with_reach: OnceLock<SolvFile>,
+}
+
+impl Repository {
+    /// The file to load sacks from: with the reach when there are requests beyond the
+    /// group and it could be written, else the whole pool.
+    fn solv(&self) -> &SolvFile {
+        self.with_reach.get_or_init(|| {
+            if self.requests.is_empty() {
+                return self.solv.clone();
+            }
+            let started = std::time::Instant::now();
+            let requests = self.requests.iter().map(String::as_str);
+            match self.solv.clone().with_reach(requests) {
+                Ok(solv) => {
+                    tracing::info!(
+                        "{}: solving in the reach of {} requests: {} packages, written in {:.2} s",
+                        self.solv.path.display(),
+                        self.requests.len(),
+                        solv.reach_len().unwrap_or(0),
+                        started.elapsed().as_secs_f64()
+                    );
+                    solv
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        "{}: solving in the whole pool, the reach could not be written: {e}",
+                        self.solv.path.display()
+                    );
+                    self.solv.clone()
+                }
+            }
+        })
     }
 }
 

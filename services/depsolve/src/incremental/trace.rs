@@ -104,9 +104,13 @@ impl Sack {
         options: &ResolveOptions,
     ) -> (Resolution, Option<SolveTrace>) {
         let request = self.jobs_for(group, buildrequires);
-        let (outcome, raw) = self
-            .pool
-            .solve_traced(&request.jobs, options.ignore_weak_deps);
+        let (outcome, raw) = self.solve_request(
+            group,
+            buildrequires,
+            &request,
+            options.ignore_weak_deps,
+            true,
+        );
         if let Some(problems) = request.problems(outcome.problems) {
             return (Resolution::unresolved(problems), None);
         }

@@ -31,5 +31,5 @@ mod weak_arrays;
 
 pub use pool::{is_reldep, rpmvercmp, DepKind, Id, Pool};
 pub use repo::RepoHandle;
-pub use solver::Job;
+pub use solver::{Job, RawTrace, SolveOutcome};
 pub use weak_arrays::WeakSolveCounts;

@@ -155,6 +155,32 @@ impl Pool {
         file.close(path)
     }
 
+    /// Write only the solvables of `repo` for which `keep` holds as a `.solv` file, in
+    /// their order (the others are removed from the pool first, which is consumed).
+    pub fn write_solv_subset(
+        self,
+        repo: RepoHandle,
+        keep: impl Fn(Id) -> bool,
+        path: &Path,
+    ) -> Result<(), DepsolveError> {
+        let range = self.repo_range(repo);
+        let mut id = range.start;
+        while id < range.end {
+            if keep(id) {
+                id += 1;
+                continue;
+            }
+            let start = id;
+            while id < range.end && !keep(id) {
+                id += 1;
+            }
+            // SAFETY: valid repo; start..id lies within its range. The block's solvables
+            // are cleared (ids not reused), and nothing borrows the solvable array.
+            unsafe { sys::repo_free_solvable_block(self.repo_ptr(repo), start, id - start, 0) };
+        }
+        self.write_solv(repo, path)
+    }
+
     /// Build the provides index (file provides first). Call once after all repos are loaded.
     pub fn create_whatprovides(&mut self) {
         // SAFETY: valid pool.

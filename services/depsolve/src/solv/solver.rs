@@ -110,11 +110,9 @@ impl Pool {
         self.solve_with(jobs, ignore_weak_deps, true)
     }
 
-    /// One solve, the way libsolv does it with the weak arrays visible. With hidden weak
-    /// arrays (`weak.rs`) the package rules are built without the arrays that cannot
-    /// install anything (all of them with `ignore_weak_deps`, else Suggests and
-    /// Enhances), which is kept when it is provably the same; otherwise the solve is
-    /// repeated with every array visible throughout.
+    /// One solve, the way libsolv does it with the weak arrays visible: [`Pool::solve_fast`]
+    /// when it is provably the same, otherwise repeated with every array visible
+    /// throughout.
     fn solve_with(
         &mut self,
         jobs: &[Job],
@@ -124,17 +122,46 @@ impl Pool {
         if !self.weak_deps_hidden() {
             return self.solve_once(jobs, ignore_weak_deps, traced);
         }
-        let rules = if ignore_weak_deps { NONE } else { INSTALLABLE };
-        self.prepare_weak_deps(Some(rules));
-        let (out, trace) = self.solve_once(jobs, ignore_weak_deps, traced);
-        if self.finish_weak_deps() && out.problems.is_empty() {
-            return (out, trace);
+        if let Some(result) = self.solve_fast(jobs, ignore_weak_deps, traced) {
+            return result;
         }
-        self.uncount_fast_solve();
         self.prepare_weak_deps(None);
         let result = self.solve_once(jobs, ignore_weak_deps, traced);
         self.finish_weak_deps();
+        self.count_weak_solve(false);
         result
+    }
+
+    /// A solve of a resolvable request with the package rules built without the weak
+    /// arrays that cannot install anything (all of them with `ignore_weak_deps`, else
+    /// Suggests and Enhances; `weak.rs`), when that is provably libsolv's answer with them
+    /// all visible; `None` when it is not, when the request has problems, and for a pool
+    /// that does not hide its weak arrays.
+    pub fn solve_fast(
+        &mut self,
+        jobs: &[Job],
+        ignore_weak_deps: bool,
+        traced: bool,
+    ) -> Option<(SolveOutcome, Option<RawTrace>)> {
+        if !self.weak_deps_hidden() {
+            return None;
+        }
+        let rules = if ignore_weak_deps { NONE } else { INSTALLABLE };
+        self.prepare_weak_deps(Some(rules));
+        let result = self.solve_once(jobs, ignore_weak_deps, traced);
+        if !self.finish_weak_deps() || !result.0.problems.is_empty() {
+            return None;
+        }
+        self.count_weak_solve(true);
+        Some(result)
+    }
+
+    /// The solvables a job selects, in id order.
+    pub fn job_candidates(&mut self, job: Job) -> &[Id] {
+        match job {
+            Job::InstallProvides(dep) => self.whatprovides(dep),
+            Job::InstallOneOf(off) => self.whatprovides_list(off),
+        }
     }
 
     /// One solver run and what it installed (and its trace when `traced`).

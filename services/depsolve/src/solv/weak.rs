@@ -46,27 +46,22 @@ impl Pool {
     pub fn hide_weak_deps(&mut self) {
         let mut arrays = Vec::new();
         for id in SYSTEM_SOLVABLE + 1..self.nsolvables() as Id {
-            // SAFETY: id < nsolvables and &mut self means no borrow of the solvable array
-            // is alive; only the four weak offset fields are read and reset.
-            unsafe {
-                let s = &mut *self.raw.as_ref().solvables.add(id as usize);
-                let offsets = [s.recommends, s.suggests, s.supplements, s.enhances];
-                if offsets != [0; 4] {
-                    arrays.push((id, offsets));
-                    s.recommends = 0;
-                    s.suggests = 0;
-                    s.supplements = 0;
-                    s.enhances = 0;
-                }
+            let s = self.solvable(id).expect("id < nsolvables");
+            let offsets = [s.recommends, s.suggests, s.supplements, s.enhances];
+            if offsets != [0; 4] {
+                arrays.push((id, offsets));
             }
         }
         let hidden = Box::new(HiddenWeak {
             arrays,
-            shown: Cell::new(NONE),
+            shown: Cell::new(ALL),
             armed: Cell::new(false),
             stats: Cell::new(SolveStats::default()),
             counts: WeakSolveCounts::default(),
         });
+        // SAFETY: raw is this pool, from which the arrays were just read, and &mut self
+        // means nothing borrows its solvables.
+        unsafe { hidden.show(self.raw.as_ptr(), NONE) };
         // SAFETY: valid pool; the callback data is the box, kept by the pool until it is
         // dropped, and `Pool`'s Drop frees the libsolv pool before its fields.
         unsafe {
@@ -116,11 +111,6 @@ impl Pool {
         if let Some(weak) = self.weak.as_mut() {
             weak.stats.set(SolveStats::default());
             weak.armed.set(rules.is_some());
-            if rules.is_some() {
-                weak.counts.fast += 1;
-            } else {
-                weak.counts.repeated += 1;
-            }
             // SAFETY: raw is this pool; &mut self means nothing borrows its solvables.
             unsafe { weak.show(raw, rules.unwrap_or(ALL)) };
         }
@@ -141,10 +131,15 @@ impl Pool {
         stats.shown_after_rules && !stats.backtracked
     }
 
-    /// Take back the count of a fast solve that is repeated.
-    pub(super) fn uncount_fast_solve(&mut self) {
+    /// Count an answered solve: `fast` with arrays held back from rule building, else
+    /// repeated with all of them visible.
+    pub(super) fn count_weak_solve(&mut self, fast: bool) {
         if let Some(weak) = self.weak.as_mut() {
-            weak.counts.fast -= 1;
+            if fast {
+                weak.counts.fast += 1;
+            } else {
+                weak.counts.repeated += 1;
+            }
         }
     }
 }

@@ -51,6 +51,7 @@ fn mode(base: &Input, sources: &[&SourcePackage], ignore_weak_deps: bool) -> any
         .map(|(s, _)| s.name.as_str())
         .collect();
     let counts = ours.weak_solve_counts();
+    let reach = ours.reach_counts().unwrap_or_default();
     Ok(json!({
         "ours_per_pkg_ms": ours_ms,
         "plain_libsolv_per_pkg_ms": plain_ms,
@@ -59,6 +60,8 @@ fn mode(base: &Input, sources: &[&SourcePackage], ignore_weak_deps: bool) -> any
         "differing_packages": differing.iter().take(20).collect::<Vec<_>>(),
         "fast_solves": counts.fast,
         "solves_repeated_with_all_weak_deps": counts.repeated,
+        "solved_in_reach": reach.solved,
+        "solved_in_whole_pool": reach.whole_pool,
     }))
 }
 

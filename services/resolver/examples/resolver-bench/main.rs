@@ -57,6 +57,10 @@ struct BenchArgs {
     /// Ignore weak dependencies.
     #[arg(long)]
     ignore_weak_deps: bool,
+    /// Solve in the whole pool, without the reach of the requests
+    /// (`koschei_depsolve`'s `reach.rs`).
+    #[arg(long)]
+    whole_pool: bool,
     /// Print JSON (the only output format; accepted for compatibility).
     #[arg(long)]
     json: bool,
@@ -96,6 +100,8 @@ struct Input {
     group: Vec<String>,
     sources: Vec<SourcePackage>,
     load_s: f64,
+    /// Time to write the reach of the requests (`SolvFile::with_reach`).
+    reach_s: f64,
 }
 
 fn load_input(repo: &Path, source_repo: &Path, args: &BenchArgs) -> anyhow::Result<Input> {
@@ -124,12 +130,23 @@ fn load_input(repo: &Path, source_repo: &Path, args: &BenchArgs) -> anyhow::Resu
     if let Some(n) = args.sample {
         sources = results::pick_sample(sources, n);
     }
+    let load_s = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    let solv = if args.whole_pool {
+        solv
+    } else {
+        let requests = group
+            .iter()
+            .chain(sources.iter().flat_map(|s| &s.buildrequires));
+        solv.with_reach(requests.map(String::as_str))?
+    };
     Ok(Input {
         solv,
         table,
         group,
         sources,
-        load_s: t0.elapsed().as_secs_f64(),
+        load_s,
+        reach_s: t1.elapsed().as_secs_f64(),
     })
 }
 
@@ -483,6 +500,9 @@ fn run(args: &BenchArgs) -> anyhow::Result<()> {
         "unresolved": n - base_pass.resolved(),
         "unresolved_packages": unresolved_names(&base, &base_pass),
         "load_s": base.load_s,
+        "reach_s": base.reach_s,
+        "reach_packages": base.solv.reach_len(),
+        "table_packages": base.table.len(),
         "wall_s": base_pass.wall_s,
         "per_pkg_ms": per_pkg_ms,
         "threads": threads,

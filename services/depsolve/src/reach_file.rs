@@ -1,0 +1,36 @@
+//! The data of a reach (`reach.rs`): its `.solv` file with the map back to the whole
+//! repository, and how solves used it.
+
+use std::path::PathBuf;
+
+/// The reach of a pass written as its own `.solv` file (removed when dropped).
+#[derive(Debug)]
+pub(crate) struct ReachFile {
+    pub(crate) path: PathBuf,
+    /// Package index in the whole repository of each package of the reach, ascending.
+    pub(crate) indices: Vec<u32>,
+}
+
+impl PartialEq for ReachFile {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path
+    }
+}
+
+impl Eq for ReachFile {}
+
+impl Drop for ReachFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// How the solves of a sack with a reach went.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ReachCounts {
+    /// Solved in the reach.
+    pub solved: u64,
+    /// Solved in the whole pool: a job selecting other packages in the reach, a request
+    /// with problems, or a search that backtracked.
+    pub whole_pool: u64,
+}
