@@ -140,29 +140,22 @@ impl Pool {
             DepKind::Supplements => s.supplements,
             DepKind::Enhances => s.enhances,
         };
-        self.id_array(id, off)
-            .iter()
-            .copied()
-            .filter(|&d| d != PREREQ_MARKER)
-    }
-
-    /// The 0-terminated id array at offset `off` of solvable `id`'s repo (empty for 0).
-    pub(super) fn id_array(&self, id: Id, off: sys::Offset) -> &[Id] {
-        let s = self.solvable_checked(id);
-        if off == 0 || s.repo.is_null() {
-            return &[];
-        }
-        // SAFETY: a non-zero offset taken from this solvable's dependency fields points
-        // into repo->idarraydata at a 0-terminated array; we find the terminator and
-        // borrow up to it for the pool's lifetime.
-        unsafe {
-            let start = (*s.repo).idarraydata.add(off as usize);
-            let mut n = 0usize;
-            while *start.add(n) != 0 {
-                n += 1;
+        let deps: &[Id] = if off == 0 || s.repo.is_null() {
+            &[]
+        } else {
+            // SAFETY: a non-zero offset taken from this solvable's dependency fields points
+            // into repo->idarraydata at a 0-terminated array; we find the terminator and
+            // borrow up to it for the pool's lifetime.
+            unsafe {
+                let start = (*s.repo).idarraydata.add(off as usize);
+                let mut n = 0usize;
+                while *start.add(n) != 0 {
+                    n += 1;
+                }
+                std::slice::from_raw_parts(start, n)
             }
-            std::slice::from_raw_parts(start, n)
-        }
+        };
+        deps.iter().copied().filter(|&d| d != PREREQ_MARKER)
     }
 
     /// The atoms of a dependency: itself, or for a rich (boolean) dependency the atoms of

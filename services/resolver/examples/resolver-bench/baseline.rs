@@ -17,7 +17,7 @@ pub fn run(base: &Input, options: &ResolveOptions, sample: usize) -> anyhow::Res
     if sample == 0 {
         return Ok(json!({ "sample": 0 }));
     }
-    let sources: Vec<&SourcePackage> = crate::sampled(&base.sources, sample).collect();
+    let sources = crate::results::pick_sample(base.sources.iter().collect(), sample);
     let ignored = mode(base, &sources, true)?;
     let kept = mode(base, &sources, false)?;
     let selected = if options.ignore_weak_deps {

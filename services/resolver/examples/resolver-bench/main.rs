@@ -50,8 +50,9 @@ struct BenchArgs {
     /// the sample `scripts/compare-hawkey` compares (applied after --limit).
     #[arg(long)]
     sample: Option<usize>,
-    /// Also resolve the packages once more on one thread and write each one's result as
-    /// a JSON line to FILE (`examples/resolver-bench/results.rs`).
+    /// Write each package's result of the (first) pass as a JSON line to FILE
+    /// (`examples/resolver-bench/results.rs`); with `--threads 1` the report gives the
+    /// time per package without the sack load.
     #[arg(long)]
     results: Option<PathBuf>,
     /// Ignore weak dependencies.
@@ -154,6 +155,8 @@ fn load_input(repo: &Path, source_repo: &Path, args: &BenchArgs) -> anyhow::Resu
 struct Pass {
     results: Vec<Resolution>,
     wall_s: f64,
+    /// Slowest sack load of the pass's threads (included in `wall_s`).
+    sack_load_s: f64,
     changes: usize,
     /// Solve traces by position (only for the base pass of an incremental run).
     traces: Vec<Option<SolveTrace>>,
@@ -236,6 +239,7 @@ fn full_pass(
         Pass {
             results,
             wall_s: stats.wall.as_secs_f64(),
+            sack_load_s: stats.load.as_secs_f64(),
             changes,
             traces: Vec::new(),
         },
@@ -266,6 +270,7 @@ fn full_pass_traced(
         Pass {
             results,
             wall_s: stats.wall.as_secs_f64(),
+            sack_load_s: stats.load.as_secs_f64(),
             changes: 0,
             traces,
         },
@@ -447,6 +452,7 @@ fn incremental_pass(
         Pass {
             results,
             wall_s,
+            sack_load_s: stats.load.as_secs_f64(),
             changes,
             traces: Vec::new(),
         },
@@ -568,13 +574,7 @@ fn run(args: &BenchArgs) -> anyhow::Result<()> {
         )?;
     }
     if let Some(path) = &args.results {
-        report["results"] = results::write(
-            path,
-            &base.solv,
-            &base.group,
-            &base.sources,
-            args.ignore_weak_deps,
-        )?;
+        report["results"] = results::write(path, &base.table, &base.sources, &base_pass, threads)?;
     }
     report["peak_rss_mb"] = json!(peak_rss_bytes().map(|b| b as f64 / 1048576.0));
     println!("{}", serde_json::to_string_pretty(&report)?);
@@ -593,11 +593,6 @@ fn unresolved_names(input: &Input, pass: &Pass) -> Vec<String> {
 }
 
 /// `n` packages spread evenly over the whole list (a representative sample).
-fn sampled(sources: &[SourcePackage], n: usize) -> impl Iterator<Item = &SourcePackage> {
-    let step = (sources.len() / n.max(1)).max(1);
-    sources.iter().step_by(step).take(n)
-}
-
 fn pass_view<'a>(input: &'a Input, pass: &'a Pass) -> persist::PassView<'a> {
     persist::PassView {
         table: &input.table,

@@ -6,15 +6,16 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::time::Instant;
 
 use anyhow::Context;
-use koschei_depsolve::{ResolveOptions, SolvFile, SourcePackage};
+use koschei_depsolve::{PackageTable, SourcePackage};
 use serde_json::json;
+
+use crate::Pass;
 
 /// `n` packages spread evenly over `sources` (already sorted by name): the ones at index
 /// `i * len / n` for `i` in `0..n`; everything when `n >= len`.
-pub fn pick_sample(sources: Vec<SourcePackage>, n: usize) -> Vec<SourcePackage> {
+pub fn pick_sample<T>(sources: Vec<T>, n: usize) -> Vec<T> {
     let len = sources.len();
     if n >= len {
         return sources;
@@ -34,33 +35,24 @@ pub fn pick_sample(sources: Vec<SourcePackage>, n: usize) -> Vec<SourcePackage> 
         .collect()
 }
 
-/// Resolve every package of `sources` on one thread (distances included, sack loaded
-/// before the clock starts), write one JSON line per package to `path`, and return the
-/// figures of the run for the report.
+/// Write one JSON line per package of the pass (`sources`, in the same order as its
+/// results) to `path`, and return the figures for the report: with one thread, the time
+/// per package of the pass without its sack load.
 pub fn write(
     path: &Path,
-    solv: &SolvFile,
-    group: &[String],
+    table: &PackageTable,
     sources: &[SourcePackage],
-    ignore_weak_deps: bool,
+    pass: &Pass,
+    threads: usize,
 ) -> anyhow::Result<serde_json::Value> {
-    let options = ResolveOptions {
-        ignore_weak_deps,
-        distances: true,
-    };
-    let mut sack = solv.load()?;
     let file =
         std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
     let mut out = std::io::BufWriter::new(file);
-    let mut solve_s = 0.0;
-    for src in sources {
-        let t0 = Instant::now();
-        let resolution = sack.resolve(group, &src.buildrequires, &options);
-        let dependencies = sack.dependencies(&resolution);
-        solve_s += t0.elapsed().as_secs_f64();
-        let installs: serde_json::Map<String, serde_json::Value> = dependencies
+    for (src, resolution) in sources.iter().zip(&pass.results) {
+        let installs: serde_json::Map<String, serde_json::Value> = resolution
+            .installs
             .iter()
-            .map(|d| (d.nevra.to_string(), json!(d.distance)))
+            .map(|i| (table.get(i.package).to_string(), json!(i.distance)))
             .collect();
         let line = json!({
             "name": src.name,
@@ -72,9 +64,11 @@ pub fn write(
         writeln!(out, "{line}")?;
     }
     out.flush()?;
+    let solve_s = pass.wall_s - pass.sack_load_s;
     Ok(json!({
         "file": path.display().to_string(),
         "packages": sources.len(),
-        "solve_single_thread_per_pkg_ms": solve_s * 1000.0 / sources.len().max(1) as f64,
+        "solve_single_thread_per_pkg_ms":
+            (threads == 1).then(|| solve_s * 1000.0 / sources.len().max(1) as f64),
     }))
 }
