@@ -25,15 +25,19 @@
 //! reach, problems to describe, a backtracking search — the whole pool solves it as
 //! before. Distances are computed in the whole pool, on the mapped installs.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::error::DepsolveError;
 use crate::goal::{parse_dep, Request};
 use crate::reach_file::{ReachCounts, ReachFile};
 use crate::sack::{Reach, Sack, SolvFile};
 use crate::solv::{rel, DepKind, Id, Job, Pool, RawTrace, RepoHandle, SolveOutcome};
+
+/// What a reach file's name adds to its `.solv` file's: `<pid>-<n>` follows.
+const REACH_SUFFIX: &str = ".reach-";
 
 /// Names the reach files of one process apart.
 static REACH_FILES: AtomicU64 = AtomicU64::new(0);
@@ -57,7 +61,7 @@ impl SolvFile {
             .collect();
         let mut name = self.path.as_os_str().to_owned();
         name.push(format!(
-            ".reach-{}-{}",
+            "{REACH_SUFFIX}{}-{}",
             std::process::id(),
             REACH_FILES.fetch_add(1, Ordering::Relaxed)
         ));
@@ -86,6 +90,28 @@ impl SolvFile {
             file: Arc::clone(file),
             counts: ReachCounts::default(),
         })))
+    }
+}
+
+/// Remove the reach files in `dir` older than `age`: those of a process that was killed
+/// before it could remove them (a process's sacks read theirs when they are loaded).
+pub fn remove_stale_reach_files(dir: &Path, age: Duration) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for path in entries.filter_map(|e| e.ok()).map(|e| e.path()) {
+        let is_reach = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.contains(REACH_SUFFIX));
+        let older = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|elapsed| elapsed > age);
+        if is_reach && older {
+            let _ = std::fs::remove_file(&path);
+        }
     }
 }
 

@@ -225,3 +225,43 @@ fn the_f25_fixture_gives_the_same_answers_in_its_reach() {
     }
     assert!(ours.reach_counts().unwrap().solved > 0);
 }
+
+#[test]
+fn stale_reach_files_are_removed_and_nothing_else() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = common::write_repo(&tmp.path().join("repo"), &repo());
+    let whole = solv_file(tmp.path(), &repo);
+    let solv = with_reach(&whole);
+    let cache = tmp.path().join("cache");
+    let names = || {
+        let mut names: Vec<String> = std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = names();
+    let reach_file = before
+        .iter()
+        .find(|n| n.contains(".solv.reach-"))
+        .expect("a reach file")
+        .clone();
+    let hour = std::time::Duration::from_secs(3600);
+    koschei_depsolve::remove_stale_reach_files(&cache, hour);
+    assert_eq!(names(), before, "a fresh reach file stays");
+    // what a killed process left two hours ago; the .solv file is as old and stays
+    for name in &before {
+        let file = std::fs::File::options()
+            .write(true)
+            .open(cache.join(name))
+            .unwrap();
+        file.set_modified(std::time::SystemTime::now() - 2 * hour)
+            .unwrap();
+    }
+    koschei_depsolve::remove_stale_reach_files(&cache, hour);
+    let after = names();
+    assert!(!after.contains(&reach_file), "{after:?}");
+    assert_eq!(after.len(), before.len() - 1);
+    drop(solv);
+}

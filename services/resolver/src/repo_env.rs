@@ -157,6 +157,8 @@ impl RepoEnvironments {
             let solv = SolvFile::ensure(&cached.repo_dir()?, &solv_dir, &load)?;
             drop(cached);
             prune_solv_files(&solv_dir, keep);
+            // leftovers of a killed process: workers read theirs within seconds
+            koschei_depsolve::remove_stale_reach_files(&solv_dir, STALE_REACH);
             Ok(solv)
         })
         .await??;
@@ -189,6 +191,9 @@ impl RepoEnvironments {
         self.groups.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
+
+/// Age after which a reach file (`SolvFile::with_reach`) is a leftover.
+const STALE_REACH: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Keeps the `keep` most recently modified `.solv` files of `dir` (a file in use stays
 /// readable after its removal, and a removed one is simply written again).
