@@ -5,8 +5,8 @@
 //! with weak dependencies kept, libsolv looks for packages to install because of them by
 //! walking every solvable of the pool after each round of decisions (`resolve_weak` in
 //! `solver.c`), and every solver allocates maps over all solvables. On a distribution
-//! most packages take part in no build at all: the build requests of the whole corpus
-//! reach 14,388 of its 63,440 binaries.
+//! many packages take part in no build at all: the build requests of the whole corpus
+//! reach 30,595 of its 63,440 binaries, those of a 608-package sample 9,399.
 //!
 //! [`SolvFile::with_reach`] therefore writes a second `.solv` file holding only the reach of
 //! a pass's requests (the build group and every BuildRequire): the providers of each

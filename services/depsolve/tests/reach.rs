@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::RepoPkg;
+use common::{pkg, RepoPkg};
 use koschei_depsolve::{
     LoadOptions, ReachCounts, RepoDir, Resolution, ResolveOptions, Sack, SolvFile, SolveTrace,
 };
@@ -20,16 +20,6 @@ const MODES: [ResolveOptions; 2] = [
         distances: true,
     },
 ];
-
-fn pkg<'a>(name: &'a str, requires: &'a [&'a str], provides: &'a [&'a str]) -> RepoPkg<'a> {
-    RepoPkg {
-        name,
-        version: "1",
-        requires,
-        provides,
-        ..RepoPkg::default()
-    }
-}
 
 /// A repository where the requests below reach some packages through Requires,
 /// Recommends, rich Conflicts and Supplements, and others not at all.

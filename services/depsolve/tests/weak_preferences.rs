@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::RepoPkg;
+use common::{pkg, RepoPkg};
 use koschei_depsolve::{
     LoadOptions, Plan, RepoDelta, Resolution, ResolveOptions, Sack, SolvFile, WeakSolveCounts,
 };
@@ -17,16 +17,6 @@ const IGNORE: ResolveOptions = ResolveOptions {
     ignore_weak_deps: true,
     distances: true,
 };
-
-fn pkg<'a>(name: &'a str, requires: &'a [&'a str], provides: &'a [&'a str]) -> RepoPkg<'a> {
-    RepoPkg {
-        name,
-        version: "1",
-        requires,
-        provides,
-        ..RepoPkg::default()
-    }
-}
 
 /// Installed package names of `brs` resolved with weak dependencies ignored, by a sack
 /// hiding them, and by the reference; plus the hiding sack's solve counts.

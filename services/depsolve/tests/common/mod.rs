@@ -37,3 +37,14 @@ pub fn write_repo(dir: &Path, pkgs: &[RepoPkg<'_>]) -> RepoDir {
     repo_writer::write_repo_files(dir, pkgs);
     RepoDir::open(dir).expect("open generated repo")
 }
+
+/// A package of version 1 with these Requires and Provides (nothing else).
+pub fn pkg<'a>(name: &'a str, requires: &'a [&'a str], provides: &'a [&'a str]) -> RepoPkg<'a> {
+    RepoPkg {
+        name,
+        version: "1",
+        requires,
+        provides,
+        ..RepoPkg::default()
+    }
+}
