@@ -41,7 +41,7 @@ pub use goal::{Install, Resolution, ResolveOptions};
 pub use incremental::{DeltaStats, InstallTrace, Plan, RepoDelta, SolveTrace, TaintReason};
 pub use package::{Dependency, Nevra, PackageIndex, PackageTable};
 pub use parallel::{peak_rss_bytes, run_fed, run_parallel, ParallelOptions, ParallelStats};
-pub use reach::remove_stale_reach_files;
+pub use reach::{remove_stale_reach_files, NARROW_BATCH};
 pub use reach_file::ReachCounts;
 pub use repo_cache::{CachedRepo, RepoCache, RepoDescriptor};
 pub use repomd::{RepoDir, Repomd, RepomdEntry};

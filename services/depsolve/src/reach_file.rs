@@ -7,6 +7,8 @@ use std::path::PathBuf;
 #[derive(Debug)]
 pub(crate) struct ReachFile {
     pub(crate) path: PathBuf,
+    /// Architecture its pool resolves for.
+    pub(crate) arch: String,
     /// Package index in the whole repository of each package of the reach, ascending.
     pub(crate) indices: Vec<u32>,
 }
@@ -28,9 +30,13 @@ impl Drop for ReachFile {
 /// How the solves of a sack with a reach went.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ReachCounts {
-    /// Solved in the reach.
+    /// Solved in a reach.
     pub solved: u64,
+    /// Of those, solved in a reach cut for a batch (`Sack::narrow_reach`).
+    pub solved_narrow: u64,
     /// Solved in the whole pool: a job selecting other packages in the reach, a request
     /// with problems, or a search that backtracked.
     pub whole_pool: u64,
+    /// Reaches cut from the pass's for the requests coming next (`Sack::narrow_reach`).
+    pub narrowed: u64,
 }

@@ -95,7 +95,7 @@ impl SolvFile {
     pub fn load(&self) -> Result<Sack, DepsolveError> {
         let (pool, handle) = self.load_pool()?;
         let mut sack = Sack::from_pool(pool, handle);
-        sack.reach = self.load_reach()?;
+        sack.reach = self.load_reach(&mut sack.pool)?;
         Ok(sack)
     }
 
@@ -158,11 +158,21 @@ impl Scratch {
     }
 }
 
-/// The reach of a pass loaded beside a sack's whole pool (`reach.rs`).
+/// A reach (`reach.rs`) loaded into a sack of its own.
 pub(crate) struct Reach {
     pub(crate) sack: Sack,
+    /// The file `sack` was loaded from, with the map back to the whole repository.
     pub(crate) file: Arc<ReachFile>,
+}
+
+/// The reaches of a sack (`reach.rs`): the pass's, and the one cut from it for the
+/// requests coming next (`Sack::narrow_reach`), tried first.
+pub(crate) struct Reaches {
+    pub(crate) pass: Reach,
+    pub(crate) narrow: Option<Reach>,
     pub(crate) counts: ReachCounts,
+    /// Fast solves of the narrow reaches replaced since.
+    pub(crate) replaced_fast: u64,
 }
 
 /// One binary repository loaded into its own libsolv pool (RPM semantics), with the
@@ -174,7 +184,7 @@ pub struct Sack {
     pub(crate) len: u32,
     pub(crate) scratch: Scratch,
     /// Where requests of the pass are solved when that is the same (`reach.rs`).
-    pub(crate) reach: Option<Box<Reach>>,
+    pub(crate) reach: Option<Box<Reaches>>,
 }
 
 impl Sack {
@@ -195,7 +205,15 @@ impl Sack {
         Sack::load(&RepoDir::open(root)?, &LoadOptions::default())
     }
 
+    /// A sack of a whole repository's pool: its dependency arrays are put in the order of
+    /// its ids (`solv/dep_order.rs`).
     pub(crate) fn from_pool(mut pool: Pool, repo: RepoHandle) -> Self {
+        pool.sort_dep_arrays(repo, |_, d| d);
+        Sack::from_ordered_pool(pool, repo)
+    }
+
+    /// A sack of a pool whose dependency arrays are in its whole repository's order.
+    pub(crate) fn from_ordered_pool(mut pool: Pool, repo: RepoHandle) -> Self {
         pool.create_whatprovides();
         pool.hide_weak_deps();
         let range = pool.repo_range(repo);
@@ -214,8 +232,13 @@ impl Sack {
     /// that cannot install anything, or repeated with all of them (`solv/weak.rs`).
     pub fn weak_solve_counts(&self) -> WeakSolveCounts {
         let mut counts = self.pool.weak_solve_counts();
-        if let Some(reach) = &self.reach {
-            counts.fast += reach.sack.pool.weak_solve_counts().fast;
+        if let Some(reaches) = &self.reach {
+            let narrow = reaches.narrow.iter();
+            counts.fast += reaches.replaced_fast
+                + std::iter::once(&reaches.pass)
+                    .chain(narrow)
+                    .map(|r| r.sack.pool.weak_solve_counts().fast)
+                    .sum::<u64>();
         }
         counts
     }

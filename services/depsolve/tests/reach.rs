@@ -140,7 +140,8 @@ fn reach_solves_match_the_whole_pool_and_plain_libsolv() {
             counts,
             ReachCounts {
                 solved: 7,
-                whole_pool: 3
+                whole_pool: 3,
+                ..ReachCounts::default()
             }
         );
     }
@@ -165,9 +166,53 @@ fn requests_outside_the_reach_are_solved_in_the_whole_pool() {
         ours.reach_counts(),
         Some(ReachCounts {
             solved: 0,
-            whole_pool: 3
+            whole_pool: 3,
+            ..ReachCounts::default()
         })
     );
+}
+
+#[test]
+fn a_batch_is_solved_in_a_reach_of_its_own_and_the_rest_as_before() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = common::write_repo(&tmp.path().join("repo"), &repo());
+    let whole = solv_file(tmp.path(), &repo);
+    let reach = with_reach(&whole);
+    let files = || std::fs::read_dir(tmp.path().join("cache")).unwrap().count();
+    let with_pass_reach = files();
+    for options in &MODES {
+        let mut ours = reach.load().unwrap();
+        let mut whole_pool = whole.load().unwrap();
+        // the batch: the group and app (8 of the pass reach's 12 packages)
+        let batch = GROUP.iter().chain(&["app"]).copied();
+        assert_eq!(ours.narrow_reach(batch).unwrap(), 8);
+        assert_eq!(files(), with_pass_reach + 1, "the batch's reach file");
+        for brs in REQUESTS {
+            let got = ours.resolve(GROUP, brs, options);
+            assert_eq!(got, whole_pool.resolve(GROUP, brs, options), "{brs:?}");
+        }
+        // app and app + libapp-2 in the batch's reach; tool + libapp in the pass's;
+        // broken (problems) in the whole pool
+        assert_eq!(
+            ours.reach_counts(),
+            Some(ReachCounts {
+                solved: 3,
+                solved_narrow: 2,
+                whole_pool: 1,
+                narrowed: 1,
+            })
+        );
+        // the next batch's reach replaces it
+        ours.narrow_reach(GROUP.iter().chain(&["tool"]).copied())
+            .unwrap();
+        assert_eq!(files(), with_pass_reach + 1);
+        let tool = ours.resolve(GROUP, &["tool"], options);
+        assert_eq!(tool, whole_pool.resolve(GROUP, &["tool"], options));
+        let counts = ours.reach_counts().unwrap();
+        assert_eq!((counts.solved_narrow, counts.narrowed), (3, 2));
+        drop(ours);
+        assert_eq!(files(), with_pass_reach, "removed with the sack");
+    }
 }
 
 #[test]
@@ -254,4 +299,54 @@ fn stale_reach_files_are_removed_and_nothing_else() {
     assert!(!after.contains(&reach_file), "{after:?}");
     assert_eq!(after.len(), before.len() - 1);
     drop(solv);
+}
+
+/// `viewer` recommends two capabilities; libsolv takes a package's Recommends in array
+/// order, and the first taken decides the other (`apv` conflicts with `gvv`). A `.solv`
+/// file sorts each array by its own string numbering (most used strings first): in the
+/// whole repository the suggesters make `ps-viewer` the more used, in the reach (without
+/// them) neither, and `pdf-viewer` comes first by name. The reach must decide as the whole
+/// repository does.
+fn viewers() -> Vec<RepoPkg<'static>> {
+    let mut repo = vec![
+        RepoPkg {
+            recommends: &["ps-viewer", "pdf-viewer"],
+            ..pkg("viewer", &[], &[])
+        },
+        RepoPkg {
+            conflicts: &["gvv"],
+            ..pkg("apv", &[], &["pdf-viewer"])
+        },
+        pkg("atr", &[], &["pdf-viewer"]),
+        pkg("gvv", &[], &["ps-viewer"]),
+        pkg("okl", &[], &["ps-viewer"]),
+    ];
+    for name in ["s1", "s2", "s3", "s4"] {
+        repo.push(RepoPkg {
+            suggests: &["ps-viewer"],
+            ..pkg(name, &[], &[])
+        });
+    }
+    repo
+}
+
+#[test]
+fn dependency_order_does_not_depend_on_what_else_the_file_holds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = common::write_repo(&tmp.path().join("repo"), &viewers());
+    let whole = solv_file(tmp.path(), &repo);
+    let reach = whole.clone().with_reach(["viewer"]).unwrap();
+    assert_eq!(reach.reach_len(), Some(5), "viewer and its four providers");
+    let options = ResolveOptions::default();
+    let mut ours = reach.load().unwrap();
+    let mut whole_pool = whole.load().unwrap();
+    let got = ours.resolve::<&str, &str>(&[], &["viewer"], &options);
+    assert_eq!(ours.reach_counts().unwrap().solved, 1);
+    assert_eq!(
+        got,
+        whole_pool.resolve::<&str, &str>(&[], &["viewer"], &options)
+    );
+    // in the whole repository's order: ps-viewer first (gvv, its first provider), then
+    // pdf-viewer (atr: apv conflicts with gvv); the reach's own file has pdf-viewer first
+    assert_eq!(names(&ours, &got), ["atr", "gvv", "viewer"]);
 }

@@ -8,7 +8,8 @@
 //!
 //! `pool` holds the pool itself (ids, strings, relations, solvables, providers, EVR
 //! comparison) and `rel` the relation flags; `queue` wraps libsolv's id queue; `repo`
-//! loads and writes repositories, `solver` runs the solver and reads its result; `weak`
+//! loads and writes repositories, `dep_order` puts the dependency arrays that steer
+//! libsolv in one order in every pool, `solver` runs the solver and reads its result; `weak`
 //! builds the solver's rules without the weak dependencies that cannot install anything
 //! and shows them to its search (`weak_arrays` holds them and libsolv's debug callback).
 //! Every
@@ -20,6 +21,7 @@
 
 #![allow(unsafe_code)]
 
+mod dep_order;
 mod pool;
 mod queue;
 pub mod rel;

@@ -17,7 +17,7 @@ pub type Id = i32;
 pub(super) const SYSTEM_SOLVABLE: Id = 1;
 const RELDEP_BIT: u32 = 0x8000_0000;
 /// Marker inside a requires array separating normal from pre-requires.
-const PREREQ_MARKER: Id = sys::SOLVABLE_PREREQMARKER as Id;
+pub(super) const PREREQ_MARKER: Id = sys::SOLVABLE_PREREQMARKER as Id;
 
 /// Is this id a relation (`name op evr`, or a rich dependency node)?
 pub fn is_reldep(id: Id) -> bool {

@@ -61,7 +61,7 @@ fn path_cstring(path: &Path) -> Result<CString, DepsolveError> {
 }
 
 impl Pool {
-    fn repo_ptr(&self, repo: RepoHandle) -> *mut sys::Repo {
+    pub(super) fn repo_ptr(&self, repo: RepoHandle) -> *mut sys::Repo {
         let p = self.p();
         assert!(repo.0 > 0 && repo.0 < p.nrepos, "stale repo handle");
         // SAFETY: index checked against nrepos; repos[i] is a valid Repo pointer.

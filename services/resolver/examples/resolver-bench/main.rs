@@ -11,15 +11,17 @@ mod persist;
 mod results;
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::Context;
 use koschei_depsolve::incremental::SolveTrace;
 use koschei_depsolve::{
     comps, compute_changes_by_ref, peak_rss_bytes, read_source_packages, run_fed, run_parallel,
-    LoadOptions, Nevra, PackageTable, ParallelOptions, Plan, RepoDelta, RepoDir, Resolution,
-    ResolveOptions, SolvFile, SourcePackage, DEFAULT_ARCH,
+    LoadOptions, Nevra, PackageTable, ParallelOptions, ParallelStats, Plan, RepoDelta, RepoDir,
+    Resolution, ResolveOptions, Sack, SolvFile, SourcePackage, DEFAULT_ARCH, NARROW_BATCH,
 };
 use serde_json::json;
 
@@ -62,6 +64,11 @@ struct BenchArgs {
     /// (`koschei_depsolve`'s `reach.rs`).
     #[arg(long)]
     whole_pool: bool,
+    /// Packages solved in a reach of their own, cut from the pass's for each batch of
+    /// this many (`Sack::narrow_reach`, as the resolver's workers do); 0 solves every
+    /// package in the pass's reach.
+    #[arg(long, default_value_t = NARROW_BATCH)]
+    narrow: usize,
     /// Print JSON (the only output format; accepted for compatibility).
     #[arg(long)]
     json: bool,
@@ -158,6 +165,8 @@ struct Pass {
     /// Slowest sack load of the pass's threads (included in `wall_s`).
     sack_load_s: f64,
     changes: usize,
+    /// Mean packages of the reaches cut for its batches (0: none cut).
+    narrow_packages: f64,
     /// Solve traces by position (only for the base pass of an incremental run).
     traces: Vec<Option<SolveTrace>>,
 }
@@ -214,6 +223,7 @@ impl<'a> Previous<'a> {
 }
 
 fn full_pass(
+    args: &BenchArgs,
     input: &Input,
     previous: Option<&Previous<'_>>,
     options: &ResolveOptions,
@@ -221,11 +231,11 @@ fn full_pass(
 ) -> anyhow::Result<(Pass, usize)> {
     let mut results = vec![Resolution::default(); input.sources.len()];
     let mut changes = 0;
-    let stats = run_parallel(
-        &input.solv,
-        &input.sources,
+    let (stats, narrow_packages) = solve_sources(
+        args,
+        input,
         parallel,
-        |sack, _, src| {
+        |sack, src| {
             let r = sack.resolve(&input.group, &src.buildrequires, options);
             let c = previous.map_or(0, |p| p.changes(&src.name, &input.table, &r));
             (r, c)
@@ -241,6 +251,7 @@ fn full_pass(
             wall_s: stats.wall.as_secs_f64(),
             sack_load_s: stats.load.as_secs_f64(),
             changes,
+            narrow_packages,
             traces: Vec::new(),
         },
         stats.threads,
@@ -250,17 +261,18 @@ fn full_pass(
 /// A full pass that also records every solve's trace, as a resolver does for the
 /// incremental pass that follows it.
 fn full_pass_traced(
+    args: &BenchArgs,
     input: &Input,
     options: &ResolveOptions,
     parallel: &ParallelOptions,
 ) -> anyhow::Result<(Pass, usize)> {
     let mut results = vec![Resolution::default(); input.sources.len()];
     let mut traces = vec![None; input.sources.len()];
-    let stats = run_parallel(
-        &input.solv,
-        &input.sources,
+    let (stats, narrow_packages) = solve_sources(
+        args,
+        input,
         parallel,
-        |sack, _, src| sack.resolve_traced(&input.group, &src.buildrequires, options),
+        |sack, src| sack.resolve_traced(&input.group, &src.buildrequires, options),
         |i, (r, t)| {
             results[i] = r;
             traces[i] = t;
@@ -272,10 +284,65 @@ fn full_pass_traced(
             wall_s: stats.wall.as_secs_f64(),
             sack_load_s: stats.load.as_secs_f64(),
             changes: 0,
+            narrow_packages,
             traces,
         },
         stats.threads,
     ))
+}
+
+/// Solve every source package of `input` on the pass's threads and hand each result to
+/// `sink` with the package's position: in batches of `--narrow` packages, each batch in a
+/// reach of its own (`Sack::narrow_reach`), or one by one in the pass's reach. Also
+/// returns the mean number of packages of those reaches.
+fn solve_sources<R: Send>(
+    args: &BenchArgs,
+    input: &Input,
+    parallel: &ParallelOptions,
+    solve: impl Fn(&mut Sack, &SourcePackage) -> R + Sync,
+    mut sink: impl FnMut(usize, R),
+) -> anyhow::Result<(ParallelStats, f64)> {
+    let n = input.sources.len();
+    let narrowed = AtomicU64::new(0);
+    let size = args.narrow.max(1);
+    let batches: Vec<Range<usize>> = (0..n).step_by(size).map(|s| s..n.min(s + size)).collect();
+    // a worker claims one batch at a time
+    let parallel = ParallelOptions {
+        chunk: if args.narrow > 0 { 1 } else { parallel.chunk },
+        ..parallel.clone()
+    };
+    let stats = run_parallel(
+        &input.solv,
+        &batches,
+        &parallel,
+        |sack, _, batch| {
+            if args.narrow > 0 {
+                let requests = input.group.iter().chain(
+                    input.sources[batch.clone()]
+                        .iter()
+                        .flat_map(|s| &s.buildrequires),
+                );
+                match sack.narrow_reach(requests.map(String::as_str)) {
+                    Ok(len) => narrowed.fetch_add(len as u64, Ordering::Relaxed),
+                    Err(e) => {
+                        eprintln!("solving in the pass's reach: {e}");
+                        0
+                    }
+                };
+            }
+            batch
+                .clone()
+                .map(|i| (i, solve(sack, &input.sources[i])))
+                .collect::<Vec<_>>()
+        },
+        |_, results| results.into_iter().for_each(|(i, r)| sink(i, r)),
+    )?;
+    let mean = if args.narrow > 0 {
+        narrowed.into_inner() as f64 / batches.len().max(1) as f64
+    } else {
+        0.0
+    };
+    Ok((stats, mean))
 }
 
 /// Incremental pass: analyse the delta, reuse what cannot change, re-solve the rest. The
@@ -454,6 +521,7 @@ fn incremental_pass(
             wall_s,
             sack_load_s: stats.load.as_secs_f64(),
             changes,
+            narrow_packages: 0.0,
             traces: Vec::new(),
         },
         info,
@@ -494,9 +562,9 @@ fn run(args: &BenchArgs) -> anyhow::Result<()> {
         .unwrap_or(0.0);
 
     let (base_pass, threads) = if args.next.is_some() {
-        full_pass_traced(&base, &options, &parallel)?
+        full_pass_traced(args, &base, &options, &parallel)?
     } else {
-        full_pass(&base, None, &options, &parallel)?
+        full_pass(args, &base, None, &options, &parallel)?
     };
     let n = base.sources.len();
     let per_pkg_ms = base_pass.wall_s * 1000.0 / n.max(1) as f64;
@@ -512,6 +580,8 @@ fn run(args: &BenchArgs) -> anyhow::Result<()> {
         "wall_s": base_pass.wall_s,
         "per_pkg_ms": per_pkg_ms,
         "threads": threads,
+        "narrow": args.narrow,
+        "narrow_reach_packages": base_pass.narrow_packages,
         "ignore_weak_deps": args.ignore_weak_deps,
         "baseline": baseline,
         "full_pass_speedup_vs_bare_single_thread": if per_pkg_ms > 0.0 { bare_ms / per_pkg_ms } else { 0.0 },
@@ -525,7 +595,7 @@ fn run(args: &BenchArgs) -> anyhow::Result<()> {
             .unwrap_or_else(|| next_dir.join("source"));
         let next = load_input(next_dir, &next_sources, args)?;
         let previous = Previous::new(&base, &base_pass);
-        let (full, _) = full_pass(&next, Some(&previous), &options, &parallel)?;
+        let (full, _) = full_pass(args, &next, Some(&previous), &options, &parallel)?;
         let (incr, mut info) =
             incremental_pass(args, &base, &base_pass, &next, &options, &parallel)?;
         let bad = mismatches(&next, &full, &incr);
@@ -592,7 +662,7 @@ fn unresolved_names(input: &Input, pass: &Pass) -> Vec<String> {
         .collect()
 }
 
-/// `n` packages spread evenly over the whole list (a representative sample).
+/// What the persistence benchmark writes of a pass.
 fn pass_view<'a>(input: &'a Input, pass: &'a Pass) -> persist::PassView<'a> {
     persist::PassView {
         table: &input.table,

@@ -106,7 +106,9 @@ const COMPS: &str = r#"<?xml version="1.0"?>
 </comps>
 "#;
 
-fn write_seed(dir: &Path) {
+/// Writes the seed's binary repository (with comps) under `dir` and its sources under
+/// `dir/source`.
+pub fn write_seed(dir: &Path) {
     let repodata = dir.join("repodata");
     std::fs::create_dir_all(&repodata).unwrap();
     for f in ["primary.xml", "filelists.xml"] {
