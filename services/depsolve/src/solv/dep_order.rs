@@ -7,8 +7,9 @@
 //! everything else the file holds: a file with part of a repository (a reach,
 //! `reach.rs`) orders some arrays differently from the whole repository's file, and then
 //! libsolv may decide differently. So every pool sorts these arrays by the ids its whole
-//! repository's pool gives their dependencies: the whole pool by its own ids (close to
-//! its file's order, which it was loaded in), a part by the whole pool's ids.
+//! repository's pool gives their dependencies: the whole pool by its own ids (its file's
+//! order: the pool numbers strings and relations in the order the file lists them), a
+//! part by the whole pool's ids.
 
 use std::collections::HashMap;
 
@@ -18,7 +19,7 @@ use super::sys;
 
 impl Pool {
     /// Sort the Requires (each side of the pre-requires marker) and the Recommends of
-    /// every solvable of `repo` by `key` (stable).
+    /// every solvable of `repo` by `key`, an id taken as unsigned (stable).
     pub fn sort_dep_arrays(&mut self, repo: RepoHandle, mut key: impl FnMut(&Pool, Id) -> Id) {
         let raw = self.repo_ptr(repo);
         let mut deps: Vec<(Id, Id)> = Vec::new();
@@ -56,7 +57,8 @@ impl Pool {
                             let d = unsafe { *start.add(i) };
                             deps.push((key(self, d), d));
                         }
-                        deps.sort_by_key(|&(k, _)| k);
+                        // unsigned: strings before relations, as a `.solv` file numbers them
+                        deps.sort_by_key(|&(k, _)| k as u32);
                         for (i, &(_, d)) in (from..to).zip(&deps) {
                             // SAFETY: i < len; see above.
                             unsafe { *start.add(i) = d };
