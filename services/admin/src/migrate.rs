@@ -9,9 +9,11 @@
 //! arrive; rows our constraints refuse because the original allowed them
 //! (a build without package, a buildroot problem without collection) are
 //! skipped and counted; a NULL `copr_resolution_change.problems` becomes an
-//! empty list. Our additional columns take their defaults; the copied builds
-//! write no build events to the outbox (they are history). The copy is
-//! one-way: our build states 4, 6 and 7 do not exist in the original.
+//! empty list; `unapplied_change` is copied through its view into
+//! `unapplied_changes` (a package's changes in one row). Our additional
+//! columns take their defaults; the copied builds write no build events to
+//! the outbox (they are history). The copy is one-way: our build states 4, 6
+//! and 7 do not exist in the original.
 
 use anyhow::{bail, Context, Result};
 use futures_util::TryStreamExt;
@@ -115,10 +117,11 @@ const TABLES: &[Table] = &[
             true,
         )
     },
+    // our view: COPY goes through its INSTEAD OF trigger into `unapplied_changes`
     table(
         "unapplied_change",
-        "id, package_id, prev_dep_id, curr_dep_id, distance",
-        true,
+        "package_id, prev_dep_id, curr_dep_id, distance",
+        false,
     ),
     Table {
         filter: Some(("collection_id IS NOT NULL", "without collection")),
@@ -171,9 +174,13 @@ const TABLES: &[Table] = &[
     ),
 ];
 
+/// The original's tables that are views of ours here (emptied with their tables).
+const VIEWS: &[&str] = &["unapplied_change"];
+
 /// Our tables the original does not have (they must be empty too).
 const OWN_TABLES: &[&str] = &[
     "message_outbox",
+    "unapplied_changes",
     "resolver_work",
     "resolver_package_deps",
     "resolver_repo_pass",
@@ -238,7 +245,7 @@ pub async fn migrate_from_koschei(
                 non_empty.join(", ")
             );
         }
-        let list: Vec<&str> = all_tables.collect();
+        let list: Vec<&str> = all_tables.filter(|t| !VIEWS.contains(t)).collect();
         sqlx::raw_sql(&format!(
             "TRUNCATE {} RESTART IDENTITY CASCADE",
             list.join(", ")

@@ -382,7 +382,7 @@ async fn clear_priority_data(conn: &mut PgConnection, package_ids: &[i32]) -> sq
     .bind(package_ids)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("DELETE FROM unapplied_change WHERE package_id = ANY($1)")
+    sqlx::query("DELETE FROM unapplied_changes WHERE package_id = ANY($1)")
         .bind(package_ids)
         .execute(conn)
         .await?;

@@ -57,9 +57,9 @@ pub async fn copy_collection(
         (Param::None, "INSERT INTO applied_change (build_id, prev_dep_id, curr_dep_id, distance)
          SELECT m.new_id, c.prev_dep_id, c.curr_dep_id, c.distance
          FROM applied_change c JOIN build_copy m ON m.old_id = c.build_id"),
-        (Param::None, "INSERT INTO unapplied_change (package_id, prev_dep_id, curr_dep_id, distance)
-         SELECT m.new_id, c.prev_dep_id, c.curr_dep_id, c.distance
-         FROM unapplied_change c JOIN package_copy m ON m.old_id = c.package_id"),
+        (Param::None, "INSERT INTO unapplied_changes (package_id, prev_dep_ids, curr_dep_ids, distances)
+         SELECT m.new_id, c.prev_dep_ids, c.curr_dep_ids, c.distances
+         FROM unapplied_changes c JOIN package_copy m ON m.old_id = c.package_id"),
         (Param::None, "CREATE TEMP TABLE resolution_copy ON COMMIT DROP AS
          SELECT r.id AS old_id, nextval('resolution_change_id_seq')::int AS new_id, m.new_id AS package_id
          FROM resolution_change r JOIN package_copy m ON m.old_id = r.package_id"),

@@ -175,7 +175,7 @@ pub async fn set_attribute(
                     .bind(package.id)
                     .execute(&mut *conn)
                     .await?;
-                sqlx::query("DELETE FROM unapplied_change WHERE package_id = $1")
+                sqlx::query("DELETE FROM unapplied_changes WHERE package_id = $1")
                     .bind(package.id)
                     .execute(&mut *conn)
                     .await?;

@@ -146,12 +146,13 @@ async fn package_tables_notify_their_collections_and_bases(pool: PgPool) {
         format!(
             "INSERT INTO unapplied_change (package_id, curr_dep_id) SELECT {foo2}, id FROM dependency"
         ),
+        "UPDATE unapplied_changes SET distances = ARRAY[2]".into(),
         format!("INSERT INTO resolution_change (package_id, resolved) VALUES ({foo2}, false)"),
         "INSERT INTO resolution_problem (resolution_id, problem)
          SELECT id, 'nothing provides d' FROM resolution_change"
             .into(),
         "DELETE FROM resolution_problem".into(),
-        "DELETE FROM unapplied_change".into(),
+        "DELETE FROM unapplied_changes".into(),
         "DELETE FROM koji_task".into(),
     ] {
         assert_eq!(
@@ -183,7 +184,7 @@ async fn package_tables_notify_their_collections_and_bases(pool: PgPool) {
     assert!(nothing.is_empty(), "{nothing:?}");
     // TRUNCATE: every collection, all bases.
     assert_eq!(
-        one_change(&mut listener, &pool, "TRUNCATE unapplied_change").await,
+        one_change(&mut listener, &pool, "TRUNCATE unapplied_changes").await,
         json!({"kind": "packages", "collections": [f1, f2], "bases": null})
     );
 }

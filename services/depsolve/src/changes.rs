@@ -86,14 +86,35 @@ pub fn compute_changes_by_ref(
     }
     let prev_set: FxHashSet<&Nevra> = prev.iter().map(|d| d.0).collect();
     let curr_set: FxHashSet<&Nevra> = curr.iter().map(|d| d.0).collect();
+    let removed: Vec<&Nevra> = prev
+        .iter()
+        .map(|d| d.0)
+        .filter(|n| !curr_set.contains(n))
+        .collect();
+    let added: Vec<(&Nevra, Option<u8>)> = curr
+        .iter()
+        .copied()
+        .filter(|d| !prev_set.contains(d.0))
+        .collect();
+    changes_between(&removed, &added)
+}
+
+/// [`compute_changes_by_ref`] for callers that compared the two sets themselves (e.g. by
+/// database id): `removed` are the previous packages the current set lacks, `added` the
+/// current ones (with distances) the previous set lacks. Only for two non-empty sets: when
+/// either is empty, there are no changes.
+pub fn changes_between(
+    removed: &[&Nevra],
+    added: &[(&Nevra, Option<u8>)],
+) -> Vec<DependencyChange> {
     type Side<'a> = (Vec<&'a Nevra>, Vec<(&'a Nevra, Option<u8>)>);
     // name -> arch -> (removed, added)
     let mut by_name: BTreeMap<&str, BTreeMap<&str, Side<'_>>> = BTreeMap::new();
-    for &(n, _) in prev.iter().filter(|d| !curr_set.contains(d.0)) {
+    for &n in removed {
         let slot = by_name.entry(&n.name).or_default();
         slot.entry(&n.arch).or_default().0.push(n);
     }
-    for &(n, d) in curr.iter().filter(|d| !prev_set.contains(d.0)) {
+    for &(n, d) in added {
         let slot = by_name.entry(&n.name).or_default();
         slot.entry(&n.arch).or_default().1.push((n, d));
     }

@@ -34,7 +34,9 @@ mod sack;
 mod solv;
 pub mod source;
 
-pub use changes::{compute_changes, compute_changes_by_ref, ChangeKind, DependencyChange};
+pub use changes::{
+    changes_between, compute_changes, compute_changes_by_ref, ChangeKind, DependencyChange,
+};
 pub use distance::MAX_DISTANCE;
 pub use error::DepsolveError;
 pub use goal::{Install, Resolution, ResolveOptions};

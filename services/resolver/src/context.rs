@@ -67,7 +67,7 @@ pub struct Context {
     /// Koji hubs.
     pub koji: KojiSessions,
     /// Dependency rows.
-    pub deps: DependencyCache,
+    pub deps: Arc<DependencyCache>,
     /// Prepared repositories.
     pub repos: RepoEnvironments,
     /// BuildRequires lookups.
@@ -96,7 +96,9 @@ impl Context {
             &uuid::Uuid::new_v4().simple().to_string()[..8]
         );
         Ok(Context {
-            deps: DependencyCache::new(config.dependency.dependency_cache_capacity),
+            deps: Arc::new(DependencyCache::new(
+                config.dependency.dependency_cache_capacity,
+            )),
             repos: RepoEnvironments::new(&config)?,
             brs: BuildRequiresCache::default(),
             deltas: DeltaCache::default(),

@@ -17,6 +17,7 @@ use koschei_depsolve::{
     DeltaStats, Dependency, Install, InstallTrace, Nevra, PackageIndex, PackageTable, Plan,
     RepoDelta, Resolution, SolveTrace,
 };
+use rustc_hash::FxHashMap;
 use tokio::sync::{oneshot, Mutex};
 
 use crate::package_deps::StoredDeps;
@@ -40,6 +41,10 @@ pub struct DeltaPlanner {
     requests: std::sync::mpsc::Sender<(Vec<PlanJob>, oneshot::Sender<Answer>)>,
     /// NEVRA → index in the previous repo (`None` when two packages share it).
     old_index: HashMap<Nevra, Option<PackageIndex>>,
+    /// Dependency id → index in the previous repo, for the ids of the stored sets planned
+    /// so far (`None`: not in that repo, or two packages share the NEVRA). Most ids recur
+    /// in every chunk, so each is looked up as a package once per pass.
+    old_by_id: std::sync::Mutex<FxHashMap<i32, Option<PackageIndex>>>,
     new_table: PackageTable,
     /// Figures about the delta.
     pub stats: DeltaStats,
@@ -130,24 +135,48 @@ impl DeltaPlanner {
             key,
             requests: tx,
             old_index,
+            old_by_id: Default::default(),
             new_table,
             stats,
         })
     }
 
+    fn ids_lock(&self) -> std::sync::MutexGuard<'_, FxHashMap<i32, Option<PackageIndex>>> {
+        self.old_by_id.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The dependency ids among `ids` not yet mapped to the previous repo (see
+    /// [`DeltaPlanner::map_ids`]).
+    pub(crate) fn unmapped(&self, ids: &[i32]) -> Vec<i32> {
+        let known = self.ids_lock();
+        ids.iter()
+            .copied()
+            .filter(|id| !known.contains_key(id))
+            .collect()
+    }
+
+    /// Maps dependency ids, given their NEVRAs, to the previous repo's packages.
+    pub(crate) fn map_ids(&self, ids: &[i32], nevras: &[Nevra]) {
+        let mut known = self.ids_lock();
+        for (&id, nevra) in ids.iter().zip(nevras) {
+            known.insert(id, self.old_index.get(nevra).copied().flatten());
+        }
+    }
+
     /// A stored resolved set as a resolution in the previous repo, with its trace as
-    /// positions into the resolution's installs; `None` when a member is not in that repo.
+    /// positions into the resolution's installs; `None` when a member is not in that repo
+    /// (or its id was not mapped, [`DeltaPlanner::map_ids`]).
     pub(crate) fn previous_resolution(
         &self,
         row: &StoredDeps,
-        nevra_of: &HashMap<i32, Nevra>,
     ) -> Option<(Resolution, Option<InstallTrace>)> {
+        let known = self.ids_lock();
         let installs = row
             .ids
             .iter()
             .zip(&row.distances)
             .map(|(id, &d)| {
-                let package = (*self.old_index.get(nevra_of.get(id)?)?)?;
+                let package = (*known.get(id)?)?;
                 Some(Install {
                     package,
                     distance: (d > 0).then_some(d),

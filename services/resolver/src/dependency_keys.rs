@@ -24,7 +24,8 @@ pub enum KeysError {
     Range,
 }
 
-/// Encodes dependency ids (any order, duplicates dropped).
+/// Encodes dependency ids (any order, duplicates dropped). zlib's fastest level: any
+/// level reads back the same, and a whole-distribution pass encodes a set per package.
 pub fn encode(ids: &[i32]) -> Vec<u8> {
     let mut sorted: Vec<i32> = ids.to_vec();
     sorted.sort_unstable();
@@ -36,7 +37,7 @@ pub fn encode(ids: &[i32]) -> Vec<u8> {
         raw.extend_from_slice(&delta.to_be_bytes());
         prev = i64::from(id);
     }
-    let mut encoder = ZlibEncoder::new(Vec::new(), Compression::default());
+    let mut encoder = ZlibEncoder::new(Vec::new(), Compression::fast());
     encoder
         .write_all(&raw)
         .and_then(|()| encoder.finish())

@@ -25,10 +25,9 @@
 //!
 //! The delta analysis itself runs in [`crate::delta_planner`].
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use koschei_depsolve::{Dependency, InstallTrace, Nevra, Resolution};
+use koschei_depsolve::{Dependency, InstallTrace, Resolution};
 
 use crate::context::{CollectionInfo, Context};
 use crate::delta_planner::PlanJob;
@@ -132,13 +131,16 @@ pub async fn plan_chunk(
         .collect();
     all_ids.sort_unstable();
     all_ids.dedup();
-    let nevras = ctx.deps.get_by_ids(&mut conn, &all_ids).await?;
+    let unmapped = planner.unmapped(&all_ids);
+    if !unmapped.is_empty() {
+        let nevras = ctx.deps.get_by_ids(&mut conn, &unmapped).await?;
+        planner.map_ids(&unmapped, &nevras);
+    }
     drop(conn);
-    let nevra_of: HashMap<i32, Nevra> = all_ids.into_iter().zip(nevras).collect();
     let mut plan = ChunkPlan::default();
     let mut requests: Vec<(ChunkPackage, PlanJob)> = Vec::new();
     for p in packages {
-        let previous = usable(&p).and_then(|row| planner.previous_resolution(row, &nevra_of));
+        let previous = usable(&p).and_then(|row| planner.previous_resolution(row));
         match previous {
             Some((previous, trace)) => {
                 let job = PlanJob {

@@ -13,7 +13,8 @@
 //!    unresolved, the problem set differs from the last recorded one; after a reset
 //!    (`resolved IS NULL`, a forced re-resolution) the outcome is compared with the last
 //!    recorded resolution change instead, so re-checking adds no duplicate history;
-//! 4. the packages' `unapplied_change` rows are replaced wholesale;
+//! 4. the packages' unapplied changes are replaced wholesale (`unapplied_changes`, one row
+//!    of arrays per package; `unapplied_change` is its view with a row per change);
 //! 5. a state-change message goes to the outbox, in the same transaction, for every
 //!    package whose message state changed;
 //! 6. the outcome becomes the package's stored outcome in the repo
@@ -28,7 +29,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use koschei_core::model::MessageState;
 use koschei_core::{outbox, Config};
-use koschei_depsolve::{compute_changes_by_ref, Dependency, DependencyChange, Nevra};
+use koschei_depsolve::{changes_between, Dependency, DependencyChange, Nevra};
 use rustc_hash::{FxHashMap as IdHashMap, FxHashSet as IdHashSet};
 use sqlx::{PgConnection, PgPool};
 
@@ -67,7 +68,7 @@ pub struct PersistStats {
     pub resolution_changes: usize,
     /// State-change messages queued.
     pub messages: usize,
-    /// `unapplied_change` rows written.
+    /// Unapplied changes written.
     pub changes: usize,
     /// Persisted results that needed no write (the outcome did not change).
     pub unchanged: usize,
@@ -178,67 +179,60 @@ pub async fn persist_chunk(
     }
     let kept_ids: Vec<i32> = kept.iter().map(|o| o.package_id).collect();
 
-    // dependency changes against the comparison builds
-    let resolved_ids: Vec<i32> = kept
-        .iter()
-        .filter(|o| o.resolved)
-        .map(|o| o.package_id)
-        .collect();
-    let prev_ids = comparison::package_comparison_deps(&mut tx, &resolved_ids).await?;
-    let all_prev: Vec<i32> = prev_ids
-        .values()
-        .flatten()
-        .copied()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let prev_nevras = cache.get_by_ids(&mut tx, &all_prev).await?;
-    steps.mark("comparison");
-    let by_id: HashMap<i32, &koschei_depsolve::Nevra> =
-        all_prev.iter().copied().zip(prev_nevras.iter()).collect();
-    let mut changes_of: Vec<(i32, Vec<DependencyChange>)> = Vec::new();
-    for o in kept.iter().filter(|o| o.resolved) {
-        let Some(prev) = prev_ids.get(&o.package_id) else {
-            continue;
-        };
-        // borrowed: no copy of the (mostly unchanged) previous packages
-        let prev: Vec<(&Nevra, Option<u8>)> = prev.iter().map(|id| (by_id[id], None)).collect();
-        let curr: Vec<(&Nevra, Option<u8>)> = o
-            .dependencies
-            .iter()
-            .map(|d| (&d.nevra, d.distance))
-            .collect();
-        let changes = compute_changes_by_ref(&prev, &curr);
-        if !changes.is_empty() {
-            changes_of.push((o.package_id, changes));
-        }
-    }
-    steps.mark("changes");
-    // Dependency ids: of the changed packages, or of every current dependency when the
-    // sets are stored. Rows of the flyweight table are committed at once (outside this
-    // transaction), so the cache never holds ids of rows a rollback removed.
-    let mut id_of: IdHashMap<&Nevra, i32> =
-        prev_nevras.iter().zip(all_prev.iter().copied()).collect();
-    let mut wanted: Vec<&Nevra> = if store_for_repo.is_some() {
-        kept.iter()
-            .filter(|o| o.resolved)
-            .flat_map(|o| o.dependencies.iter().map(|d| &d.nevra))
-            .collect()
-    } else {
-        changes_of
-            .iter()
-            .flat_map(|(_, cs)| cs.iter().filter_map(|c| c.curr.as_ref()))
-            .collect()
-    };
-    // each distinct NEVRA once: a chunk's sets share most of their members
+    // Ids of every current dependency: the stored sets hold them, and the changes are
+    // found on them (an outcome shares most of its set with its comparison build, so only
+    // the packages that differ are looked up). Rows of the flyweight table are committed
+    // at once (outside this transaction), so the cache never holds ids of rows a rollback
+    // removed.
+    let resolved: Vec<&PackageOutcome> = kept.iter().copied().filter(|o| o.resolved).collect();
     let mut distinct = IdHashSet::default();
-    wanted.retain(|n| !id_of.contains_key(n) && distinct.insert(*n));
+    // each distinct NEVRA once: a chunk's sets share most of their members
+    let wanted: Vec<&Nevra> = resolved
+        .iter()
+        .flat_map(|o| o.dependencies.iter().map(|d| &d.nevra))
+        .filter(|n| distinct.insert(*n))
+        .collect();
     let wanted_ids = {
         let mut conn = pool.acquire().await?;
         cache.get_or_create(&mut conn, &wanted).await?
     };
-    id_of.extend(wanted.iter().copied().zip(wanted_ids));
+    let id_of: IdHashMap<&Nevra, i32> = wanted.iter().copied().zip(wanted_ids).collect();
+    // per resolved package, its dependencies' ids in `dependencies` order
+    let dep_ids: IdHashMap<i32, Vec<i32>> = resolved
+        .iter()
+        .map(|o| {
+            let ids = o.dependencies.iter().map(|d| id_of[&d.nevra]).collect();
+            (o.package_id, ids)
+        })
+        .collect();
     steps.mark("dependency ids");
+
+    // dependency changes against the comparison builds
+    let resolved_ids: Vec<i32> = resolved.iter().map(|o| o.package_id).collect();
+    let prev_ids = comparison::package_comparison_deps(&mut tx, &resolved_ids).await?;
+    let diffs: Vec<SetDiff> = resolved
+        .iter()
+        .filter_map(|o| SetDiff::of(o, prev_ids.get(&o.package_id)?, &dep_ids[&o.package_id]))
+        .collect();
+    let lost_ids: Vec<i32> = diffs
+        .iter()
+        .flat_map(|d| d.lost.iter().copied())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let lost_nevras = cache.get_by_ids(&mut tx, &lost_ids).await?;
+    steps.mark("comparison");
+    let nevra_of: IdHashMap<i32, &Nevra> = lost_ids.iter().copied().zip(&lost_nevras).collect();
+    let lost_id_of: IdHashMap<&Nevra, i32> = nevra_of.iter().map(|(&id, &n)| (n, id)).collect();
+    let mut changes_of: Vec<(i32, Vec<DependencyChange>)> = Vec::new();
+    for d in &diffs {
+        let removed: Vec<&Nevra> = d.lost.iter().map(|id| nevra_of[id]).collect();
+        let changes = changes_between(&removed, &d.gained);
+        if !changes.is_empty() {
+            changes_of.push((d.package_id, changes));
+        }
+    }
+    steps.mark("changes");
 
     // what a full write would leave, per package
     let package_update = config.priorities.package_update;
@@ -250,7 +244,7 @@ pub async fn persist_chunk(
             .iter()
             .map(|c| {
                 (
-                    c.prev.as_ref().map(|n| id_of[n]),
+                    c.prev.as_ref().map(|n| lost_id_of[n]),
                     c.curr.as_ref().map(|n| id_of[n]),
                     c.distance.map(i32::from),
                 )
@@ -265,7 +259,7 @@ pub async fn persist_chunk(
         Some(repo_id) => {
             let stored = package_deps::newest_at_or_before(&mut tx, &kept_ids, repo_id).await?;
             kept.iter()
-                .map(|o| (o.package_id, stored_deps_of(o, &id_of)))
+                .map(|o| (o.package_id, stored_deps_of(o, dep_ids.get(&o.package_id))))
                 .filter(|(pkg, row)| stored.get(pkg) != Some(row))
                 .collect()
         }
@@ -331,7 +325,7 @@ pub async fn persist_chunk(
     stats.resolution_changes = insert_history(&mut tx, &history).await?;
     steps.mark("history");
     if !changed_unapplied.is_empty() {
-        sqlx::query("DELETE FROM unapplied_change WHERE package_id = ANY($1)")
+        sqlx::query("DELETE FROM unapplied_changes WHERE package_id = ANY($1)")
             .bind(&changed_unapplied)
             .execute(&mut *tx)
             .await?;
@@ -396,37 +390,83 @@ struct Current {
 type UnappliedRow = (Option<i32>, Option<i32>, Distance);
 type Distance = Option<i32>;
 
-/// The packages' current `unapplied_change` rows, sorted.
+/// `(package_id, prev_dep_ids, curr_dep_ids, distances)` of `unapplied_changes`.
+type PackedRow = (i32, Vec<Option<i32>>, Vec<Option<i32>>, Vec<Distance>);
+
+/// The packages' current unapplied changes, sorted.
 async fn current_unapplied(
     conn: &mut PgConnection,
     ids: &[i32],
 ) -> sqlx::Result<HashMap<i32, Vec<UnappliedRow>>> {
-    let rows: Vec<(i32, Option<i32>, Option<i32>, Distance)> = sqlx::query_as(
-        "SELECT package_id, prev_dep_id, curr_dep_id, distance FROM unapplied_change
+    let rows: Vec<PackedRow> = sqlx::query_as(
+        "SELECT package_id, prev_dep_ids, curr_dep_ids, distances FROM unapplied_changes
          WHERE package_id = ANY($1)",
     )
     .bind(ids)
     .fetch_all(conn)
     .await?;
-    let mut out: HashMap<i32, Vec<UnappliedRow>> = HashMap::new();
-    for (pkg, prev, curr, distance) in rows {
-        out.entry(pkg).or_default().push((prev, curr, distance));
-    }
-    for rows in out.values_mut() {
-        rows.sort_unstable();
-    }
-    Ok(out)
+    Ok(rows
+        .into_iter()
+        .map(|(pkg, prev, curr, distances)| {
+            let mut changes: Vec<UnappliedRow> = prev
+                .into_iter()
+                .zip(curr)
+                .zip(distances)
+                .map(|((p, c), d)| (p, c, d))
+                .collect();
+            changes.sort_unstable();
+            (pkg, changes)
+        })
+        .collect())
 }
 
-/// The stored form of an outcome.
-fn stored_deps_of(o: &PackageOutcome, id_of: &IdHashMap<&Nevra, i32>) -> StoredDeps {
-    if !o.resolved {
-        return StoredDeps::unresolved(o.srpm.clone());
+/// What an outcome's dependency set lost and gained against its comparison build's,
+/// compared by dependency id.
+struct SetDiff<'o> {
+    package_id: i32,
+    /// Ids of the comparison build's dependencies the outcome lacks.
+    lost: Vec<i32>,
+    /// The outcome's dependencies (with distances) the comparison build lacks.
+    gained: Vec<(&'o Nevra, Option<u8>)>,
+}
+
+impl<'o> SetDiff<'o> {
+    /// `prev`: the comparison build's ids; `curr`: the outcome's, in `dependencies` order.
+    /// `None` when either set is empty, which has no changes
+    /// ([`koschei_depsolve::compute_changes_by_ref`]).
+    fn of(o: &'o PackageOutcome, prev: &[i32], curr: &[i32]) -> Option<Self> {
+        if prev.is_empty() || curr.is_empty() {
+            return None;
+        }
+        let prev_set: IdHashSet<i32> = prev.iter().copied().collect();
+        let curr_set: IdHashSet<i32> = curr.iter().copied().collect();
+        Some(SetDiff {
+            package_id: o.package_id,
+            lost: prev
+                .iter()
+                .copied()
+                .filter(|id| !curr_set.contains(id))
+                .collect(),
+            gained: o
+                .dependencies
+                .iter()
+                .zip(curr)
+                .filter(|(_, id)| !prev_set.contains(id))
+                .map(|(d, _)| (&d.nevra, d.distance))
+                .collect(),
+        })
     }
-    let pairs = o
-        .dependencies
+}
+
+/// The stored form of an outcome (`ids`: its dependencies' ids, when resolved).
+fn stored_deps_of(o: &PackageOutcome, ids: Option<&Vec<i32>>) -> StoredDeps {
+    let (true, Some(ids)) = (o.resolved, ids) else {
+        return StoredDeps::unresolved(o.srpm.clone());
+    };
+    let pairs = ids
         .iter()
-        .map(|d| (id_of[&d.nevra], d.distance))
+        .zip(&o.dependencies)
+        .map(|(&id, d)| (id, d.distance))
         .collect();
     StoredDeps::resolved(pairs, o.srpm.clone(), o.trace.as_ref())
 }
@@ -535,7 +575,7 @@ async fn queue_messages(
     Ok(outbox::packages_state_changed(conn, config, &changes).await?)
 }
 
-/// `unapplied_change` rows as column arrays.
+/// Unapplied changes as column arrays, a package's changes together (in their order).
 #[derive(Default)]
 struct UnappliedColumns {
     package_id: Vec<i32>,
@@ -545,13 +585,18 @@ struct UnappliedColumns {
 }
 
 impl UnappliedColumns {
+    /// Inserts them as one `unapplied_changes` row per package.
     async fn insert(&self, conn: &mut PgConnection) -> sqlx::Result<()> {
         if self.package_id.is_empty() {
             return Ok(());
         }
         sqlx::query(
-            "INSERT INTO unapplied_change (package_id, prev_dep_id, curr_dep_id, distance)
-             SELECT * FROM unnest($1::int[], $2::int[], $3::int[], $4::int[])",
+            "INSERT INTO unapplied_changes (package_id, prev_dep_ids, curr_dep_ids, distances)
+             SELECT c.package_id, array_agg(c.prev ORDER BY c.n), array_agg(c.curr ORDER BY c.n),
+                    array_agg(c.distance ORDER BY c.n)
+             FROM unnest($1::int[], $2::int[], $3::int[], $4::int[])
+                  WITH ORDINALITY AS c(package_id, prev, curr, distance, n)
+             GROUP BY c.package_id",
         )
         .bind(&self.package_id)
         .bind(&self.prev)

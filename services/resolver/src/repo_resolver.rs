@@ -26,11 +26,13 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context as _};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use koschei_core::model::CollectionState;
-use koschei_core::outbox;
+use koschei_core::{outbox, Config};
 use koschei_koji::RepoState;
+use sqlx::PgPool;
 
 use crate::build_requires::srpm;
 use crate::context::{CollectionInfo, Context};
+use crate::dependency_cache::DependencyCache;
 use crate::incremental::{self, ChunkPackage};
 use crate::package_deps;
 use crate::package_persist::{persist_chunk, PackageOutcome, PersistStats, WorkClaim};
@@ -424,7 +426,7 @@ async fn work_loop(
 ) -> anyhow::Result<WorkStats> {
     let started = Instant::now();
     let mut stats = WorkStats::default();
-    let mut writes: FuturesUnordered<WriteFuture<'_>> = FuturesUnordered::new();
+    let mut writes: FuturesUnordered<WriteFuture> = FuturesUnordered::new();
     let fed = feed(ctx, max_chunks, flights, &mut stats, &mut writes).await;
     // chunks already solved are written also when claiming, loading or solving failed
     let mut write_error = None;
@@ -480,7 +482,7 @@ async fn feed<'a>(
     max_chunks: Option<usize>,
     flights: &mut HashMap<i64, InFlight>,
     stats: &mut WorkStats,
-    writes: &mut FuturesUnordered<WriteFuture<'a>>,
+    writes: &mut FuturesUnordered<WriteFuture>,
 ) -> anyhow::Result<()> {
     let mut claimed = 0usize;
     // (repo's .solv path, SRPMs with known BuildRequires when started, workers)
@@ -626,8 +628,8 @@ async fn feed<'a>(
 const REACH_REGROWTH: usize = 500;
 
 /// Chunks written at the same time: a chunk is written while the next ones are loaded
-/// and solved, and two writes overlap each other's round trips. Chunks hold disjoint
-/// packages, so their transactions do not wait for each other.
+/// and solved, and two writes overlap each other's round trips and CPU work. Chunks hold
+/// disjoint packages, so their transactions do not wait for each other.
 const MAX_WRITES: usize = 2;
 
 /// What writing one chunk did.
@@ -637,14 +639,16 @@ struct Written {
     took: Duration,
 }
 
-/// A chunk being written.
-type WriteFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<Written>> + Send + 'a>>;
+/// A chunk being written: a task of its own, so that writes run on the runtime's worker
+/// threads while this task loads and solves the next chunks (polled only here, a write
+/// would wait whenever a chunk is being loaded).
+type WriteFuture = Pin<Box<dyn Future<Output = anyhow::Result<Written>> + Send>>;
 
 /// Starts writing a claimed chunk's results, after waiting for an earlier write when
 /// [`MAX_WRITES`] are under way.
-async fn start_write<'a>(
-    ctx: &'a Context,
-    writes: &mut FuturesUnordered<WriteFuture<'a>>,
+async fn start_write(
+    ctx: &Context,
+    writes: &mut FuturesUnordered<WriteFuture>,
     stats: &mut WorkStats,
     item: WorkItem,
     outcomes: Vec<PackageOutcome>,
@@ -654,35 +658,51 @@ async fn start_write<'a>(
             count_written(stats, written?);
         }
     }
-    writes.push(Box::pin(write_chunk(ctx, item, outcomes)));
+    let writer = ChunkWriter {
+        pool: ctx.pool.clone(),
+        config: ctx.config.clone(),
+        deps: ctx.deps.clone(),
+        instance: ctx.instance.clone(),
+    };
+    let task = tokio::spawn(writer.write(item, outcomes));
+    writes.push(Box::pin(async move {
+        task.await
+            .map_err(|e| anyhow::anyhow!("writing a chunk: {e}"))?
+    }));
     Ok(())
 }
 
-/// Persists a claimed chunk's results as its repo's outcomes.
-async fn write_chunk(
-    ctx: &Context,
-    item: WorkItem,
-    outcomes: Vec<PackageOutcome>,
-) -> anyhow::Result<Written> {
-    let started = Instant::now();
-    let claim = WorkClaim {
-        item_id: item.id,
-        instance: &ctx.instance,
-    };
-    let persist = persist_chunk(
-        &ctx.pool,
-        &ctx.config,
-        &ctx.deps,
-        &outcomes,
-        Some(claim),
-        Some(item.repo_id),
-    )
-    .await?;
-    Ok(Written {
-        packages: outcomes.len(),
-        persist,
-        took: started.elapsed(),
-    })
+/// What writing a chunk needs of the [`Context`], owned by the write's task.
+struct ChunkWriter {
+    pool: PgPool,
+    config: Arc<Config>,
+    deps: Arc<DependencyCache>,
+    instance: String,
+}
+
+impl ChunkWriter {
+    /// Persists a claimed chunk's results as its repo's outcomes.
+    async fn write(self, item: WorkItem, outcomes: Vec<PackageOutcome>) -> anyhow::Result<Written> {
+        let started = Instant::now();
+        let claim = WorkClaim {
+            item_id: item.id,
+            instance: &self.instance,
+        };
+        let persist = persist_chunk(
+            &self.pool,
+            &self.config,
+            &self.deps,
+            &outcomes,
+            Some(claim),
+            Some(item.repo_id),
+        )
+        .await?;
+        Ok(Written {
+            packages: outcomes.len(),
+            persist,
+            took: started.elapsed(),
+        })
+    }
 }
 
 /// Counts a written chunk.

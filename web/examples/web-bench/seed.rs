@@ -69,9 +69,11 @@ pub async fn seed(packages: i32, builds: i32) -> anyhow::Result<()> {
          JOIN dependency d ON d.id % 400 IN (p.id % 400, (p.id * 7) % 400) AND d.id + 400 <= 2000
                           AND d.id <= 400"
             .to_string(),
-        "INSERT INTO unapplied_change (package_id, prev_dep_id, curr_dep_id, distance)
-         SELECT p.id, d.id + 400, d.id + 800, 1 + d.id % 5
-         FROM package p JOIN dependency d ON d.id <= 400 AND d.id % 133 = p.id % 133"
+        "INSERT INTO unapplied_changes (package_id, prev_dep_ids, curr_dep_ids, distances)
+         SELECT p.id, array_agg(d.id + 400 ORDER BY d.id), array_agg(d.id + 800 ORDER BY d.id),
+                array_agg(1 + d.id % 5 ORDER BY d.id)
+         FROM package p JOIN dependency d ON d.id <= 400 AND d.id % 133 = p.id % 133
+         GROUP BY p.id"
             .to_string(),
         "INSERT INTO resolution_change (resolved, \"timestamp\", package_id)
          SELECT p.resolved, (now() AT TIME ZONE 'UTC') - interval '3 hours', p.id

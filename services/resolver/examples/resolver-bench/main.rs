@@ -538,6 +538,10 @@ fn mismatches(next: &Input, full: &Pass, incremental: &Pass) -> Vec<String> {
         .collect()
 }
 
+/// The service's allocator (`src/main.rs`), so both measure the same code.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     run(&<BenchArgs as clap::Parser>::parse())
 }
