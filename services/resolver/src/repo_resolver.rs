@@ -477,8 +477,8 @@ async fn work_loop(
 
 /// Claims, loads and solves chunks until none is free, starting the write of each solved
 /// chunk (see [`start_write`]); the caller finishes the writes.
-async fn feed<'a>(
-    ctx: &'a Context,
+async fn feed(
+    ctx: &Context,
     max_chunks: Option<usize>,
     flights: &mut HashMap<i64, InFlight>,
     stats: &mut WorkStats,
