@@ -665,3 +665,89 @@ async fn deleting_packages_deletes_their_unapplied_changes(pool: PgPool) {
         .unwrap();
     assert!(left().await.is_empty(), "cascaded from the collection");
 }
+
+/// Migration `20261212000000` packs the unapplied changes of each package into one row;
+/// the rows a database already holds come back through the `unapplied_change` view
+/// unchanged and in their order, and the view takes inserts as before.
+#[sqlx::test(migrations = false)]
+async fn packing_unapplied_changes_keeps_existing_rows(pool: PgPool) {
+    const PACKED: i64 = 20261212000000;
+    let before = sqlx::migrate::Migrator {
+        migrations: MIGRATIONS
+            .migrations
+            .iter()
+            .filter(|m| m.version < PACKED)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into(),
+        ..sqlx::migrate::Migrator::DEFAULT
+    };
+    before.run(&pool).await.unwrap();
+    let c = fixtures::collection(&pool, "f25").await;
+    let a = fixtures::package(&pool, c, "a").await;
+    let b = fixtures::package(&pool, c, "b").await;
+    sqlx::query(
+        "INSERT INTO dependency (name, epoch, version, release, arch)
+         SELECT 'd' || i, 0, '1', '1', 'noarch' FROM generate_series(1, 4) i",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let rows = |a: i32, b: i32| {
+        vec![
+            (a, Some(3), Some(1), Some(2)),
+            (a, None, Some(2), None),
+            (b, Some(4), None, Some(1)),
+            (a, Some(1), Some(4), Some(1)),
+        ]
+    };
+    for (pkg, prev, curr, distance) in rows(a, b) {
+        sqlx::query(
+            "INSERT INTO unapplied_change (package_id, prev_dep_id, curr_dep_id, distance)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(pkg)
+        .bind(prev)
+        .bind(curr)
+        .bind(distance)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    koschei_core::db::migrate(&pool, None).await.unwrap();
+
+    type Change = (i32, Option<i32>, Option<i32>, Option<i32>);
+    let read = || async {
+        sqlx::query_as::<_, Change>(
+            "SELECT package_id, prev_dep_id, curr_dep_id, distance FROM unapplied_change
+             ORDER BY package_id, id",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+    };
+    let mut expected = rows(a, b);
+    expected.sort_by_key(|r| r.0); // stable: each package's rows keep their order
+    assert_eq!(read().await, expected);
+    let packed: i64 = sqlx::query_scalar("SELECT count(*) FROM unapplied_changes")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(packed, 2, "one row per package");
+
+    // the view takes inserts (appended to the package's row) and refuses non-changes
+    sqlx::query("INSERT INTO unapplied_change (package_id, curr_dep_id) VALUES ($1, 3)")
+        .bind(b)
+        .execute(&pool)
+        .await
+        .unwrap();
+    expected.push((b, None, Some(3), None));
+    assert_eq!(read().await, expected);
+    let refused = sqlx::query(
+        "INSERT INTO unapplied_change (package_id, prev_dep_id, curr_dep_id) VALUES ($1, 2, 2)",
+    )
+    .bind(a)
+    .execute(&pool)
+    .await;
+    assert!(refused.is_err(), "a change must change something");
+}

@@ -34,6 +34,7 @@ use crate::delta_planner::PlanJob;
 use crate::package_deps::{self, StoredDeps};
 use crate::package_persist::PackageOutcome;
 use crate::repo_env::{PreparedRepo, RepoStatus};
+use crate::step_times::StepTimes;
 
 /// A package of a claimed chunk, ready for planning or solving.
 #[derive(Debug, Clone)]
@@ -88,6 +89,7 @@ pub async fn plan_chunk(
     base_repo: i32,
     new: &Arc<PreparedRepo>,
     packages: Vec<ChunkPackage>,
+    steps: &mut StepTimes,
 ) -> anyhow::Result<ChunkPlan> {
     let fallback = |reason: String, solve: Vec<ChunkPackage>| ChunkPlan {
         reused: Vec::new(),
@@ -114,9 +116,11 @@ pub async fn plan_chunk(
         Ok(planner) => planner,
         Err(e) => return Ok(fallback(format!("delta analysis failed: {e:#}"), packages)),
     };
+    steps.mark("delta");
     let ids: Vec<i32> = packages.iter().map(|p| p.package_id).collect();
     let mut conn = ctx.pool.acquire().await?;
     let stored = package_deps::newest_at_or_before(&mut conn, &ids, base_repo).await?;
+    steps.mark("stored outcomes");
     let usable = |p: &ChunkPackage| -> Option<&StoredDeps> {
         let row = stored.get(&p.package_id)?;
         (p.resolved.is_some()
@@ -137,6 +141,7 @@ pub async fn plan_chunk(
         planner.map_ids(&unmapped, &nevras);
     }
     drop(conn);
+    steps.mark("ids mapped");
     let mut plan = ChunkPlan::default();
     let mut requests: Vec<(ChunkPackage, PlanJob)> = Vec::new();
     for p in packages {
@@ -154,7 +159,9 @@ pub async fn plan_chunk(
         }
     }
     let (pkgs, jobs): (Vec<ChunkPackage>, Vec<PlanJob>) = requests.into_iter().unzip();
+    steps.mark("previous resolutions");
     let answers = planner.plan(jobs).await?;
+    steps.mark("planned");
     for (p, answer) in pkgs.into_iter().zip(answers) {
         match answer {
             Some((r, trace)) => {
@@ -164,5 +171,6 @@ pub async fn plan_chunk(
             None => plan.solve.push(p),
         }
     }
+    steps.mark("reused");
     Ok(plan)
 }

@@ -19,5 +19,6 @@ pub mod repo_resolver;
 pub mod secondary_repos;
 pub mod service;
 pub mod solver_pool;
+pub mod step_times;
 pub mod stored_trace;
 pub mod work_queue;

@@ -36,6 +36,7 @@ use sqlx::{PgConnection, PgPool};
 use crate::comparison;
 use crate::dependency_cache::DependencyCache;
 use crate::package_deps::{self, StoredDeps};
+use crate::step_times::StepTimes;
 
 /// The resolution of one package against a repo.
 #[derive(Debug, Clone)]
@@ -342,37 +343,6 @@ pub async fn persist_chunk(
     steps.mark("commit");
     tracing::debug!("persisted {} packages: {steps}", outcomes.len());
     Ok(stats)
-}
-
-/// Where a chunk's persisting time went (logged at debug level).
-struct StepTimes {
-    last: std::time::Instant,
-    steps: Vec<(&'static str, std::time::Duration)>,
-}
-
-impl StepTimes {
-    fn start() -> Self {
-        StepTimes {
-            last: std::time::Instant::now(),
-            steps: Vec::new(),
-        }
-    }
-
-    fn mark(&mut self, step: &'static str) {
-        let now = std::time::Instant::now();
-        self.steps.push((step, now - self.last));
-        self.last = now;
-    }
-}
-
-impl std::fmt::Display for StepTimes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (i, (step, d)) in self.steps.iter().enumerate() {
-            let sep = if i == 0 { "" } else { ", " };
-            write!(f, "{sep}{step} {:.1} ms", d.as_secs_f64() * 1e3)?;
-        }
-        Ok(())
-    }
 }
 
 /// `(id, resolved, last_build_id, package_msg_state, dependency_priority)`.

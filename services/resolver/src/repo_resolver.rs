@@ -20,6 +20,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -39,6 +40,7 @@ use crate::package_persist::{persist_chunk, PackageOutcome, PersistStats, WorkCl
 use crate::repo_env::{PreparedRepo, RepoStatus};
 use crate::secondary_repos::regenerated_on_primary;
 use crate::solver_pool::{SolveJob, SolverPool};
+use crate::step_times::StepTimes;
 use crate::work_queue::{self, Heartbeat, WorkItem};
 
 /// Advisory-lock namespace of the repo resolver (Koschei's `LOCK_REPO_RESOLVER`).
@@ -289,6 +291,7 @@ type ChunkRow = (i32, String, String, String, Option<i32>, Option<bool>);
 
 /// Loads a claimed chunk; `None` when nothing is left to do with it (the row is gone).
 async fn load_chunk(ctx: &Context, item: WorkItem) -> anyhow::Result<Option<LoadedChunk>> {
+    let mut steps = StepTimes::start();
     let Some(c) = ctx.collection(item.collection_id).await? else {
         return Ok(None);
     };
@@ -325,8 +328,10 @@ async fn load_chunk(ctx: &Context, item: WorkItem) -> anyhow::Result<Option<Load
     .bind(&item.package_ids)
     .fetch_all(&ctx.pool)
     .await?;
+    steps.mark("packages");
     let srpms: Vec<_> = rows.iter().map(|r| srpm(&r.1, &r.2, &r.3)).collect();
     let brs = ctx.brs.get(ctx.koji_for(&c), c.koji_id(), &srpms).await?;
+    steps.mark("BuildRequires");
     let packages: Vec<ChunkPackage> = rows
         .into_iter()
         .zip(brs)
@@ -353,7 +358,7 @@ async fn load_chunk(ctx: &Context, item: WorkItem) -> anyhow::Result<Option<Load
     }
     let (packages, reused) = match item.base_repo_id {
         Some(base) => {
-            let plan = incremental::plan_chunk(ctx, &c, base, &repo, packages).await?;
+            let plan = incremental::plan_chunk(ctx, &c, base, &repo, packages, &mut steps).await?;
             if let Some(reason) = &plan.fallback {
                 let note = format!("{}: repo {}: {reason}", c.name, item.repo_id);
                 if ctx.deltas.first_fallback(&note) {
@@ -364,6 +369,7 @@ async fn load_chunk(ctx: &Context, item: WorkItem) -> anyhow::Result<Option<Load
         }
         None => (packages, Vec::new()),
     };
+    tracing::debug!("loaded {} packages: {steps}", item.package_ids.len());
     Ok(Some(LoadedChunk {
         item,
         koji_id: c.koji_id(),
@@ -392,7 +398,8 @@ pub struct WorkStats {
     pub reused: usize,
     /// What persisting did (`persist.unchanged`: packages left without any write).
     pub persist: PersistStats,
-    /// Time spent claiming and loading chunks (BuildRequires, incremental planning).
+    /// Time spent waiting for chunks to be claimed and loaded (BuildRequires,
+    /// incremental planning).
     pub loading: Duration,
     /// Time spent waiting for the solver threads.
     pub waiting: Duration,
@@ -476,7 +483,10 @@ async fn work_loop(
 }
 
 /// Claims, loads and solves chunks until none is free, starting the write of each solved
-/// chunk (see [`start_write`]); the caller finishes the writes.
+/// chunk (see [`start_write`]); the caller finishes the writes. Chunks are claimed and
+/// loaded ahead of the solving by two loaders ([`load_chunks`], at most [`PREFETCH`]
+/// waiting): loading is mostly waiting for the database and the delta planner, which
+/// overlaps the rest and the other loader's waits.
 async fn feed(
     ctx: &Context,
     max_chunks: Option<usize>,
@@ -484,10 +494,80 @@ async fn feed(
     stats: &mut WorkStats,
     writes: &mut FuturesUnordered<WriteFuture>,
 ) -> anyhow::Result<()> {
-    let mut claimed = 0usize;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(PREFETCH);
+    let mut stash: VecDeque<LoadedChunk> = VecDeque::new();
+    let claimed = AtomicUsize::new(0);
+    let (loaded, loaded_too, solved) = tokio::join!(
+        load_chunks(ctx, max_chunks, &claimed, tx.clone()),
+        load_chunks(ctx, max_chunks, &claimed, tx),
+        solve_chunks(ctx, &mut rx, &mut stash, flights, stats, writes)
+    );
+    // after an error, loaded chunks nobody will solve go back to the queue at once
+    rx.close();
+    while let Ok(chunk) = rx.try_recv() {
+        stash.push_back(chunk);
+    }
+    for chunk in stash {
+        work_queue::release(&ctx.pool, chunk.item.id, &ctx.instance)
+            .await
+            .ok();
+    }
+    solved.and(loaded).and(loaded_too)
+}
+
+/// Loaded chunks waiting for [`solve_chunks`].
+const PREFETCH: usize = 2;
+
+/// Claims and loads chunks for [`solve_chunks`] until none is free, `max_chunks` were
+/// claimed (`claimed` counts the claims of every loader), or the solving ended.
+async fn load_chunks(
+    ctx: &Context,
+    max_chunks: Option<usize>,
+    claimed: &AtomicUsize,
+    tx: tokio::sync::mpsc::Sender<LoadedChunk>,
+) -> anyhow::Result<()> {
+    loop {
+        if let Some(max) = max_chunks {
+            let taken = claimed.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < max).then_some(n + 1)
+            });
+            if taken.is_err() {
+                break;
+            }
+        }
+        let Some(item) = work_queue::claim(&ctx.pool, &ctx.instance, ctx.lease).await? else {
+            break;
+        };
+        let id = item.id;
+        let chunk = match load_chunk(ctx, item).await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => continue,
+            Err(e) => {
+                work_queue::release(&ctx.pool, id, &ctx.instance).await.ok();
+                return Err(e);
+            }
+        };
+        if tx.send(chunk).await.is_err() {
+            // the solving ended with an error: give the chunk back
+            work_queue::release(&ctx.pool, id, &ctx.instance).await.ok();
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Solves the loaded chunks from `loaded` (and `stash`) as they come, starting the write
+/// of each solved chunk.
+async fn solve_chunks(
+    ctx: &Context,
+    loaded: &mut tokio::sync::mpsc::Receiver<LoadedChunk>,
+    stash: &mut VecDeque<LoadedChunk>,
+    flights: &mut HashMap<i64, InFlight>,
+    stats: &mut WorkStats,
+    writes: &mut FuturesUnordered<WriteFuture>,
+) -> anyhow::Result<()> {
     // (repo's .solv path, SRPMs with known BuildRequires when started, workers)
     let mut pool: Option<(String, usize, SolverPool)> = None;
-    let mut stash: VecDeque<LoadedChunk> = VecDeque::new();
     // job tag -> (item id, package)
     let mut jobs: HashMap<i64, (i64, ChunkPackage)> = HashMap::new();
     let mut next_tag: i64 = 0;
@@ -498,25 +578,12 @@ async fn feed(
             let chunk = match stash.pop_front() {
                 Some(chunk) => chunk,
                 None => {
-                    if max_chunks.is_some_and(|m| claimed >= m) {
-                        break;
-                    }
                     let loading = Instant::now();
-                    let Some(item) = work_queue::claim(&ctx.pool, &ctx.instance, ctx.lease).await?
-                    else {
-                        break;
-                    };
-                    claimed += 1;
-                    let id = item.id;
-                    let loaded = load_chunk(ctx, item).await;
+                    let next = loaded.recv().await;
                     stats.loading += loading.elapsed();
-                    match loaded {
-                        Ok(Some(chunk)) => chunk,
-                        Ok(None) => continue,
-                        Err(e) => {
-                            work_queue::release(&ctx.pool, id, &ctx.instance).await.ok();
-                            return Err(e);
-                        }
+                    match next {
+                        Some(chunk) => chunk,
+                        None => break,
                     }
                 }
             };
