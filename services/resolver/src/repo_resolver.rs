@@ -497,13 +497,19 @@ async fn feed(
     let (tx, mut rx) = tokio::sync::mpsc::channel(PREFETCH);
     let mut stash: VecDeque<LoadedChunk> = VecDeque::new();
     let claimed = AtomicUsize::new(0);
+    let solving = async {
+        let solved = solve_chunks(ctx, &mut rx, &mut stash, flights, stats, writes).await;
+        // after an error the loaders stop (their next send fails) instead of waiting for
+        // room in the channel forever
+        rx.close();
+        solved
+    };
     let (loaded, loaded_too, solved) = tokio::join!(
         load_chunks(ctx, max_chunks, &claimed, tx.clone()),
         load_chunks(ctx, max_chunks, &claimed, tx),
-        solve_chunks(ctx, &mut rx, &mut stash, flights, stats, writes)
+        solving
     );
-    // after an error, loaded chunks nobody will solve go back to the queue at once
-    rx.close();
+    // loaded chunks nobody will solve go back to the queue at once
     while let Ok(chunk) = rx.try_recv() {
         stash.push_back(chunk);
     }
@@ -721,8 +727,16 @@ async fn start_write(
     outcomes: Vec<PackageOutcome>,
 ) -> anyhow::Result<()> {
     if writes.len() >= MAX_WRITES {
-        if let Some(written) = writes.next().await {
-            count_written(stats, written?);
+        match writes.next().await {
+            Some(Ok(written)) => count_written(stats, written),
+            Some(Err(e)) => {
+                // this chunk will not be written: back to the queue at once
+                work_queue::release(&ctx.pool, item.id, &ctx.instance)
+                    .await
+                    .ok();
+                return Err(e);
+            }
+            None => {}
         }
     }
     let writer = ChunkWriter {

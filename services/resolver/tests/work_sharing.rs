@@ -282,3 +282,42 @@ async fn a_chunk_that_keeps_failing_does_not_hold_up_the_others(pool: PgPool) {
         .unwrap();
     assert_eq!(work_queue::claim(&pool, "a", lease).await.unwrap(), None);
 }
+
+/// A write that fails ends the pass with its error, promptly: the chunks loaded ahead and
+/// never solved go back to the queue at once (the loaders must not wait for room in their
+/// channel forever), and only the chunks whose write failed stay claimed until their lease
+/// ends.
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn a_failing_write_ends_the_pass_and_gives_loaded_chunks_back(pool: PgPool) {
+    let env = env(pool).await;
+    for name in NAMES {
+        env.package(name, Some(1000)).await;
+    }
+    let ctx = context(&env.pool, &env.koji, env.dir.path(), 1);
+    let c = ctx.collection(env.collection_id).await.unwrap().unwrap();
+    assert_eq!(
+        plan_collection(&ctx, &c).await.unwrap(),
+        Planned::NewRepo(1000, true, 6)
+    );
+    // persisting reads the packages' history: every write fails
+    sqlx::query("ALTER TABLE resolution_change RENAME TO resolution_change_away")
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(60), process_work(&ctx, None))
+        .await
+        .expect("the pass ended");
+    let error = format!("{:#}", result.expect_err("the writes failed"));
+    assert!(error.contains("resolution_change"), "{error}");
+    let (queued, claimed): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE claimed_by IS NOT NULL) FROM resolver_work",
+    )
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(queued, 6, "nothing was written");
+    assert!(
+        (1..=2).contains(&claimed),
+        "only the failed writes' chunks stay claimed: {claimed}"
+    );
+}
