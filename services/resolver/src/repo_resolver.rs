@@ -418,9 +418,7 @@ pub async fn process_work(ctx: &Context, max_chunks: Option<usize>) -> anyhow::R
     }
     if result.is_err() {
         for id in flights.keys() {
-            work_queue::release(&ctx.pool, *id, &ctx.instance)
-                .await
-                .ok();
+            give_back(ctx, *id).await;
         }
     }
     result
@@ -514,11 +512,17 @@ async fn feed(
         stash.push_back(chunk);
     }
     for chunk in stash {
-        work_queue::release(&ctx.pool, chunk.item.id, &ctx.instance)
-            .await
-            .ok();
+        give_back(ctx, chunk.item.id).await;
     }
     solved.and(loaded).and(loaded_too)
+}
+
+/// Releases this instance's claim on a work item it will not finish, so that any instance
+/// can take it at once. Best effort: when that fails too, the claim's lease runs out.
+async fn give_back(ctx: &Context, item_id: i64) {
+    work_queue::release(&ctx.pool, item_id, &ctx.instance)
+        .await
+        .ok();
 }
 
 /// Loaded chunks waiting for [`solve_chunks`].
@@ -549,13 +553,13 @@ async fn load_chunks(
             Ok(Some(chunk)) => chunk,
             Ok(None) => continue,
             Err(e) => {
-                work_queue::release(&ctx.pool, id, &ctx.instance).await.ok();
+                give_back(ctx, id).await;
                 return Err(e);
             }
         };
         if tx.send(chunk).await.is_err() {
             // the solving ended with an error: give the chunk back
-            work_queue::release(&ctx.pool, id, &ctx.instance).await.ok();
+            give_back(ctx, id).await;
             break;
         }
     }
@@ -731,9 +735,7 @@ async fn start_write(
             Some(Ok(written)) => count_written(stats, written),
             Some(Err(e)) => {
                 // this chunk will not be written: back to the queue at once
-                work_queue::release(&ctx.pool, item.id, &ctx.instance)
-                    .await
-                    .ok();
+                give_back(ctx, item.id).await;
                 return Err(e);
             }
             None => {}
