@@ -184,6 +184,9 @@ const OWN_TABLES: &[&str] = &[
     "resolver_work",
     "resolver_package_deps",
     "resolver_repo_pass",
+    "binary_installability",
+    "installability_change",
+    "installability_pass",
 ];
 
 /// Session settings that make `COPY`'s text format read back identically.

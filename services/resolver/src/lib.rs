@@ -11,6 +11,7 @@ pub mod delta_planner;
 pub mod dependency_cache;
 pub mod dependency_keys;
 pub mod incremental;
+pub mod installability;
 pub mod package_deps;
 pub mod package_persist;
 pub mod repo_env;

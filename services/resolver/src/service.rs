@@ -1,8 +1,10 @@
 //! One iteration of the resolver service: for every collection, plan (new repo, new
-//! packages), process the shared work queue, then resolve pending builds.
+//! packages), process the shared work queue, resolve pending builds, then check the
+//! installability of a new repo's binaries.
 
 use crate::build_resolver::resolve_builds;
 use crate::context::Context;
+use crate::installability;
 use crate::repo_resolver::{plan_collection, process_work};
 
 /// Runs the repo resolver and the build resolver once over all collections. A failing
@@ -31,6 +33,12 @@ pub async fn iteration(ctx: &Context) -> anyhow::Result<()> {
                 tracing::error!("{}: build resolution failed: {e:#}", c.name);
                 first_error.get_or_insert(e);
             }
+        }
+    }
+    for c in &collections {
+        if let Err(e) = installability::check_collection(ctx, c).await {
+            tracing::error!("{}: installability check failed: {e:#}", c.name);
+            first_error.get_or_insert(e);
         }
     }
     match first_error {

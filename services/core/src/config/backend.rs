@@ -48,6 +48,8 @@ pub struct DependencyConfig {
     pub repo_arch: String,
     /// Worker threads for resolution; 0 = one per core.
     pub resolver_threads: usize,
+    /// Check every binary package of a collection's new repo for installability.
+    pub check_installability: bool,
 }
 
 impl Default for DependencyConfig {
@@ -62,6 +64,7 @@ impl Default for DependencyConfig {
             resolve_for_arch: "x86_64".into(),
             repo_arch: "x86_64".into(),
             resolver_threads: 0,
+            check_installability: true,
         }
     }
 }

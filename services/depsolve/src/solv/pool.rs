@@ -127,6 +127,57 @@ impl Pool {
         self.solvable_checked(id).arch
     }
 
+    /// A numeric attribute of a solvable (`key` a libsolv known id); 0 when unset.
+    fn solvable_num(&self, id: Id, key: u32) -> u64 {
+        self.solvable_checked(id);
+        // SAFETY: id is a valid solvable of this pool (checked above).
+        unsafe { sys::solvable_lookup_num(self.p().solvables.add(id as usize), key as Id, 0) }
+    }
+
+    /// Download size in bytes (rpm-md `size package=`); 0 when unknown.
+    pub fn download_size(&self, id: Id) -> u64 {
+        self.solvable_num(id, sys::SOLVABLE_DOWNLOADSIZE)
+    }
+
+    /// Installed size in bytes (rpm-md `size installed=`); 0 when unknown.
+    pub fn install_size(&self, id: Id) -> u64 {
+        self.solvable_num(id, sys::SOLVABLE_INSTALLSIZE)
+    }
+
+    /// Name id of the source package a solvable was built from (rpm-md `sourcerpm`); its
+    /// own name when it names none or the same.
+    pub fn source_name(&self, id: Id) -> Id {
+        self.solvable_checked(id);
+        // SAFETY: id is a valid solvable of this pool (checked above).
+        let source = unsafe {
+            sys::solvable_lookup_id(
+                self.p().solvables.add(id as usize),
+                sys::SOLVABLE_SOURCENAME as Id,
+            )
+        };
+        if source == 0 {
+            self.solvable_name(id)
+        } else {
+            source
+        }
+    }
+
+    /// True when a solvable can be installed on this pool's architecture (libsolv's
+    /// `pool_installable` less its repo check): not a source package, an architecture the
+    /// pool accepts.
+    pub fn arch_installable(&self, id: Id) -> bool {
+        let arch = self.solvable_checked(id).arch;
+        let p = self.p();
+        if arch == sys::ARCH_SRC as Id || arch == sys::ARCH_NOSRC as Id {
+            return false;
+        }
+        if p.id2arch.is_null() || arch <= 0 || arch > p.lastarch {
+            return false;
+        }
+        // SAFETY: id2arch has lastarch + 1 entries (pool_setarchpolicy).
+        unsafe { *p.id2arch.add(arch as usize) != 0 }
+    }
+
     /// One dependency array of a solvable (the pre-requires marker is skipped).
     pub fn solvable_deps(&self, id: Id, kind: DepKind) -> impl Iterator<Item = Id> + '_ {
         let s = self.solvable_checked(id);

@@ -17,6 +17,8 @@ pub struct RepoPkg<'a> {
     pub suggests: &'a [&'a str],
     pub supplements: &'a [&'a str],
     pub enhances: &'a [&'a str],
+    /// `<size package= installed=>` in bytes; no `<size>` element when both are 0.
+    pub sizes: (u64, u64),
 }
 
 /// An rpm-md `<rpm:entry>` of a dependency (release 1 for versioned ones).
@@ -67,8 +69,14 @@ pub fn write_repo_files(dir: &Path, pkgs: &[RepoPkg<'_>]) {
                 format.push_str(&format!("<rpm:{tag}>{entries}</rpm:{tag}>"));
             }
         }
+        let size = match p.sizes {
+            (0, 0) => String::new(),
+            (package, installed) => {
+                format!(r#"<size package="{package}" installed="{installed}" archive="0"/>"#)
+            }
+        };
         xml.push_str(&format!(
-            r#"<package type="rpm"><name>{name}</name><arch>x86_64</arch><version epoch="0" ver="{ver}" rel="1"/><checksum type="sha256" pkgid="YES">{:064x}</checksum><location href="{name}.rpm"/><format>{format}</format></package>"#,
+            r#"<package type="rpm"><name>{name}</name><arch>x86_64</arch><version epoch="0" ver="{ver}" rel="1"/><checksum type="sha256" pkgid="YES">{:064x}</checksum>{size}<location href="{name}.rpm"/><format>{format}</format></package>"#,
             i + 1 + ver.len() * 1000
         ));
     }

@@ -1,0 +1,130 @@
+//! Installability of binary packages: install one package into an empty root, with the
+//! install set's totals.
+
+mod common;
+
+use common::{write_repo, RepoPkg};
+use koschei_depsolve::{
+    installability_pass, InstallSizes, LoadOptions, ParallelOptions, Sack, SolvFile,
+};
+
+fn repo(dir: &std::path::Path) -> koschei_depsolve::RepoDir {
+    let p = |name, requires, conflicts, recommends, sizes| RepoPkg {
+        name,
+        version: "1",
+        requires,
+        conflicts,
+        recommends,
+        sizes,
+        ..RepoPkg::default()
+    };
+    write_repo(
+        dir,
+        &[
+            p("app", &["lib >= 1"], &[], &["extra"], (100, 1000)),
+            p("lib", &[], &[], &[], (10, 200)),
+            p("extra", &[], &[], &[], (1, 2)),
+            p("broken", &["missing-thing"], &[], &[], (5, 5)),
+            p("needs-broken", &["broken"], &[], &[], (5, 5)),
+            p("left", &["right"], &[], &[], (7, 7)),
+            p("right", &[], &["left"], &[], (7, 7)),
+        ],
+    )
+}
+
+fn by_name(sack: &mut Sack, name: &str, ignore_weak: bool) -> koschei_depsolve::Installability {
+    let package = sack
+        .binary_packages()
+        .into_iter()
+        .find(|&i| sack.package(i).name == name)
+        .expect("package in repo");
+    sack.installability(package, ignore_weak)
+}
+
+#[test]
+fn install_sets_are_summed_exactly_with_and_without_weak_dependencies() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sack = Sack::load(&repo(dir.path()), &LoadOptions::default()).unwrap();
+    let app = by_name(&mut sack, "app", true);
+    assert!(app.installable(), "{:?}", app.problems);
+    let (packages, download, installed) = (2, 110, 1200);
+    assert_eq!(
+        app.sizes,
+        InstallSizes {
+            packages,
+            download,
+            installed
+        }
+    );
+    let app = by_name(&mut sack, "app", false);
+    let (packages, download, installed) = (3, 111, 1202);
+    assert_eq!(
+        app.sizes,
+        InstallSizes {
+            packages,
+            download,
+            installed
+        }
+    );
+    let lib = by_name(&mut sack, "lib", false);
+    let (packages, download, installed) = (1, 10, 200);
+    assert_eq!(
+        lib.sizes,
+        InstallSizes {
+            packages,
+            download,
+            installed
+        }
+    );
+}
+
+#[test]
+fn uninstallable_packages_carry_libsolv_problems_and_no_sizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sack = Sack::load(&repo(dir.path()), &LoadOptions::default()).unwrap();
+    for (name, needle) in [
+        (
+            "broken",
+            "nothing provides missing-thing needed by broken-1-1.x86_64",
+        ),
+        (
+            "needs-broken",
+            "requires broken, but none of the providers can be installed",
+        ),
+        ("left", "conflicts with left"),
+    ] {
+        let r = by_name(&mut sack, name, true);
+        assert!(!r.installable(), "{name}");
+        assert_eq!(r.sizes, InstallSizes::default(), "{name}");
+        let text = r.problems.join("\n");
+        assert!(text.contains(needle), "{name}: {text}");
+    }
+    assert!(by_name(&mut sack, "right", true).installable());
+}
+
+#[test]
+fn a_parallel_pass_gives_every_package_its_own_result_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let solv = SolvFile::ensure(&repo(dir.path()), cache.path(), &LoadOptions::default()).unwrap();
+    let mut sack = solv.load().unwrap();
+    let packages = sack.binary_packages();
+    assert_eq!(packages.len(), 7);
+    let options = ParallelOptions {
+        threads: 2,
+        chunk: 1,
+        ..ParallelOptions::default()
+    };
+    let (results, _) = installability_pass(&solv, &packages, false, &options).unwrap();
+    let one_by_one: Vec<_> = packages
+        .iter()
+        .map(|&p| sack.installability(p, false))
+        .collect();
+    assert_eq!(results, one_by_one);
+    let names: Vec<String> = results
+        .iter()
+        .filter(|r| !r.installable())
+        .map(|r| sack.package(r.package).name)
+        .collect();
+    assert_eq!(names, ["broken", "needs-broken", "left"]);
+}
