@@ -13,7 +13,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use koschei_depsolve::{installability_pass, InstallSizes, ParallelOptions, SolvFile};
+use koschei_depsolve::{
+    installability_pass, InstallSizes, Nevra, PackageIndex, ParallelOptions, SolvFile,
+};
 use serde::Serialize;
 use sqlx::PgPool;
 
@@ -150,23 +152,37 @@ async fn check_locked(ctx: &Context, c: &CollectionInfo) -> anyhow::Result<Optio
 }
 
 /// Installs every binary package of the repository in `solv` alone, on `threads` threads
-/// (0 = one per core).
+/// (0 = one per core). Of several packages of one name and arch only the latest counts,
+/// the one installing the name gives.
 pub fn check_repo(
     solv: &SolvFile,
     ignore_weak_deps: bool,
     threads: usize,
 ) -> anyhow::Result<Vec<BinaryOutcome>> {
     let sack = solv.load()?;
-    let packages = sack.binary_packages();
+    let mut latest: HashMap<(String, String), (PackageIndex, Nevra)> = HashMap::new();
+    for package in sack.binary_packages() {
+        let nevra = sack.package(package);
+        let key = (nevra.name.clone(), nevra.arch.clone());
+        match latest.get(&key) {
+            Some((_, seen)) if seen.evr_cmp(&nevra).is_ge() => {}
+            _ => {
+                latest.insert(key, (package, nevra));
+            }
+        }
+    }
+    let mut packages: Vec<(PackageIndex, Nevra)> = latest.into_values().collect();
+    packages.sort_unstable_by_key(|(package, _)| *package);
+    let indices: Vec<PackageIndex> = packages.iter().map(|(package, _)| *package).collect();
     let options = ParallelOptions {
         threads,
         ..ParallelOptions::default()
     };
-    let (results, _) = installability_pass(solv, &packages, ignore_weak_deps, &options)?;
+    let (results, _) = installability_pass(solv, &indices, ignore_weak_deps, &options)?;
     Ok(results
         .into_iter()
-        .map(|r| {
-            let nevra = sack.package(r.package);
+        .zip(packages)
+        .map(|(r, (package, nevra))| {
             let evr = match nevra.epoch {
                 0 => format!("{}-{}", nevra.version, nevra.release),
                 e => format!("{e}:{}-{}", nevra.version, nevra.release),
@@ -177,7 +193,7 @@ pub fn check_repo(
                 installed,
             } = r.sizes;
             BinaryOutcome {
-                source_name: sack.source_name(r.package).to_string(),
+                source_name: sack.source_name(package).to_string(),
                 name: nevra.name,
                 arch: nevra.arch,
                 evr,
