@@ -1,12 +1,27 @@
 //! Installability of binary packages: can one package be installed into an empty root, and
 //! what does it bring along — how many packages, how many bytes to download and to install.
 //! A whole repository is checked on all cores with [`installability_pass`].
+//!
+//! Most of a solve's cost on a distribution grows with the pool, not with the request:
+//! libsolv walks every solvable of the pool several times per solve. A pass therefore
+//! checks its packages in batches of [`BATCH`] neighbours, each in the reach of the batch
+//! (`reach.rs`: the packages the batch's solves can build rules for or name), cut from
+//! the whole repository and loaded as a pool of its own, where a solve gives the same
+//! answer when it resolves without backtracking (`Pool::solve_fast`); anything else, and
+//! every uninstallable package (whose problems are described in the whole pool), is solved
+//! in the whole pool.
+
+use std::sync::Arc;
 
 use crate::error::DepsolveError;
 use crate::package::PackageIndex;
 use crate::parallel::{run_parallel, ParallelOptions, ParallelStats};
-use crate::sack::{Sack, SolvFile};
-use crate::solv::Job;
+use crate::reach::{reach_of, write_reach_set, Walk};
+use crate::sack::{Reach, Sack, SolvFile};
+use crate::solv::{Id, Job, Pool};
+
+/// Packages checked in one reach by [`installability_pass`].
+pub const BATCH: usize = 3000;
 
 /// What installing one binary package into an empty root gives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,41 +78,107 @@ impl Sack {
         let id = self.id_of(package);
         let job = Job::InstallOneOf(self.pool.ids_to_whatprovides(&[id]));
         let outcome = self.pool.solve(&[job], ignore_weak_deps);
-        let mut sizes = InstallSizes::default();
-        if outcome.problems.is_empty() {
-            for &p in &outcome.installs {
-                sizes.packages += 1;
-                sizes.download += self.pool.download_size(p);
-                sizes.installed += self.pool.install_size(p);
-            }
-        }
+        let sizes = self.install_sizes(&outcome.installs);
         Installability {
             package,
             problems: outcome.problems,
             sizes,
         }
     }
+
+    /// [`Sack::installability`] of each of `packages`, solved in their reach where that
+    /// gives the same answer (module documentation). `solv` is the file this sack was
+    /// loaded from.
+    pub fn installability_batch(
+        &mut self,
+        solv: &SolvFile,
+        packages: &[PackageIndex],
+        ignore_weak_deps: bool,
+    ) -> Result<Vec<Installability>, DepsolveError> {
+        let seeds: Vec<Id> = packages.iter().map(|&p| self.id_of(p)).collect();
+        let seed = |walk: &mut Walk, pool: &mut Pool| {
+            for &p in &seeds {
+                walk.reach(pool, p);
+            }
+        };
+        let own = self.repo;
+        let reached = self
+            .pool
+            .with_weak_deps_shown(|pool| reach_of(pool, own, seed));
+        let (pool, repo) = solv.load_pool_verified_before()?;
+        let file = write_reach_set(pool, repo, &reached, &solv.path, &solv.arch, |i| i)?;
+        let mut reach = Reach::load(Arc::new(file), &mut self.pool)?;
+        Ok(packages
+            .iter()
+            .map(|&package| {
+                self.installability_in(&mut reach, package, ignore_weak_deps)
+                    .unwrap_or_else(|| self.installability(package, ignore_weak_deps))
+            })
+            .collect())
+    }
+
+    /// `package` installed in `reach`, when that is exact (resolvable, no backtracking).
+    fn installability_in(
+        &mut self,
+        reach: &mut Reach,
+        package: PackageIndex,
+        ignore_weak_deps: bool,
+    ) -> Option<Installability> {
+        let position = reach.file.indices.binary_search(&package.0).ok()?;
+        let here = reach.sack.id_of(PackageIndex(position as u32));
+        let job = Job::InstallOneOf(reach.sack.pool.ids_to_whatprovides(&[here]));
+        let (outcome, _) = reach
+            .sack
+            .pool
+            .solve_fast(&[job], ignore_weak_deps, false)?;
+        let installs: Vec<Id> = outcome
+            .installs
+            .iter()
+            .map(|&p| reach.to_whole(self.start, p))
+            .collect();
+        Some(Installability {
+            package,
+            problems: Vec::new(),
+            sizes: self.install_sizes(&installs),
+        })
+    }
+
+    fn install_sizes(&self, installs: &[Id]) -> InstallSizes {
+        let mut sizes = InstallSizes::default();
+        for &p in installs {
+            sizes.packages += 1;
+            sizes.download += self.pool.download_size(p);
+            sizes.installed += self.pool.install_size(p);
+        }
+        sizes
+    }
 }
 
-/// Check every package of `packages` on all cores (one sack per thread from `solv`); the
-/// results come back in the order of `packages`.
+/// Check every package of `packages` on all cores (one sack per thread from `solv`, a
+/// reach per [`BATCH`] of them); the results come back in the order of `packages`.
 pub fn installability_pass(
     solv: &SolvFile,
     packages: &[PackageIndex],
     ignore_weak_deps: bool,
     options: &ParallelOptions,
 ) -> Result<(Vec<Installability>, ParallelStats), DepsolveError> {
-    let mut results: Vec<Option<Installability>> = vec![None; packages.len()];
+    let batches: Vec<&[PackageIndex]> = packages.chunks(BATCH).collect();
+    let mut results: Vec<Option<Result<Vec<Installability>, DepsolveError>>> =
+        (0..batches.len()).map(|_| None).collect();
+    let options = ParallelOptions {
+        chunk: 1,
+        ..options.clone()
+    };
     let stats = run_parallel(
         solv,
-        packages,
-        options,
-        |sack, _, &package| sack.installability(package, ignore_weak_deps),
+        &batches,
+        &options,
+        |sack, _, batch| sack.installability_batch(solv, batch, ignore_weak_deps),
         |i, result| results[i] = Some(result),
     )?;
-    let results = results
-        .into_iter()
-        .map(|r| r.expect("every job reports a result"))
-        .collect();
-    Ok((results, stats))
+    let mut all = Vec::with_capacity(packages.len());
+    for batch in results {
+        all.extend(batch.expect("every batch reports a result")?);
+    }
+    Ok((all, stats))
 }

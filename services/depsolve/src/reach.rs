@@ -68,7 +68,8 @@ impl SolvFile {
         requests: impl IntoIterator<Item = &'a str>,
     ) -> Result<SolvFile, DepsolveError> {
         let (pool, repo) = self.load_pool()?;
-        let file = write_reach(pool, repo, requests, &self.path, &self.arch, |i| i)?;
+        let seed = |walk: &mut Walk, pool: &mut Pool| walk.requests(pool, requests);
+        let file = write_reach(pool, repo, seed, &self.path, &self.arch, |i| i)?;
         self.reach = Some(Arc::new(file));
         Ok(self)
     }
@@ -113,7 +114,8 @@ impl Sack {
         let mut pool = Pool::new(&pass.arch);
         let repo = pool.add_repo("repo");
         pool.add_solv(repo, &pass.path)?;
-        let file = write_reach(pool, repo, requests, &pass.path, &pass.arch, |i| {
+        let seed = |walk: &mut Walk, pool: &mut Pool| walk.requests(pool, requests);
+        let file = write_reach(pool, repo, seed, &pass.path, &pass.arch, |i| {
             pass.indices[i as usize]
         })?;
         let narrow = Reach::load(Arc::new(file), &mut self.pool)?;
@@ -129,7 +131,7 @@ impl Sack {
 impl Reach {
     /// A reach's file loaded into a sack of its own, its dependency arrays in the order
     /// of the whole repository's pool `whole` (`solv/dep_order.rs`).
-    fn load(file: Arc<ReachFile>, whole: &mut Pool) -> Result<Reach, DepsolveError> {
+    pub(crate) fn load(file: Arc<ReachFile>, whole: &mut Pool) -> Result<Reach, DepsolveError> {
         let mut pool = Pool::new(&file.arch);
         let handle = pool.add_repo("repo");
         pool.add_solv(handle, &file.path)?;
@@ -141,19 +143,33 @@ impl Reach {
     }
 }
 
-/// Write the reach of `requests` in `repo` (consuming its pool) as a file named after
-/// the `.solv` file `beside`; `index` maps a package index of `repo` to the whole
+/// Write the reach of what `seed` reaches in `repo` (consuming its pool) as a file named
+/// after the `.solv` file `beside`; `index` maps a package index of `repo` to the whole
 /// repository's.
-fn write_reach<'a>(
+pub(crate) fn write_reach(
     mut pool: Pool,
     repo: RepoHandle,
-    requests: impl IntoIterator<Item = &'a str>,
+    seed: impl FnOnce(&mut Walk, &mut Pool),
     beside: &Path,
     arch: &str,
     index: impl Fn(u32) -> u32,
 ) -> Result<ReachFile, DepsolveError> {
     pool.create_whatprovides();
-    let reached = reach_of(&mut pool, repo, requests);
+    let reached = reach_of(&mut pool, repo, seed);
+    write_reach_set(pool, repo, &reached, beside, arch, index)
+}
+
+/// Write the packages of `repo` marked in `reached` (by id; consuming its pool) as a reach
+/// file named after the `.solv` file `beside`; `index` maps a package index of `repo` to
+/// the whole repository's.
+pub(crate) fn write_reach_set(
+    pool: Pool,
+    repo: RepoHandle,
+    reached: &[bool],
+    beside: &Path,
+    arch: &str,
+    index: impl Fn(u32) -> u32,
+) -> Result<ReachFile, DepsolveError> {
     let range = pool.repo_range(repo);
     let indices = (range.start..range.end)
         .filter(|&p| reached[p as usize])
@@ -199,12 +215,12 @@ pub fn remove_stale_reach_files(dir: &Path, age: Duration) {
     }
 }
 
-/// Which solvables (by id) the requests reach, with those their rules name (module
-/// documentation).
-fn reach_of<'a>(
+/// Which solvables (by id) what `seed` reaches leads to, with those their rules name
+/// (module documentation).
+pub(crate) fn reach_of(
     pool: &mut Pool,
     repo: RepoHandle,
-    requests: impl IntoIterator<Item = &'a str>,
+    seed: impl FnOnce(&mut Walk, &mut Pool),
 ) -> Vec<bool> {
     let mut walk = Walk {
         reached: vec![false; pool.nsolvables()],
@@ -213,19 +229,7 @@ fn reach_of<'a>(
         repo,
         atoms: Vec::new(),
     };
-    let mut files = Vec::new();
-    for request in requests {
-        if let Some(dep) = parse_dep(pool, request) {
-            walk.reach_providers(pool, dep);
-        }
-        let path = request.trim();
-        if path.starts_with('/') {
-            pool.select_file(path, &mut files);
-            for &p in &files {
-                walk.reach(pool, p);
-            }
-        }
-    }
+    seed(&mut walk, pool);
     let range = pool.repo_range(repo);
     let supplementing: Vec<Id> = (range.start..range.end)
         .filter(|&p| pool.solvable_deps(p, DepKind::Supplements).next().is_some())
@@ -248,7 +252,7 @@ fn reach_of<'a>(
 }
 
 /// The state of [`reach_of`]'s walk.
-struct Walk {
+pub(crate) struct Walk {
     /// Packages a solve can build rules for (walked).
     reached: Vec<bool>,
     /// Those and the packages their rules name (the reach).
@@ -259,7 +263,24 @@ struct Walk {
 }
 
 impl Walk {
-    fn reach(&mut self, pool: &Pool, p: Id) {
+    /// Start from the packages requests (build group members and BuildRequires) select.
+    fn requests<'a>(&mut self, pool: &mut Pool, requests: impl IntoIterator<Item = &'a str>) {
+        let mut files = Vec::new();
+        for request in requests {
+            if let Some(dep) = parse_dep(pool, request) {
+                self.reach_providers(pool, dep);
+            }
+            let path = request.trim();
+            if path.starts_with('/') {
+                pool.select_file(path, &mut files);
+                for &p in &files {
+                    self.reach(pool, p);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn reach(&mut self, pool: &Pool, p: Id) {
         if pool.in_repo(p, self.repo) && !self.reached[p as usize] {
             self.reached[p as usize] = true;
             self.named[p as usize] = true;
@@ -392,7 +413,7 @@ impl Sack {
 
 impl Reach {
     /// The whole pool's id of this reach's solvable `p`.
-    fn to_whole(&self, whole_start: Id, p: Id) -> Id {
+    pub(crate) fn to_whole(&self, whole_start: Id, p: Id) -> Id {
         whole_id(&self.file, self.sack.start, whole_start, p)
     }
 

@@ -99,6 +99,15 @@ impl SolvFile {
         Ok(sack)
     }
 
+    /// The file's repository in a new pool, without verifying its checksum again (for a
+    /// file a sack of this process was loaded from).
+    pub(crate) fn load_pool_verified_before(&self) -> Result<(Pool, RepoHandle), DepsolveError> {
+        let mut pool = Pool::new(&self.arch);
+        let handle = pool.add_repo("repo");
+        pool.add_solv(handle, &self.path)?;
+        Ok((pool, handle))
+    }
+
     /// The file's repository in a new pool, its checksum verified.
     pub(crate) fn load_pool(&self) -> Result<(Pool, RepoHandle), DepsolveError> {
         let crc_path = checksum_path(&self.path);

@@ -128,3 +128,31 @@ fn a_parallel_pass_gives_every_package_its_own_result_in_order() {
         .collect();
     assert_eq!(names, ["broken", "needs-broken", "left"]);
 }
+
+#[test]
+fn a_pass_in_reaches_answers_as_plain_libsolv_in_the_whole_pool() {
+    let cache = tempfile::tempdir().unwrap();
+    let repo =
+        koschei_depsolve::RepoDir::open(common::fixture_repo("primary-f25-build-123")).unwrap();
+    for ignore_weak in [false, true] {
+        let options = LoadOptions {
+            ignore_weak_deps: ignore_weak,
+            ..LoadOptions::default()
+        };
+        let solv = SolvFile::ensure(&repo, cache.path(), &options).unwrap();
+        let mut plain = solv.load().unwrap();
+        plain.reveal_weak_deps();
+        let packages = plain.binary_packages();
+        assert!(packages.len() > 10);
+        let (results, _) =
+            installability_pass(&solv, &packages, ignore_weak, &ParallelOptions::default())
+                .unwrap();
+        let expected: Vec<_> = packages
+            .iter()
+            .map(|&p| plain.installability(p, ignore_weak))
+            .collect();
+        assert_eq!(results, expected, "ignore_weak_deps = {ignore_weak}");
+        assert!(results.iter().any(|r| !r.installable()));
+        assert!(results.iter().any(|r| r.sizes.packages > 2));
+    }
+}

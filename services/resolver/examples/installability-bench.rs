@@ -7,12 +7,13 @@
 //! [--next DIR] [--database-url URL]` (`scripts/bench-installability` runs it beside
 //! Debian's dose-distcheck).
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use koschei_core::db;
-use koschei_depsolve::{peak_rss_bytes, LoadOptions, RepoDir, SolvFile};
+use koschei_depsolve::{peak_rss_bytes, LoadOptions, PackageIndex, RepoDir, SolvFile};
 use koschei_resolver::installability::{check_repo, store, BinaryOutcome};
 use serde_json::{json, Value};
 
@@ -39,10 +40,15 @@ struct Args {
     /// Directory for .solv cache files (default: $TMPDIR/koschei-solv-cache).
     #[arg(long)]
     cache_dir: Option<PathBuf>,
+    /// Binaries (spread over the base repo) also installed by plain libsolv in the whole
+    /// pool, every weak dependency visible, and compared with the pass.
+    #[arg(long, default_value_t = 1000)]
+    verify_sample: usize,
 }
 
 /// One checked repository.
 struct Pass {
+    solv: SolvFile,
     outcomes: Vec<BinaryOutcome>,
     load: Duration,
     solve: Duration,
@@ -63,6 +69,7 @@ fn check(args: &Args, dir: &PathBuf) -> anyhow::Result<Pass> {
     let started = Instant::now();
     let outcomes = check_repo(&solv, args.ignore_weak_deps, args.threads)?;
     Ok(Pass {
+        solv,
         outcomes,
         load,
         solve: started.elapsed(),
@@ -126,6 +133,45 @@ async fn persist(url: &str, passes: &[&Pass]) -> anyhow::Result<Value> {
     Ok(Value::Array(stored))
 }
 
+/// Plain libsolv (whole pool, weak dependencies visible) on `sample` binaries spread over
+/// the pass: how many answers differ.
+fn verify(pass: &Pass, sample: usize, ignore_weak_deps: bool) -> anyhow::Result<Value> {
+    let mut plain = pass.solv.load()?;
+    plain.reveal_weak_deps();
+    let by_name: HashMap<(String, String), PackageIndex> = plain
+        .binary_packages()
+        .into_iter()
+        .map(|p| {
+            let n = plain.package(p);
+            ((n.name, n.arch), p)
+        })
+        .collect();
+    let n = pass.outcomes.len();
+    let picked: Vec<&BinaryOutcome> = (0..sample.min(n))
+        .map(|i| &pass.outcomes[i * n / sample.min(n)])
+        .collect();
+    let started = Instant::now();
+    let mut mismatches = Vec::new();
+    for o in &picked {
+        let package = by_name[&(o.name.clone(), o.arch.clone())];
+        let r = plain.installability(package, ignore_weak_deps);
+        let same = r.problems == o.problems
+            && i64::from(r.sizes.packages) == i64::from(o.install_count)
+            && r.sizes.download as i64 == o.download_size
+            && r.sizes.installed as i64 == o.install_size;
+        if !same {
+            mismatches.push(format!("{}.{}", o.name, o.arch));
+        }
+    }
+    Ok(json!({
+        "sample": picked.len(),
+        "mismatches": mismatches.len(),
+        "mismatched": mismatches.iter().take(20).collect::<Vec<_>>(),
+        "plain_libsolv_ms_per_binary": started.elapsed().as_secs_f64() * 1000.0
+            / picked.len().max(1) as f64,
+    }))
+}
+
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let base = check(&args, &args.repo)?;
@@ -137,6 +183,9 @@ fn main() -> anyhow::Result<()> {
     });
     if let Some(next) = &next {
         report["next"] = summary(next);
+    }
+    if args.verify_sample > 0 {
+        report["verify"] = verify(&base, args.verify_sample, args.ignore_weak_deps)?;
     }
     if let Some(url) = &args.database_url {
         let passes: Vec<&Pass> = std::iter::once(&base).chain(next.as_ref()).collect();

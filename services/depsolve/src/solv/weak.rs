@@ -103,6 +103,15 @@ impl Pool {
         self.weak.as_ref().map(|w| w.counts).unwrap_or_default()
     }
 
+    /// Runs `f` on this pool with every weak array visible, as in a plain libsolv pool;
+    /// hidden again afterwards.
+    pub fn with_weak_deps_shown<R>(&mut self, f: impl FnOnce(&mut Pool) -> R) -> R {
+        self.prepare_weak_deps(None);
+        let result = f(self);
+        self.finish_weak_deps();
+        result
+    }
+
     /// Before a solve: with `rules: Some(arrays)` only those arrays (bits, see [`ALL`])
     /// are shown while libsolv builds its package rules, and all of them from then on;
     /// with `None` they are all shown throughout.
