@@ -243,6 +243,16 @@ pub enum Command {
         #[arg(long, default_value_t = 10)]
         builds: i64,
     },
+    /// Installability of a source package's binaries (installable?, problems, install
+    /// size, history); without PACKAGE, the collection's uninstallable binaries.
+    Installability {
+        package: Option<String>,
+        #[arg(long, short)]
+        collection: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Arguments of `migrate-from-koschei`.

@@ -12,7 +12,7 @@ use koschei_core::error::DataError;
 use koschei_core::koji_sessions::KojiSessions;
 use koschei_core::model::LogEnvironment;
 use koschei_core::packages::{self, PackageAttr};
-use koschei_core::{cleanup, consistency, db, groups, inspect, notices, Config};
+use koschei_core::{cleanup, consistency, db, groups, inspect, installability, notices, Config};
 use koschei_scheduler::decision::Scheduler;
 use sqlx::PgConnection;
 
@@ -330,6 +330,31 @@ async fn execute(
             let report =
                 inspect::package_report(conn, &name, &collection, &config.priorities, builds)
                     .await?;
+            if json {
+                serde_json::to_string_pretty(&report)?
+            } else {
+                report.render_text()
+            }
+        }
+        Command::Installability {
+            package: Some(package),
+            collection,
+            json,
+        } => {
+            let report =
+                installability::package_installability(conn, &package, &collection).await?;
+            if json {
+                serde_json::to_string_pretty(&report)?
+            } else {
+                report.render_text()
+            }
+        }
+        Command::Installability {
+            package: None,
+            collection,
+            json,
+        } => {
+            let report = installability::collection_installability(conn, &collection).await?;
             if json {
                 serde_json::to_string_pretty(&report)?
             } else {

@@ -1,0 +1,268 @@
+//! The installability of binary packages as the resolver's installability pass stored it
+//! (`binary_installability`, `installability_change`, `installability_pass`): per source
+//! package (its binaries, their history) and per collection (the uninstallable binaries,
+//! the counts of each checked repo). Read by `koschei-admin installability` and the web.
+
+use chrono::NaiveDateTime;
+use serde::Serialize;
+use sqlx::PgConnection;
+
+use crate::collections::find_collection;
+use crate::error::{DataError, DataResult};
+
+/// One binary package's outcome in the collection's latest checked repo.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct BinaryInstallability {
+    pub name: String,
+    pub arch: String,
+    pub evr: String,
+    /// The source package it was built from.
+    pub source_name: String,
+    pub installable: bool,
+    /// libsolv's problems; empty when installable.
+    pub problems: Vec<String>,
+    /// Packages installed with it, itself included (0 when not installable).
+    pub install_count: i32,
+    /// Bytes to download and installed for all of them.
+    pub download_size: i64,
+    pub install_size: i64,
+    /// The repo of the first check that gave this outcome.
+    pub since_repo_id: i32,
+}
+
+/// One history row of a binary: what changed in which repo. `evr` and the outcome are
+/// `None` when the binary left the repo.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct InstallabilityChange {
+    pub repo_id: i32,
+    pub time: NaiveDateTime,
+    pub name: String,
+    pub arch: String,
+    pub evr: Option<String>,
+    pub installable: Option<bool>,
+    pub problems: Option<Vec<String>>,
+    pub install_count: Option<i32>,
+    pub download_size: Option<i64>,
+    pub install_size: Option<i64>,
+}
+
+/// The installability of a source package's binaries in one collection.
+#[derive(Debug, Clone, Serialize)]
+pub struct PackageInstallability {
+    pub package: String,
+    pub collection: String,
+    /// The repo whose binaries were checked last (`None`: never checked).
+    pub checked_repo_id: Option<i32>,
+    pub binaries: Vec<BinaryInstallability>,
+    /// Oldest first.
+    pub history: Vec<InstallabilityChange>,
+}
+
+/// Counts of one checked repo of a collection.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct InstallabilityPass {
+    pub repo_id: i32,
+    pub time: NaiveDateTime,
+    pub binaries: i32,
+    pub uninstallable: i32,
+    /// History rows the check wrote.
+    pub changes: i32,
+}
+
+/// The uninstallable binaries of a collection and its counts over time.
+#[derive(Debug, Clone, Serialize)]
+pub struct CollectionInstallability {
+    pub collection: String,
+    pub checked_repo_id: Option<i32>,
+    /// Ordered by source package, then name and arch.
+    pub uninstallable: Vec<BinaryInstallability>,
+    /// Oldest first.
+    pub passes: Vec<InstallabilityPass>,
+}
+
+const BINARY_COLUMNS: &str = "name, arch, evr, source_name, installable, problems, \
+     install_count, download_size, install_size, since_repo_id";
+
+async fn checked_repo(conn: &mut PgConnection, collection_id: i32) -> sqlx::Result<Option<i32>> {
+    sqlx::query_scalar("SELECT installability_repo_id FROM collection WHERE id = $1")
+        .bind(collection_id)
+        .fetch_one(conn)
+        .await
+}
+
+/// The binaries built from source package `package` in `collection`, with their
+/// history. A package the collection neither tracks nor has binaries of is an error.
+pub async fn package_installability(
+    conn: &mut PgConnection,
+    package: &str,
+    collection: &str,
+) -> DataResult<PackageInstallability> {
+    let c = find_collection(conn, collection).await?;
+    let binaries: Vec<BinaryInstallability> = sqlx::query_as(&format!(
+        "SELECT {BINARY_COLUMNS} FROM binary_installability
+          WHERE collection_id = $1 AND source_name = $2 ORDER BY name, arch"
+    ))
+    .bind(c.id)
+    .bind(package)
+    .fetch_all(&mut *conn)
+    .await?;
+    let history: Vec<InstallabilityChange> = sqlx::query_as(
+        "SELECT repo_id, \"time\", name, arch, evr, installable, problems, install_count,
+                download_size, install_size
+           FROM installability_change
+          WHERE collection_id = $1 AND source_name = $2 ORDER BY id",
+    )
+    .bind(c.id)
+    .bind(package)
+    .fetch_all(&mut *conn)
+    .await?;
+    if binaries.is_empty() && history.is_empty() {
+        let known: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM package WHERE collection_id = $1 AND name = $2)",
+        )
+        .bind(c.id)
+        .bind(package)
+        .fetch_one(&mut *conn)
+        .await?;
+        if !known {
+            return Err(DataError::PackagesNotFound {
+                collection: collection.to_string(),
+                names: vec![package.to_string()],
+            });
+        }
+    }
+    Ok(PackageInstallability {
+        package: package.to_string(),
+        collection: c.name,
+        checked_repo_id: checked_repo(conn, c.id).await?,
+        binaries,
+        history,
+    })
+}
+
+/// The uninstallable binaries of `collection` and the counts of its checked repos.
+pub async fn collection_installability(
+    conn: &mut PgConnection,
+    collection: &str,
+) -> DataResult<CollectionInstallability> {
+    let c = find_collection(conn, collection).await?;
+    let uninstallable = sqlx::query_as(&format!(
+        "SELECT {BINARY_COLUMNS} FROM binary_installability
+          WHERE collection_id = $1 AND NOT installable ORDER BY source_name, name, arch"
+    ))
+    .bind(c.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let passes = sqlx::query_as(
+        "SELECT repo_id, \"time\", binaries, uninstallable, changes FROM installability_pass
+          WHERE collection_id = $1 ORDER BY repo_id",
+    )
+    .bind(c.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(CollectionInstallability {
+        collection: c.name,
+        checked_repo_id: checked_repo(conn, c.id).await?,
+        uninstallable,
+        passes,
+    })
+}
+
+/// Megabytes with one decimal.
+fn mb(bytes: i64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+fn render_binary(out: &mut String, b: &BinaryInstallability) {
+    if b.installable {
+        out.push_str(&format!(
+            "  {}-{}.{}: installable with {} packages, {} to download, {} installed \
+             (since repo {})\n",
+            b.name,
+            b.evr,
+            b.arch,
+            b.install_count,
+            mb(b.download_size),
+            mb(b.install_size),
+            b.since_repo_id
+        ));
+    } else {
+        out.push_str(&format!(
+            "  {}-{}.{}: NOT installable (since repo {})\n",
+            b.name, b.evr, b.arch, b.since_repo_id
+        ));
+        for problem in &b.problems {
+            for line in problem.lines() {
+                out.push_str(&format!("      {line}\n"));
+            }
+        }
+    }
+}
+
+fn not_checked(checked_repo_id: Option<i32>) -> &'static str {
+    match checked_repo_id {
+        Some(_) => "",
+        None => " (no repo checked yet)",
+    }
+}
+
+impl PackageInstallability {
+    /// The report as text (`koschei-admin installability`).
+    pub fn render_text(&self) -> String {
+        let mut out = format!(
+            "{} in {}: {} binaries, {} not installable{}\n",
+            self.package,
+            self.collection,
+            self.binaries.len(),
+            self.binaries.iter().filter(|b| !b.installable).count(),
+            not_checked(self.checked_repo_id)
+        );
+        for b in &self.binaries {
+            render_binary(&mut out, b);
+        }
+        if !self.history.is_empty() {
+            out.push_str("History:\n");
+        }
+        for h in &self.history {
+            let what = match (&h.evr, h.installable) {
+                (None, _) => "left the repo".to_string(),
+                (Some(evr), Some(true)) => format!(
+                    "{evr} installable, {} packages, {}",
+                    h.install_count.unwrap_or(0),
+                    mb(h.install_size.unwrap_or(0))
+                ),
+                (Some(evr), _) => format!("{evr} NOT installable"),
+            };
+            out.push_str(&format!(
+                "  repo {} ({}): {}.{} {what}\n",
+                h.repo_id,
+                h.time.format("%Y-%m-%d %H:%M"),
+                h.name,
+                h.arch
+            ));
+        }
+        out
+    }
+}
+
+impl CollectionInstallability {
+    /// The report as text (`koschei-admin installability -c C`).
+    pub fn render_text(&self) -> String {
+        let mut out = match self.passes.last() {
+            Some(p) => format!(
+                "{}: repo {}: {} binaries, {} not installable\n",
+                self.collection, p.repo_id, p.binaries, p.uninstallable
+            ),
+            None => format!("{}{}\n", self.collection, not_checked(None)),
+        };
+        let mut source = "";
+        for b in &self.uninstallable {
+            if b.source_name != source {
+                source = &b.source_name;
+                out.push_str(&format!("{source}:\n"));
+            }
+            render_binary(&mut out, b);
+        }
+        out
+    }
+}
