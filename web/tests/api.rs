@@ -88,6 +88,44 @@ async fn collection_diff(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "MIGRATIONS")]
+async fn installability_of_packages_and_collections(pool: PgPool) {
+    let w = world(&pool).await;
+    let mut c = Client::new(&pool);
+    let never = c.get("/api/v1/packages/f25/rnv/installability").await;
+    never.expect(StatusCode::OK, &[]);
+    assert_eq!(
+        never.json(),
+        json!({"package": "rnv", "collection": "f25", "checked_repo_id": null,
+               "binaries": [], "history": []})
+    );
+    koschei_core::fixtures::installability(&pool, w.f25).await;
+    let rnv = c
+        .get("/api/v1/packages/f25/rnv/installability")
+        .await
+        .json();
+    assert_eq!(rnv["checked_repo_id"], 7);
+    assert_eq!(
+        rnv["binaries"][1],
+        json!({"name": "rnv-extras", "arch": "noarch", "evr": "1.0-1", "source_name": "rnv",
+               "installable": false, "install_count": 0, "download_size": 0,
+               "install_size": 0, "since_repo_id": 7,
+               "problems": ["Problem: nothing provides libgone.so.1 needed by rnv-extras-1.0-1.noarch"]})
+    );
+    assert_eq!(rnv["history"].as_array().unwrap().len(), 3);
+    assert_eq!(rnv["history"][2]["installable"], false);
+    let f25 = c.get("/api/v1/collections/f25/installability").await.json();
+    assert_eq!(f25["uninstallable"].as_array().unwrap().len(), 1);
+    assert_eq!(f25["uninstallable"][0]["name"], "rnv-extras");
+    assert_eq!(f25["passes"][1]["uninstallable"], 1);
+    c.get("/api/v1/packages/f25/nope/installability")
+        .await
+        .expect(StatusCode::NOT_FOUND, &["nope"]);
+    c.get("/api/v1/collections/nope/installability")
+        .await
+        .expect(StatusCode::NOT_FOUND, &["Collection not found: nope"]);
+}
+
+#[sqlx::test(migrator = "MIGRATIONS")]
 async fn package_detail_explains(pool: PgPool) {
     let w = world(&pool).await;
     let mut c = Client::new(&pool);

@@ -707,35 +707,13 @@ async fn installability_of_a_package_and_of_a_collection(pool: PgPool) {
         never.contains("0 binaries, 0 not installable (no repo checked yet)"),
         "{never}"
     );
-    sqlx::raw_sql(&format!(
-        "UPDATE collection SET installability_repo_id = 7 WHERE id = {c};
-         INSERT INTO binary_installability (collection_id, name, arch, evr, source_name,
-             installable, problems, install_count, download_size, install_size,
-             recorded_download_size, recorded_install_size, since_repo_id) VALUES
-           ({c}, 'rnv', 'x86_64', '1.0-1', 'rnv', true, '{{}}', 12, 2500000, 9000000,
-            2500000, 9000000, 6),
-           ({c}, 'rnv-extras', 'noarch', '1.0-1', 'rnv', false,
-            ARRAY['Problem: nothing provides libgone.so.1 needed by rnv-extras-1.0-1.noarch'],
-            0, 0, 0, 0, 0, 7);
-         INSERT INTO installability_change (collection_id, repo_id, name, arch, source_name,
-             evr, installable, problems, install_count, download_size, install_size) VALUES
-           ({c}, 6, 'rnv-extras', 'noarch', 'rnv', '1.0-1', true, '{{}}', 3, 10, 20),
-           ({c}, 7, 'rnv-extras', 'noarch', 'rnv', '1.0-1', false,
-            ARRAY['Problem: nothing provides libgone.so.1 needed by rnv-extras-1.0-1.noarch'],
-            0, 0, 0);
-         INSERT INTO installability_pass (collection_id, repo_id, binaries, uninstallable,
-             changes, solve_seconds, write_seconds) VALUES
-           ({c}, 6, 2, 0, 2, 0.1, 0.1), ({c}, 7, 2, 1, 1, 0.1, 0.1);"
-    ))
-    .execute(&pool)
-    .await
-    .unwrap();
+    fixtures::installability(&pool, c).await;
     let json: serde_json::Value =
         serde_json::from_str(&admin.ok(&["installability", "rnv", "-c", "f25", "--json"])).unwrap();
     assert_eq!(json["checked_repo_id"], 7);
     assert_eq!(json["binaries"][0]["install_size"], 9000000);
     assert_eq!(json["binaries"][1]["installable"], false);
-    assert_eq!(json["history"].as_array().unwrap().len(), 2);
+    assert_eq!(json["history"].as_array().unwrap().len(), 3);
     let text = admin.ok(&["installability", "rnv", "-c", "f25"]);
     assert!(
         text.contains(

@@ -56,6 +56,37 @@ pub async fn package(pool: &PgPool, collection_id: i32, name: &str) -> i32 {
     .expect("insert package")
 }
 
+/// Installability results of repo 7 of a collection (checked before in repo 6): source
+/// package `rnv` has binaries `rnv` (installable: 12 packages, 2.5 MB to download, 9 MB
+/// installed) and `rnv-extras` (installable in repo 6, not in 7: a library left).
+pub async fn installability(pool: &PgPool, collection_id: i32) {
+    let c = collection_id;
+    sqlx::raw_sql(&format!(
+        "UPDATE collection SET installability_repo_id = 7 WHERE id = {c};
+         INSERT INTO binary_installability (collection_id, name, arch, evr, source_name,
+             installable, problems, install_count, download_size, install_size,
+             recorded_download_size, recorded_install_size, since_repo_id) VALUES
+           ({c}, 'rnv', 'x86_64', '1.0-1', 'rnv', true, '{{}}', 12, 2500000, 9000000,
+            2500000, 9000000, 6),
+           ({c}, 'rnv-extras', 'noarch', '1.0-1', 'rnv', false,
+            ARRAY['Problem: nothing provides libgone.so.1 needed by rnv-extras-1.0-1.noarch'],
+            0, 0, 0, 0, 0, 7);
+         INSERT INTO installability_change (collection_id, repo_id, name, arch, source_name,
+             evr, installable, problems, install_count, download_size, install_size) VALUES
+           ({c}, 6, 'rnv', 'x86_64', 'rnv', '1.0-1', true, '{{}}', 12, 2500000, 9000000),
+           ({c}, 6, 'rnv-extras', 'noarch', 'rnv', '1.0-1', true, '{{}}', 3, 10, 20),
+           ({c}, 7, 'rnv-extras', 'noarch', 'rnv', '1.0-1', false,
+            ARRAY['Problem: nothing provides libgone.so.1 needed by rnv-extras-1.0-1.noarch'],
+            0, 0, 0);
+         INSERT INTO installability_pass (collection_id, repo_id, binaries, uninstallable,
+             changes, solve_seconds, write_seconds) VALUES
+           ({c}, 6, 2, 0, 2, 0.1, 0.1), ({c}, 7, 2, 1, 1, 0.1, 0.1);"
+    ))
+    .execute(pool)
+    .await
+    .expect("insert installability fixture");
+}
+
 /// A build to insert with [`build`].
 #[derive(Debug, Clone)]
 pub struct NewBuild {

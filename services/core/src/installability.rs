@@ -12,6 +12,7 @@ use crate::error::{DataError, DataResult};
 
 /// One binary package's outcome in the collection's latest checked repo.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BinaryInstallability {
     pub name: String,
     pub arch: String,
@@ -33,8 +34,10 @@ pub struct BinaryInstallability {
 /// One history row of a binary: what changed in which repo. `evr` and the outcome are
 /// `None` when the binary left the repo.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InstallabilityChange {
     pub repo_id: i32,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "date-time-local"))]
     pub time: NaiveDateTime,
     pub name: String,
     pub arch: String,
@@ -48,6 +51,7 @@ pub struct InstallabilityChange {
 
 /// The installability of a source package's binaries in one collection.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PackageInstallability {
     pub package: String,
     pub collection: String,
@@ -60,8 +64,10 @@ pub struct PackageInstallability {
 
 /// Counts of one checked repo of a collection.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InstallabilityPass {
     pub repo_id: i32,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "date-time-local"))]
     pub time: NaiveDateTime,
     pub binaries: i32,
     pub uninstallable: i32,
@@ -71,6 +77,7 @@ pub struct InstallabilityPass {
 
 /// The uninstallable binaries of a collection and its counts over time.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CollectionInstallability {
     pub collection: String,
     pub checked_repo_id: Option<i32>,

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::Json;
+use koschei_core::installability::{self, CollectionInstallability};
 
 use super::error::ApiResult;
 use super::list::ListRequest;
@@ -98,6 +99,27 @@ pub async fn collection_detail(
         .next()
         .map(Json)
         .ok_or_else(|| AppError::NotFound(format!("Collection not found: {name}")).into())
+}
+
+/// The collection's uninstallable binary packages (grouped by source package) and its
+/// counts of each checked repo.
+#[utoipa::path(
+    get,
+    path = "/api/v1/collections/{collection}/installability",
+    tag = "collections",
+    params(("collection" = String, Path, description = "Collection name, e.g. f25")),
+    responses(
+        (status = 200, description = "Uninstallable binaries and counts", body = CollectionInstallability),
+        (status = 404, description = "Unknown collection", body = Error),
+    )
+)]
+pub async fn collection_installability(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<CollectionInstallability>> {
+    let mut conn = state.pool.acquire().await?;
+    let report = installability::collection_installability(&mut conn, &name).await?;
+    Ok(Json(report))
 }
 
 /// Packages whose state differs between collections `$1` and `$2`.

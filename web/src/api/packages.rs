@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use koschei_core::inspect;
+use koschei_core::installability::{self, PackageInstallability};
 
 use super::builds::{build, dependency_change};
 use super::error::ApiResult;
@@ -339,4 +340,29 @@ pub async fn dependency_changes(
         encode(&path.name)
     );
     Ok((list.headers(total, &url, &paging.args), Json(page)).into_response())
+}
+
+/// The installability of the binary packages built from this source package in the
+/// collection's latest checked repo (each installed alone into an empty root:
+/// installable?, libsolv's problems, the install set's package count, download and
+/// installed size), with their history: a row when a binary appeared, left, changed
+/// version, outcome or package count, or a size moved by 1 % or more.
+#[utoipa::path(
+    get,
+    path = "/api/v1/packages/{collection}/{name}/installability",
+    tag = "packages",
+    params(PackagePath),
+    responses(
+        (status = 200, description = "Binaries and history", body = PackageInstallability),
+        (status = 404, description = "Unknown collection, or a package the collection neither tracks nor has binaries of", body = Error),
+    )
+)]
+pub async fn package_installability(
+    State(state): State<AppState>,
+    Path(path): Path<PackagePath>,
+) -> ApiResult<Json<PackageInstallability>> {
+    let mut conn = state.pool.acquire().await?;
+    let report =
+        installability::package_installability(&mut conn, &path.name, &path.collection).await?;
+    Ok(Json(report))
 }
