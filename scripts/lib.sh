@@ -21,6 +21,9 @@ APT_PACKAGES=(
     curl procps openssl
     # hawkey (libdnf) for scripts/compare-hawkey: the original's resolver, to compare with.
     python3-hawkey
+    # Debian's installability checker, the peer of scripts/bench-installability; time(1)
+    # for its memory figure.
+    dose-distcheck time
     # DejaVu Sans, embedded in koschei-web to draw the text of PNG badges.
     fonts-dejavu-core
     # Kerberos: the GSSAPI library to build against, and a private KDC for the tests.
