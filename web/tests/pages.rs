@@ -517,3 +517,39 @@ async fn global_notices(pool: PgPool) {
         .await
         .lacks(&["nothing provides bash"]);
 }
+
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn package_page_shows_installability(pool: PgPool) {
+    let w = world(&pool).await;
+    let mut c = Client::new(&pool);
+    c.get("/package/rnv?collection=f25").await.expect(
+        StatusCode::OK,
+        &[
+            "Installability",
+            "No repo of this collection has been checked yet.",
+        ],
+    );
+    koschei_core::fixtures::installability(&pool, w.f25).await;
+    // a second recorded size of the binary named like the package: a chart
+    sqlx::query(
+        "INSERT INTO installability_change (collection_id, repo_id, name, arch, source_name,
+             evr, installable, problems, install_count, download_size, install_size)
+         VALUES ($1, 7, 'rnv', 'x86_64', 'rnv', '1.0-2', true, '{}', 13, 2600000, 9500000)",
+    )
+    .bind(w.f25)
+    .execute(&pool)
+    .await
+    .unwrap();
+    // a fresh application: the first answer may still be in the page cache
+    let mut c = Client::new(&pool);
+    c.get("/package/rnv?collection=f25").await.expect(
+        StatusCode::OK,
+        &[
+            "1 of 2 binary packages installable in repo 7",
+            "<td>rnv-1.0-1.x86_64</td><td>yes</td><td class=\"num\">12</td><td class=\"num\">2.5 MB</td><td class=\"num\">9.0 MB</td>",
+            "rnv-extras-1.0-1.noarch",
+            "nothing provides libgone.so.1 needed by rnv-extras-1.0-1.noarch",
+            "Install size of rnv.x86_64 over time",
+        ],
+    );
+}

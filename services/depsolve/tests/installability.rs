@@ -45,37 +45,23 @@ fn by_name(sack: &mut Sack, name: &str, ignore_weak: bool) -> koschei_depsolve::
 fn install_sets_are_summed_exactly_with_and_without_weak_dependencies() {
     let dir = tempfile::tempdir().unwrap();
     let mut sack = Sack::load(&repo(dir.path()), &LoadOptions::default()).unwrap();
-    let app = by_name(&mut sack, "app", true);
-    assert!(app.installable(), "{:?}", app.problems);
-    let (packages, download, installed) = (2, 110, 1200);
-    assert_eq!(
-        app.sizes,
-        InstallSizes {
+    for (name, ignore_weak, (packages, download, installed)) in [
+        ("app", true, (2, 110, 1200)),
+        ("app", false, (3, 111, 1202)),
+        ("lib", false, (1, 10, 200)),
+    ] {
+        let r = by_name(&mut sack, name, ignore_weak);
+        assert!(r.installable(), "{name}: {:?}", r.problems);
+        let expected = InstallSizes {
             packages,
             download,
-            installed
-        }
-    );
-    let app = by_name(&mut sack, "app", false);
-    let (packages, download, installed) = (3, 111, 1202);
-    assert_eq!(
-        app.sizes,
-        InstallSizes {
-            packages,
-            download,
-            installed
-        }
-    );
-    let lib = by_name(&mut sack, "lib", false);
-    let (packages, download, installed) = (1, 10, 200);
-    assert_eq!(
-        lib.sizes,
-        InstallSizes {
-            packages,
-            download,
-            installed
-        }
-    );
+            installed,
+        };
+        assert_eq!(
+            r.sizes, expected,
+            "{name}, ignore_weak_deps = {ignore_weak}"
+        );
+    }
 }
 
 #[test]

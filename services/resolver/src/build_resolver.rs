@@ -30,6 +30,7 @@ use crate::context::{CollectionInfo, Context};
 use crate::dependency_keys;
 use crate::package_deps::package_deps_in_repo;
 use crate::repo_env::RepoStatus;
+use crate::session_lock::with_session_lock;
 use crate::solver_pool::{SolveJob, SolveResult, SolverPool};
 
 /// Advisory-lock namespace of the build resolver (Koschei's `LOCK_BUILD_RESOLVER`).
@@ -73,23 +74,11 @@ pub async fn resolve_builds(ctx: &Context, c: &CollectionInfo) -> anyhow::Result
     }
     let mut stats = BuildStats::default();
     for (repo_id, builds) in by_repo {
-        let mut lock_conn = ctx.pool.acquire().await?;
-        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
-            .bind(LOCK_BUILD_RESOLVER)
-            .bind(repo_id)
-            .fetch_one(&mut *lock_conn)
-            .await?;
-        if !locked {
+        let work = resolve_repo_builds(ctx, c, repo_id, &builds, &mut stats);
+        let done = with_session_lock(&ctx.pool, LOCK_BUILD_RESOLVER, repo_id, work).await?;
+        if done.is_none() {
             stats.postponed += builds.len();
-            continue;
         }
-        let result = resolve_repo_builds(ctx, c, repo_id, &builds, &mut stats).await;
-        sqlx::query("SELECT pg_advisory_unlock($1, $2)")
-            .bind(LOCK_BUILD_RESOLVER)
-            .bind(repo_id)
-            .execute(&mut *lock_conn)
-            .await?;
-        result?;
     }
     Ok(stats)
 }

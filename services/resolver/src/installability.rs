@@ -5,9 +5,9 @@
 //! when something a user would call a change happened ([`Change::of`]); the collection's
 //! counts go to `installability_pass`, one row per checked repo.
 //!
-//! Instances share the work through a session-level advisory lock per collection, taken
-//! on a dedicated connection (released when it closes, even if the process dies), and
-//! `collection.installability_repo_id`, set in the transaction that stores the results.
+//! Instances share the work through a session-level advisory lock per collection
+//! (`session_lock`) and `collection.installability_repo_id`, set in the transaction that
+//! stores the results.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -21,6 +21,7 @@ use sqlx::PgPool;
 
 use crate::context::{CollectionInfo, Context};
 use crate::repo_env::RepoStatus;
+use crate::session_lock::with_session_lock;
 
 /// Advisory lock class of the installability pass (with the collection id).
 pub const LOCK_INSTALLABILITY: i32 = 3;
@@ -70,22 +71,12 @@ pub async fn check_collection(
     if due(&ctx.pool, c.id).await?.is_none() {
         return Ok(None);
     }
-    let mut lock_conn = ctx.pool.acquire().await?;
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
-        .bind(LOCK_INSTALLABILITY)
-        .bind(c.id)
-        .fetch_one(&mut *lock_conn)
-        .await?;
-    if !locked {
-        return Ok(None);
-    }
-    let result = check_locked(ctx, c).await;
-    sqlx::query("SELECT pg_advisory_unlock($1, $2)")
-        .bind(LOCK_INSTALLABILITY)
-        .bind(c.id)
-        .execute(&mut *lock_conn)
-        .await?;
-    result
+    let work = check_locked(ctx, c);
+    Ok(
+        with_session_lock(&ctx.pool, LOCK_INSTALLABILITY, c.id, work)
+            .await?
+            .flatten(),
+    )
 }
 
 /// The collection's latest repo when it is not checked yet and no BuildRequires work of

@@ -19,6 +19,7 @@ pub mod repo_notify;
 pub mod repo_resolver;
 pub mod secondary_repos;
 pub mod service;
+pub mod session_lock;
 pub mod solver_pool;
 pub mod step_times;
 pub mod stored_trace;

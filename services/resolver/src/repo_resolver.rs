@@ -39,6 +39,7 @@ use crate::package_deps;
 use crate::package_persist::{persist_chunk, PackageOutcome, PersistStats, WorkClaim};
 use crate::repo_env::{PreparedRepo, RepoStatus};
 use crate::secondary_repos::regenerated_on_primary;
+use crate::session_lock::with_session_lock;
 use crate::solver_pool::{SolveJob, SolverPool};
 use crate::step_times::StepTimes;
 use crate::work_queue::{self, Heartbeat, WorkItem};
@@ -88,24 +89,9 @@ pub async fn plan_collection(ctx: &Context, c: &CollectionInfo) -> anyhow::Resul
 }
 
 async fn new_repo(ctx: &Context, c: &CollectionInfo, repo_id: i32) -> anyhow::Result<Planned> {
-    // session-level lock on a dedicated connection: released when it closes, even if
-    // this process dies
-    let mut lock_conn = ctx.pool.acquire().await?;
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
-        .bind(LOCK_REPO_RESOLVER)
-        .bind(c.id)
-        .fetch_one(&mut *lock_conn)
-        .await?;
-    if !locked {
-        return Ok(Planned::Locked);
-    }
-    let result = new_repo_locked(ctx, c, repo_id).await;
-    sqlx::query("SELECT pg_advisory_unlock($1, $2)")
-        .bind(LOCK_REPO_RESOLVER)
-        .bind(c.id)
-        .execute(&mut *lock_conn)
-        .await?;
-    result
+    let work = new_repo_locked(ctx, c, repo_id);
+    let planned = with_session_lock(&ctx.pool, LOCK_REPO_RESOLVER, c.id, work).await?;
+    Ok(planned.unwrap_or(Planned::Locked))
 }
 
 async fn new_repo_locked(

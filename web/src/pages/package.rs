@@ -15,6 +15,7 @@ use axum::{Form, Router};
 use chrono::NaiveDateTime;
 use koschei_core::audit::Actor;
 use koschei_core::inspect::{self, PackageReport};
+use koschei_core::installability;
 use koschei_core::model::{BuildState, LogEnvironment, PackageState};
 use koschei_core::packages::{self, PackageAttr, PackageRef};
 use maud::{html, Markup};
@@ -27,6 +28,7 @@ use crate::http::query::{encode, to_query};
 use crate::http::session::{FlashKind, User};
 use crate::pages::builds::{self, Build, KojiTask};
 use crate::render::deps::{self, DepChange};
+use crate::render::installability::card as installability_card;
 use crate::render::layout::{self, Tab};
 use crate::render::state_badges;
 use crate::render::template;
@@ -473,6 +475,10 @@ async fn package_page(ctx: PageContext, Path(name): Path<String>) -> AppResult<R
         .await?
     };
     let unapplied = deps::unapplied_changes(&ctx.pool, row.id).await?;
+    let installability = {
+        let mut conn = ctx.pool.acquire().await?;
+        installability::package_installability(&mut conn, &name, &collection.name).await?
+    };
     let groups = package_groups(&ctx, row.base_id, ctx.user.as_ref()).await?;
     let (entries, tasks, changes) =
         history(&ctx, row.id, before, ctx.config.frontend.builds_per_page).await?;
@@ -513,6 +519,7 @@ async fn package_page(ctx: PageContext, Path(name): Path<String>) -> AppResult<R
                 @if unapplied.is_empty() { p.muted { "No dependency changes." } }
                 @else { (deps::render_changes(&unapplied, &collection.name, 10)) }
             }
+            (installability_card(&installability))
             (history_card(&ctx, &entries, &tasks, &changes, &collection, &name, full_page))
         }
     };
