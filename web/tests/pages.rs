@@ -553,3 +553,33 @@ async fn package_page_shows_installability(pool: PgPool) {
         ],
     );
 }
+
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn collection_and_statistics_pages_show_uninstallable_binaries(pool: PgPool) {
+    let w = world(&pool).await;
+    Client::new(&pool).get("/collection/f25").await.expect(
+        StatusCode::OK,
+        &[
+            "Uninstallable binary packages",
+            "No repo of this collection has been checked yet.",
+        ],
+    );
+    koschei_core::fixtures::installability(&pool, w.f25).await;
+    let mut c = Client::new(&pool);
+    c.get("/collection/f25").await.expect(
+        StatusCode::OK,
+        &[
+            "1 of 2 binary packages of repo 7 cannot be installed.",
+            "<a href=\"/package/rnv?collection=f25\">rnv</a></td><td>rnv-extras-1.0-1.noarch</td>",
+            "nothing provides libgone.so.1 needed by rnv-extras-1.0-1.noarch",
+        ],
+    );
+    c.get("/stats").await.expect(
+        StatusCode::OK,
+        &[
+            "Uninstallable binary packages per checked repo",
+            "f25 6",
+            "f25 7",
+        ],
+    );
+}

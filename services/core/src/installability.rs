@@ -83,9 +83,12 @@ pub struct CollectionInstallability {
     pub checked_repo_id: Option<i32>,
     /// Ordered by source package, then name and arch.
     pub uninstallable: Vec<BinaryInstallability>,
-    /// Oldest first.
+    /// The last [`RECENT_PASSES`] checked repos, oldest first.
     pub passes: Vec<InstallabilityPass>,
 }
+
+/// Checked repos a collection's report lists.
+pub const RECENT_PASSES: i64 = 60;
 
 const BINARY_COLUMNS: &str = "name, arch, evr, source_name, installable, problems, \
      install_count, download_size, install_size, since_repo_id";
@@ -147,7 +150,7 @@ pub async fn package_installability(
     })
 }
 
-/// The uninstallable binaries of `collection` and the counts of its checked repos.
+/// The uninstallable binaries of `collection` and the counts of its last checked repos.
 pub async fn collection_installability(
     conn: &mut PgConnection,
     collection: &str,
@@ -161,10 +164,13 @@ pub async fn collection_installability(
     .fetch_all(&mut *conn)
     .await?;
     let passes = sqlx::query_as(
-        "SELECT repo_id, \"time\", binaries, uninstallable, changes FROM installability_pass
-          WHERE collection_id = $1 ORDER BY repo_id",
+        "SELECT * FROM (
+             SELECT repo_id, \"time\", binaries, uninstallable, changes FROM installability_pass
+              WHERE collection_id = $1 ORDER BY repo_id DESC LIMIT $2) p
+          ORDER BY repo_id",
     )
     .bind(c.id)
+    .bind(RECENT_PASSES)
     .fetch_all(&mut *conn)
     .await?;
     Ok(CollectionInstallability {

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use koschei_core::audit::Actor;
+use koschei_core::installability;
 use koschei_core::model::LogEnvironment;
 use maud::{html, Markup};
 
@@ -14,6 +15,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::context::{Collection, PageContext};
 use crate::http::query::encode;
 use crate::http::session::FlashKind;
+use crate::render::installability as render_installability;
 use crate::render::layout::{self, Tab};
 use crate::render::state_badges;
 use crate::state::AppState;
@@ -95,6 +97,10 @@ async fn collection_detail(ctx: PageContext, Path(name): Path<String>) -> AppRes
     .bind(c.id)
     .fetch_all(&ctx.pool)
     .await?;
+    let installability = {
+        let mut conn = ctx.pool.acquire().await?;
+        installability::collection_installability(&mut conn, &c.name).await?
+    };
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
     let admin = ctx.user.as_ref().is_some_and(|u| u.admin);
     let content = html! {
@@ -135,6 +141,7 @@ async fn collection_detail(ctx: PageContext, Path(name): Path<String>) -> AppRes
                     }
                 }
             }
+            (render_installability::collection_card(&installability))
         }
     };
     Ok(layout::page(&ctx, &c.display_name, Tab::Collections, content).into_response())

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use chrono::NaiveDateTime;
+use koschei_core::installability;
 use koschei_core::model::{BuildState, PackageState};
 use maud::html;
 use sqlx::postgres::types::PgInterval;
@@ -14,6 +15,7 @@ use crate::error::AppResult;
 use crate::http::context::PageContext;
 use crate::http::query::encode;
 use crate::render::charts::{self, Series};
+use crate::render::installability as render_installability;
 use crate::render::layout::{self, Pager, Tab};
 use crate::state::AppState;
 
@@ -170,6 +172,14 @@ pub async fn stats(ctx: PageContext) -> AppResult<Response> {
             ))
         })
         .collect();
+    let mut installability = Vec::with_capacity(ctx.collections.len());
+    {
+        let mut conn = pool.acquire().await?;
+        for c in &ctx.collections {
+            installability
+                .push(installability::collection_installability(&mut conn, &c.name).await?);
+        }
+    }
     let day_labels: Vec<String> = days.iter().map(|d| d.format("%m-%d").to_string()).collect();
     let collection_labels: Vec<String> = ctx.collections.iter().map(|c| c.name.clone()).collect();
     let content = html! {
@@ -206,6 +216,12 @@ pub async fn stats(ctx: PageContext) -> AppResult<Response> {
             section.card.wide #packages-by-state {
                 h2 { "Packages by state per collection" }
                 (charts::stacked_bars("Packages by state", &collection_labels, &state_series))
+            }
+            @if let Some(chart) = render_installability::uninstallable_chart(&installability) {
+                section.card.wide #installability {
+                    h2 { "Uninstallable binary packages" }
+                    (chart)
+                }
             }
             section.card.wide #resources {
                 h2 { "Packages using most resources" }

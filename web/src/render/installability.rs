@@ -1,11 +1,15 @@
-//! The installability card of a package page: the package's binaries in the collection's
-//! latest checked repo (each installed alone into an empty root), their problems, install
-//! set sizes, and a chart of the install size over the recorded history.
+//! Installability on the pages: a package page's card (its binaries in the collection's
+//! latest checked repo, each installed alone into an empty root, their problems, install
+//! set sizes and a chart of the install size over the recorded history), a collection
+//! page's uninstallable binaries, and the statistics page's uninstallable counts.
 
-use koschei_core::installability::{BinaryInstallability, PackageInstallability};
+use koschei_core::installability::{
+    BinaryInstallability, CollectionInstallability, PackageInstallability,
+};
 use maud::{html, Markup};
 
 use super::charts::{self, Series};
+use crate::http::query::encode;
 
 fn mb(bytes: i64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
@@ -68,7 +72,7 @@ fn size_chart(report: &PackageInstallability) -> Option<Markup> {
     Some(charts::stacked_bars(&title, &categories, &series))
 }
 
-/// The card.
+/// The package page's card.
 pub fn card(report: &PackageInstallability) -> Markup {
     let installable = report.binaries.iter().filter(|b| b.installable).count();
     html! {
@@ -97,4 +101,62 @@ pub fn card(report: &PackageInstallability) -> Markup {
             }
         }
     }
+}
+
+/// A collection page's card: its uninstallable binaries by source package.
+pub fn collection_card(report: &CollectionInstallability) -> Markup {
+    let collection = encode(&report.collection);
+    html! {
+        section.card.wide #installability {
+            h2 { "Uninstallable binary packages" }
+            @match (report.checked_repo_id, report.passes.last()) {
+                (None, _) => p.muted { "No repo of this collection has been checked yet." },
+                (Some(repo), pass) => {
+                    p {
+                        (report.uninstallable.len())
+                        @if let Some(p) = pass { " of " (p.binaries) } " binary packages of repo "
+                        (repo) " cannot be installed."
+                    }
+                    @if !report.uninstallable.is_empty() {
+                        table.installability {
+                            thead { tr { th { "Source package" } th { "Binary package" } th { "Problems" } } }
+                            tbody { @for b in &report.uninstallable {
+                                tr.uninstallable {
+                                    td { a href={ "/package/" (encode(&b.source_name)) "?collection=" (collection) } { (b.source_name) } }
+                                    td { (b.name) "-" (b.evr) "." (b.arch) }
+                                    td { @for problem in &b.problems { pre { (problem) } } }
+                                }
+                            } }
+                        }
+                    }
+                },
+            }
+        }
+    }
+}
+
+/// The statistics page's chart: uninstallable binaries of each checked repo of each
+/// collection (`None` when no repo was checked).
+pub fn uninstallable_chart(reports: &[CollectionInstallability]) -> Option<Markup> {
+    let mut categories = Vec::new();
+    let mut counts = Vec::new();
+    for r in reports {
+        for p in &r.passes {
+            categories.push(format!("{} {}", r.collection, p.repo_id));
+            counts.push(f64::from(p.uninstallable));
+        }
+    }
+    if categories.is_empty() {
+        return None;
+    }
+    let series = [Series {
+        name: "uninstallable binary packages".into(),
+        color: "#cc0000",
+        values: counts,
+    }];
+    Some(charts::stacked_bars(
+        "Uninstallable binary packages per checked repo",
+        &categories,
+        &series,
+    ))
 }
