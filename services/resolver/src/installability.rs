@@ -59,8 +59,8 @@ pub struct PassSummary {
 }
 
 /// Checks the collection's latest repo (as stored now, not as `c` says) when it has not
-/// been checked yet and its BuildRequires pass is done; `None` when there was nothing to do (or another instance
-/// is doing it).
+/// been checked yet and its BuildRequires pass is done; `None` when there was nothing to
+/// do, or another instance is doing it.
 pub async fn check_collection(
     ctx: &Context,
     c: &CollectionInfo,
