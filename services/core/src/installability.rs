@@ -163,16 +163,7 @@ pub async fn collection_installability(
     .bind(c.id)
     .fetch_all(&mut *conn)
     .await?;
-    let passes = sqlx::query_as(
-        "SELECT * FROM (
-             SELECT repo_id, \"time\", binaries, uninstallable, changes FROM installability_pass
-              WHERE collection_id = $1 ORDER BY repo_id DESC LIMIT $2) p
-          ORDER BY repo_id",
-    )
-    .bind(c.id)
-    .bind(RECENT_PASSES)
-    .fetch_all(&mut *conn)
-    .await?;
+    let passes = recent_passes(conn, c.id).await?;
     Ok(CollectionInstallability {
         collection: c.name,
         checked_repo_id: checked_repo(conn, c.id).await?,
@@ -181,8 +172,25 @@ pub async fn collection_installability(
     })
 }
 
-/// Megabytes with one decimal.
-fn mb(bytes: i64) -> String {
+/// The counts of the last [`RECENT_PASSES`] checked repos of a collection, oldest first.
+pub async fn recent_passes(
+    conn: &mut PgConnection,
+    collection_id: i32,
+) -> sqlx::Result<Vec<InstallabilityPass>> {
+    sqlx::query_as(
+        "SELECT * FROM (
+             SELECT repo_id, \"time\", binaries, uninstallable, changes FROM installability_pass
+              WHERE collection_id = $1 ORDER BY repo_id DESC LIMIT $2) p
+          ORDER BY repo_id",
+    )
+    .bind(collection_id)
+    .bind(RECENT_PASSES)
+    .fetch_all(conn)
+    .await
+}
+
+/// A size in megabytes with one decimal (`2.5 MB`), as the CLI and the pages show it.
+pub fn megabytes(bytes: i64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
 }
 
@@ -195,8 +203,8 @@ fn render_binary(out: &mut String, b: &BinaryInstallability) {
             b.evr,
             b.arch,
             b.install_count,
-            mb(b.download_size),
-            mb(b.install_size),
+            megabytes(b.download_size),
+            megabytes(b.install_size),
             b.since_repo_id
         ));
     } else {
@@ -242,7 +250,7 @@ impl PackageInstallability {
                 (Some(evr), Some(true)) => format!(
                     "{evr} installable, {} packages, {}",
                     h.install_count.unwrap_or(0),
-                    mb(h.install_size.unwrap_or(0))
+                    megabytes(h.install_size.unwrap_or(0))
                 ),
                 (Some(evr), _) => format!("{evr} NOT installable"),
             };

@@ -42,6 +42,15 @@ impl Nevra {
         }
     }
 
+    /// The RPM `[E:]V-R` string (the epoch left out when 0), as [`Nevra::from_evr`] reads
+    /// it.
+    pub fn evr(&self) -> String {
+        match self.epoch {
+            0 => format!("{}-{}", self.version, self.release),
+            e => format!("{e}:{}-{}", self.version, self.release),
+        }
+    }
+
     /// RPM ordering of the EVR parts (epoch numerically, then rpmvercmp of version and
     /// release); names and arches are not compared.
     pub fn evr_cmp(&self, other: &Nevra) -> std::cmp::Ordering {
@@ -54,11 +63,7 @@ impl Nevra {
 
 impl std::fmt::Display for Nevra {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}-", self.name)?;
-        if self.epoch != 0 {
-            write!(f, "{}:", self.epoch)?;
-        }
-        write!(f, "{}-{}.{}", self.version, self.release, self.arch)
+        write!(f, "{}-{}.{}", self.name, self.evr(), self.arch)
     }
 }
 

@@ -120,10 +120,7 @@ impl SolvFile {
                 self.path.display()
             )));
         }
-        let mut pool = Pool::new(&self.arch);
-        let handle = pool.add_repo("repo");
-        pool.add_solv(handle, &self.path)?;
-        Ok((pool, handle))
+        self.load_pool_verified_before()
     }
 }
 

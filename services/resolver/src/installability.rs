@@ -174,10 +174,7 @@ pub fn check_repo(
         .into_iter()
         .zip(packages)
         .map(|(r, (package, nevra))| {
-            let evr = match nevra.epoch {
-                0 => format!("{}-{}", nevra.version, nevra.release),
-                e => format!("{e}:{}-{}", nevra.version, nevra.release),
-            };
+            let evr = nevra.evr();
             let InstallSizes {
                 packages,
                 download,
@@ -262,7 +259,6 @@ impl Change {
 struct Upsert<'a> {
     #[serde(flatten)]
     outcome: &'a BinaryOutcome,
-    installable: bool,
     recorded_download_size: i64,
     recorded_install_size: i64,
     recorded: bool,
@@ -313,7 +309,6 @@ pub async fn store(
         };
         upserts.push(Upsert {
             outcome: new,
-            installable: new.problems.is_empty(),
             recorded_download_size,
             recorded_install_size,
             recorded: change == Change::Recorded,
@@ -322,11 +317,12 @@ pub async fn store(
     let removed: Vec<&StoredOutcome> = old.into_values().collect();
     sqlx::query(
         "WITH r AS (
-             SELECT * FROM jsonb_to_recordset($3) AS r(
+             SELECT *, cardinality(problems) = 0 AS installable
+               FROM jsonb_to_recordset($3) AS r(
                  name text, arch text, evr text, source_name text, problems text[],
-                 installable boolean, install_count integer, download_size bigint,
-                 install_size bigint, recorded_download_size bigint,
-                 recorded_install_size bigint, recorded boolean)
+                 install_count integer, download_size bigint, install_size bigint,
+                 recorded_download_size bigint, recorded_install_size bigint,
+                 recorded boolean)
          ), upserted AS (
              INSERT INTO binary_installability AS b (
                  collection_id, name, arch, evr, source_name, installable, problems,

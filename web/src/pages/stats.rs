@@ -176,8 +176,8 @@ pub async fn stats(ctx: PageContext) -> AppResult<Response> {
     {
         let mut conn = pool.acquire().await?;
         for c in &ctx.collections {
-            installability
-                .push(installability::collection_installability(&mut conn, &c.name).await?);
+            let passes = installability::recent_passes(&mut conn, c.id).await?;
+            installability.push((c.name.clone(), passes));
         }
     }
     let day_labels: Vec<String> = days.iter().map(|d| d.format("%m-%d").to_string()).collect();

@@ -4,16 +4,13 @@
 //! page's uninstallable binaries, and the statistics page's uninstallable counts.
 
 use koschei_core::installability::{
-    BinaryInstallability, CollectionInstallability, PackageInstallability,
+    megabytes, BinaryInstallability, CollectionInstallability, InstallabilityPass,
+    PackageInstallability,
 };
 use maud::{html, Markup};
 
 use super::charts::{self, Series};
 use crate::http::query::encode;
-
-fn mb(bytes: i64) -> String {
-    format!("{:.1} MB", bytes as f64 / 1e6)
-}
 
 fn binary_row(b: &BinaryInstallability) -> Markup {
     html! {
@@ -21,8 +18,8 @@ fn binary_row(b: &BinaryInstallability) -> Markup {
             td { (b.name) "-" (b.evr) "." (b.arch) }
             td { @if b.installable { "yes" } @else { strong { "no" } } }
             td.num { @if b.installable { (b.install_count) } }
-            td.num { @if b.installable { (mb(b.download_size)) } }
-            td.num { @if b.installable { (mb(b.install_size)) } }
+            td.num { @if b.installable { (megabytes(b.download_size)) } }
+            td.num { @if b.installable { (megabytes(b.install_size)) } }
             td.num { (b.since_repo_id) }
         }
         @if !b.installable {
@@ -136,13 +133,14 @@ pub fn collection_card(report: &CollectionInstallability) -> Markup {
 }
 
 /// The statistics page's chart: uninstallable binaries of each checked repo of each
-/// collection (`None` when no repo was checked).
-pub fn uninstallable_chart(reports: &[CollectionInstallability]) -> Option<Markup> {
+/// collection, given as (collection name, its recent checked repos); `None` when no repo
+/// was checked.
+pub fn uninstallable_chart(passes: &[(String, Vec<InstallabilityPass>)]) -> Option<Markup> {
     let mut categories = Vec::new();
     let mut counts = Vec::new();
-    for r in reports {
-        for p in &r.passes {
-            categories.push(format!("{} {}", r.collection, p.repo_id));
+    for (collection, passes) in passes {
+        for p in passes {
+            categories.push(format!("{collection} {}", p.repo_id));
             counts.push(f64::from(p.uninstallable));
         }
     }
