@@ -45,9 +45,18 @@ ensure_apt_packages() {
 }
 
 # Python test clients (the real koji client, fedora-messaging and schemas) in a venv.
+# Our own message schemas (services/watcher/messages) are installed with them; the
+# stamp covers the requirements and every file of that package.
+python_venv_stamp() {
+    cat "$REPO_ROOT/tests/python/requirements.txt"
+    (cd "$REPO_ROOT/services/watcher/messages" &&
+        find . -type f ! -path '*/__pycache__/*' ! -path '*.egg-info/*' ! -path './build/*' |
+        LC_ALL=C sort | xargs sha256sum)
+}
+
 ensure_python_venv() {
     local stamp=$VENV/.koschei-requirements
-    if [ -f "$stamp" ] && cmp -s "$stamp" "$REPO_ROOT/tests/python/requirements.txt"; then
+    if [ -f "$stamp" ] && cmp -s "$stamp" <(python_venv_stamp); then
         return 0
     fi
     log "creating Python venv with test clients in $VENV"
@@ -58,7 +67,13 @@ ensure_python_venv() {
     # requirements), so pip's resolver warns about them once.
     "$VENV/bin/pip" install -q -r "$REPO_ROOT/tests/python/requirements.txt" 2>&1 |
         grep -v -e "requests-gssapi" -e "dependency resolver does not currently" >&2 || true
-    cp "$REPO_ROOT/tests/python/requirements.txt" "$stamp"
+    # built from a copy: setuptools writes build/ and *.egg-info next to the sources
+    local copy
+    copy=$(mktemp -d)
+    cp -r "$REPO_ROOT/services/watcher/messages" "$copy/"
+    "$VENV/bin/pip" install -q "$copy/messages"
+    rm -rf "$copy"
+    python_venv_stamp > "$stamp"
 }
 
 # Starts (initialising if needed) a private PostgreSQL cluster; sets DATABASE_URL base.

@@ -187,6 +187,7 @@ const OWN_TABLES: &[&str] = &[
     "binary_installability",
     "installability_change",
     "installability_pass",
+    "rebuild_installability",
 ];
 
 /// Session settings that make `COPY`'s text format read back identically.

@@ -54,6 +54,148 @@ pub struct CollectionStateChange {
     pub repo_id: Option<String>,
 }
 
+/// Whether a source package's binaries all install (`koschei.package.installability.change`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Installable {
+    /// Every binary of the source package installs into an empty root.
+    Installable,
+    /// At least one does not.
+    Uninstallable,
+}
+
+impl Installable {
+    /// `Uninstallable` when any of `binaries_installable` is false.
+    pub fn of_all(binaries_installable: impl IntoIterator<Item = bool>) -> Installable {
+        if binaries_installable.into_iter().all(|ok| ok) {
+            Installable::Installable
+        } else {
+            Installable::Uninstallable
+        }
+    }
+}
+
+/// One binary package in `koschei.package.installability.change`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BinaryInstallability {
+    pub name: String,
+    pub arch: String,
+    /// `[E:]V-R`.
+    pub evr: String,
+    pub installable: bool,
+    /// libsolv's problems; empty when installable.
+    pub problems: Vec<String>,
+}
+
+/// What changed for one source package, before the routing fields are added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallabilityChange {
+    /// Source package name (the tracked package).
+    pub name: String,
+    pub old: Installable,
+    pub new: Installable,
+    /// The binaries whose installability changed, or those of the rebuild.
+    pub binaries: Vec<BinaryInstallability>,
+    /// The scratch-build task whose binaries would install, when this says so.
+    pub fixed_by_rebuild: Option<i64>,
+}
+
+/// The body of `<modname>.package.installability.change`; its JSON schema is
+/// `services/watcher/messages/koschei_rs_messages/installability-change.schema.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageInstallabilityChange {
+    /// Source package name.
+    pub name: String,
+    pub old: Installable,
+    pub new: Installable,
+    /// `fedmsg.instance`.
+    pub koji_instance: String,
+    pub collection: String,
+    pub collection_name: String,
+    /// The Koji repo checked, as a string (like the collection message).
+    pub repo_id: String,
+    /// Full names of the package's groups, sorted.
+    pub groups: Vec<String>,
+    pub binaries: Vec<BinaryInstallability>,
+    /// Whether this says that a scratch build's binaries would install.
+    pub fixed_by_rebuild: bool,
+    /// That scratch build's Koji task.
+    pub task_id: Option<i64>,
+}
+
+/// Queues `<modname>.package.installability.change` for each change of a tracked
+/// package of the collection (names that are no package of it are skipped), in the
+/// given order. Returns how many rows were written.
+pub async fn installability_changed(
+    conn: &mut PgConnection,
+    config: &Config,
+    collection_id: i32,
+    repo_id: i32,
+    changes: &[InstallabilityChange],
+) -> sqlx::Result<usize> {
+    if changes.is_empty() {
+        return Ok(0);
+    }
+    let names: Vec<&str> = changes.iter().map(|c| c.name.as_str()).collect();
+    type Row = (String, String, String, Vec<String>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT p.name, c.name, c.display_name,
+                ARRAY(SELECT CASE WHEN g.namespace IS NULL THEN g.name ELSE g.namespace || '/' || g.name END
+                      FROM package_group_relation r JOIN package_group g ON g.id = r.group_id
+                      WHERE r.base_id = p.base_id ORDER BY 1)
+         FROM package p JOIN collection c ON c.id = p.collection_id
+         WHERE p.collection_id = $1 AND p.name = ANY($2)",
+    )
+    .bind(collection_id)
+    .bind(&names)
+    .fetch_all(&mut *conn)
+    .await?;
+    let by_name: std::collections::HashMap<&str, &Row> =
+        rows.iter().map(|r| (r.0.as_str(), r)).collect();
+    let bodies: Vec<_> = changes
+        .iter()
+        .filter_map(|change| {
+            let (name, collection, collection_name, groups) = by_name.get(change.name.as_str())?;
+            Some(sqlx::types::Json(PackageInstallabilityChange {
+                name: name.clone(),
+                old: change.old,
+                new: change.new,
+                koji_instance: config.fedmsg.instance.clone(),
+                collection: collection.clone(),
+                collection_name: collection_name.clone(),
+                repo_id: repo_id.to_string(),
+                groups: groups.clone(),
+                binaries: change.binaries.clone(),
+                fixed_by_rebuild: change.fixed_by_rebuild.is_some(),
+                task_id: change.fixed_by_rebuild,
+            }))
+        })
+        .collect();
+    insert_rows(conn, config, "package.installability.change", &bodies).await
+}
+
+/// Inserts message bodies of `<modname>.<topic>` into the outbox in order.
+async fn insert_rows<T: Serialize + Sync>(
+    conn: &mut PgConnection,
+    config: &Config,
+    topic: &str,
+    bodies: &[sqlx::types::Json<T>],
+) -> sqlx::Result<usize> {
+    if bodies.is_empty() {
+        return Ok(0);
+    }
+    sqlx::query(
+        "INSERT INTO message_outbox (topic, body, publish)
+         SELECT $1, b, $3 FROM unnest($2::jsonb[]) WITH ORDINALITY AS u(b, n) ORDER BY n",
+    )
+    .bind(format!("{}.{topic}", config.fedmsg_publisher.modname))
+    .bind(bodies)
+    .bind(config.fedmsg_publisher.enabled)
+    .execute(conn)
+    .await?;
+    Ok(bodies.len())
+}
+
 /// The advisory lock `(namespace, key)` under which a committing transaction
 /// numbers its outbox rows (`pg_advisory_xact_lock(4, 0)` in the schema).
 pub const SEQ_LOCK: (i32, i32) = (4, 0);
@@ -112,17 +254,7 @@ pub async fn packages_state_changed(
         };
         bodies.push(sqlx::types::Json(body));
     }
-    let topic = format!("{}.package.state.change", config.fedmsg_publisher.modname);
-    sqlx::query(
-        "INSERT INTO message_outbox (topic, body, publish)
-         SELECT $1, b, $3 FROM unnest($2::jsonb[]) WITH ORDINALITY AS u(b, n) ORDER BY n",
-    )
-    .bind(&topic)
-    .bind(&bodies)
-    .bind(config.fedmsg_publisher.enabled)
-    .execute(conn)
-    .await?;
-    Ok(bodies.len())
+    insert_rows(conn, config, "package.state.change", &bodies).await
 }
 
 /// Queues `<modname>.collection.state.change` when the buildroot state
@@ -150,15 +282,13 @@ pub async fn collection_state_changed(
         collection_name,
         repo_id: repo_id.map(|id| id.to_string()),
     };
-    sqlx::query("INSERT INTO message_outbox (topic, body, publish) VALUES ($1, $2, $3)")
-        .bind(format!(
-            "{}.collection.state.change",
-            config.fedmsg_publisher.modname
-        ))
-        .bind(sqlx::types::Json(body))
-        .bind(config.fedmsg_publisher.enabled)
-        .execute(conn)
-        .await?;
+    insert_rows(
+        conn,
+        config,
+        "collection.state.change",
+        &[sqlx::types::Json(body)],
+    )
+    .await?;
     Ok(true)
 }
 

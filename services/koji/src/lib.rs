@@ -23,6 +23,7 @@ pub mod model;
 pub mod multicall;
 pub mod negotiate;
 pub mod srpm_arches;
+pub mod task_rpms;
 pub mod xmlrpc;
 
 pub use arch::canon_arch;
@@ -32,4 +33,5 @@ pub use config::{KojiConfig, LoginMethod};
 pub use error::{KojiError, KojiResult};
 pub use model::*;
 pub use multicall::Call;
+pub use task_rpms::TaskBinary;
 pub use xmlrpc::{Fault, FaultKind, Value};

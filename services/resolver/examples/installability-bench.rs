@@ -112,7 +112,16 @@ async fn persist(url: &str, passes: &[&Pass]) -> anyhow::Result<Value> {
     .await?;
     let mut stored = Vec::new();
     for (repo_id, pass) in (1..).zip(passes) {
-        let result = store(&pool, collection_id, repo_id, &pass.outcomes, pass.solve).await;
+        let config = koschei_core::Config::default();
+        let result = store(
+            &pool,
+            &config,
+            collection_id,
+            repo_id,
+            &pass.outcomes,
+            pass.solve,
+        )
+        .await;
         match result {
             Ok(Some(s)) => stored.push(json!({
                 "repo_id": repo_id,

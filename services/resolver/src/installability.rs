@@ -9,7 +9,7 @@
 //! (`session_lock`) and `collection.installability_repo_id`, set in the transaction that
 //! stores the results.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -18,6 +18,9 @@ use koschei_depsolve::{
 };
 use serde::Serialize;
 use sqlx::PgPool;
+
+use koschei_core::outbox::{self, BinaryInstallability, InstallabilityChange, Installable};
+use koschei_core::Config;
 
 use crate::context::{CollectionInfo, Context};
 use crate::repo_env::RepoStatus;
@@ -126,7 +129,7 @@ async fn check_locked(ctx: &Context, c: &CollectionInfo) -> anyhow::Result<Optio
             .await
             .context("installability check panicked")??;
     let solve_time = started.elapsed();
-    let summary = store(&ctx.pool, c.id, repo_id, &outcomes, solve_time).await?;
+    let summary = store(&ctx.pool, &ctx.config, c.id, repo_id, &outcomes, solve_time).await?;
     if let Some(s) = &summary {
         tracing::info!(
             "{}: installability of repo {repo_id}: {} binaries, {} uninstallable, {} changes \
@@ -209,6 +212,7 @@ pub struct StoredOutcome {
     pub name: String,
     pub arch: String,
     pub evr: String,
+    pub source_name: String,
     pub problems: Vec<String>,
     pub install_count: i32,
     pub download_size: i64,
@@ -264,10 +268,12 @@ struct Upsert<'a> {
     recorded: bool,
 }
 
-/// Stores a pass's outcomes of `repo_id` in one transaction; `None` when another instance
-/// stored this repo meanwhile.
+/// Stores a pass's outcomes of `repo_id` in one transaction, with the
+/// `installability.change` messages of [`messages`]; `None` when another instance stored
+/// this repo meanwhile.
 pub async fn store(
     pool: &PgPool,
+    config: &Config,
     collection_id: i32,
     repo_id: i32,
     outcomes: &[BinaryOutcome],
@@ -287,13 +293,15 @@ pub async fn store(
         Some(_) => {}
     }
     let stored: Vec<StoredOutcome> = sqlx::query_as(
-        "SELECT name, arch, evr, problems, install_count, download_size, install_size,
-                recorded_download_size, recorded_install_size
+        "SELECT name, arch, evr, source_name, problems, install_count, download_size,
+                install_size, recorded_download_size, recorded_install_size
            FROM binary_installability WHERE collection_id = $1",
     )
     .bind(collection_id)
     .fetch_all(&mut *tx)
     .await?;
+    let changes = messages(&stored, outcomes);
+    outbox::installability_changed(&mut tx, config, collection_id, repo_id, &changes).await?;
     let mut old: HashMap<(&str, &str), &StoredOutcome> = stored
         .iter()
         .map(|s| ((s.name.as_str(), s.arch.as_str()), s))
@@ -413,4 +421,59 @@ pub async fn store(
         solve_time,
         write_time: started.elapsed(),
     }))
+}
+
+/// The `installability.change` messages of a pass: one per source package with a binary
+/// that became installable or uninstallable (a new binary counts when uninstallable),
+/// listing those binaries, with the source's state before (its stored binaries) and
+/// after (its binaries in this repo). The first pass of a collection (nothing stored)
+/// sends nothing: there is no change to report, only a starting point.
+pub fn messages(stored: &[StoredOutcome], outcomes: &[BinaryOutcome]) -> Vec<InstallabilityChange> {
+    if stored.is_empty() {
+        return Vec::new();
+    }
+    let before: HashMap<(&str, &str), &StoredOutcome> = stored
+        .iter()
+        .map(|s| ((s.name.as_str(), s.arch.as_str()), s))
+        .collect();
+    let mut old: BTreeMap<&str, Vec<bool>> = BTreeMap::new();
+    for s in stored {
+        old.entry(&s.source_name)
+            .or_default()
+            .push(s.problems.is_empty());
+    }
+    let mut new: BTreeMap<&str, Vec<bool>> = BTreeMap::new();
+    let mut flipped: BTreeMap<&str, Vec<BinaryInstallability>> = BTreeMap::new();
+    for o in outcomes {
+        let installable = o.problems.is_empty();
+        new.entry(&o.source_name).or_default().push(installable);
+        let was = before
+            .get(&(o.name.as_str(), o.arch.as_str()))
+            .map(|s| s.problems.is_empty());
+        if was.unwrap_or(true) != installable {
+            flipped
+                .entry(&o.source_name)
+                .or_default()
+                .push(BinaryInstallability {
+                    name: o.name.clone(),
+                    arch: o.arch.clone(),
+                    evr: o.evr.clone(),
+                    installable,
+                    problems: o.problems.clone(),
+                });
+        }
+    }
+    flipped
+        .into_iter()
+        .map(|(source, mut binaries)| {
+            binaries.sort_by(|a, b| (&a.name, &a.arch).cmp(&(&b.name, &b.arch)));
+            InstallabilityChange {
+                name: source.to_owned(),
+                old: Installable::of_all(old.remove(source).unwrap_or_default()),
+                new: Installable::of_all(new.remove(source).unwrap_or_default()),
+                binaries,
+                fixed_by_rebuild: None,
+            }
+        })
+        .collect()
 }

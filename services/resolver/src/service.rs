@@ -1,11 +1,12 @@
 //! One iteration of the resolver service: for every collection, plan (new repo, new
 //! packages), process the shared work queue, resolve pending builds, then check the
-//! installability of a new repo's binaries.
+//! installability of a new repo's binaries and whether finished rebuilds would fix those
+//! that do not install.
 
 use crate::build_resolver::resolve_builds;
 use crate::context::Context;
-use crate::installability;
 use crate::repo_resolver::{plan_collection, process_work};
+use crate::{installability, rebuild_check};
 
 /// Runs the repo resolver and the build resolver once over all collections. A failing
 /// collection does not stop the others; the first error is returned at the end so that
@@ -38,6 +39,10 @@ pub async fn iteration(ctx: &Context) -> anyhow::Result<()> {
     for c in &collections {
         if let Err(e) = installability::check_collection(ctx, c).await {
             tracing::error!("{}: installability check failed: {e:#}", c.name);
+            first_error.get_or_insert(e);
+        }
+        if let Err(e) = rebuild_check::check_collection(ctx, c).await {
+            tracing::error!("{}: rebuild check failed: {e:#}", c.name);
             first_error.get_or_insert(e);
         }
     }

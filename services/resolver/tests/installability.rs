@@ -6,7 +6,9 @@ mod common;
 use std::time::Duration;
 
 use common::{env, MIGRATIONS};
+use koschei_core::Config;
 use koschei_resolver::installability::{self, BinaryOutcome};
+use serde_json::json;
 use sqlx::PgPool;
 
 /// (name, installable, problems, install_count, download_size, install_size)
@@ -155,11 +157,18 @@ async fn small_size_drifts_update_the_row_and_add_up_to_history(pool: PgPool) {
     let store = |repo, outcomes: Vec<BinaryOutcome>| {
         let pool = pool.clone();
         async move {
-            installability::store(&pool, c, repo, &outcomes, Duration::ZERO)
-                .await
-                .unwrap()
-                .unwrap()
-                .changes
+            installability::store(
+                &pool,
+                &Config::default(),
+                c,
+                repo,
+                &outcomes,
+                Duration::ZERO,
+            )
+            .await
+            .unwrap()
+            .unwrap()
+            .changes
         }
     };
     let sizes = |pool: PgPool| async move {
@@ -205,9 +214,177 @@ async fn small_size_drifts_update_the_row_and_add_up_to_history(pool: PgPool) {
     );
     assert_eq!(history(&pool, "app").await.len(), 2);
     // the same repo again (another instance stored it meanwhile): nothing is written
-    let again = installability::store(&pool, c, 3, &[], Duration::ZERO)
+    let again = installability::store(&pool, &Config::default(), c, 3, &[], Duration::ZERO)
         .await
         .unwrap();
     assert_eq!(again, None);
     assert_eq!(history(&pool, "app").await.len(), 2);
+}
+
+/// The `installability.change` bodies in the outbox.
+async fn installability_messages(env: &common::Env) -> Vec<serde_json::Value> {
+    env.outbox()
+        .await
+        .into_iter()
+        .filter(|(topic, _)| topic == "koschei.package.installability.change")
+        .map(|(_, body)| body)
+        .collect()
+}
+
+/// Runs a scratch build of `name`-1-1 on `repo_id` in koji-sim to its end; its task id.
+async fn scratch_build(env: &common::Env, name: &str, repo_id: i32) -> i64 {
+    let opts = koschei_koji::BuildOpts {
+        scratch: true,
+        repo_id: Some(repo_id.into()),
+        ..Default::default()
+    };
+    let src = format!("cli-build/packages/{name}/1/1/src/{name}-1-1.src.rpm");
+    let task = env.koji.build(&src, None, &opts, None).await.unwrap();
+    for _ in 0..100 {
+        let info = env.koji.get_task_info(task, false).await.unwrap().unwrap();
+        if info.state.is_finished() {
+            assert_eq!(info.state, koschei_koji::TaskState::Closed, "{info:?}");
+            return task;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("scratch build {task} did not finish");
+}
+
+/// Koschei's record of a completed scratch build of `package` (`task`, on `repo_id`).
+async fn record_scratch_build(env: &common::Env, package: i32, task: i64, repo_id: i32) -> i32 {
+    let build = env.build(package, 3, Some(repo_id), 0.1).await;
+    sqlx::query("UPDATE build SET real = false, task_id = $2 WHERE id = $1")
+        .bind(build)
+        .bind(task as i32)
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    build
+}
+
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn a_soname_bump_breaks_a_dependent_says_so_and_a_rebuild_would_fix_it(pool: PgPool) {
+    let env = env(pool).await;
+    env.package("foo", Some(1000)).await;
+    env.iterate().await;
+    // a collection's first pass is a starting point, not a change
+    assert_eq!(
+        installability_messages(&env).await,
+        Vec::<serde_json::Value>::new()
+    );
+
+    env.import("mylib", "1", &[("mylib", &["libmylib.so.1"], &[])])
+        .await;
+    env.import("app", "1", &[("app", &[], &["libmylib.so.1"])])
+        .await;
+    let (app, _) = env.package("app", Some(1000)).await;
+    sqlx::raw_sql(
+        "INSERT INTO package_group (namespace, name) VALUES ('ns', 'apps');
+         INSERT INTO package_group_relation (group_id, base_id)
+         SELECT g.id, p.base_id FROM package_group g, package p WHERE p.name = 'app'",
+    )
+    .execute(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(env.regen_repo().await, 1001);
+    env.iterate().await;
+    // new binaries that install are no news
+    assert_eq!(
+        installability_messages(&env).await,
+        Vec::<serde_json::Value>::new()
+    );
+
+    // a scratch build before the breakage: never a candidate
+    let early = scratch_build(&env, "app", 1001).await;
+    record_scratch_build(&env, app, early, 1001).await;
+
+    env.import("mylib", "2", &[("mylib", &["libmylib.so.2"], &[])])
+        .await;
+    assert_eq!(env.regen_repo().await, 1002);
+    env.iterate().await;
+    let messages = installability_messages(&env).await;
+    assert_eq!(messages.len(), 1, "{messages:#?}");
+    let broke = &messages[0];
+    assert_eq!(
+        (&broke["name"], &broke["old"], &broke["new"]),
+        (
+            &json!("app"),
+            &json!("installable"),
+            &json!("uninstallable")
+        )
+    );
+    assert_eq!(broke["repo_id"], "1002");
+    assert_eq!(broke["groups"], json!(["ns/apps"]));
+    assert_eq!(broke["fixed_by_rebuild"], false);
+    assert_eq!(broke["task_id"], json!(null));
+    let binaries = broke["binaries"].as_array().unwrap();
+    assert_eq!(binaries.len(), 1);
+    assert_eq!(
+        (
+            &binaries[0]["name"],
+            &binaries[0]["evr"],
+            &binaries[0]["installable"]
+        ),
+        (&json!("app"), &json!("1-1"), &json!(false))
+    );
+    assert!(binaries[0]["problems"][0]
+        .as_str()
+        .unwrap()
+        .contains("nothing provides libmylib.so.1 needed by app-1-1.x86_64"));
+    let checked: i64 = sqlx::query_scalar("SELECT count(*) FROM rebuild_installability")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        checked, 0,
+        "the build from before the breakage is no candidate"
+    );
+
+    // a rebuild on the broken repo links against libmylib.so.2 (koji-sim follows the
+    // buildroot's soname, as a real rebuild does) and would install
+    let task = scratch_build(&env, "app", 1002).await;
+    let build = record_scratch_build(&env, app, task, 1002).await;
+    env.clear_outbox().await;
+    env.iterate().await;
+    let rows: Vec<(i32, i32, Option<bool>, serde_json::Value)> = sqlx::query_as(
+        "SELECT build_id, repo_id, installable, binaries FROM rebuild_installability",
+    )
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].0, rows[0].1, rows[0].2), (build, 1002, Some(true)));
+    assert_eq!(
+        rows[0].3,
+        json!([{"name": "app", "arch": "x86_64", "evr": "1-1", "installable": true,
+                "problems": []}])
+    );
+    let messages = installability_messages(&env).await;
+    assert_eq!(messages.len(), 1, "{messages:#?}");
+    let fixed = &messages[0];
+    assert_eq!(fixed["fixed_by_rebuild"], true);
+    assert_eq!(fixed["task_id"], json!(task));
+    assert_eq!(
+        (&fixed["old"], &fixed["new"]),
+        (&json!("uninstallable"), &json!("uninstallable"))
+    );
+    assert_eq!(fixed["binaries"], rows[0].3);
+
+    // checked once per repo: the next iteration sends nothing new
+    env.iterate().await;
+    assert_eq!(installability_messages(&env).await.len(), 1);
+
+    // the library goes back to soname 1: app installs again, and says so
+    env.import("mylib", "3", &[("mylib", &["libmylib.so.1"], &[])])
+        .await;
+    assert_eq!(env.regen_repo().await, 1003);
+    env.clear_outbox().await;
+    env.iterate().await;
+    let messages = installability_messages(&env).await;
+    assert_eq!(messages.len(), 1, "{messages:#?}");
+    assert_eq!(
+        (&messages[0]["old"], &messages[0]["new"]),
+        (&json!("uninstallable"), &json!("installable"))
+    );
 }

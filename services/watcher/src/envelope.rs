@@ -13,9 +13,14 @@ use uuid::Uuid;
 
 /// fedora-messaging's INFO severity.
 pub const SEVERITY_INFO: i64 = 20;
-/// The schema package as fedora-messaging names it (the normalised
-/// distribution name of `koschei-messages`).
+/// The schema package of the state-change messages as fedora-messaging names it
+/// (the normalised distribution name of `koschei-messages`).
 pub const SCHEMA_PACKAGE: &str = "koschei_messages";
+/// The schema package of the messages `koschei-messages` lacks (ours, in
+/// `services/watcher/messages`).
+pub const OWN_SCHEMA_PACKAGE: &str = "koschei_rs_messages";
+/// The schema of `<modname>.package.installability.change`.
+pub const INSTALLABILITY_SCHEMA: &str = "koschei.package.installability.change";
 
 /// One row of `message_outbox`.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -41,8 +46,19 @@ pub fn schema_name(topic: &str) -> &'static str {
         "koschei.package.state.change"
     } else if topic.ends_with(".collection.state.change") {
         "koschei.collection.state.change"
+    } else if topic.ends_with(".package.installability.change") {
+        INSTALLABILITY_SCHEMA
     } else {
         "base.message"
+    }
+}
+
+/// The distribution (as fedora-messaging names it) holding a schema's class.
+fn schema_package(schema: &str) -> Option<&'static str> {
+    match schema {
+        "base.message" => None,
+        INSTALLABILITY_SCHEMA => Some(OWN_SCHEMA_PACKAGE),
+        _ => Some(SCHEMA_PACKAGE),
     }
 }
 
@@ -78,10 +94,10 @@ impl Envelope {
         let mut headers = FieldTable::default();
         let text = |s: &str| AMQPValue::LongString(s.into());
         headers.insert(ShortString::from("fedora_messaging_schema"), text(schema));
-        if schema != "base.message" {
+        if let Some(package) = schema_package(schema) {
             headers.insert(
                 ShortString::from("fedora_messaging_schema_package"),
-                text(SCHEMA_PACKAGE),
+                text(package),
             );
         }
         headers.insert(
@@ -93,7 +109,7 @@ impl Envelope {
             AMQPValue::LongLongInt(SEVERITY_INFO),
         );
         headers.insert(ShortString::from("priority"), AMQPValue::LongLongInt(0));
-        if schema == "koschei.package.state.change" {
+        if schema == "koschei.package.state.change" || schema == INSTALLABILITY_SCHEMA {
             // The filter headers of the schema's `packages` and `groups`.
             if let Some(name) = body.get("name").and_then(Json::as_str) {
                 headers.insert(

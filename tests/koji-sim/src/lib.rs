@@ -8,6 +8,7 @@ pub mod hub;
 pub mod messaging;
 pub mod negotiate;
 pub mod new_binary;
+pub mod rebuild;
 pub mod repos;
 pub mod resolver;
 pub mod rpmmd;

@@ -97,6 +97,14 @@ impl NewBinary {
         hex(&h.finalize())
     }
 
+    /// Its rpm file's name, `name-version-release.arch.rpm`.
+    pub fn file_name(&self) -> String {
+        format!(
+            "{}-{}-{}.{}.rpm",
+            self.name, self.version, self.release, self.arch
+        )
+    }
+
     /// Whether `d` is this binary's own `name = epoch:version-release` provide.
     fn is_self_provide(&self, d: &Dep) -> bool {
         let (epoch, version, release) = split_evr(&d.version);
@@ -140,12 +148,10 @@ impl NewBinary {
         s.push_str(&format!(
             "  <size package=\"{package}\" installed=\"{installed}\" archive=\"{archive}\"/>\n"
         ));
-        let location = self.location.clone().unwrap_or_else(|| {
-            format!(
-                "Packages/{}-{}-{}.{}.rpm",
-                self.name, self.version, self.release, self.arch
-            )
-        });
+        let location = self
+            .location
+            .clone()
+            .unwrap_or_else(|| format!("Packages/{}", self.file_name()));
         s.push_str(&format!("  <location href=\"{}\"/>\n", esc(&location)));
         s.push_str("  <format>\n");
         s.push_str(&format!(

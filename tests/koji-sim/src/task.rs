@@ -1,10 +1,13 @@
 //! The Koji task record ([`Task`]) and its `getTaskInfo` view; [`crate::tasks`] runs
 //! the task trees of scratch builds.
 
+use std::sync::Arc;
+
 use koschei_koji::model::TaskState;
 use koschei_koji::xmlrpc::{Fault, Value};
 use koschei_koji::xstruct;
 
+use crate::new_binary::NewBinary;
 use crate::time::{koji_time, now_ts};
 
 /// A task.
@@ -46,6 +49,8 @@ pub struct Task {
     pub awaited: Option<bool>,
     /// Child task ids.
     pub children: Vec<i64>,
+    /// The binary rpms it produced (a successful `buildArch`), by file name.
+    pub outputs: Vec<(String, Arc<NewBinary>)>,
 }
 
 /// Koji's channel id of the default channel.
@@ -88,6 +93,7 @@ impl Task {
             waiting: None,
             awaited: parent.map(|_| false),
             children: Vec::new(),
+            outputs: Vec::new(),
         }
     }
 
@@ -128,6 +134,15 @@ impl Task {
             m.insert("request".into(), Value::Array(self.request.clone()));
         }
         Value::Struct(m)
+    }
+
+    /// Its files, as `listTaskOutput` names them: the rpms it produced, then its logs.
+    pub fn output_files(&self) -> Vec<String> {
+        self.outputs
+            .iter()
+            .map(|(file, _)| file.clone())
+            .chain(["build.log".to_owned(), "root.log".to_owned()])
+            .collect()
     }
 
     /// The directory of its files under the topurl (`work/tasks/<id % 10000>/<id>`).

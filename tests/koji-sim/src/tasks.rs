@@ -12,6 +12,8 @@ use koschei_koji::xstruct;
 use tracing::{info, warn};
 
 use crate::messaging::Message;
+use crate::new_binary::NewBinary;
+use crate::rebuild::rebuilt_binaries;
 use crate::sim::Sim;
 use crate::state::State;
 use crate::task::Task;
@@ -242,8 +244,21 @@ pub async fn run_build(sim: Arc<Sim>, plan: BuildPlan) {
             })
             .cloned()
     });
+    let rebuilt: Vec<Vec<(String, Arc<NewBinary>)>> = {
+        let build = st.build_ids.get(&srpm_nvr).and_then(|id| st.build(*id));
+        children
+            .iter()
+            .enumerate()
+            .map(|(i, (_, arch))| {
+                let binaries = build.map_or_else(Vec::new, |b| {
+                    rebuilt_binaries(st, b, plan.repo_id, arch, i == 0)
+                });
+                binaries.into_iter().map(|b| (b.file_name(), b)).collect()
+            })
+            .collect()
+    };
     let mut first_fault = None;
-    for (id, arch) in &children {
+    for ((id, arch), outputs) in children.iter().zip(rebuilt) {
         let (outcome, root_log, build_log) = match &resolution {
             Err(e) => {
                 warn!(task = id, error = %e, "resolution failed");
@@ -273,13 +288,12 @@ pub async fn run_build(sim: Arc<Sim>, plan: BuildPlan) {
                 "error: Bad exit status from /var/tmp/rpm-tmp (%build)\n".to_owned(),
             ),
             Ok(r) => {
-                let rpm = format!(
-                    "{}/{srpm_nvr}.{}.rpm",
-                    Task::work_dir(*id),
-                    if arch == "noarch" { "noarch" } else { arch }
-                );
+                let rpms: Vec<String> = outputs
+                    .iter()
+                    .map(|(file, _)| format!("{}/{file}", Task::work_dir(*id)))
+                    .collect();
                 let result = Value::Struct(xstruct! {
-                    "rpms" => vec![rpm],
+                    "rpms" => rpms,
                     "srpms" => Vec::<String>::new(),
                     "logs" => vec![format!("{}/build.log", Task::work_dir(*id)), format!("{}/root.log", Task::work_dir(*id))],
                     "brootid" => *id,
@@ -304,6 +318,9 @@ pub async fn run_build(sim: Arc<Sim>, plan: BuildPlan) {
             first_fault.get_or_insert_with(|| f.clone());
         }
         if let Some(t) = st.tasks.get_mut(id) {
+            if outcome.is_ok() {
+                t.outputs = outputs;
+            }
             t.finish(state, outcome);
         }
     }

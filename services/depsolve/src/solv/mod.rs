@@ -7,11 +7,12 @@
 //! plain [`Id`]s.
 //!
 //! `pool` holds the pool itself (ids, strings, relations, solvables, providers, EVR
-//! comparison) and `rel` the relation flags; `queue` wraps libsolv's id queue; `repo`
-//! loads and writes repositories, `dep_order` puts the dependency arrays that steer
-//! libsolv in one order in every pool, `solver` runs the solver and reads its result; `weak`
-//! builds the solver's rules without the weak dependencies that cannot install anything
-//! and shows them to its search (`weak_arrays` holds them and libsolv's debug callback).
+//! comparison) and `rel` the relation flags; `queue` wraps libsolv's id queue; `repo` loads
+//! and writes repositories, `add` adds solvables made from data, `dep_order` puts the
+//! dependency arrays that steer libsolv in one order in every pool, `solver` runs the
+//! solver and reads its result; `weak` builds the solver's rules without the weak
+//! dependencies that cannot install anything and shows them to its search (`weak_arrays`
+//! holds them and libsolv's debug callback).
 //! Every
 //! `unsafe` block carries a `SAFETY:` comment; the `allow` below covers all of these
 //! submodules, and nothing outside `solv` may use `unsafe`.
@@ -21,6 +22,7 @@
 
 #![allow(unsafe_code)]
 
+mod add;
 mod dep_order;
 mod pool;
 mod queue;
@@ -31,6 +33,7 @@ mod sys;
 mod weak;
 mod weak_arrays;
 
+pub use add::NewSolvable;
 pub use pool::{is_reldep, rpmvercmp, DepKind, Id, Pool};
 pub use repo::RepoHandle;
 pub use solver::{Job, RawTrace, SolveOutcome};

@@ -1,4 +1,5 @@
-//! Builds and their rpms: `getBuild`, `listRPMs`, `getRPMDeps`, `getRPMHeaders`.
+//! Builds and their rpms: `getBuild`, `listRPMs`, `getRPMDeps`, `getRPMHeaders` (of built
+//! rpms and of rpms a task produced).
 
 use std::sync::Arc;
 
@@ -7,6 +8,8 @@ use koschei_koji::xstruct;
 
 use super::values::{arch_filter, generic, py_repr, Res};
 use crate::args::Args;
+use crate::new_binary::NewBinary;
+use crate::rpmmd::{Dep, SENSE_EQUAL};
 use crate::sim::Sim;
 use crate::state::{Build, Rpm, RpmContent, State, Tag};
 use crate::time::koji_time;
@@ -219,34 +222,36 @@ pub(super) fn get_rpm_deps(sim: &Arc<Sim>, args: &Args) -> Res {
     Ok(Value::Array(out))
 }
 
+/// `getRPMHeaders(rpmID=None, taskID=None, filepath=None, headers=None, strict=False)`:
+/// the headers of a built rpm, or of an rpm a task produced (`taskID` and `filepath`,
+/// its file name in the task's output); an empty struct when there is no such rpm.
 pub(super) fn get_rpm_headers(sim: &Arc<Sim>, args: &Args) -> Res {
     let st = sim.lock();
-    let Some(rpm) = args.get(0, "rpmID").and_then(|i| find_rpm(&st, i)) else {
-        return Ok(Value::Struct(Struct::new()));
+    let all = match (args.get(0, "rpmID"), args.int(1, "taskID")?) {
+        (Some(info), _) => find_rpm(&st, info).map(rpm_headers),
+        (None, Some(task_id)) => {
+            let file = args
+                .str(2, "filepath")?
+                .ok_or_else(|| Fault::parameter("filepath required with taskID"))?;
+            let file = file.rsplit('/').next().unwrap_or(file);
+            st.tasks
+                .get(&task_id)
+                .and_then(|t| t.outputs.iter().find(|(name, _)| name == file))
+                .map(|(_, binary)| {
+                    let mut all = Struct::new();
+                    binary_headers(&mut all, binary);
+                    all
+                })
+        }
+        (None, None) => return Err(Fault::parameter("rpmID or taskID required")),
     };
-    let n = rpm.nevra();
-    let strings = |v: &[String]| Value::Array(v.iter().map(Value::str).collect());
-    let mut all = xstruct! {
-        "NAME" => n.name,
-        "VERSION" => n.version,
-        "RELEASE" => n.release,
-        "EPOCH" => n.epoch,
-        "ARCH" => n.arch,
+    let Some(all) = all else {
+        return if args.flag(4, "strict", false) {
+            Err(generic("No such rpm"))
+        } else {
+            Ok(Value::Struct(Struct::new()))
+        };
     };
-    if let RpmContent::Source(s) = &rpm.content {
-        all.insert("BUILDARCHS".into(), strings(&s.build_archs));
-        all.insert("EXCLUDEARCH".into(), strings(&s.exclude_arch));
-        all.insert("EXCLUSIVEARCH".into(), strings(&s.exclusive_arch));
-        all.insert(
-            "REQUIRENAME".into(),
-            Value::Array(
-                s.requires
-                    .iter()
-                    .map(|d| Value::str(d.name.as_ref()))
-                    .collect(),
-            ),
-        );
-    }
     let Some(Value::Array(wanted)) = args.get(3, "headers") else {
         return Ok(Value::Struct(all));
     };
@@ -256,6 +261,84 @@ pub(super) fn get_rpm_headers(sim: &Arc<Sim>, args: &Args) -> Res {
         out.insert(h.to_owned(), all.get(&key).cloned().unwrap_or(Value::Nil));
     }
     Ok(Value::Struct(out))
+}
+
+/// The headers of a built rpm, by upper-case tag name.
+fn rpm_headers(rpm: &Rpm) -> Struct {
+    let n = rpm.nevra();
+    let strings = |v: &[String]| Value::Array(v.iter().map(Value::str).collect());
+    let mut all = xstruct! {
+        "NAME" => n.name,
+        "VERSION" => n.version,
+        "RELEASE" => n.release,
+        "EPOCH" => n.epoch,
+        "ARCH" => n.arch,
+    };
+    match &rpm.content {
+        RpmContent::Source(s) => {
+            all.insert("BUILDARCHS".into(), strings(&s.build_archs));
+            all.insert("EXCLUDEARCH".into(), strings(&s.exclude_arch));
+            all.insert("EXCLUSIVEARCH".into(), strings(&s.exclusive_arch));
+            all.insert(
+                "REQUIRENAME".into(),
+                Value::Array(
+                    s.requires
+                        .iter()
+                        .map(|d| Value::str(d.name.as_ref()))
+                        .collect(),
+                ),
+            );
+        }
+        RpmContent::NewBinary(binary, _) => binary_headers(&mut all, binary),
+        RpmContent::SeedBinary(_) => {}
+    }
+    all
+}
+
+/// A binary's identity, source rpm, installed size and dependency headers
+/// (`PROVIDENAME`, `PROVIDEFLAGS`, `PROVIDEVERSION`, … as rpm keeps them: the provides
+/// start with the package's own `name = [epoch:]version-release`).
+fn binary_headers(all: &mut Struct, b: &NewBinary) {
+    let epoch = (b.epoch != 0).then_some(b.epoch);
+    let evr = match epoch {
+        Some(e) => format!("{e}:{}-{}", b.version, b.release),
+        None => format!("{}-{}", b.version, b.release),
+    };
+    all.insert("NAME".into(), Value::str(&b.name));
+    all.insert("VERSION".into(), Value::str(&b.version));
+    all.insert("RELEASE".into(), Value::str(&b.release));
+    all.insert("EPOCH".into(), epoch.map_or(Value::Nil, Value::Int));
+    all.insert("ARCH".into(), Value::str(&b.arch));
+    all.insert("SOURCERPM".into(), Value::str(&b.sourcerpm));
+    all.insert("SIZE".into(), Value::Int(b.size.installed as i64));
+    let own = Dep {
+        name: b.name.as_str().into(),
+        flags: SENSE_EQUAL,
+        version: evr.into(),
+    };
+    let provides: Vec<&Dep> = std::iter::once(&own)
+        .chain(b.deps.provides.iter().filter(|d| **d != own))
+        .collect();
+    let requires: Vec<&Dep> = b.deps.requires.iter().collect();
+    let conflicts: Vec<&Dep> = b.deps.conflicts.iter().collect();
+    let obsoletes: Vec<&Dep> = b.deps.obsoletes.iter().collect();
+    for (tag, deps) in [
+        ("PROVIDE", provides),
+        ("REQUIRE", requires),
+        ("CONFLICT", conflicts),
+        ("OBSOLETE", obsoletes),
+    ] {
+        let column = |f: fn(&Dep) -> Value| Value::Array(deps.iter().map(|d| f(d)).collect());
+        all.insert(
+            format!("{tag}NAME"),
+            column(|d| Value::str(d.name.as_ref())),
+        );
+        all.insert(format!("{tag}FLAGS"), column(|d| Value::Int(d.flags)));
+        all.insert(
+            format!("{tag}VERSION"),
+            column(|d| Value::str(d.version.as_ref())),
+        );
+    }
 }
 
 /// The state of a build as Koji reports it (for scripting replies).

@@ -41,6 +41,7 @@ pub fn call(sim: &Arc<Sim>, caller: Caller, method: &str, args: &Args) -> Res {
         "listTasks" => tasks::list_tasks(sim, args),
         "getTaskChildren" => tasks::get_task_children(sim, args),
         "getTaskResult" => tasks::get_task_result(sim, args),
+        "listTaskOutput" => tasks::list_task_output(sim, args),
         "cancelTask" => tasks::cancel_task(sim, args),
         "createTag" => tags::create_tag(sim, args),
         "createBuildTarget" => tags::create_build_target(sim, args),

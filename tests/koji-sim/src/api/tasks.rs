@@ -303,3 +303,26 @@ pub(super) fn get_task_children(sim: &Arc<Sim>, args: &Args) -> Res {
             .collect(),
     ))
 }
+
+/// `listTaskOutput(taskID, stat=False, all_volumes=False, strict=False)`: the names of a
+/// finished task's files (the rpms it produced, its logs). Only the plain listing is
+/// simulated, not `stat` or `all_volumes`.
+pub(super) fn list_task_output(sim: &Arc<Sim>, args: &Args) -> Res {
+    let st = sim.lock();
+    let id = args
+        .int(0, "taskID")?
+        .ok_or_else(|| Fault::parameter("taskID required"))?;
+    if args.flag(1, "stat", false) || args.flag(2, "all_volumes", false) {
+        return Err(Fault::parameter(
+            "koji-sim simulates listTaskOutput without stat and all_volumes only",
+        ));
+    }
+    match sim.task(&st, id) {
+        Some(t) if t.state.is_finished() => Ok(Value::Array(
+            t.output_files().into_iter().map(Value::String).collect(),
+        )),
+        Some(_) => Ok(Value::Array(Vec::new())),
+        None if args.flag(3, "strict", false) => Err(generic(format!("No such task: {id}"))),
+        None => Ok(Value::Array(Vec::new())),
+    }
+}
