@@ -100,6 +100,62 @@ arch_task = [c for c in children if c["method"] == "buildArch"][0]
 log = urllib.request.urlopen(f"{TOPURL}/work/tasks/{arch_task['id'] % 10000}/{arch_task['id']}/build.log").read()
 check("topurl build.log", len(log) > 0)
 
+# A scratch build's binaries: listTaskOutput and getRPMHeaders(taskID=, filepath=) of
+# a scenario build (koji-sim rebuilds the binaries of imported builds).
+session._callMethod(
+    "sim.importBuild",
+    [
+        {
+            "name": "libdemo",
+            "version": "1",
+            "release": "1",
+            "tag": "f99",
+            "binaries": [
+                {"name": "libdemo", "arch": "x86_64", "provides": ["libdemo.so.1()(64bit)"],
+                 "requires": ["libdemo-data = 1-1", "libc.so.6()(64bit)"]},
+                {"name": "libdemo-data", "arch": "noarch"},
+            ],
+        }
+    ],
+    {},
+)
+demo = {"name": "libdemo", "version": "1", "release": "1"}
+task_id = session.build(srpm_url(demo), None, dict(scratch=True, repo_id=repo["id"]), priority=30)
+parent = wait(task_id)
+check("scratch build of an imported build -> CLOSED", parent["state"] == koji.TASK_STATES["CLOSED"], parent)
+arch_task = [c for c in session.getTaskChildren(task_id) if c["method"] == "buildArch"][0]
+output = session.listTaskOutput(arch_task["id"])
+check(
+    "listTaskOutput",
+    sorted(output) == ["build.log", "libdemo-1-1.x86_64.rpm", "libdemo-data-1-1.noarch.rpm", "root.log"],
+    output,
+)
+check("getTaskResult rpms", sorted(session.getTaskResult(arch_task["id"])["rpms"])
+      == [f"work/tasks/{arch_task['id'] % 10000}/{arch_task['id']}/{f}"
+          for f in ("libdemo-1-1.x86_64.rpm", "libdemo-data-1-1.noarch.rpm")])
+headers = session.getRPMHeaders(
+    taskID=arch_task["id"],
+    filepath="libdemo-1-1.x86_64.rpm",
+    headers=["name", "epoch", "arch", "providename", "provideflags", "provideversion",
+             "requirename", "requireflags", "requireversion"],
+)
+check(
+    "getRPMHeaders(taskID, filepath)",
+    headers
+    == {
+        "name": "libdemo", "epoch": None, "arch": "x86_64",
+        "providename": ["libdemo", "libdemo.so.1()(64bit)"], "provideflags": [8, 0],
+        "provideversion": ["1-1", ""],
+        "requirename": ["libdemo-data", "libc.so.6()(64bit)"], "requireflags": [8, 0],
+        "requireversion": ["1-1", ""],
+    },
+    headers,
+)
+check(
+    "getRPMHeaders of a file the task did not produce",
+    session.getRPMHeaders(taskID=arch_task["id"], filepath="nothing.rpm") == {},
+)
+
 task_id, parent = scratch("broken")
 check("build unresolvable -> FAILED", parent["state"] == koji.TASK_STATES["FAILED"], parent)
 try:

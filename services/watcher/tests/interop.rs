@@ -346,6 +346,41 @@ async fn our_messages_validate_with_fedora_messaging_and_koschei_messages(pool: 
     )
     .await
     .unwrap());
+    // our own schema (koschei-rs-messages): a binary broke, and a rebuild would fix it
+    let broken = outbox::BinaryInstallability {
+        name: "foo-libs".into(),
+        arch: "x86_64".into(),
+        evr: "1:2.0-3.fc25".into(),
+        installable: false,
+        problems: vec!["nothing provides libbar.so.1()(64bit) needed by foo-libs".into()],
+    };
+    let rebuilt = outbox::BinaryInstallability {
+        installable: true,
+        problems: vec![],
+        ..broken.clone()
+    };
+    let changes = [
+        outbox::InstallabilityChange {
+            name: "foo".into(),
+            old: outbox::Installable::Installable,
+            new: outbox::Installable::Uninstallable,
+            binaries: vec![broken],
+            fixed_by_rebuild: None,
+        },
+        outbox::InstallabilityChange {
+            name: "foo".into(),
+            old: outbox::Installable::Uninstallable,
+            new: outbox::Installable::Uninstallable,
+            binaries: vec![rebuilt],
+            fixed_by_rebuild: Some(4242),
+        },
+    ];
+    assert_eq!(
+        outbox::installability_changed(&mut conn, &config, f25, 123, &changes)
+            .await
+            .unwrap(),
+        2
+    );
     drop(conn);
     let rows: Vec<(uuid::Uuid, String)> =
         sqlx::query_as("SELECT message_id, topic FROM message_outbox WHERE publish ORDER BY id")
@@ -355,7 +390,7 @@ async fn our_messages_validate_with_fedora_messaging_and_koschei_messages(pool: 
 
     let mut consumer = Command::new(python())
         .arg(python_script("fm_consume.py"))
-        .args([&url, &unique("fm-consumer"), "3", "30"])
+        .args([&url, &unique("fm-consumer"), "5", "30"])
         .arg(format!("{prefix}.koschei.#"))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -380,7 +415,7 @@ async fn our_messages_validate_with_fedora_messaging_and_koschei_messages(pool: 
     .unwrap();
     assert!(consumer.wait().unwrap().success(), "fm_consume.py failed");
     watcher.stop().await;
-    assert_eq!(received.len(), 3);
+    assert_eq!(received.len(), 5);
 
     for (msg, (id, topic)) in received.iter().zip(&rows) {
         assert_eq!(
@@ -407,8 +442,27 @@ async fn our_messages_validate_with_fedora_messaging_and_koschei_messages(pool: 
             "koschei_messages.package.PackageStateChange",
             "koschei_messages.package.PackageStateChange",
             "koschei_messages.collection.CollectionStateChange",
+            "koschei_rs_messages.installability.PackageInstallabilityChange",
+            "koschei_rs_messages.installability.PackageInstallabilityChange",
         ]
     );
+    assert_eq!(
+        received[3]["summary"],
+        "foo's binaries became uninstallable in f25"
+    );
+    assert_eq!(
+        received[4]["summary"],
+        "foo is not installable in f25, but a rebuild would fix it (task 4242)"
+    );
+    for msg in &received[3..] {
+        assert_eq!(
+            msg["headers"]["fedora_messaging_schema_package"],
+            "koschei_rs_messages"
+        );
+        assert_eq!(msg["headers"]["fedora_messaging_rpm_foo"], true);
+        assert_eq!(msg["headers"]["fedora_messaging_group_ns/baz"], true);
+        assert_eq!(msg["body"]["repo_id"], "123");
+    }
     assert_eq!(
         received[0]["summary"],
         "foo's builds started to fail in f25"
@@ -437,5 +491,79 @@ async fn our_messages_validate_with_fedora_messaging_and_koschei_messages(pool: 
         unsent,
         (0, 2),
         "the bus rows sent, the stream-only rows never"
+    );
+}
+
+/// The installability schema (services/watcher/messages) is no rubber stamp: the body
+/// the resolver writes passes, each way of getting it wrong fails.
+#[test]
+fn the_installability_schema_takes_our_bodies_and_refuses_others() {
+    let body = serde_json::to_value(outbox::PackageInstallabilityChange {
+        name: "foo".into(),
+        old: outbox::Installable::Installable,
+        new: outbox::Installable::Uninstallable,
+        koji_instance: "primary".into(),
+        collection: "f42".into(),
+        collection_name: "Fedora 42".into(),
+        repo_id: "7".into(),
+        groups: vec!["ns/tools".into()],
+        binaries: vec![outbox::BinaryInstallability {
+            name: "foo".into(),
+            arch: "x86_64".into(),
+            evr: "1-1".into(),
+            installable: false,
+            problems: vec!["nothing provides bar".into()],
+        }],
+        fixed_by_rebuild: false,
+        task_id: None,
+    })
+    .unwrap();
+    let with = |edit: &dyn Fn(&mut Json)| {
+        let mut b = body.clone();
+        edit(&mut b);
+        b
+    };
+    let bodies = [
+        body.clone(),
+        with(&|b| {
+            b.as_object_mut().unwrap().remove("binaries");
+        }),
+        with(&|b| b["new"] = json!("broken")),
+        with(&|b| b["task_id"] = json!("12")),
+        with(&|b| b["repo_id"] = json!(7)),
+        with(&|b| b["binaries"][0]["installable"] = json!("no")),
+        with(&|b| {
+            b["binaries"][0].as_object_mut().unwrap().remove("problems");
+        }),
+    ];
+    let input: String = bodies
+        .iter()
+        .map(|b| {
+            json!({"schema": "koschei.package.installability.change", "body": b}).to_string() + "\n"
+        })
+        .collect();
+    let mut child = Command::new(python())
+        .arg(python_script("fm_validate.py"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run fm_validate.py");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let verdicts: Vec<String> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.split(':').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        verdicts,
+        ["ok", "invalid", "invalid", "invalid", "invalid", "invalid", "invalid"]
     );
 }
