@@ -96,7 +96,7 @@ async fn installability_of_packages_and_collections(pool: PgPool) {
     assert_eq!(
         never.json(),
         json!({"package": "rnv", "collection": "f25", "checked_repo_id": null,
-               "binaries": [], "history": []})
+               "binaries": [], "history": [], "rebuild": null})
     );
     koschei_core::fixtures::installability(&pool, w.f25).await;
     let rnv = c
@@ -113,6 +113,16 @@ async fn installability_of_packages_and_collections(pool: PgPool) {
     );
     assert_eq!(rnv["history"].as_array().unwrap().len(), 3);
     assert_eq!(rnv["history"][2]["installable"], false);
+    // a scratch build's binaries would install: a rebuild would fix it
+    assert_eq!(
+        (
+            &rnv["rebuild"]["task_id"],
+            &rnv["rebuild"]["repo_id"],
+            &rnv["rebuild"]["installable"]
+        ),
+        (&json!(9007), &json!(7), &json!(true))
+    );
+    assert_eq!(rnv["rebuild"]["binaries"][0]["name"], "rnv-extras");
     let f25 = c.get("/api/v1/collections/f25/installability").await.json();
     assert_eq!(f25["uninstallable"].as_array().unwrap().len(), 1);
     assert_eq!(f25["uninstallable"][0]["name"], "rnv-extras");

@@ -463,3 +463,95 @@ async fn state_icons_follow_the_event_stream(pool: PgPool) {
     }
     browser.close().await;
 }
+
+/// Installability as a user finds it: the collection page's uninstallable binaries, a
+/// link to the package page with its problems, the verdict on a rebuild and the install
+/// size chart (drawn, with the page's styles applied), and the statistics page's chart.
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn installability_from_the_collection_page_to_the_package_page(pool: PgPool) {
+    let w = world(&pool).await;
+    koschei_core::fixtures::installability(&pool, w.f25).await;
+    sqlx::query(
+        "INSERT INTO installability_change (collection_id, repo_id, name, arch, source_name,
+             evr, installable, problems, install_count, download_size, install_size)
+         VALUES ($1, 7, 'rnv', 'x86_64', 'rnv', '1.0-2', true, '{}', 13, 2600000, 9500000)",
+    )
+    .bind(w.f25)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let config = common::config();
+    let weburl = config.koji_config.weburl.clone();
+    let base = common::serve(&pool, config).await;
+    let browser = Browser::launch().await;
+
+    browser.goto(&format!("{base}/collection/f25")).await;
+    browser
+        .wait_for_text("1 of 2 binary packages of repo 7 cannot be installed.")
+        .await;
+    browser.wait_for_text("rnv-extras-1.0-1.noarch").await;
+    browser.screenshot("installability-1-collection").await;
+    browser
+        .click("#installability a[href='/package/rnv?collection=f25']")
+        .await;
+    browser
+        .wait_for_text("1 of 2 binary packages installable in repo 7")
+        .await;
+    browser
+        .wait_for_text("nothing provides libgone.so.1 needed by rnv-extras-1.0-1.noarch")
+        .await;
+    browser
+        .wait_for_text("A rebuild would fix it: the binaries of scratch build task 9007")
+        .await;
+    browser
+        .eval("document.querySelector('#installability').scrollIntoView()")
+        .await;
+    browser.screenshot("installability-2-package").await;
+    let page = browser
+        .eval(
+            "(() => {
+                const card = document.querySelector('#installability');
+                const chart = card.querySelector('svg');
+                const box = chart ? chart.getBoundingClientRect() : null;
+                const bad = card.querySelector('tr.uninstallable td');
+                const verdict = card.querySelector('div.rebuild.fixes');
+                return {
+                    chart: box ? [box.width > 100, box.height > 50] : null,
+                    title: chart ? chart.getAttribute('aria-label') : null,
+                    bars: chart ? chart.querySelectorAll('rect').length : 0,
+                    bad: bad ? getComputedStyle(bad).backgroundColor : null,
+                    verdict: verdict ? getComputedStyle(verdict).borderLeftColor : null,
+                    task: verdict ? verdict.querySelector('a').href : null,
+                };
+            })()",
+        )
+        .await;
+    assert_eq!(page["chart"], json!([true, true]), "{page}");
+    assert_eq!(
+        page["title"], "Install size of rnv.x86_64 over time",
+        "{page}"
+    );
+    assert!(page["bars"].as_u64().unwrap() >= 4, "{page}");
+    assert_eq!(page["bad"], "rgb(253, 236, 234)", "{page}");
+    assert_eq!(page["verdict"], "rgb(78, 154, 6)", "{page}");
+    assert_eq!(
+        page["task"],
+        format!("{weburl}/taskinfo?taskID=9007"),
+        "{page}"
+    );
+
+    browser.goto(&format!("{base}/stats")).await;
+    browser
+        .wait_for_text("Uninstallable binary packages per checked repo")
+        .await;
+    let drawn = browser
+        .eval(
+            "[...document.querySelectorAll('svg')].some(s => \
+               s.getAttribute('aria-label') === 'Uninstallable binary packages per checked repo' \
+               && s.getBoundingClientRect().width > 100)",
+        )
+        .await;
+    assert_eq!(drawn, json!(true));
+    browser.screenshot("installability-3-stats").await;
+    browser.close().await;
+}

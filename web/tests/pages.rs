@@ -549,6 +549,9 @@ async fn package_page_shows_installability(pool: PgPool) {
             "<td>rnv-1.0-1.x86_64</td><td>yes</td><td class=\"num\">12</td><td class=\"num\">2.5 MB</td><td class=\"num\">9.0 MB</td>",
             "rnv-extras-1.0-1.noarch",
             "nothing provides libgone.so.1 needed by rnv-extras-1.0-1.noarch",
+            "A rebuild would fix it: the binaries of scratch build task 9007 (on repo 7) \
+             install from repo 7.",
+            "/taskinfo?taskID=9007\">Task 9007</a>",
             "Install size of rnv.x86_64 over time",
         ],
     );

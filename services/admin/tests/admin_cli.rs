@@ -726,6 +726,14 @@ async fn installability_of_a_package_and_of_a_collection(pool: PgPool) {
         "{text}"
     );
     assert!(text.contains("nothing provides libgone.so.1"), "{text}");
+    assert!(
+        text.contains(
+            "A rebuild would fix it: the binaries of scratch build task 9007 (on repo 7) \
+             install from repo 7."
+        ),
+        "{text}"
+    );
+    assert_eq!(json["rebuild"]["installable"], true);
     let whole = admin.ok(&["installability", "-c", "f25"]);
     assert!(
         whole.starts_with("f25: repo 7: 2 binaries, 1 not installable\nrnv:\n"),

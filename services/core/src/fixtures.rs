@@ -80,7 +80,21 @@ pub async fn installability(pool: &PgPool, collection_id: i32) {
             0, 0, 0);
          INSERT INTO installability_pass (collection_id, repo_id, binaries, uninstallable,
              changes, solve_seconds, write_seconds) VALUES
-           ({c}, 6, 2, 0, 2, 0.1, 0.1), ({c}, 7, 2, 1, 1, 0.1, 0.1);"
+           ({c}, 6, 2, 0, 2, 0.1, 0.1), ({c}, 7, 2, 1, 1, 0.1, 0.1);
+         -- when the collection tracks rnv: a scratch build on repo 7 whose binaries install
+         WITH b AS (
+             INSERT INTO build (package_id, state, task_id, started, finished, version,
+                                release, real, repo_id)
+             SELECT id, 3, 9007, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC', '1.0',
+                    '1', false, 7
+               FROM package WHERE collection_id = {c} AND name = 'rnv'
+             RETURNING id
+         )
+         INSERT INTO rebuild_installability (build_id, repo_id, installable, binaries)
+         SELECT id, 7, true,
+                '[{{\"name\": \"rnv-extras\", \"arch\": \"noarch\", \"evr\": \"1.0-1\",
+                    \"installable\": true, \"problems\": []}}]'
+           FROM b;"
     ))
     .execute(pool)
     .await

@@ -60,6 +60,28 @@ pub struct PackageInstallability {
     pub binaries: Vec<BinaryInstallability>,
     /// Oldest first.
     pub history: Vec<InstallabilityChange>,
+    /// Whether a rebuild would fix the uninstallable binaries: the latest check of a
+    /// scratch build's binaries against the checked repo, if any.
+    pub rebuild: Option<RebuildCheck>,
+}
+
+/// A completed scratch build's binaries installed from a checked repo ("would a rebuild
+/// fix it?").
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RebuildCheck {
+    pub build_id: i32,
+    pub task_id: i32,
+    /// The repo the build ran on.
+    pub build_repo_id: i32,
+    /// The repo its binaries were installed from.
+    pub repo_id: i32,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "date-time-local"))]
+    pub time: NaiveDateTime,
+    /// Whether all of them install; `None`: the task had no binaries to check.
+    pub installable: Option<bool>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::outbox::BinaryInstallability>))]
+    pub binaries: sqlx::types::Json<Vec<crate::outbox::BinaryInstallability>>,
 }
 
 /// Counts of one checked repo of a collection.
@@ -141,12 +163,28 @@ pub async fn package_installability(
             });
         }
     }
+    let checked_repo_id = checked_repo(conn, c.id).await?;
+    let rebuild = sqlx::query_as(
+        "SELECT r.build_id, b.task_id, b.repo_id AS build_repo_id, r.repo_id, r.\"time\",
+                r.installable, r.binaries
+           FROM rebuild_installability r
+           JOIN build b ON b.id = r.build_id
+           JOIN package p ON p.id = b.package_id
+          WHERE p.collection_id = $1 AND p.name = $2 AND r.repo_id = $3
+          ORDER BY r.build_id DESC LIMIT 1",
+    )
+    .bind(c.id)
+    .bind(package)
+    .bind(checked_repo_id)
+    .fetch_optional(&mut *conn)
+    .await?;
     Ok(PackageInstallability {
         package: package.to_string(),
         collection: c.name,
-        checked_repo_id: checked_repo(conn, c.id).await?,
+        checked_repo_id,
         binaries,
         history,
+        rebuild,
     })
 }
 
@@ -241,6 +279,15 @@ impl PackageInstallability {
         for b in &self.binaries {
             render_binary(&mut out, b);
         }
+        if let Some(r) = &self.rebuild {
+            out.push_str(&format!("{}\n", r.verdict()));
+            for b in r.binaries.iter().filter(|b| !b.installable) {
+                out.push_str(&format!("  {}-{}.{}:\n", b.name, b.evr, b.arch));
+                for problem in &b.problems {
+                    out.push_str(&format!("    {}\n", problem.replace('\n', "\n    ")));
+                }
+            }
+        }
         if !self.history.is_empty() {
             out.push_str("History:\n");
         }
@@ -263,6 +310,28 @@ impl PackageInstallability {
             ));
         }
         out
+    }
+}
+
+impl RebuildCheck {
+    /// One sentence: would the rebuild fix it?
+    pub fn verdict(&self) -> String {
+        let build = format!(
+            "scratch build task {} (on repo {})",
+            self.task_id, self.build_repo_id
+        );
+        match self.installable {
+            Some(true) => format!(
+                "A rebuild would fix it: the binaries of {build} install from repo {}.",
+                self.repo_id
+            ),
+            Some(false) => format!(
+                "A rebuild would not fix it: the binaries of {build} do not all install from \
+                 repo {} either.",
+                self.repo_id
+            ),
+            None => format!("The {build} had no binaries to check (Koji may have removed them)."),
+        }
     }
 }
 

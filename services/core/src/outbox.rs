@@ -77,6 +77,7 @@ impl Installable {
 
 /// One binary package in `koschei.package.installability.change`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BinaryInstallability {
     pub name: String,
     pub arch: String,

@@ -519,7 +519,7 @@ async fn package_page(ctx: PageContext, Path(name): Path<String>) -> AppResult<R
                 @if unapplied.is_empty() { p.muted { "No dependency changes." } }
                 @else { (deps::render_changes(&unapplied, &collection.name, 10)) }
             }
-            (installability_card(&installability))
+            (installability_card(&installability, &ctx.config.koji_config.weburl))
             (history_card(&ctx, &entries, &tasks, &changes, &collection, &name, full_page))
         }
     };

@@ -1,11 +1,12 @@
 //! Installability on the pages: a package page's card (its binaries in the collection's
 //! latest checked repo, each installed alone into an empty root, their problems, install
-//! set sizes and a chart of the install size over the recorded history), a collection
+//! set sizes, whether a rebuild would fix the uninstallable ones, and a chart of the
+//! install size over the recorded history), a collection
 //! page's uninstallable binaries, and the statistics page's uninstallable counts.
 
 use koschei_core::installability::{
     megabytes, BinaryInstallability, CollectionInstallability, InstallabilityPass,
-    PackageInstallability,
+    PackageInstallability, RebuildCheck,
 };
 use maud::{html, Markup};
 
@@ -69,8 +70,29 @@ fn size_chart(report: &PackageInstallability) -> Option<Markup> {
     Some(charts::stacked_bars(&title, &categories, &series))
 }
 
-/// The package page's card.
-pub fn card(report: &PackageInstallability) -> Markup {
+/// Whether a rebuild would fix it, with the rebuilt binaries that still do not install.
+fn rebuild_verdict(check: &RebuildCheck, weburl: &str) -> Markup {
+    let class = match check.installable {
+        Some(true) => "rebuild fixes",
+        Some(false) => "rebuild fails",
+        None => "rebuild muted",
+    };
+    html! {
+        div class=(class) {
+            p {
+                (check.verdict()) " "
+                a href={ (weburl) "/taskinfo?taskID=" (check.task_id) } { "Task " (check.task_id) }
+            }
+            @for b in check.binaries.iter().filter(|b| !b.installable) {
+                p { (b.name) "-" (b.evr) "." (b.arch) ":" }
+                @for problem in &b.problems { pre { (problem) } }
+            }
+        }
+    }
+}
+
+/// The package page's card; `weburl` is Koji's web UI (for task links).
+pub fn card(report: &PackageInstallability, weburl: &str) -> Markup {
     let installable = report.binaries.iter().filter(|b| b.installable).count();
     html! {
         section.card.wide #installability {
@@ -93,6 +115,7 @@ pub fn card(report: &PackageInstallability) -> Markup {
                         } }
                         tbody { @for b in &report.binaries { (binary_row(b)) } }
                     }
+                    @if let Some(check) = &report.rebuild { (rebuild_verdict(check, weburl)) }
                     @if let Some(chart) = size_chart(report) { (chart) }
                 },
             }
