@@ -14,5 +14,7 @@ CREATE TABLE rebuild_installability (
     installable boolean,
     -- [{name, arch, evr, installable, problems}] of each binary of the build
     binaries jsonb NOT NULL DEFAULT '[]',
+    -- why there was nothing to check (Koji's answer), when installable is NULL
+    note text,
     PRIMARY KEY (build_id, repo_id)
 );

@@ -80,6 +80,8 @@ pub struct RebuildCheck {
     pub time: NaiveDateTime,
     /// Whether all of them install; `None`: the task had no binaries to check.
     pub installable: Option<bool>,
+    /// Why there was nothing to check.
+    pub note: Option<String>,
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::outbox::BinaryInstallability>))]
     pub binaries: sqlx::types::Json<Vec<crate::outbox::BinaryInstallability>>,
 }
@@ -166,7 +168,7 @@ pub async fn package_installability(
     let checked_repo_id = checked_repo(conn, c.id).await?;
     let rebuild = sqlx::query_as(
         "SELECT r.build_id, b.task_id, b.repo_id AS build_repo_id, r.repo_id, r.\"time\",
-                r.installable, r.binaries
+                r.installable, r.note, r.binaries
            FROM rebuild_installability r
            JOIN build b ON b.id = r.build_id
            JOIN package p ON p.id = b.package_id
@@ -330,7 +332,10 @@ impl RebuildCheck {
                  repo {} either.",
                 self.repo_id
             ),
-            None => format!("The {build} had no binaries to check (Koji may have removed them)."),
+            None => format!(
+                "The {build} had nothing to check: {}.",
+                self.note.as_deref().unwrap_or("no binaries")
+            ),
         }
     }
 }

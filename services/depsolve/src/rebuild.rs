@@ -49,6 +49,7 @@ impl Sack {
     /// Adds `binaries` to this sack's pool (module documentation) and installs each alone
     /// into an empty root: the problems of each, empty when it installs; `None` for a
     /// binary of an architecture this sack does not resolve for (another arch task's).
+    /// The binaries are removed again afterwards: one sack serves many rebuilds.
     pub fn rebuilt_installability(
         &mut self,
         binaries: &[RebuiltBinary],
@@ -64,7 +65,8 @@ impl Sack {
             })
             .collect();
         self.pool.create_whatprovides();
-        ids.into_iter()
+        let results = ids
+            .into_iter()
             .map(|id| {
                 if !self.pool.arch_installable(id) {
                     return None;
@@ -72,7 +74,10 @@ impl Sack {
                 let job = Job::InstallOneOf(self.pool.ids_to_whatprovides(&[id]));
                 Some(self.pool.solve(&[job], ignore_weak_deps).problems)
             })
-            .collect()
+            .collect();
+        self.pool.free_repo(repo);
+        self.pool.create_whatprovides();
+        results
     }
 }
 

@@ -116,6 +116,33 @@ fn binaries_rebuilt_against_the_new_soname_install_with_their_rebuilt_siblings()
 }
 
 #[test]
+fn one_sack_serves_many_rebuilds_each_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sack = sack(dir.path());
+    let data = [binary(
+        "app-data",
+        "x86_64",
+        &[],
+        &[dep("libfoo.so.2()(64bit)", 0, "")],
+    )];
+    assert_eq!(sack.rebuilt_installability(&data, true), [Some(vec![])]);
+    // the rebuilt app-data of the first check is gone: app's rebuild needs the repo's,
+    // which requires the old soname
+    let app = [binary(
+        "app",
+        "x86_64",
+        &[],
+        &[dep("libfoo.so.2()(64bit)", 0, ""), dep("app-data", 0, "")],
+    )];
+    let problems = sack.rebuilt_installability(&app, true);
+    let problems = problems[0].as_ref().unwrap();
+    assert!(
+        problems[0].contains("nothing provides libfoo.so.1()(64bit) needed by app-data-1-1.x86_64"),
+        "{problems:?}"
+    );
+}
+
+#[test]
 fn a_rebuild_still_requiring_the_old_soname_does_not_fix_it() {
     let dir = tempfile::tempdir().unwrap();
     let mut sack = sack(dir.path());

@@ -12,7 +12,7 @@
 
 use anyhow::Context as _;
 use koschei_core::outbox::{self, BinaryInstallability, InstallabilityChange, Installable};
-use koschei_depsolve::{HeaderDep, Nevra, RebuiltBinary, SolvFile};
+use koschei_depsolve::{HeaderDep, Nevra, RebuiltBinary, Sack};
 use koschei_koji::{KojiError, RpmDep, TaskBinary};
 use serde::Serialize;
 
@@ -36,6 +36,8 @@ pub struct RebuildOutcome {
     /// `None`: nothing to check (no binaries of this arch).
     pub installable: Option<bool>,
     pub binaries: Vec<BinaryInstallability>,
+    /// Why there was nothing to check.
+    pub note: Option<String>,
 }
 
 /// Checks the collection's candidate builds against its checked repo; returns how many
@@ -55,14 +57,15 @@ pub async fn check_collection(ctx: &Context, c: &CollectionInfo) -> anyhow::Resu
         RepoStatus::Ready(repo) => repo.solv.clone(),
         _ => return Ok(0), // the installability pass says why; the next repo will do
     };
-    let mut checked = 0;
+    let mut fetched = Vec::with_capacity(candidates.len());
     for candidate in candidates {
         let binaries = match ctx
             .koji_for(c)
             .task_binaries(candidate.task_id.into())
             .await
         {
-            Ok(binaries) => binaries,
+            Ok(binaries) => Ok(binaries),
+            // Koji's answer about this task: asking again would get the same
             Err(e @ (KojiError::Fault { .. } | KojiError::Unexpected { .. })) => {
                 tracing::warn!(
                     "{}: build {} (task {}): binaries not readable from Koji: {e}",
@@ -70,19 +73,38 @@ pub async fn check_collection(ctx: &Context, c: &CollectionInfo) -> anyhow::Resu
                     candidate.build_id,
                     candidate.task_id
                 );
-                Vec::new()
+                Err(format!("Koji: {e}"))
             }
             Err(e) => return Err(e).context("reading a scratch build's binaries"),
         };
-        let solv = solv.clone();
-        let ignore_weak = ctx.config.dependency.ignore_weak_deps;
-        let outcome = tokio::task::spawn_blocking(move || check(&solv, &binaries, ignore_weak))
-            .await
-            .context("rebuild check panicked")??;
-        store(ctx, c, repo_id, &candidate, &outcome).await?;
-        checked += 1;
+        fetched.push((candidate, binaries));
     }
-    Ok(checked)
+    let ignore_weak = ctx.config.dependency.ignore_weak_deps;
+    let checked = tokio::task::spawn_blocking(move || {
+        let mut sack = solv.load()?;
+        anyhow::Ok(
+            fetched
+                .into_iter()
+                .map(|(candidate, binaries)| {
+                    let outcome = match binaries {
+                        Ok(binaries) => check(&mut sack, &binaries, ignore_weak),
+                        Err(note) => RebuildOutcome {
+                            installable: None,
+                            binaries: Vec::new(),
+                            note: Some(note),
+                        },
+                    };
+                    (candidate, outcome)
+                })
+                .collect::<Vec<_>>(),
+        )
+    })
+    .await
+    .context("rebuild check panicked")??;
+    for (candidate, outcome) in &checked {
+        store(ctx, c, repo_id, candidate, outcome).await?;
+    }
+    Ok(checked.len())
 }
 
 async fn checked_repo(ctx: &Context, collection_id: i32) -> sqlx::Result<Option<i32>> {
@@ -122,14 +144,9 @@ async fn candidates(
     .await
 }
 
-/// Installs each of `binaries` of the repo's arch from the repo in `solv`.
-pub fn check(
-    solv: &SolvFile,
-    binaries: &[TaskBinary],
-    ignore_weak_deps: bool,
-) -> anyhow::Result<RebuildOutcome> {
+/// Installs each of `binaries` of the sack's arch from the sack's repo.
+pub fn check(sack: &mut Sack, binaries: &[TaskBinary], ignore_weak_deps: bool) -> RebuildOutcome {
     let rebuilt: Vec<RebuiltBinary> = binaries.iter().map(rebuilt_binary).collect();
-    let mut sack = solv.load()?;
     let results = sack.rebuilt_installability(&rebuilt, ignore_weak_deps);
     let checked: Vec<BinaryInstallability> = rebuilt
         .into_iter()
@@ -145,10 +162,17 @@ pub fn check(
             })
         })
         .collect();
-    Ok(RebuildOutcome {
+    let note = checked.is_empty().then(|| {
+        format!(
+            "no binary package of this architecture in the task's output ({} in all)",
+            binaries.len()
+        )
+    });
+    RebuildOutcome {
         installable: (!checked.is_empty()).then(|| checked.iter().all(|b| b.installable)),
         binaries: checked,
-    })
+        note,
+    }
 }
 
 fn rebuilt_binary(b: &TaskBinary) -> RebuiltBinary {
@@ -187,13 +211,14 @@ async fn store(
 ) -> anyhow::Result<()> {
     let mut tx = ctx.pool.begin().await?;
     let inserted = sqlx::query(
-        "INSERT INTO rebuild_installability (build_id, repo_id, installable, binaries)
-         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        "INSERT INTO rebuild_installability (build_id, repo_id, installable, binaries, note)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
     )
     .bind(candidate.build_id)
     .bind(repo_id)
     .bind(outcome.installable)
     .bind(sqlx::types::Json(&outcome.binaries))
+    .bind(&outcome.note)
     .execute(&mut *tx)
     .await?
     .rows_affected();

@@ -263,8 +263,10 @@ async fn record_scratch_build(env: &common::Env, package: i32, task: i64, repo_i
     build
 }
 
-#[sqlx::test(migrator = "MIGRATIONS")]
-async fn a_soname_bump_breaks_a_dependent_says_so_and_a_rebuild_would_fix_it(pool: PgPool) {
+/// Tracked package `app` (group ns/apps) linked against `libmylib.so.1`, installable in
+/// repo 1001, broken in repo 1002 where mylib provides `libmylib.so.2`; a scratch build of
+/// app on 1001 is recorded. Returns the environment and app's package id.
+async fn broken_app(pool: PgPool) -> (common::Env, i32) {
     let env = env(pool).await;
     env.package("foo", Some(1000)).await;
     env.iterate().await;
@@ -303,6 +305,12 @@ async fn a_soname_bump_breaks_a_dependent_says_so_and_a_rebuild_would_fix_it(poo
         .await;
     assert_eq!(env.regen_repo().await, 1002);
     env.iterate().await;
+    (env, app)
+}
+
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn a_soname_bump_breaks_a_dependent_says_so_and_a_rebuild_would_fix_it(pool: PgPool) {
+    let (env, app) = broken_app(pool).await;
     let messages = installability_messages(&env).await;
     assert_eq!(messages.len(), 1, "{messages:#?}");
     let broke = &messages[0];
@@ -386,5 +394,50 @@ async fn a_soname_bump_breaks_a_dependent_says_so_and_a_rebuild_would_fix_it(poo
     assert_eq!(
         (&messages[0]["old"], &messages[0]["new"]),
         (&json!("uninstallable"), &json!("installable"))
+    );
+}
+
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn a_rebuild_koji_cannot_show_is_checked_once_and_says_why(pool: PgPool) {
+    let (env, app) = broken_app(pool).await;
+    let task = scratch_build(&env, "app", 1002).await;
+    record_scratch_build(&env, app, task, 1002).await;
+    env.clear_outbox().await;
+    // Koji refuses the task's output listing (an expired or purged task answers so)
+    env.koji
+        .call(
+            "sim.failNext",
+            vec![koschei_koji::Value::str("listTaskOutput"), 5.into()],
+        )
+        .await
+        .unwrap();
+    env.iterate().await;
+    env.iterate().await;
+    let rows: Vec<(Option<bool>, Option<String>)> =
+        sqlx::query_as("SELECT installable, note FROM rebuild_installability")
+            .fetch_all(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 1, "checked once: {rows:?}");
+    assert_eq!(rows[0].0, None);
+    let note = rows[0].1.as_deref().unwrap();
+    assert!(
+        note.starts_with("Koji: listTaskOutput") && note.contains("refused"),
+        "{note}"
+    );
+    assert_eq!(
+        installability_messages(&env).await,
+        Vec::<serde_json::Value>::new()
+    );
+    let report = {
+        let mut conn = env.pool.acquire().await.unwrap();
+        koschei_core::installability::package_installability(&mut conn, "app", "f99")
+            .await
+            .unwrap()
+    };
+    let verdict = report.rebuild.unwrap().verdict();
+    assert!(
+        verdict.contains("had nothing to check: Koji: listTaskOutput"),
+        "{verdict}"
     );
 }

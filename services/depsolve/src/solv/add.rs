@@ -50,6 +50,14 @@ impl Pool {
         id
     }
 
+    /// Removes a repo and its solvables (their ids are reused: the repo must be the last
+    /// one added). Call [`Pool::create_whatprovides`] before solving again.
+    pub fn free_repo(&mut self, repo: RepoHandle) {
+        // SAFETY: valid repo of this pool; no handle to it or its solvables is used after
+        // this (the handle is consumed by the caller's contract).
+        unsafe { sys::repo_free(self.repo_ptr(repo), 1) };
+    }
+
     /// Sets a repo's priority: libsolv prefers the providers of higher-priority repos.
     pub fn set_priority(&mut self, repo: RepoHandle, priority: i32) {
         // SAFETY: valid repo pointer of this pool.
