@@ -13,7 +13,10 @@
 
 use std::sync::Arc;
 
+use rustc_hash::FxHashMap;
+
 use crate::error::DepsolveError;
+use crate::incremental::RepoDelta;
 use crate::package::PackageIndex;
 use crate::parallel::{run_parallel, ParallelOptions, ParallelStats};
 use crate::reach::{reach_of, write_reach_set, Walk};
@@ -34,6 +37,9 @@ pub struct Installability {
     /// and total installed size in bytes (rpm-md `size package=` / `installed=`); all 0
     /// when the package is not installable.
     pub sizes: InstallSizes,
+    /// The install set itself (empty when not installable): what the next repository's
+    /// incremental pass maps through φ ([`installability_incremental`]).
+    pub installs: Vec<PackageIndex>,
 }
 
 impl Installability {
@@ -78,11 +84,24 @@ impl Sack {
         let id = self.id_of(package);
         let job = Job::InstallOneOf(self.pool.ids_to_whatprovides(&[id]));
         let outcome = self.pool.solve(&[job], ignore_weak_deps);
-        let sizes = self.install_sizes(&outcome.installs);
+        self.installability_of(package, outcome.problems, &outcome.installs)
+    }
+
+    /// The outcome of installing `package`: `installs` are ids of this sack's pool.
+    fn installability_of(
+        &self,
+        package: PackageIndex,
+        problems: Vec<String>,
+        installs: &[Id],
+    ) -> Installability {
         Installability {
             package,
-            problems: outcome.problems,
-            sizes,
+            problems,
+            sizes: self.install_sizes(installs),
+            installs: installs
+                .iter()
+                .map(|&p| PackageIndex((p - self.start) as u32))
+                .collect(),
         }
     }
 
@@ -136,33 +155,44 @@ impl Sack {
             .iter()
             .map(|&p| reach.to_whole(self.start, p))
             .collect();
-        Some(Installability {
-            package,
-            problems: Vec::new(),
-            sizes: self.install_sizes(&installs),
-        })
+        Some(self.installability_of(package, Vec::new(), &installs))
     }
 
     fn install_sizes(&self, installs: &[Id]) -> InstallSizes {
+        let table = self.sizes.get_or_init(|| {
+            (0..self.len)
+                .map(|i| {
+                    let id = self.id_of(PackageIndex(i));
+                    (self.pool.download_size(id), self.pool.install_size(id))
+                })
+                .collect()
+        });
         let mut sizes = InstallSizes::default();
         for &p in installs {
+            let (download, installed) = usize::try_from(p - self.start)
+                .ok()
+                .and_then(|i| table.get(i).copied())
+                .unwrap_or_else(|| (self.pool.download_size(p), self.pool.install_size(p)));
             sizes.packages += 1;
-            sizes.download += self.pool.download_size(p);
-            sizes.installed += self.pool.install_size(p);
+            sizes.download += download;
+            sizes.installed += installed;
         }
         sizes
     }
 }
 
 /// Check every package of `packages` on all cores (one sack per thread from `solv`, a
-/// reach per [`BATCH`] of them); the results come back in the order of `packages`.
+/// reach per [`BATCH`] of them, fewer when there are not enough for every thread); the
+/// results come back in the order of `packages`.
 pub fn installability_pass(
     solv: &SolvFile,
     packages: &[PackageIndex],
     ignore_weak_deps: bool,
     options: &ParallelOptions,
 ) -> Result<(Vec<Installability>, ParallelStats), DepsolveError> {
-    let batches: Vec<&[PackageIndex]> = packages.chunks(BATCH).collect();
+    // a few packages (an incremental pass) are still spread over every thread
+    let batch = BATCH.min(packages.len().div_ceil(options.thread_count()).max(1));
+    let batches: Vec<&[PackageIndex]> = packages.chunks(batch).collect();
     let mut results: Vec<Option<Result<Vec<Installability>, DepsolveError>>> =
         (0..batches.len()).map(|_| None).collect();
     let options = ParallelOptions {
@@ -181,4 +211,84 @@ pub fn installability_pass(
         all.extend(batch.expect("every batch reports a result")?);
     }
     Ok((all, stats))
+}
+
+/// What [`installability_incremental`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IncrementalCounts {
+    /// Results carried over through φ.
+    pub reused: usize,
+    /// Packages solved again.
+    pub solved: usize,
+}
+
+/// The installability of `packages` of the repository `new`, knowing `previous` — the
+/// results of a pass over `old` (any order, install sets included). A package whose
+/// predecessor installed and whose install carries over ([`RepoDelta::reusable_install`],
+/// every member of its install set with a successor) gets the φ-image of its old result,
+/// with the sizes of the new packages; everything else (new packages, uninstallable ones,
+/// whose problems name versions, and those the delta touches) goes through
+/// [`installability_pass`]. Results come back in the order of `packages`.
+pub fn installability_incremental(
+    old: &SolvFile,
+    new: &SolvFile,
+    previous: &[Installability],
+    packages: &[PackageIndex],
+    options: &ParallelOptions,
+) -> Result<(Vec<Installability>, IncrementalCounts), DepsolveError> {
+    let delta = RepoDelta::analyze(old, new)?;
+    // each package's sizes looked up once, not once per install set holding it
+    let new_sizes: Vec<(u64, u64)> = (0..delta.new_len())
+        .map(|i| delta.new_sizes(PackageIndex(i as u32)))
+        .collect();
+    let mut carried: FxHashMap<u32, Installability> = FxHashMap::default();
+    for before in previous.iter().filter(|r| r.installable()) {
+        let Some(successor) = delta.reusable_install(before.package) else {
+            continue;
+        };
+        let installs: Option<Vec<PackageIndex>> = before
+            .installs
+            .iter()
+            .map(|&p| delta.successor(p))
+            .collect();
+        let Some(installs) = installs else { continue };
+        let mut sizes = InstallSizes::default();
+        for &p in &installs {
+            let (download, installed) = new_sizes[p.0 as usize];
+            sizes.packages += 1;
+            sizes.download += download;
+            sizes.installed += installed;
+        }
+        carried.insert(
+            successor.0,
+            Installability {
+                package: successor,
+                problems: Vec::new(),
+                sizes,
+                installs,
+            },
+        );
+    }
+    drop(delta);
+    let to_solve: Vec<PackageIndex> = packages
+        .iter()
+        .copied()
+        .filter(|p| !carried.contains_key(&p.0))
+        .collect();
+    let (solved, _) = installability_pass(new, &to_solve, new.ignore_weak_deps, options)?;
+    let counts = IncrementalCounts {
+        reused: packages.len() - to_solve.len(),
+        solved: to_solve.len(),
+    };
+    let mut solved = solved.into_iter();
+    let results = packages
+        .iter()
+        .map(|p| match carried.remove(&p.0) {
+            Some(r) => Ok(r),
+            None => solved
+                .next()
+                .ok_or_else(|| DepsolveError::InvalidInput("a solved result is missing".into())),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((results, counts))
 }

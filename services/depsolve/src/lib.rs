@@ -43,7 +43,10 @@ pub use distance::MAX_DISTANCE;
 pub use error::DepsolveError;
 pub use goal::{Install, Resolution, ResolveOptions};
 pub use incremental::{DeltaStats, InstallTrace, Plan, RepoDelta, SolveTrace, TaintReason};
-pub use installability::{installability_pass, InstallSizes, Installability};
+pub use installability::{
+    installability_incremental, installability_pass, IncrementalCounts, InstallSizes,
+    Installability,
+};
 pub use package::{Dependency, Nevra, PackageIndex, PackageTable};
 pub use parallel::{peak_rss_bytes, run_fed, run_parallel, ParallelOptions, ParallelStats};
 pub use reach::{remove_stale_reach_files, NARROW_BATCH};

@@ -191,6 +191,9 @@ pub struct Sack {
     pub(crate) scratch: Scratch,
     /// Where requests of the pass are solved when that is the same (`reach.rs`).
     pub(crate) reach: Option<Box<Reaches>>,
+    /// Download and installed size of each package, looked up on first use
+    /// (`installability.rs` sums them for every install set).
+    pub(crate) sizes: std::cell::OnceCell<Vec<(u64, u64)>>,
 }
 
 impl Sack {
@@ -231,6 +234,7 @@ impl Sack {
             len: (range.end - range.start) as u32,
             scratch,
             reach: None,
+            sizes: std::cell::OnceCell::new(),
         }
     }
 

@@ -5,7 +5,8 @@ mod common;
 
 use common::{write_repo, RepoPkg};
 use koschei_depsolve::{
-    installability_pass, InstallSizes, LoadOptions, ParallelOptions, Sack, SolvFile,
+    installability_incremental, installability_pass, InstallSizes, LoadOptions, ParallelOptions,
+    Sack, SolvFile,
 };
 
 fn repo(dir: &std::path::Path) -> koschei_depsolve::RepoDir {
@@ -140,5 +141,81 @@ fn a_pass_in_reaches_answers_as_plain_libsolv_in_the_whole_pool() {
         assert_eq!(results, expected, "ignore_weak_deps = {ignore_weak}");
         assert!(results.iter().any(|r| !r.installable()));
         assert!(results.iter().any(|r| r.sizes.packages > 2));
+    }
+}
+
+#[test]
+fn an_incremental_pass_carries_results_over_and_answers_as_a_full_pass() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |name, version, requires, sizes| RepoPkg {
+        name,
+        version,
+        requires,
+        sizes,
+        ..RepoPkg::default()
+    };
+    let lib = |version, sizes| RepoPkg {
+        provides: &["libfoo.so.1"],
+        ..p("libfoo", version, &[], sizes)
+    };
+    let old_repo = write_repo(
+        &tmp.path().join("old"),
+        &[
+            lib("1", (10, 100)),
+            p("app", "1", &["libfoo.so.1"], (20, 200)),
+            p("tool", "1", &["app"], (1, 1)),
+            p("data", "1", &[], (5, 5)),
+            p("broken", "1", &["missing"], (1, 1)),
+        ],
+    );
+    // libfoo and data are updated (other sizes), extra is new
+    let new_repo = write_repo(
+        &tmp.path().join("new"),
+        &[
+            lib("2", (11, 130)),
+            p("app", "1", &["libfoo.so.1"], (20, 200)),
+            p("tool", "1", &["app"], (1, 1)),
+            p("data", "2", &[], (6, 7)),
+            p("broken", "1", &["missing"], (1, 1)),
+            p("extra", "1", &["data"], (2, 2)),
+        ],
+    );
+    for ignore_weak_deps in [true, false] {
+        let options = LoadOptions {
+            ignore_weak_deps,
+            ..LoadOptions::default()
+        };
+        let cache = tmp.path().join(format!("cache-{ignore_weak_deps}"));
+        let old = SolvFile::ensure(&old_repo, &cache, &options).unwrap();
+        let new = SolvFile::ensure(&new_repo, &cache, &options).unwrap();
+        let one = ParallelOptions {
+            threads: 1,
+            ..ParallelOptions::default()
+        };
+        let old_packages = old.load().unwrap().binary_packages();
+        let (previous, _) =
+            installability_pass(&old, &old_packages, ignore_weak_deps, &one).unwrap();
+        let new_packages = new.load().unwrap().binary_packages();
+        let (full, _) = installability_pass(&new, &new_packages, ignore_weak_deps, &one).unwrap();
+        let (incremental, counts) =
+            installability_incremental(&old, &new, &previous, &new_packages, &one).unwrap();
+        assert_eq!(incremental, full, "ignore_weak_deps = {ignore_weak_deps}");
+        assert_eq!(counts.reused + counts.solved, new_packages.len());
+        assert!(counts.reused >= 2, "{counts:?}");
+        assert!(counts.solved >= 2, "{counts:?}: broken and extra at least");
+        // app carried over with libfoo 2's sizes
+        let sack = new.load().unwrap();
+        let app = incremental
+            .iter()
+            .find(|r| sack.package(r.package).name == "app")
+            .unwrap();
+        assert_eq!(
+            app.sizes,
+            InstallSizes {
+                packages: 2,
+                download: 31,
+                installed: 330
+            }
+        );
     }
 }

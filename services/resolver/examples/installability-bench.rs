@@ -1,7 +1,8 @@
 //! `installability-bench`: installs every binary package of a repository alone (the
 //! resolver's installability pass, `koschei_resolver::installability`), optionally of its
-//! successor too, and with `--database-url` stores both passes in a throw-away collection
-//! the way the service does; prints the figures as JSON.
+//! successor too — in full and incrementally from the first pass, compared — and with
+//! `--database-url` stores both passes in a throw-away collection the way the service
+//! does; prints the figures as JSON.
 //!
 //! `cargo run --release -p koschei-resolver --example installability-bench -- --repo DIR
 //! [--next DIR] [--database-url URL]` (`scripts/bench-installability` runs it beside
@@ -9,12 +10,16 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use koschei_core::db;
-use koschei_depsolve::{peak_rss_bytes, LoadOptions, PackageIndex, RepoDir, SolvFile};
+use koschei_depsolve::{
+    peak_rss_bytes, Installability, LoadOptions, PackageIndex, RepoDir, SolvFile,
+};
 use koschei_resolver::installability::{check_repo, store, BinaryOutcome};
+use koschei_resolver::previous_pass::PreviousPass;
 use serde_json::{json, Value};
 
 /// Installability of every binary of a repository (and its successor), timed.
@@ -50,6 +55,7 @@ struct Args {
 struct Pass {
     solv: SolvFile,
     outcomes: Vec<BinaryOutcome>,
+    results: Arc<Vec<Installability>>,
     load: Duration,
     solve: Duration,
 }
@@ -67,13 +73,47 @@ fn check(args: &Args, dir: &PathBuf) -> anyhow::Result<Pass> {
     let solv = SolvFile::ensure(&RepoDir::open(dir)?, &cache, &options)?;
     let load = started.elapsed();
     let started = Instant::now();
-    let outcomes = check_repo(&solv, args.ignore_weak_deps, args.threads)?;
+    let check = check_repo(&solv, args.ignore_weak_deps, args.threads, None)?;
     Ok(Pass {
         solv,
-        outcomes,
+        outcomes: check.outcomes,
+        results: Arc::new(check.results),
         load,
         solve: started.elapsed(),
     })
+}
+
+/// The next repo's pass carried over from the base pass, against the full one.
+fn incremental(args: &Args, base: &Pass, next: &Pass) -> anyhow::Result<Value> {
+    let previous = PreviousPass {
+        repo_id: 1,
+        solv: base.solv.clone(),
+        results: base.results.clone(),
+    };
+    let started = Instant::now();
+    let check = check_repo(
+        &next.solv,
+        args.ignore_weak_deps,
+        args.threads,
+        Some(&previous),
+    )?;
+    let elapsed = started.elapsed();
+    let mismatched: Vec<String> = check
+        .outcomes
+        .iter()
+        .zip(&next.outcomes)
+        .filter(|(a, b)| a != b)
+        .map(|(a, _)| format!("{}.{}", a.name, a.arch))
+        .collect();
+    Ok(json!({
+        "seconds": elapsed.as_secs_f64(),
+        "full_pass_seconds": next.solve.as_secs_f64(),
+        "speedup": next.solve.as_secs_f64() / elapsed.as_secs_f64().max(1e-9),
+        "reused": check.reused,
+        "solved": check.outcomes.len() - check.reused,
+        "mismatches": mismatched.len() + check.outcomes.len().abs_diff(next.outcomes.len()),
+        "mismatched": mismatched.iter().take(20).collect::<Vec<_>>(),
+    }))
 }
 
 fn summary(pass: &Pass) -> Value {
@@ -192,6 +232,7 @@ fn main() -> anyhow::Result<()> {
     });
     if let Some(next) = &next {
         report["next"] = summary(next);
+        report["incremental"] = incremental(&args, &base, next)?;
     }
     if args.verify_sample > 0 {
         report["verify"] = verify(&base, args.verify_sample, args.ignore_weak_deps)?;

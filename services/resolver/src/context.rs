@@ -13,6 +13,7 @@ use sqlx::PgPool;
 use crate::build_requires::BuildRequiresCache;
 use crate::delta_planner::DeltaCache;
 use crate::dependency_cache::DependencyCache;
+use crate::previous_pass::PassCache;
 use crate::repo_env::{RepoEnvironments, RepoRequest};
 
 /// Default lease of a claimed work chunk.
@@ -74,6 +75,8 @@ pub struct Context {
     pub brs: BuildRequiresCache,
     /// The delta planner of the latest incremental pass.
     pub deltas: DeltaCache,
+    /// The last installability pass of each collection, for the next one.
+    pub installability: PassCache,
     /// This instance's id in `resolver_work.claimed_by` (host, pid and a random part).
     pub instance: String,
     /// Lease of claimed work.
@@ -102,6 +105,7 @@ impl Context {
             repos: RepoEnvironments::new(&config)?,
             brs: BuildRequiresCache::default(),
             deltas: DeltaCache::default(),
+            installability: PassCache::default(),
             config: Arc::new(config),
             pool,
             koji,

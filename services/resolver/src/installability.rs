@@ -5,16 +5,23 @@
 //! when something a user would call a change happened ([`Change::of`]); the collection's
 //! counts go to `installability_pass`, one row per checked repo.
 //!
+//! A repo following the one this instance stored last is checked incrementally: results
+//! the delta cannot change are carried over through φ (`installability_incremental`,
+//! `previous_pass`); after a restart, or when another instance stored the previous repo,
+//! every binary is solved.
+//!
 //! Instances share the work through a session-level advisory lock per collection
 //! (`session_lock`) and `collection.installability_repo_id`, set in the transaction that
 //! stores the results.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use koschei_depsolve::{
-    installability_pass, InstallSizes, Nevra, PackageIndex, ParallelOptions, SolvFile,
+    installability_incremental, installability_pass, InstallSizes, Installability, Nevra,
+    PackageIndex, ParallelOptions, SolvFile,
 };
 use serde::Serialize;
 use sqlx::PgPool;
@@ -23,6 +30,7 @@ use koschei_core::outbox::{self, BinaryInstallability, InstallabilityChange, Ins
 use koschei_core::Config;
 
 use crate::context::{CollectionInfo, Context};
+use crate::previous_pass::PreviousPass;
 use crate::repo_env::RepoStatus;
 use crate::session_lock::with_session_lock;
 
@@ -54,6 +62,8 @@ pub struct BinaryOutcome {
 pub struct PassSummary {
     pub repo_id: i32,
     pub binaries: usize,
+    /// Results carried over from the previous pass without solving.
+    pub reused: usize,
     pub uninstallable: usize,
     /// History rows written.
     pub changes: usize,
@@ -120,22 +130,49 @@ async fn check_locked(ctx: &Context, c: &CollectionInfo) -> anyhow::Result<Optio
             return Ok(None);
         }
     };
+    let stored: Option<i32> =
+        sqlx::query_scalar("SELECT installability_repo_id FROM collection WHERE id = $1")
+            .bind(c.id)
+            .fetch_one(&ctx.pool)
+            .await?;
+    let previous = ctx.installability.get(c.id, stored);
     let started = Instant::now();
     let solv = repo.solv.clone();
     let ignore_weak_deps = ctx.config.dependency.ignore_weak_deps;
     let threads = ctx.config.dependency.resolver_threads;
-    let outcomes =
-        tokio::task::spawn_blocking(move || check_repo(&solv, ignore_weak_deps, threads))
-            .await
-            .context("installability check panicked")??;
+    let check = tokio::task::spawn_blocking(move || {
+        check_repo(&solv, ignore_weak_deps, threads, previous.as_ref())
+    })
+    .await
+    .context("installability check panicked")??;
     let solve_time = started.elapsed();
-    let summary = store(&ctx.pool, &ctx.config, c.id, repo_id, &outcomes, solve_time).await?;
+    let summary = store(
+        &ctx.pool,
+        &ctx.config,
+        c.id,
+        repo_id,
+        &check.outcomes,
+        solve_time,
+    )
+    .await?
+    .map(|s| PassSummary {
+        reused: check.reused,
+        ..s
+    });
+    let kept = summary.as_ref().map(|_| PreviousPass {
+        repo_id,
+        solv: repo.solv.clone(),
+        results: Arc::new(check.results),
+    });
+    ctx.installability.set(c.id, kept);
     if let Some(s) = &summary {
         tracing::info!(
-            "{}: installability of repo {repo_id}: {} binaries, {} uninstallable, {} changes \
-             (check {:.2} s, write {:.2} s)",
+            "{}: installability of repo {repo_id}: {} binaries ({} carried over from repo \
+             {}), {} uninstallable, {} changes (check {:.2} s, write {:.2} s)",
             c.name,
             s.binaries,
+            s.reused,
+            stored.map_or("-".into(), |r| r.to_string()),
             s.uninstallable,
             s.changes,
             s.solve_time.as_secs_f64(),
@@ -145,14 +182,25 @@ async fn check_locked(ctx: &Context, c: &CollectionInfo) -> anyhow::Result<Optio
     Ok(summary)
 }
 
+/// A checked repository: the outcome of each binary, the raw results (kept for the next
+/// repo), and how many were carried over from the previous pass.
+pub struct RepoCheck {
+    pub outcomes: Vec<BinaryOutcome>,
+    pub results: Vec<Installability>,
+    pub reused: usize,
+}
+
 /// Installs every binary package of the repository in `solv` alone, on `threads` threads
 /// (0 = one per core). Of several packages of one name and arch only the latest counts,
-/// the one installing the name gives.
+/// the one installing the name gives. With the previous pass of the collection, results
+/// the delta cannot change are carried over (`installability_incremental`); when that
+/// fails (its `.solv` file is gone), every binary is solved.
 pub fn check_repo(
     solv: &SolvFile,
     ignore_weak_deps: bool,
     threads: usize,
-) -> anyhow::Result<Vec<BinaryOutcome>> {
+    previous: Option<&PreviousPass>,
+) -> anyhow::Result<RepoCheck> {
     let sack = solv.load()?;
     let mut latest: HashMap<(String, String), (PackageIndex, Nevra)> = HashMap::new();
     for package in sack.binary_packages() {
@@ -172,9 +220,24 @@ pub fn check_repo(
         threads,
         ..ParallelOptions::default()
     };
-    let (results, _) = installability_pass(solv, &indices, ignore_weak_deps, &options)?;
-    Ok(results
-        .into_iter()
+    let incremental = previous
+        .filter(|p| p.solv.ignore_weak_deps == ignore_weak_deps)
+        .and_then(|p| {
+            installability_incremental(&p.solv, solv, &p.results, &indices, &options)
+                .inspect_err(|e| {
+                    tracing::warn!("incremental installability pass impossible ({e}): full pass")
+                })
+                .ok()
+        });
+    let (results, reused) = match incremental {
+        Some((results, counts)) => (results, counts.reused),
+        None => (
+            installability_pass(solv, &indices, ignore_weak_deps, &options)?.0,
+            0,
+        ),
+    };
+    let outcomes = results
+        .iter()
         .zip(packages)
         .map(|(r, (package, nevra))| {
             let evr = nevra.evr();
@@ -188,13 +251,18 @@ pub fn check_repo(
                 name: nevra.name,
                 arch: nevra.arch,
                 evr,
-                problems: r.problems,
+                problems: r.problems.clone(),
                 install_count: i32::try_from(packages).unwrap_or(i32::MAX),
                 download_size: i64::try_from(download).unwrap_or(i64::MAX),
                 install_size: i64::try_from(installed).unwrap_or(i64::MAX),
             }
         })
-        .collect())
+        .collect();
+    Ok(RepoCheck {
+        outcomes,
+        results,
+        reused,
+    })
 }
 
 async fn mark_checked(pool: &PgPool, collection_id: i32, repo_id: i32) -> sqlx::Result<()> {
@@ -416,6 +484,7 @@ pub async fn store(
     Ok(Some(PassSummary {
         repo_id,
         binaries: outcomes.len(),
+        reused: 0,
         uninstallable,
         changes,
         solve_time,

@@ -14,6 +14,7 @@ pub mod incremental;
 pub mod installability;
 pub mod package_deps;
 pub mod package_persist;
+pub mod previous_pass;
 pub mod rebuild_check;
 pub mod repo_env;
 pub mod repo_notify;

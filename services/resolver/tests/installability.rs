@@ -441,3 +441,69 @@ async fn a_rebuild_koji_cannot_show_is_checked_once_and_says_why(pool: PgPool) {
         "{verdict}"
     );
 }
+
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn a_next_repo_is_checked_incrementally_with_the_answers_of_a_full_pass(pool: PgPool) {
+    use koschei_resolver::previous_pass::PreviousPass;
+    use koschei_resolver::repo_env::RepoStatus;
+    let env = env(pool).await;
+    env.package("foo", Some(1000)).await;
+    env.import("mylib", "1", &[("mylib", &["libmylib.so.1"], &[])])
+        .await;
+    env.import("app", "1", &[("app", &[], &["libmylib.so.1"])])
+        .await;
+    env.import("tool", "1", &[("tool", &[], &["app"])]).await;
+    assert_eq!(env.regen_repo().await, 1001);
+    env.iterate().await;
+    // the instance keeps what it stored for the next repo
+    let kept = env.ctx.installability.get(env.collection_id, Some(1001));
+    assert_eq!(kept.map(|p| p.repo_id), Some(1001));
+    // mylib gets a new version with the same soname, a new package appears
+    env.import("mylib", "2", &[("mylib", &["libmylib.so.1"], &[])])
+        .await;
+    env.import("extra", "1", &[("extra", &[], &["tool"])]).await;
+    assert_eq!(env.regen_repo().await, 1002);
+
+    let collections = env.ctx.collections().await.unwrap();
+    let c = &collections[0];
+    let solv = |repo| {
+        let env = &env;
+        async move {
+            match env.ctx.repos.get(&env.koji, &c.repo(repo)).await.unwrap() {
+                RepoStatus::Ready(r) => r.solv.clone(),
+                _ => panic!("repo {repo} not ready"),
+            }
+        }
+    };
+    let (old, new) = (solv(1001).await, solv(1002).await);
+    let ignore_weak = env.ctx.config.dependency.ignore_weak_deps;
+    let base = installability::check_repo(&old, ignore_weak, 2, None).unwrap();
+    let previous = PreviousPass {
+        repo_id: 1001,
+        solv: old,
+        results: std::sync::Arc::new(base.results),
+    };
+    let full = installability::check_repo(&new, ignore_weak, 2, None).unwrap();
+    let incremental = installability::check_repo(&new, ignore_weak, 2, Some(&previous)).unwrap();
+    assert_eq!(incremental.outcomes, full.outcomes);
+    assert_eq!(full.reused, 0);
+    assert!(
+        incremental.reused > 10 && incremental.reused < full.outcomes.len(),
+        "{} of {} carried over",
+        incremental.reused,
+        full.outcomes.len()
+    );
+    // and the service does the same
+    env.iterate().await;
+    let app = row(&env.pool, "app").await;
+    let from_full = full.outcomes.iter().find(|o| o.name == "app").unwrap();
+    assert_eq!(
+        (app.1, app.3, app.4, app.5),
+        (
+            true,
+            from_full.install_count,
+            from_full.download_size,
+            from_full.install_size
+        )
+    );
+}

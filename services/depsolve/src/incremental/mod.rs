@@ -88,6 +88,7 @@ mod pair;
 mod plan;
 mod prefer;
 mod propagate;
+mod single;
 mod soft;
 mod stats;
 #[cfg(test)]
