@@ -470,16 +470,7 @@ async fn state_icons_follow_the_event_stream(pool: PgPool) {
 #[sqlx::test(migrator = "MIGRATIONS")]
 async fn installability_from_the_collection_page_to_the_package_page(pool: PgPool) {
     let w = world(&pool).await;
-    koschei_core::fixtures::installability(&pool, w.f25).await;
-    sqlx::query(
-        "INSERT INTO installability_change (collection_id, repo_id, name, arch, source_name,
-             evr, installable, problems, install_count, download_size, install_size)
-         VALUES ($1, 7, 'rnv', 'x86_64', 'rnv', '1.0-2', true, '{}', 13, 2600000, 9500000)",
-    )
-    .bind(w.f25)
-    .execute(&pool)
-    .await
-    .unwrap();
+    common::installability_with_chart(&pool, w.f25).await;
     let config = common::config();
     let weburl = config.koji_config.weburl.clone();
     let base = common::serve(&pool, config).await;

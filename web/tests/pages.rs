@@ -529,17 +529,7 @@ async fn package_page_shows_installability(pool: PgPool) {
             "No repo of this collection has been checked yet.",
         ],
     );
-    koschei_core::fixtures::installability(&pool, w.f25).await;
-    // a second recorded size of the binary named like the package: a chart
-    sqlx::query(
-        "INSERT INTO installability_change (collection_id, repo_id, name, arch, source_name,
-             evr, installable, problems, install_count, download_size, install_size)
-         VALUES ($1, 7, 'rnv', 'x86_64', 'rnv', '1.0-2', true, '{}', 13, 2600000, 9500000)",
-    )
-    .bind(w.f25)
-    .execute(&pool)
-    .await
-    .unwrap();
+    common::installability_with_chart(&pool, w.f25).await;
     // a fresh application: the first answer may still be in the page cache
     let mut c = Client::new(&pool);
     c.get("/package/rnv?collection=f25").await.expect(

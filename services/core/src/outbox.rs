@@ -139,14 +139,11 @@ pub async fn installability_changed(
     }
     let names: Vec<&str> = changes.iter().map(|c| c.name.as_str()).collect();
     type Row = (String, String, String, Vec<String>);
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT p.name, c.name, c.display_name,
-                ARRAY(SELECT CASE WHEN g.namespace IS NULL THEN g.name ELSE g.namespace || '/' || g.name END
-                      FROM package_group_relation r JOIN package_group g ON g.id = r.group_id
-                      WHERE r.base_id = p.base_id ORDER BY 1)
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT p.name, c.name, c.display_name, {PACKAGE_GROUPS}
          FROM package p JOIN collection c ON c.id = p.collection_id
-         WHERE p.collection_id = $1 AND p.name = ANY($2)",
-    )
+         WHERE p.collection_id = $1 AND p.name = ANY($2)"
+    ))
     .bind(collection_id)
     .bind(&names)
     .fetch_all(&mut *conn)
@@ -197,6 +194,12 @@ async fn insert_rows<T: Serialize + Sync>(
     Ok(bodies.len())
 }
 
+/// The full names (`namespace/name`) of package `p`'s groups, sorted, as an SQL array.
+const PACKAGE_GROUPS: &str = "ARRAY(SELECT CASE WHEN g.namespace IS NULL THEN g.name \
+     ELSE g.namespace || '/' || g.name END \
+     FROM package_group_relation r JOIN package_group g ON g.id = r.group_id \
+     WHERE r.base_id = p.base_id ORDER BY 1)";
+
 /// The advisory lock `(namespace, key)` under which a committing transaction
 /// numbers its outbox rows (`pg_advisory_xact_lock(4, 0)` in the schema).
 pub const SEQ_LOCK: (i32, i32) = (4, 0);
@@ -228,13 +231,10 @@ pub async fn packages_state_changed(
     }
     let ids: Vec<i32> = changed.iter().map(|c| c.0).collect();
     type Row = (i32, String, String, String, Vec<String>);
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT p.id, p.name, c.name, c.display_name,
-                ARRAY(SELECT CASE WHEN g.namespace IS NULL THEN g.name ELSE g.namespace || '/' || g.name END
-                      FROM package_group_relation r JOIN package_group g ON g.id = r.group_id
-                      WHERE r.base_id = p.base_id ORDER BY 1)
-         FROM package p JOIN collection c ON c.id = p.collection_id WHERE p.id = ANY($1)",
-    )
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT p.id, p.name, c.name, c.display_name, {PACKAGE_GROUPS}
+         FROM package p JOIN collection c ON c.id = p.collection_id WHERE p.id = ANY($1)"
+    ))
     .bind(&ids)
     .fetch_all(&mut *conn)
     .await?;

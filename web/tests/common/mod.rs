@@ -344,6 +344,21 @@ pub async fn world(pool: &PgPool) -> World {
 }
 
 /// Audit-log messages, oldest first.
+/// `koschei_core::fixtures::installability` for f25, with a second recorded size of the
+/// binary named like the package (so its page draws the install size chart).
+pub async fn installability_with_chart(pool: &PgPool, f25: i32) {
+    koschei_core::fixtures::installability(pool, f25).await;
+    sqlx::query(
+        "INSERT INTO installability_change (collection_id, repo_id, name, arch, source_name,
+             evr, installable, problems, install_count, download_size, install_size)
+         VALUES ($1, 7, 'rnv', 'x86_64', 'rnv', '1.0-2', true, '{}', 13, 2600000, 9500000)",
+    )
+    .bind(f25)
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
 pub async fn audit_log(pool: &PgPool) -> Vec<String> {
     sqlx::query_scalar("SELECT message FROM log_entry ORDER BY id")
         .fetch_all(pool)
