@@ -116,24 +116,29 @@ async fn checked_repo(ctx: &Context, collection_id: i32) -> sqlx::Result<Option<
 }
 
 /// The latest completed scratch build of each package with binaries uninstallable in
-/// `repo_id`, built on a repo no older than the breakage and not checked against
-/// `repo_id` yet.
+/// `repo_id`, built on a repo no older than the breakage, unless it was checked against
+/// `repo_id` already (older builds never are: the latest says what a rebuild does). The
+/// query starts from the few uninstallable source packages, not from the builds.
 async fn candidates(
     ctx: &Context,
     collection_id: i32,
     repo_id: i32,
 ) -> sqlx::Result<Vec<Candidate>> {
     sqlx::query_as(
-        "SELECT DISTINCT ON (p.id) b.id AS build_id, b.task_id, p.name AS package
-           FROM package p
-           JOIN build b ON b.package_id = p.id
-          WHERE p.collection_id = $1 AND b.state = $3 AND NOT b.real
-            AND b.repo_id >= (SELECT min(bi.since_repo_id) FROM binary_installability bi
-                               WHERE bi.collection_id = $1 AND bi.source_name = p.name
-                                 AND NOT bi.installable)
-            AND NOT EXISTS (SELECT 1 FROM rebuild_installability r
-                             WHERE r.build_id = b.id AND r.repo_id = $2)
-          ORDER BY p.id, b.id DESC
+        "WITH broken AS (
+             SELECT source_name, min(since_repo_id) AS since FROM binary_installability
+              WHERE collection_id = $1 AND NOT installable GROUP BY source_name
+         ), latest AS (
+             SELECT DISTINCT ON (p.id) b.id AS build_id, b.task_id, p.name AS package
+               FROM broken
+               JOIN package p ON p.collection_id = $1 AND p.name = broken.source_name
+               JOIN build b ON b.package_id = p.id
+              WHERE b.state = $3 AND NOT b.real AND b.repo_id >= broken.since
+              ORDER BY p.id, b.id DESC
+         )
+         SELECT * FROM latest l
+          WHERE NOT EXISTS (SELECT 1 FROM rebuild_installability r
+                             WHERE r.build_id = l.build_id AND r.repo_id = $2)
           LIMIT $4",
     )
     .bind(collection_id)

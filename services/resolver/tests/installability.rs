@@ -351,6 +351,9 @@ async fn a_soname_bump_breaks_a_dependent_says_so_and_a_rebuild_would_fix_it(poo
 
     // a rebuild on the broken repo links against libmylib.so.2 (koji-sim follows the
     // buildroot's soname, as a real rebuild does) and would install
+    // an older scratch build on the broken repo is never checked: the latest says it
+    let older = scratch_build(&env, "app", 1002).await;
+    record_scratch_build(&env, app, older, 1002).await;
     let task = scratch_build(&env, "app", 1002).await;
     let build = record_scratch_build(&env, app, task, 1002).await;
     env.clear_outbox().await;
@@ -379,9 +382,14 @@ async fn a_soname_bump_breaks_a_dependent_says_so_and_a_rebuild_would_fix_it(poo
     );
     assert_eq!(fixed["binaries"], rows[0].3);
 
-    // checked once per repo: the next iteration sends nothing new
+    // checked once per repo: the next iteration checks and sends nothing new
     env.iterate().await;
     assert_eq!(installability_messages(&env).await.len(), 1);
+    let checked: i64 = sqlx::query_scalar("SELECT count(*) FROM rebuild_installability")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!(checked, 1);
 
     // the library goes back to soname 1: app installs again, and says so
     env.import("mylib", "3", &[("mylib", &["libmylib.so.1"], &[])])
