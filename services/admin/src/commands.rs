@@ -330,11 +330,7 @@ async fn execute(
             let report =
                 inspect::package_report(conn, &name, &collection, &config.priorities, builds)
                     .await?;
-            if json {
-                serde_json::to_string_pretty(&report)?
-            } else {
-                report.render_text()
-            }
+            json_or_text(&report, json, inspect::PackageReport::render_text)?
         }
         Command::Installability {
             package: Some(package),
@@ -343,11 +339,11 @@ async fn execute(
         } => {
             let report =
                 installability::package_installability(conn, &package, &collection).await?;
-            if json {
-                serde_json::to_string_pretty(&report)?
-            } else {
-                report.render_text()
-            }
+            json_or_text(
+                &report,
+                json,
+                installability::PackageInstallability::render_text,
+            )?
         }
         Command::Installability {
             package: None,
@@ -355,13 +351,26 @@ async fn execute(
             json,
         } => {
             let report = installability::collection_installability(conn, &collection).await?;
-            if json {
-                serde_json::to_string_pretty(&report)?
-            } else {
-                report.render_text()
-            }
+            json_or_text(
+                &report,
+                json,
+                installability::CollectionInstallability::render_text,
+            )?
         }
     })
+}
+
+/// A report as pretty JSON (`--json`) or as its text.
+fn json_or_text<T: serde::Serialize>(
+    report: &T,
+    json: bool,
+    text: fn(&T) -> String,
+) -> serde_json::Result<String> {
+    if json {
+        serde_json::to_string_pretty(report)
+    } else {
+        Ok(text(report))
+    }
 }
 
 /// Runs the commands that need Koji.
