@@ -117,11 +117,17 @@ pub const RECENT_PASSES: i64 = 60;
 const BINARY_COLUMNS: &str = "name, arch, evr, source_name, installable, problems, \
      install_count, download_size, install_size, since_repo_id";
 
-async fn checked_repo(conn: &mut PgConnection, collection_id: i32) -> sqlx::Result<Option<i32>> {
+/// The collection's last checked repo (`collection.installability_repo_id`); `None` also
+/// for a collection deleted meanwhile.
+pub async fn checked_repo(
+    conn: &mut PgConnection,
+    collection_id: i32,
+) -> sqlx::Result<Option<i32>> {
     sqlx::query_scalar("SELECT installability_repo_id FROM collection WHERE id = $1")
         .bind(collection_id)
-        .fetch_one(conn)
+        .fetch_optional(conn)
         .await
+        .map(Option::flatten)
 }
 
 /// The binaries built from source package `package` in `collection`, with their

@@ -26,6 +26,7 @@ use koschei_depsolve::{
 use serde::Serialize;
 use sqlx::PgPool;
 
+use koschei_core::installability::checked_repo;
 use koschei_core::outbox::{self, BinaryInstallability, InstallabilityChange, Installable};
 use koschei_core::Config;
 
@@ -126,15 +127,11 @@ async fn check_locked(ctx: &Context, c: &CollectionInfo) -> anyhow::Result<Optio
                 "{}: repo {repo_id} cannot be loaded; installability not checked",
                 c.name
             );
-            mark_checked(&ctx.pool, c.id, repo_id).await?;
+            mark_checked(&mut *ctx.pool.acquire().await?, c.id, repo_id).await?;
             return Ok(None);
         }
     };
-    let stored: Option<i32> =
-        sqlx::query_scalar("SELECT installability_repo_id FROM collection WHERE id = $1")
-            .bind(c.id)
-            .fetch_one(&ctx.pool)
-            .await?;
+    let stored = checked_repo(&mut *ctx.pool.acquire().await?, c.id).await?;
     let previous = ctx.installability.get(c.id, stored);
     let started = Instant::now();
     let solv = repo.solv.clone();
@@ -265,11 +262,16 @@ pub fn check_repo(
     })
 }
 
-async fn mark_checked(pool: &PgPool, collection_id: i32, repo_id: i32) -> sqlx::Result<()> {
+/// Records `repo_id` as the collection's checked repo.
+async fn mark_checked(
+    conn: &mut sqlx::PgConnection,
+    collection_id: i32,
+    repo_id: i32,
+) -> sqlx::Result<()> {
     sqlx::query("UPDATE collection SET installability_repo_id = $2 WHERE id = $1")
         .bind(collection_id)
         .bind(repo_id)
-        .execute(pool)
+        .execute(conn)
         .await
         .map(drop)
 }
@@ -475,11 +477,7 @@ pub async fn store(
     .bind(write_time.as_secs_f32())
     .execute(&mut *tx)
     .await?;
-    sqlx::query("UPDATE collection SET installability_repo_id = $2 WHERE id = $1")
-        .bind(collection_id)
-        .bind(repo_id)
-        .execute(&mut *tx)
-        .await?;
+    mark_checked(&mut tx, collection_id, repo_id).await?;
     tx.commit().await?;
     Ok(Some(PassSummary {
         repo_id,

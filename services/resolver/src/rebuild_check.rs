@@ -11,10 +11,10 @@
 //! check"; only an unreachable Koji is retried on the next iteration.
 
 use anyhow::Context as _;
+use koschei_core::installability::checked_repo;
 use koschei_core::outbox::{self, BinaryInstallability, InstallabilityChange, Installable};
 use koschei_depsolve::{HeaderDep, Nevra, RebuiltBinary, Sack};
 use koschei_koji::{KojiError, RpmDep, TaskBinary};
-use serde::Serialize;
 
 use crate::context::{CollectionInfo, Context};
 use crate::repo_env::RepoStatus;
@@ -31,7 +31,7 @@ struct Candidate {
 }
 
 /// What a check found, as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RebuildOutcome {
     /// `None`: nothing to check (no binaries of this arch).
     pub installable: Option<bool>,
@@ -46,7 +46,7 @@ pub async fn check_collection(ctx: &Context, c: &CollectionInfo) -> anyhow::Resu
     if !ctx.config.dependency.check_installability {
         return Ok(0);
     }
-    let Some(repo_id) = checked_repo(ctx, c.id).await? else {
+    let Some(repo_id) = checked_repo(&mut *ctx.pool.acquire().await?, c.id).await? else {
         return Ok(0);
     };
     let candidates = candidates(ctx, c.id, repo_id).await?;
@@ -105,14 +105,6 @@ pub async fn check_collection(ctx: &Context, c: &CollectionInfo) -> anyhow::Resu
         store(ctx, c, repo_id, candidate, outcome).await?;
     }
     Ok(checked.len())
-}
-
-async fn checked_repo(ctx: &Context, collection_id: i32) -> sqlx::Result<Option<i32>> {
-    sqlx::query_scalar("SELECT installability_repo_id FROM collection WHERE id = $1")
-        .bind(collection_id)
-        .fetch_optional(&ctx.pool)
-        .await
-        .map(Option::flatten)
 }
 
 /// The latest completed scratch build of each package with binaries uninstallable in
