@@ -60,6 +60,21 @@ pub struct InstallSizes {
     pub installed: u64,
 }
 
+impl InstallSizes {
+    /// The totals of `installs`, with each package's (download, installed) bytes from
+    /// `sizes`, indexed by package.
+    fn of(installs: &[PackageIndex], sizes: &[(u64, u64)]) -> InstallSizes {
+        let mut totals = InstallSizes::default();
+        for p in installs {
+            let (download, installed) = sizes[p.0 as usize];
+            totals.packages += 1;
+            totals.download += download;
+            totals.installed += installed;
+        }
+        totals
+    }
+}
+
 impl Sack {
     /// The binary packages of the repository: every package of an architecture this sack
     /// resolves for, source packages excluded.
@@ -94,14 +109,15 @@ impl Sack {
         problems: Vec<String>,
         installs: &[Id],
     ) -> Installability {
+        let installs: Vec<PackageIndex> = installs
+            .iter()
+            .map(|&p| PackageIndex((p - self.start) as u32))
+            .collect();
         Installability {
             package,
             problems,
-            sizes: self.install_sizes(installs),
-            installs: installs
-                .iter()
-                .map(|&p| PackageIndex((p - self.start) as u32))
-                .collect(),
+            sizes: InstallSizes::of(&installs, self.package_sizes()),
+            installs,
         }
     }
 
@@ -158,26 +174,16 @@ impl Sack {
         Some(self.installability_of(package, Vec::new(), &installs))
     }
 
-    fn install_sizes(&self, installs: &[Id]) -> InstallSizes {
-        let table = self.sizes.get_or_init(|| {
+    /// Download and installed size of each package, looked up once per sack.
+    fn package_sizes(&self) -> &[(u64, u64)] {
+        self.sizes.get_or_init(|| {
             (0..self.len)
                 .map(|i| {
                     let id = self.id_of(PackageIndex(i));
                     (self.pool.download_size(id), self.pool.install_size(id))
                 })
                 .collect()
-        });
-        let mut sizes = InstallSizes::default();
-        for &p in installs {
-            let (download, installed) = usize::try_from(p - self.start)
-                .ok()
-                .and_then(|i| table.get(i).copied())
-                .unwrap_or_else(|| (self.pool.download_size(p), self.pool.install_size(p)));
-            sizes.packages += 1;
-            sizes.download += download;
-            sizes.installed += installed;
-        }
-        sizes
+        })
     }
 }
 
@@ -252,19 +258,12 @@ pub fn installability_incremental(
             .map(|&p| delta.successor(p))
             .collect();
         let Some(installs) = installs else { continue };
-        let mut sizes = InstallSizes::default();
-        for &p in &installs {
-            let (download, installed) = new_sizes[p.0 as usize];
-            sizes.packages += 1;
-            sizes.download += download;
-            sizes.installed += installed;
-        }
         carried.insert(
             successor.0,
             Installability {
                 package: successor,
                 problems: Vec::new(),
-                sizes,
+                sizes: InstallSizes::of(&installs, &new_sizes),
                 installs,
             },
         );
