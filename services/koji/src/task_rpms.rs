@@ -13,13 +13,12 @@ use crate::xmlrpc::{ConversionError, Struct, Value};
 use crate::xstruct;
 
 /// The headers asked for each binary.
-pub const BINARY_HEADERS: [&str; 18] = [
+pub const BINARY_HEADERS: [&str; 17] = [
     "name",
     "epoch",
     "version",
     "release",
     "arch",
-    "sourcerpm",
     "providename",
     "provideflags",
     "provideversion",

@@ -291,6 +291,9 @@ pub struct StoredOutcome {
     pub recorded_install_size: i64,
 }
 
+/// Stored rows by (name, arch).
+pub type StoredByBinary<'a> = HashMap<(&'a str, &'a str), &'a StoredOutcome>;
+
 /// How a binary's new outcome compares with its stored row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
@@ -370,12 +373,12 @@ pub async fn store(
     .bind(collection_id)
     .fetch_all(&mut *tx)
     .await?;
-    let changes = messages(&stored, outcomes);
-    outbox::installability_changed(&mut tx, config, collection_id, repo_id, &changes).await?;
-    let mut old: HashMap<(&str, &str), &StoredOutcome> = stored
+    let mut old: StoredByBinary = stored
         .iter()
         .map(|s| ((s.name.as_str(), s.arch.as_str()), s))
         .collect();
+    let changes = messages(&old, outcomes);
+    outbox::installability_changed(&mut tx, config, collection_id, repo_id, &changes).await?;
     let mut upserts = Vec::new();
     for new in outcomes {
         let previous = old.remove(&(new.name.as_str(), new.arch.as_str()));
@@ -495,16 +498,12 @@ pub async fn store(
 /// listing those binaries, with the source's state before (its stored binaries) and
 /// after (its binaries in this repo). The first pass of a collection (nothing stored)
 /// sends nothing: there is no change to report, only a starting point.
-pub fn messages(stored: &[StoredOutcome], outcomes: &[BinaryOutcome]) -> Vec<InstallabilityChange> {
-    if stored.is_empty() {
+pub fn messages(before: &StoredByBinary, outcomes: &[BinaryOutcome]) -> Vec<InstallabilityChange> {
+    if before.is_empty() {
         return Vec::new();
     }
-    let before: HashMap<(&str, &str), &StoredOutcome> = stored
-        .iter()
-        .map(|s| ((s.name.as_str(), s.arch.as_str()), s))
-        .collect();
     let mut old: BTreeMap<&str, Vec<bool>> = BTreeMap::new();
-    for s in stored {
+    for s in before.values() {
         old.entry(&s.source_name)
             .or_default()
             .push(s.problems.is_empty());

@@ -106,7 +106,7 @@ impl NewBinary {
     }
 
     /// Whether `d` is this binary's own `name = epoch:version-release` provide.
-    fn is_self_provide(&self, d: &Dep) -> bool {
+    pub fn is_self_provide(&self, d: &Dep) -> bool {
         let (epoch, version, release) = split_evr(&d.version);
         *d.name == *self.name
             && d.flags == SENSE_EQUAL

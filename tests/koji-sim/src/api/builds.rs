@@ -317,7 +317,7 @@ fn binary_headers(all: &mut Struct, b: &NewBinary) {
         version: evr.into(),
     };
     let provides: Vec<&Dep> = std::iter::once(&own)
-        .chain(b.deps.provides.iter().filter(|d| **d != own))
+        .chain(b.deps.provides.iter().filter(|d| !b.is_self_provide(d)))
         .collect();
     let requires: Vec<&Dep> = b.deps.requires.iter().collect();
     let conflicts: Vec<&Dep> = b.deps.conflicts.iter().collect();
