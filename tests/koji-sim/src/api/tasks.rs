@@ -8,7 +8,7 @@ use koschei_koji::model::{RepoState, TaskState};
 use koschei_koji::xmlrpc::{is_truthy, Fault, FaultKind, Struct, Value};
 
 use super::caller::Caller;
-use super::values::{generic, Res};
+use super::values::{generic, QueryOpts, Res};
 use crate::args::Args;
 use crate::sim::Sim;
 use crate::task::Task;
@@ -179,11 +179,7 @@ pub(super) fn list_tasks(sim: &Arc<Sim>, args: &Args) -> Res {
         None | Some(Value::Nil) => &empty,
         Some(_) => return Err(Fault::parameter("opts must be a struct")),
     };
-    let query = match args.get(1, "queryOpts") {
-        Some(Value::Struct(m)) => m,
-        None | Some(Value::Nil) => &empty,
-        Some(_) => return Err(Fault::parameter("queryOpts must be a struct")),
-    };
+    let query = QueryOpts::from_arg(args.get(1, "queryOpts"))?;
     let ints = |key: &str| -> Option<Vec<i64>> {
         opts.get(key).map(|v| match v {
             Value::Array(a) => a.iter().filter_map(Value::as_i64).collect(),
@@ -218,26 +214,15 @@ pub(super) fn list_tasks(sim: &Arc<Sim>, args: &Args) -> Res {
         .filter(|t| after.is_none_or(|a| t.create_ts > a))
         .filter(|t| before.is_none_or(|b| t.create_ts < b))
         .collect();
-    if query.get("countOnly").is_some_and(is_truthy) {
+    if query.count_only {
         return Ok(Value::Int(tasks.len() as i64));
     }
-    if query.get("order").and_then(Value::as_str) == Some("-id") {
+    if query.order() == Some(("id", true)) {
         tasks.reverse();
     }
-    let offset = query
-        .get("offset")
-        .and_then(Value::as_i64)
-        .unwrap_or(0)
-        .max(0) as usize;
-    let limit = query
-        .get("limit")
-        .and_then(Value::as_i64)
-        .map(|l| l.max(0) as usize);
     Ok(Value::Array(
-        tasks
-            .into_iter()
-            .skip(offset)
-            .take(limit.unwrap_or(usize::MAX))
+        query
+            .page(tasks)
             .map(|t| {
                 let mut info = t.info(decode);
                 if let Value::Struct(m) = &mut info {

@@ -1,7 +1,7 @@
 //! Helpers the hub calls share: their result type, generic faults, Python's renderings
-//! of argument values (for Koji's messages) and arch-list arguments.
+//! of argument values (for Koji's messages), arch-list arguments and `queryOpts`.
 
-use koschei_koji::xmlrpc::{Fault, Value};
+use koschei_koji::xmlrpc::{is_truthy, Fault, Value};
 
 pub(super) type Res = Result<Value, Fault>;
 
@@ -40,5 +40,53 @@ pub(super) fn arch_filter(v: Option<&Value>) -> Option<Vec<String>> {
                 .collect(),
         ),
         _ => None,
+    }
+}
+
+/// Koji's `queryOpts` of a listing call: `countOnly`, `order` (a field, `-` first for
+/// descending), `offset` and `limit`.
+#[derive(Debug, Default)]
+pub(super) struct QueryOpts {
+    /// Answer the number of matches instead of them.
+    pub count_only: bool,
+    order: Option<String>,
+    offset: usize,
+    limit: Option<usize>,
+}
+
+impl QueryOpts {
+    /// Reads a `queryOpts` argument (absent or nil: none).
+    pub fn from_arg(v: Option<&Value>) -> Result<QueryOpts, Fault> {
+        let m = match v {
+            None | Some(Value::Nil) => return Ok(QueryOpts::default()),
+            Some(Value::Struct(m)) => m,
+            Some(_) => return Err(Fault::parameter("queryOpts must be a struct")),
+        };
+        let count = |key: &str| {
+            m.get(key)
+                .and_then(Value::as_i64)
+                .map(|n| usize::try_from(n).unwrap_or(0))
+        };
+        Ok(QueryOpts {
+            count_only: m.get("countOnly").is_some_and(is_truthy),
+            order: m.get("order").and_then(Value::as_str).map(str::to_owned),
+            offset: count("offset").unwrap_or(0),
+            limit: count("limit"),
+        })
+    }
+
+    /// The field to order by and whether descending.
+    pub fn order(&self) -> Option<(&str, bool)> {
+        self.order
+            .as_deref()
+            .map(|o| o.strip_prefix('-').map_or((o, false), |f| (f, true)))
+    }
+
+    /// The page of `items` that `offset` and `limit` select.
+    pub fn page<T>(&self, items: impl IntoIterator<Item = T>) -> impl Iterator<Item = T> {
+        items
+            .into_iter()
+            .skip(self.offset)
+            .take(self.limit.unwrap_or(usize::MAX))
     }
 }
