@@ -373,6 +373,17 @@ impl Sim {
         .await??;
         {
             let mut st = self.lock();
+            if st.repo(repo_id).is_none_or(|r| r.state != RepoState::Init) {
+                // its tag was deleted meanwhile (kojira deleted the repo)
+                remove_dir(
+                    &self
+                        .files_dir
+                        .join("repos")
+                        .join(&tag_name)
+                        .join(repo_id.to_string()),
+                );
+                anyhow::bail!("repo {repo_id} of tag {tag_name} was deleted");
+            }
             for r in st
                 .repos
                 .iter_mut()
@@ -387,6 +398,17 @@ impl Sim {
         info!(repo_id, tag = tag_name, elapsed = ?started.elapsed(), "repo written");
         self.publish(Message::repo_done(&tag_name, tag_id, repo_id));
         Ok(repo_id)
+    }
+
+    /// What kojira does with the repos of a deleted tag: they become DELETED and their
+    /// files are removed.
+    pub fn delete_repos_of(&self, st: &mut State, tag_id: i64) {
+        for r in st.repos.iter_mut().filter(|r| r.tag_id == tag_id) {
+            r.state = RepoState::Deleted;
+        }
+        if let Some(tag) = st.tag(tag_id) {
+            remove_dir(&self.files_dir.join("repos").join(&tag.name));
+        }
     }
 
     /// Plans and writes a new repo of `tag_id`; returns its id once READY.
@@ -531,12 +553,7 @@ fn seed_state(
         Some("x86_64".to_owned()),
         vec![dest],
     );
-    st.targets.push(crate::state::Target {
-        id: 1,
-        name: collection.to_owned(),
-        build_tag,
-        dest_tag: dest,
-    });
+    st.add_target(collection, build_tag, dest);
     st.set_groups(build_tag, seed.groups.clone());
     for i in 1..=4 {
         st.hosts.push(Host {

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use koschei_koji::model::{BuildState, RepoState};
+use koschei_koji::xmlrpc::Struct;
 
 use crate::comps::Group;
 use crate::new_binary::NewBinary;
@@ -50,6 +51,20 @@ pub struct Tag {
     pub groups: Vec<(i64, Arc<Vec<Group>>)>,
     /// External repos: `(external repo id, priority, merge mode)`.
     pub external_repos: Vec<(i64, i64, String)>,
+    /// Koji's `extra` settings (a side tag's owner, …).
+    pub extra: Struct,
+    /// Deleted: its configuration is revoked, only its id and name remain (Koji keeps
+    /// the row of a deleted tag for the data that still refers to it, such as repos).
+    pub deleted: bool,
+}
+
+impl Tag {
+    /// Whether Koji's sidetag plugin made it (`extra.sidetag` set).
+    pub fn is_side_tag(&self) -> bool {
+        self.extra
+            .get("sidetag")
+            .is_some_and(koschei_koji::xmlrpc::is_truthy)
+    }
 }
 
 /// A build target.
@@ -245,8 +260,10 @@ pub struct State {
     pub users: Vec<User>,
     /// Tags (id = index + 1).
     pub tags: Vec<Tag>,
-    /// Targets (id = index + 1).
+    /// Targets (ids never reused).
     pub targets: Vec<Target>,
+    /// Last target id.
+    pub last_target_id: i64,
     /// Package names (id = index + 1).
     pub packages: Vec<String>,
     /// Package ids by name.
@@ -346,9 +363,14 @@ impl State {
             .map_or("unknown", |u| u.name.as_str())
     }
 
+    /// The id the next [`State::add_tag`] gives.
+    pub fn next_tag_id(&self) -> i64 {
+        self.tags.len() as i64 + 1
+    }
+
     /// Creates a tag.
     pub fn add_tag(&mut self, name: &str, arches: Option<String>, parents: Vec<i64>) -> i64 {
-        let id = self.tags.len() as i64 + 1;
+        let id = self.next_tag_id();
         self.tags.push(Tag {
             id,
             name: name.to_owned(),
@@ -357,18 +379,73 @@ impl State {
             locked: false,
             groups: Vec::new(),
             external_repos: Vec::new(),
+            extra: Struct::new(),
+            deleted: false,
         });
         id
     }
 
-    /// Tag by id.
+    /// Tag by id, also a deleted one (whose name repos still show).
     pub fn tag(&self, id: i64) -> Option<&Tag> {
         usize::try_from(id - 1).ok().and_then(|i| self.tags.get(i))
     }
 
-    /// Tag by name.
+    /// Mutable tag by id.
+    pub fn tag_mut(&mut self, id: i64) -> Option<&mut Tag> {
+        usize::try_from(id - 1)
+            .ok()
+            .and_then(|i| self.tags.get_mut(i))
+    }
+
+    /// Existing (not deleted) tag by id.
+    pub fn live_tag(&self, id: i64) -> Option<&Tag> {
+        self.tag(id).filter(|t| !t.deleted)
+    }
+
+    /// Existing (not deleted) tag by name.
     pub fn tag_by_name(&self, name: &str) -> Option<&Tag> {
-        self.tags.iter().find(|t| t.name == name)
+        self.tags.iter().find(|t| t.name == name && !t.deleted)
+    }
+
+    /// Deletes a tag as Koji's `_delete_tag` does: its configuration, inheritance (both
+    /// ways), targets using it, taggings, package list, external repos and groups are
+    /// revoked at a new event (no tagging messages); its repos stay (kojira's part).
+    pub fn delete_tag(&mut self, tag_id: i64) {
+        let event = self.new_event();
+        self.targets
+            .retain(|t| t.build_tag != tag_id && t.dest_tag != tag_id);
+        for tag in &mut self.tags {
+            tag.parents.retain(|p| *p != tag_id);
+        }
+        let builds: Vec<i64> = self
+            .tagged(tag_id, event, false, false, None)
+            .into_iter()
+            .map(|(_, b)| b)
+            .collect();
+        for build in builds {
+            self.untag_build(tag_id, build, event);
+        }
+        self.package_lists.remove(&tag_id);
+        if let Some(tag) = self.tag_mut(tag_id) {
+            tag.deleted = true;
+            tag.parents.clear();
+            tag.extra.clear();
+            tag.external_repos.clear();
+            tag.groups.push((event, Arc::new(Vec::new())));
+        }
+    }
+
+    /// Adds a build target; returns its id.
+    pub fn add_target(&mut self, name: &str, build_tag: i64, dest_tag: i64) -> i64 {
+        self.last_target_id += 1;
+        let id = self.last_target_id;
+        self.targets.push(Target {
+            id,
+            name: name.to_owned(),
+            build_tag,
+            dest_tag,
+        });
+        id
     }
 
     /// The tag and its ancestors in inheritance order (depth first, no repeats).

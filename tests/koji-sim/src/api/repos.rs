@@ -7,7 +7,7 @@ use koschei_koji::xmlrpc::{Fault, Value};
 use koschei_koji::xstruct;
 
 use super::caller::Caller;
-use super::tags::tag_arg;
+use super::tags::{tag_arg, tag_id_arg};
 use super::values::{generic, Res};
 use crate::args::Args;
 use crate::sim::Sim;
@@ -30,16 +30,18 @@ fn repo_info(st: &State, r: &Repo) -> Value {
     })
 }
 
+/// `getRepo(tag, state=READY, event=None)`: the tag's newest repo in that state (created
+/// by `event`), or nil; also for a deleted tag, as Koji looks its id up.
 pub(super) fn get_repo(sim: &Arc<Sim>, args: &Args) -> Res {
     let st = sim.lock();
-    let tag = tag_arg(&st, args, 0, "tag")?;
+    let tag_id = tag_id_arg(&st, args, 0, "tag")?;
     let state = match args.int(1, "state")? {
         Some(s) => RepoState::try_from(s).map_err(Fault::parameter)?,
         None => RepoState::Ready,
     };
     let event = args.int(2, "event")?;
     let repo = st.repos.iter().rev().find(|r| {
-        r.tag_id == tag.id && r.state == state && event.is_none_or(|e| r.create_event <= e)
+        r.tag_id == tag_id && r.state == state && event.is_none_or(|e| r.create_event <= e)
     });
     Ok(repo.map_or(Value::Nil, |r| repo_info(&st, r)))
 }

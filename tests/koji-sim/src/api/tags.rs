@@ -16,7 +16,7 @@ use crate::state::{State, Tag};
 /// Looks a tag up by id, name or `{id|name}` struct.
 pub fn find_tag<'a>(st: &'a State, info: &Value) -> Option<&'a Tag> {
     match info {
-        Value::Int(id) => st.tag(*id),
+        Value::Int(id) => st.live_tag(*id),
         Value::String(name) => st.tag_by_name(name),
         Value::Struct(m) => m
             .get("id")
@@ -36,6 +36,21 @@ pub(super) fn tag_arg<'a>(
     find_tag(st, info).ok_or_else(|| generic(format!("No such tagInfo: {}", py_repr(info))))
 }
 
+/// The id of a tag argument as Koji's `get_tag_id` finds it: a deleted tag still has
+/// its id (a live tag of the name wins); an unknown one is a fault.
+pub(super) fn tag_id_arg(st: &State, args: &Args, index: usize, name: &str) -> Result<i64, Fault> {
+    let info = args.req(index, name)?;
+    let deleted = || match info {
+        Value::Int(id) => st.tag(*id),
+        Value::String(name) => st.tags.iter().find(|t| &t.name == name),
+        _ => None,
+    };
+    find_tag(st, info)
+        .or_else(deleted)
+        .map(|t| t.id)
+        .ok_or_else(|| generic(format!("No such tagInfo: {}", py_repr(info))))
+}
+
 fn tag_info(t: &Tag) -> Value {
     Value::Struct(xstruct! {
         "id" => t.id,
@@ -46,7 +61,7 @@ fn tag_info(t: &Tag) -> Value {
         "perm_id" => Value::Nil,
         "maven_support" => false,
         "maven_include_all" => false,
-        "extra" => Value::Struct(Struct::new()),
+        "extra" => Value::Struct(t.extra.clone()),
     })
 }
 
@@ -163,8 +178,17 @@ pub(super) fn create_tag(sim: &Arc<Sim>, args: &Args) -> Res {
         None => Vec::new(),
     };
     let arches = args.str(2, "arches")?.map(|a| a.replace(',', " "));
+    let extra = match args.get(7, "extra") {
+        Some(Value::Struct(m)) => m.clone(),
+        Some(_) => return Err(Fault::parameter("extra must be a struct")),
+        None => Struct::new(),
+    };
     st.new_event();
-    Ok(Value::Int(st.add_tag(&name, arches, parent)))
+    let id = st.add_tag(&name, arches, parent);
+    if let Some(tag) = st.tag_mut(id) {
+        tag.extra = extra;
+    }
+    Ok(Value::Int(id))
 }
 
 pub(super) fn create_build_target(sim: &Arc<Sim>, args: &Args) -> Res {
@@ -180,13 +204,7 @@ pub(super) fn create_build_target(sim: &Arc<Sim>, args: &Args) -> Res {
             "A build target with the name '{name}' already exists"
         )));
     }
-    let id = st.targets.len() as i64 + 1;
-    st.targets.push(crate::state::Target {
-        id,
-        name,
-        build_tag,
-        dest_tag,
-    });
+    st.add_target(&name, build_tag, dest_tag);
     Ok(Value::Nil)
 }
 
