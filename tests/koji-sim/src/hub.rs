@@ -283,7 +283,7 @@ async fn dispatch(
     if scripting::is_scripting(method) {
         scripting::call(sim, caller, method, &args).await
     } else {
-        api::call(sim, caller, method, &args)
+        api::call(sim, caller, method, &args).await
     }
 }
 

@@ -6,12 +6,12 @@ use koschei_koji::xmlrpc::Value;
 
 use super::caller::Caller;
 use super::values::{generic, Res};
-use super::{builds, external_repos, groups, hosts, repos, session, tags, tasks};
+use super::{builds, external_repos, groups, hosts, repos, session, side_tags, tags, tasks};
 use crate::args::Args;
 use crate::sim::Sim;
 
-/// Dispatches one (non-multicall, non-async) hub method.
-pub fn call(sim: &Arc<Sim>, caller: Caller, method: &str, args: &Args) -> Res {
+/// Dispatches one (non-multicall) hub method.
+pub async fn call(sim: &Arc<Sim>, caller: Caller, method: &str, args: &Args) -> Res {
     match method {
         "getKojiVersion" => Ok(Value::str("1.35.0")),
         "getAPIVersion" => Ok(Value::Int(1)),
@@ -53,6 +53,9 @@ pub fn call(sim: &Arc<Sim>, caller: Caller, method: &str, args: &Args) -> Res {
         "addExternalRepoToTag" => external_repos::add_external_repo_to_tag(sim, args),
         "removeExternalRepoFromTag" => external_repos::remove_external_repo_from_tag(sim, args),
         "newRepo" => repos::new_repo(sim, caller, args),
+        "createSideTag" => side_tags::create_side_tag(sim, caller, args).await,
+        "removeSideTag" => side_tags::remove_side_tag(sim, caller, args),
+        "listSideTags" => side_tags::list_side_tags(sim, args),
         _ => Err(generic(format!("Invalid method: {method}"))),
     }
 }

@@ -11,6 +11,7 @@ mod groups;
 mod hosts;
 mod repos;
 mod session;
+mod side_tags;
 mod tags;
 mod tasks;
 mod values;

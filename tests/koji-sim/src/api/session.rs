@@ -1,8 +1,8 @@
-//! Sessions: `sslLogin` and `getLoggedInUser`.
+//! Sessions: `sslLogin`, `getLoggedInUser` and the login that some calls demand.
 
 use std::sync::Arc;
 
-use koschei_koji::xmlrpc::Value;
+use koschei_koji::xmlrpc::{Fault, FaultKind, Value};
 use koschei_koji::xstruct;
 
 use super::caller::Caller;
@@ -29,6 +29,17 @@ pub(super) fn logged_in_user(sim: &Arc<Sim>, caller: Caller) -> Value {
         let st = sim.lock();
         Value::Struct(
             xstruct! {"id" => id, "name" => st.user_name(id), "status" => 0, "usertype" => 0},
+        )
+    })
+}
+
+/// The logged-in user; without a login an `ActionNotAllowed` fault, as Koji's
+/// `assertLogin` raises.
+pub(super) fn assert_login(caller: Caller) -> Result<i64, Fault> {
+    caller.user_id.ok_or_else(|| {
+        Fault::koji(
+            FaultKind::ActionNotAllowed,
+            "you must be logged in for this operation",
         )
     })
 }
