@@ -1,7 +1,7 @@
 //! Proof of fidelity: the real `koji` Python client (from PyPI) drives koji-sim through
 //! `tests/python/koji_sim_client.py` (and the tag, group and external-repo calls through
-//! `koji_sim_secondary.py`), and the published messages validate against the
-//! real koji-fedoramessaging schemas.
+//! `koji_sim_secondary.py`, side tags through `koji_sim_sidetags.py`), and the published
+//! messages validate against the real koji-fedoramessaging schemas.
 
 mod common;
 
@@ -20,6 +20,13 @@ fn real_koji_client_drives_koji_sim() {
 #[test]
 fn real_koji_client_manages_tags_groups_and_external_repos() {
     run_script("koji_sim_secondary.py", 20);
+}
+
+/// Side tags (Koji's sidetag plugin): create, list, change a library in one, build
+/// against its repo, remove; checked with the real client.
+#[test]
+fn real_koji_client_uses_side_tags() {
+    run_script("koji_sim_sidetags.py", 40);
 }
 
 /// Runs `tests/python/<script>` with the real koji client against a fresh koji-sim and

@@ -518,23 +518,121 @@ async fn failure_rates_are_seeded_and_infra_failures_are_raw_faults() {
 #[tokio::test]
 async fn authenticated_session_is_accepted() {
     let sim = SimProcess::start(&[]);
-    let dir = tempfile::tempdir().unwrap();
-    let cert = dir.path().join("client.pem");
-    std::fs::copy(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../services/koji/tests/data/client.pem"),
-        &cert,
-    )
-    .unwrap();
-    let koji = KojiClient::logged_in(koschei_koji::KojiConfig {
-        cert: Some(cert),
-        login: koschei_koji::LoginMethod::Certificate,
-        ..koschei_koji::KojiConfig::new(&sim.hub, &sim.topurl)
-    })
-    .await
-    .unwrap();
+    let koji = sim.logged_in_client().await;
     let user = koji.call("getLoggedInUser", vec![]).await.unwrap();
     assert_eq!(user.get("name"), Some(&Value::str("koschei")));
     let anonymous = sim.client().call("getLoggedInUser", vec![]).await.unwrap();
     assert!(anonymous.is_nil());
+}
+
+/// Side tags (Koji's sidetag plugin) with a logged-in client: created on the build tag
+/// with a first repo whose repodata is served and built in, listed by base tag and user,
+/// changed by a build of their own, removed together with their repos.
+#[tokio::test]
+async fn side_tags_are_created_listed_built_in_and_removed() {
+    let sim = SimProcess::start(&["--build-time", "0.1"]);
+    let anonymous = sim.client();
+    let refused = anonymous
+        .call("createSideTag", vec![Value::str("f99-build")])
+        .await
+        .unwrap_err();
+    assert_eq!(refused.fault_kind(), Some(FaultKind::ActionNotAllowed));
+    let koji = sim.logged_in_client().await;
+
+    let side = koji
+        .call_kw(
+            "createSideTag",
+            vec![],
+            xstruct! {"basetag" => "f99-build", "suffix" => "mass"},
+        )
+        .await
+        .unwrap();
+    let id = side.get("id").and_then(Value::as_i64).unwrap();
+    let name = side.get("name").and_then(Value::as_str).unwrap().to_owned();
+    assert_eq!(name, format!("f99-build-side-{id}-mass"));
+    let tag = koji
+        .get_tag(name.as_str())
+        .await
+        .unwrap()
+        .expect("side tag");
+    assert_eq!(tag.id, id);
+    let target = koji.get_build_target(name.as_str()).await.unwrap().unwrap();
+    assert_eq!((target.build_tag, target.dest_tag), (Some(id), Some(id)));
+
+    let listed = koji
+        .call_kw(
+            "listSideTags",
+            vec![],
+            xstruct! {"basetag" => "f99-build", "user" => "koschei"},
+        )
+        .await
+        .unwrap();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].get("id").and_then(Value::as_i64), Some(id));
+    assert_eq!(listed[0].get("user_name"), Some(&Value::str("koschei")));
+    let other_base = koji
+        .call("listSideTags", vec![Value::str("f99")])
+        .await
+        .unwrap();
+    assert!(other_base.as_array().unwrap().is_empty());
+
+    // Its first repo is there at once, served, and builds resolve in it.
+    let first = koji
+        .get_repo(name.as_str(), RepoState::Ready)
+        .await
+        .unwrap()
+        .expect("first side tag repo");
+    let repomd = reqwest::get(format!(
+        "{}/repos/{name}/{}/x86_64/repodata/repomd.xml",
+        sim.topurl, first.id
+    ))
+    .await
+    .unwrap();
+    assert!(repomd.status().is_success());
+    let (_, built) = scratch_build(&koji, "foo-app", Some(first.id)).await;
+    assert_eq!(built.state, TaskState::Closed);
+
+    // libfoo without libfoo-devel in the side tag: foo-app no longer resolves there.
+    koji.call(
+        "sim.importBuild",
+        vec![Value::Struct(xstruct! {
+            "name" => "libfoo", "version" => "3.0", "release" => "1", "tag" => name.as_str(),
+        })],
+    )
+    .await
+    .unwrap();
+    let changed = koji
+        .call("sim.regenRepo", vec![Value::str(&name)])
+        .await
+        .unwrap()
+        .as_i64()
+        .unwrap();
+    let (_, failed) = scratch_build(&koji, "foo-app", Some(changed)).await;
+    assert_eq!(failed.state, TaskState::Failed);
+    let (_, base) = scratch_build(&koji, "foo-app", None).await;
+    assert_eq!(base.state, TaskState::Closed);
+
+    let not_side = koji
+        .call("removeSideTag", vec![Value::str("f99")])
+        .await
+        .unwrap_err();
+    assert_eq!(not_side.fault().unwrap().message, "Not a sidetag: f99");
+    let removed = koji
+        .call("removeSideTag", vec![Value::Int(id)])
+        .await
+        .unwrap();
+    assert!(removed.is_nil());
+    assert!(koji.get_tag(name.as_str()).await.unwrap().is_none());
+    assert!(koji
+        .get_build_target(name.as_str())
+        .await
+        .unwrap()
+        .is_none());
+    for repo in [first.id, changed] {
+        let info = koji.repo_info(repo).await.unwrap().unwrap();
+        assert_eq!(info.state, RepoState::Deleted);
+    }
+    let left = koji.call("listSideTags", vec![]).await.unwrap();
+    assert!(left.as_array().unwrap().is_empty());
 }

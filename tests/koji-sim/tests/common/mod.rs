@@ -87,6 +87,24 @@ impl SimProcess {
         }
     }
 
+    /// A client logged in with a client certificate (koji-sim takes it on trust: user
+    /// `koschei`); the certificate lies in the state directory.
+    pub async fn logged_in_client(&self) -> KojiClient {
+        let cert = self.state_dir.path().join("client.pem");
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../services/koji/tests/data/client.pem"),
+            &cert,
+        )
+        .expect("test client certificate");
+        KojiClient::logged_in(KojiConfig {
+            cert: Some(cert),
+            login: koschei_koji::LoginMethod::Certificate,
+            ..KojiConfig::new(&self.hub, &self.topurl)
+        })
+        .await
+        .expect("certificate login")
+    }
+
     /// An anonymous client with short retries.
     pub fn client(&self) -> KojiClient {
         KojiClient::anonymous(KojiConfig {
