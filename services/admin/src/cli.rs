@@ -253,6 +253,48 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Impact checks: what a side tag would change for a collection's packages.
+    #[command(subcommand)]
+    ImpactCheck(ImpactCheckCommand),
+}
+
+/// `koschei-admin impact-check …`.
+#[derive(Debug, Subcommand)]
+pub enum ImpactCheckCommand {
+    /// Queue a check of a Koji side tag against a collection; prints its id.
+    Create {
+        #[arg(long, short)]
+        collection: String,
+        /// The side tag (its build repo is compared with the collection's).
+        #[arg(long)]
+        side_tag: String,
+        /// Build the packages with a changed dependency at most this far from their
+        /// BuildRequires (1 = direct).
+        #[arg(long, default_value_t = 1)]
+        depth: i32,
+        /// Build at most this many packages.
+        #[arg(long, default_value_t = 20)]
+        max_builds: i32,
+        /// Only resolve: build nothing.
+        #[arg(long)]
+        no_builds: bool,
+    },
+    /// A check: state, affected packages with verdicts, problems and dependency changes,
+    /// history.
+    Show {
+        id: i32,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The newest checks.
+    List {
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Arguments of `migrate-from-koschei`.

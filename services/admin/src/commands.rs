@@ -12,11 +12,13 @@ use koschei_core::error::DataError;
 use koschei_core::koji_sessions::KojiSessions;
 use koschei_core::model::LogEnvironment;
 use koschei_core::packages::{self, PackageAttr};
-use koschei_core::{cleanup, consistency, db, groups, inspect, installability, notices, Config};
+use koschei_core::{
+    cleanup, consistency, db, groups, impact, inspect, installability, notices, Config,
+};
 use koschei_scheduler::decision::Scheduler;
 use sqlx::PgConnection;
 
-use crate::cli::{Cli, Command, GroupContent};
+use crate::cli::{Cli, Command, GroupContent, ImpactCheckCommand};
 use crate::collection_commands::{self, CommitThenFail, NewRelease};
 use crate::{group_sync_commands, migrate};
 
@@ -356,6 +358,44 @@ async fn execute(
                 json,
                 installability::CollectionInstallability::render_text,
             )?
+        }
+        Command::ImpactCheck(command) => impact_check(conn, actor, command).await?,
+    })
+}
+
+/// Runs an `impact-check` command.
+async fn impact_check(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    command: ImpactCheckCommand,
+) -> Result<String> {
+    Ok(match command {
+        ImpactCheckCommand::Create {
+            collection,
+            side_tag,
+            depth,
+            max_builds,
+            no_builds,
+        } => {
+            let new = impact::NewImpactCheck {
+                depth,
+                max_builds,
+                builds: !no_builds,
+                ..impact::NewImpactCheck::new(&collection, &side_tag)
+            };
+            let id = impact::create(conn, actor, &new).await?;
+            format!("{id}")
+        }
+        ImpactCheckCommand::Show { id, json } => {
+            let report = impact::report(conn, id).await?;
+            json_or_text(&report, json, impact::ImpactReport::render_text)?
+        }
+        ImpactCheckCommand::List { limit, json } => {
+            let checks = impact::list(conn, limit).await?;
+            let text = |checks: &Vec<impact::ImpactCheck>| {
+                checks.iter().map(|c| c.render_line() + "\n").collect()
+            };
+            json_or_text(&checks, json, text)?
         }
     })
 }

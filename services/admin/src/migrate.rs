@@ -188,6 +188,10 @@ const OWN_TABLES: &[&str] = &[
     "installability_change",
     "installability_pass",
     "rebuild_installability",
+    "impact_check",
+    "impact_check_package",
+    "impact_check_event",
+    "impact_build",
 ];
 
 /// Session settings that make `COPY`'s text format read back identically.

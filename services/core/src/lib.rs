@@ -17,6 +17,7 @@ pub mod evr;
 pub mod fixtures;
 pub mod group_sync;
 pub mod groups;
+pub mod impact;
 pub mod inspect;
 pub mod installability;
 pub mod koji_sessions;

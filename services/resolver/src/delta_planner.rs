@@ -215,6 +215,11 @@ impl DeltaPlanner {
         Ok(rx.await?)
     }
 
+    /// Whether the previous repo holds a package of this NEVRA.
+    pub(crate) fn in_previous(&self, nevra: &Nevra) -> bool {
+        self.old_index.contains_key(nevra)
+    }
+
     /// The installs of a resolution in the new repo as dependency records.
     pub(crate) fn dependencies(&self, r: &Resolution) -> Vec<Dependency> {
         r.installs

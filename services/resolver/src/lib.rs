@@ -10,6 +10,7 @@ pub mod context;
 pub mod delta_planner;
 pub mod dependency_cache;
 pub mod dependency_keys;
+pub mod impact_check;
 pub mod incremental;
 pub mod installability;
 pub mod package_deps;

@@ -275,6 +275,58 @@ struct LoadedChunk {
 /// `(id, name, version, release, last_build_id, resolved)` of a chunk's package.
 type ChunkRow = (i32, String, String, String, Option<i32>, Option<bool>);
 
+/// The ids of a collection's eligible packages.
+pub(crate) async fn eligible_package_ids(
+    ctx: &Context,
+    c: &CollectionInfo,
+) -> sqlx::Result<Vec<i32>> {
+    sqlx::query_scalar(&format!(
+        "SELECT p.id FROM package p WHERE p.collection_id = $1 AND {ELIGIBLE} ORDER BY p.id"
+    ))
+    .bind(c.id)
+    .fetch_all(&ctx.pool)
+    .await
+}
+
+/// Those of `ids` that are eligible, with their BuildRequires, and the ids left out
+/// (no longer eligible, or without known BuildRequires).
+pub(crate) async fn chunk_packages(
+    ctx: &Context,
+    c: &CollectionInfo,
+    ids: &[i32],
+) -> anyhow::Result<(Vec<ChunkPackage>, Vec<i32>)> {
+    let rows: Vec<ChunkRow> = sqlx::query_as(&format!(
+        "SELECT p.id, p.name, b.version, b.release, p.last_build_id, p.resolved
+             FROM package p JOIN build b ON b.id = p.last_complete_build_id
+             WHERE p.id = ANY($1) AND {ELIGIBLE} ORDER BY p.id"
+    ))
+    .bind(ids)
+    .fetch_all(&ctx.pool)
+    .await?;
+    let srpms: Vec<_> = rows.iter().map(|r| srpm(&r.1, &r.2, &r.3)).collect();
+    let brs = ctx.brs.get(ctx.koji_for(c), c.koji_id(), &srpms).await?;
+    let packages: Vec<ChunkPackage> = rows
+        .into_iter()
+        .zip(brs)
+        .filter_map(|(r, brs)| {
+            Some(ChunkPackage {
+                package_id: r.0,
+                last_build_id: r.4,
+                resolved: r.5,
+                srpm: format!("{}-{}", r.2, r.3),
+                buildrequires: brs?,
+            })
+        })
+        .collect();
+    let kept: std::collections::HashSet<i32> = packages.iter().map(|p| p.package_id).collect();
+    let left_out = ids
+        .iter()
+        .copied()
+        .filter(|id| !kept.contains(id))
+        .collect();
+    Ok((packages, left_out))
+}
+
 /// Loads a claimed chunk; `None` when nothing is left to do with it (the row is gone).
 async fn load_chunk(ctx: &Context, item: WorkItem) -> anyhow::Result<Option<LoadedChunk>> {
     let mut steps = StepTimes::start();
@@ -306,38 +358,9 @@ async fn load_chunk(ctx: &Context, item: WorkItem) -> anyhow::Result<Option<Load
             c.build_tag
         ),
     };
-    let rows: Vec<ChunkRow> = sqlx::query_as(&format!(
-        "SELECT p.id, p.name, b.version, b.release, p.last_build_id, p.resolved
-             FROM package p JOIN build b ON b.id = p.last_complete_build_id
-             WHERE p.id = ANY($1) AND {ELIGIBLE} ORDER BY p.id"
-    ))
-    .bind(&item.package_ids)
-    .fetch_all(&ctx.pool)
-    .await?;
-    steps.mark("packages");
-    let srpms: Vec<_> = rows.iter().map(|r| srpm(&r.1, &r.2, &r.3)).collect();
-    let brs = ctx.brs.get(ctx.koji_for(&c), c.koji_id(), &srpms).await?;
-    steps.mark("BuildRequires");
-    let packages: Vec<ChunkPackage> = rows
-        .into_iter()
-        .zip(brs)
-        .filter_map(|(r, brs)| {
-            Some(ChunkPackage {
-                package_id: r.0,
-                last_build_id: r.4,
-                resolved: r.5,
-                srpm: format!("{}-{}", r.2, r.3),
-                buildrequires: brs?,
-            })
-        })
-        .collect();
+    let (packages, left_out) = chunk_packages(ctx, &c, &item.package_ids).await?;
+    steps.mark("packages and BuildRequires");
     // packages that became ineligible or have no BuildRequires are not resolved here
-    let left_out: Vec<i32> = item
-        .package_ids
-        .iter()
-        .copied()
-        .filter(|id| !packages.iter().any(|p| p.package_id == *id))
-        .collect();
     if !left_out.is_empty() {
         let mut conn = ctx.pool.acquire().await?;
         package_deps::mark_unknown(&mut conn, item.repo_id, &left_out).await?;

@@ -1,12 +1,12 @@
 //! One iteration of the resolver service: for every collection, plan (new repo, new
-//! packages), process the shared work queue, resolve pending builds, then check the
-//! installability of a new repo's binaries and whether finished rebuilds would fix those
-//! that do not install.
+//! packages), process the shared work queue, carry out queued impact checks, resolve
+//! pending builds, then check the installability of a new repo's binaries and whether
+//! finished rebuilds would fix those that do not install.
 
 use crate::build_resolver::resolve_builds;
 use crate::context::Context;
 use crate::repo_resolver::{plan_collection, process_work};
-use crate::{installability, rebuild_check};
+use crate::{impact_check, installability, rebuild_check};
 
 /// Runs the repo resolver and the build resolver once over all collections. A failing
 /// collection does not stop the others; the first error is returned at the end so that
@@ -22,6 +22,10 @@ pub async fn iteration(ctx: &Context) -> anyhow::Result<()> {
     }
     if let Err(e) = process_work(ctx, None).await {
         tracing::error!("repo resolution failed: {e:#}");
+        first_error.get_or_insert(e);
+    }
+    if let Err(e) = impact_check::run_queued(ctx).await {
+        tracing::error!("impact checks failed: {e:#}");
         first_error.get_or_insert(e);
     }
     for c in &collections {

@@ -49,6 +49,12 @@ pub const SOURCES: &[(&str, &[Entry])] = &[
     ("grown-user", &[("uses-cap", "", ""), ("capA", "", "")]),
     ("grown-forced", &[("uses-cap", "", "")]),
     ("gone-user", &[("libgone", "", "")]),
+    // impact checks (tests/impact_check.rs): libwidget-devel and widget-tool come from
+    // builds the tests import
+    ("widget-a", &[("libwidget-devel", "", "")]),
+    ("widget-b", &[("libwidget-devel", "", "")]),
+    ("widget-tool-user", &[("widget-tool", "", "")]),
+    ("gadget-user", &[("gadget", "", "")]),
 ];
 
 /// The problems of half-broken in the fixture repo: the missing BuildRequire, then the
@@ -283,8 +289,20 @@ impl Env {
         }
     }
 
-    /// Imports and tags a build with binaries `(name, [provides], [requires])`.
+    /// Imports and tags into f99 a build with binaries `(name, [provides], [requires])`.
     pub async fn import(&self, name: &str, version: &str, binaries: &[(&str, &[&str], &[&str])]) {
+        self.import_into("f99", name, version, binaries).await
+    }
+
+    /// Imports a build with binaries `(name, [provides], [requires])` and tags it into
+    /// `tag`.
+    pub async fn import_into(
+        &self,
+        tag: &str,
+        name: &str,
+        version: &str,
+        binaries: &[(&str, &[&str], &[&str])],
+    ) {
         let bins: Vec<Value> = binaries
             .iter()
             .map(|(n, prov, req)| {
@@ -306,12 +324,29 @@ impl Env {
         spec.insert("name".into(), Value::str(name));
         spec.insert("version".into(), Value::str(version));
         spec.insert("release".into(), Value::str("1"));
-        spec.insert("tag".into(), Value::str("f99"));
+        spec.insert("tag".into(), Value::str(tag));
         spec.insert("binaries".into(), Value::Array(bins));
         self.koji
             .call("sim.importBuild", vec![Value::Struct(spec)])
             .await
             .unwrap();
+    }
+
+    /// A client logged in to koji-sim (with a client certificate it takes on trust).
+    pub async fn logged_in_koji(&self) -> KojiClient {
+        let cert = self.dir.path().join("client.pem");
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../koji/tests/data/client.pem"),
+            &cert,
+        )
+        .expect("test client certificate");
+        KojiClient::logged_in(KojiConfig {
+            cert: Some(cert),
+            login: koschei_koji::LoginMethod::Certificate,
+            ..KojiConfig::new(&self.sim.hub_url, &self.sim.topurl)
+        })
+        .await
+        .expect("certificate login")
     }
 
     /// Replaces the build group of f99-build (a new event; repos made later see it).

@@ -1,0 +1,503 @@
+//! Impact checks: "what would this change break?" for a Koji side tag layered over a
+//! collection (`impact_check`, `impact_check_package`, `impact_check_event`). They are
+//! created here (admin CLI) and carried out by the resolver, which records the tracked
+//! packages whose resolution differs between the collection's repo and the side tag's.
+//! Nothing here touches a package's public state.
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+
+use crate::audit::Actor;
+use crate::collections::find_collection;
+use crate::error::{DataError, DataResult};
+
+/// Waiting for the resolver (also while the side tag has no repo yet).
+pub const QUEUED: &str = "queued";
+/// A resolver is comparing the repos.
+pub const RESOLVING: &str = "resolving";
+/// The affected packages are being built (the scheduler submits, results come in).
+pub const BUILDING: &str = "building";
+/// Done: the affected packages are recorded.
+pub const COMPLETE: &str = "complete";
+/// Failed; `note` says why.
+pub const ERROR: &str = "error";
+
+/// One impact check.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImpactCheck {
+    pub id: i32,
+    pub collection: String,
+    /// The Koji side tag whose build repo is the change.
+    pub side_tag: String,
+    /// Packages with a changed dependency at most this far are built (1 = direct).
+    pub depth: i32,
+    /// At most this many packages are built.
+    pub max_builds: i32,
+    /// Whether affected packages are built at all.
+    pub builds: bool,
+    /// `queued`, `resolving`, `building`, `complete` or `error`.
+    pub state: String,
+    /// Why it failed, or what a queued check waits for.
+    pub note: Option<String>,
+    pub requested_by: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "date-time-local"))]
+    pub created: NaiveDateTime,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = "date-time-local"))]
+    pub started: Option<NaiveDateTime>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = "date-time-local"))]
+    pub finished: Option<NaiveDateTime>,
+    /// The collection's repo compared (the base).
+    pub base_repo_id: Option<i32>,
+    /// The side tag's repo compared (base + change).
+    pub change_repo_id: Option<i32>,
+}
+
+/// One dependency that differs between base and change (`prev`/`curr`: `[E:]V-R.arch`,
+/// `None` when absent on that side).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImpactChange {
+    pub name: String,
+    pub prev: Option<String>,
+    pub curr: Option<String>,
+    /// Distance from the package's BuildRequires with the change (`None`: removed or far).
+    pub distance: Option<i16>,
+}
+
+/// What a change does to one package's resolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum ResolutionVerdict {
+    /// Resolvable against the base, not with the change.
+    UnresolvableWithChange,
+    /// Unresolvable against the base, resolvable with the change.
+    ResolvableWithChange,
+    /// Unresolvable either way, with other problems.
+    StillUnresolvable,
+    /// Resolvable either way, with other dependencies.
+    DependenciesChanged,
+}
+
+impl ResolutionVerdict {
+    /// The verdict of a package resolved against both sides.
+    pub fn of(base_resolved: bool, change_resolved: bool) -> Self {
+        match (base_resolved, change_resolved) {
+            (true, false) => Self::UnresolvableWithChange,
+            (false, true) => Self::ResolvableWithChange,
+            (false, false) => Self::StillUnresolvable,
+            (true, true) => Self::DependenciesChanged,
+        }
+    }
+
+    /// The name stored in `impact_check_package.verdict`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UnresolvableWithChange => "unresolvable-with-change",
+            Self::ResolvableWithChange => "resolvable-with-change",
+            Self::StillUnresolvable => "still-unresolvable",
+            Self::DependenciesChanged => "dependencies-changed",
+        }
+    }
+}
+
+/// A tracked package whose resolution differs between base and change.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImpactedPackage {
+    #[serde(skip)]
+    pub package_id: i32,
+    pub package: String,
+    pub verdict: String,
+    /// Smallest distance of a changed dependency (`None`: none, or far).
+    pub distance: Option<i16>,
+    pub base_resolved: bool,
+    pub change_resolved: bool,
+    pub base_problems: Vec<String>,
+    pub change_problems: Vec<String>,
+    #[sqlx(json)]
+    pub changes: Vec<ImpactChange>,
+    /// Chosen for builds (within the depth and the cap).
+    pub build_planned: bool,
+    /// `regression`, `fixed`, `still-failing`, `passes` or `infrastructure-failure`,
+    /// once its builds finished.
+    pub build_verdict: Option<String>,
+    /// Its builds, every attempt, oldest first.
+    #[sqlx(skip)]
+    pub builds: Vec<ImpactBuild>,
+}
+
+/// One scratch build of an impact check.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImpactBuild {
+    #[serde(skip)]
+    pub package_id: i32,
+    /// `change` (the side tag's repo) or `base` (the collection's repo).
+    pub side: String,
+    pub attempt: i32,
+    pub task_id: i64,
+    /// `running`, `ok`, `failed` or `infra-failure`.
+    pub state: String,
+    /// Set when the baseline is an existing build of the package on the same repo.
+    pub build_id: Option<i32>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "date-time-local"))]
+    pub started: NaiveDateTime,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = "date-time-local"))]
+    pub finished: Option<NaiveDateTime>,
+    /// Why an infrastructure failure is one.
+    pub note: Option<String>,
+}
+
+/// One state a check went through.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImpactEvent {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = "date-time-local"))]
+    pub time: NaiveDateTime,
+    pub state: String,
+    pub note: Option<String>,
+}
+
+/// Counts of a check's affected packages by verdict.
+#[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImpactCounts {
+    pub affected: usize,
+    pub unresolvable_with_change: usize,
+    pub resolvable_with_change: usize,
+    pub still_unresolvable: usize,
+    pub dependencies_changed: usize,
+    /// Build verdicts.
+    pub regressions: usize,
+    pub fixed: usize,
+    pub still_failing: usize,
+    pub passes: usize,
+    pub infrastructure_failures: usize,
+    /// Planned builds without a verdict yet.
+    pub builds_pending: usize,
+}
+
+/// A check with its affected packages (newly unresolvable first) and its history.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImpactReport {
+    pub check: ImpactCheck,
+    pub counts: ImpactCounts,
+    pub packages: Vec<ImpactedPackage>,
+    pub events: Vec<ImpactEvent>,
+}
+
+/// Whether `tag` can be a Koji tag name (what Koji accepts in a tag name).
+pub fn is_valid_tag_name(tag: &str) -> bool {
+    !tag.is_empty()
+        && tag.len() <= 255
+        && tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'))
+}
+
+/// What to check.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewImpactCheck {
+    /// Collection name.
+    pub collection: String,
+    pub side_tag: String,
+    /// Depth of reverse build dependencies to build (1 = direct; default 1).
+    #[serde(default = "default_depth")]
+    pub depth: i32,
+    /// At most this many packages are built (default 20).
+    #[serde(default = "default_max_builds")]
+    pub max_builds: i32,
+    /// Build the affected packages (default true).
+    #[serde(default = "default_builds")]
+    pub builds: bool,
+}
+
+fn default_depth() -> i32 {
+    1
+}
+
+fn default_max_builds() -> i32 {
+    20
+}
+
+fn default_builds() -> bool {
+    true
+}
+
+impl NewImpactCheck {
+    /// A check with the default options.
+    pub fn new(collection: &str, side_tag: &str) -> Self {
+        NewImpactCheck {
+            collection: collection.into(),
+            side_tag: side_tag.into(),
+            depth: default_depth(),
+            max_builds: default_max_builds(),
+            builds: default_builds(),
+        }
+    }
+}
+
+/// Deepest `depth` accepted.
+pub const MAX_DEPTH: i32 = 20;
+/// Largest `max_builds` accepted.
+pub const MAX_BUILDS: i32 = 10_000;
+
+/// Queues a check; returns its id.
+pub async fn create(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    new: &NewImpactCheck,
+) -> DataResult<i32> {
+    let side_tag = new.side_tag.as_str();
+    if !is_valid_tag_name(side_tag) {
+        return Err(DataError::Invalid(format!(
+            "Invalid side tag name: {side_tag:?}"
+        )));
+    }
+    if !(1..=MAX_DEPTH).contains(&new.depth) {
+        return Err(DataError::Invalid(format!(
+            "Invalid depth {}: expected 1 to {MAX_DEPTH}",
+            new.depth
+        )));
+    }
+    if !(0..=MAX_BUILDS).contains(&new.max_builds) {
+        return Err(DataError::Invalid(format!(
+            "Invalid build cap {}: expected 0 to {MAX_BUILDS}",
+            new.max_builds
+        )));
+    }
+    let collection = find_collection(conn, &new.collection).await?;
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    let id: i32 = sqlx::query_scalar(
+        r#"INSERT INTO impact_check (collection_id, side_tag, depth, max_builds, builds,
+                                     requested_by)
+           VALUES ($1, $2, $3, $4, $5,
+                   COALESCE((SELECT name FROM "user" WHERE id = $6), 'koschei'))
+           RETURNING id"#,
+    )
+    .bind(collection.id)
+    .bind(side_tag)
+    .bind(new.depth)
+    .bind(new.max_builds)
+    .bind(new.builds)
+    .bind(actor.user_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    record_event(&mut tx, id, QUEUED, None).await?;
+    actor
+        .log(
+            &mut tx,
+            &format!(
+                "Impact check {id} of side tag {side_tag} against {} queued",
+                collection.name
+            ),
+            None,
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Appends a state to a check's history.
+pub async fn record_event(
+    conn: &mut PgConnection,
+    check_id: i32,
+    state: &str,
+    note: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO impact_check_event (check_id, state, note) VALUES ($1, $2, $3)")
+        .bind(check_id)
+        .bind(state)
+        .bind(note)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+const CHECK_COLUMNS: &str = "i.id, c.name AS collection, i.side_tag, i.depth, i.max_builds,
+     i.builds, i.state, i.note,
+     i.requested_by, i.created, i.started, i.finished, i.base_repo_id, i.change_repo_id";
+
+/// The newest checks, newest first.
+pub async fn list(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<ImpactCheck>> {
+    sqlx::query_as(&format!(
+        "SELECT {CHECK_COLUMNS} FROM impact_check i JOIN collection c ON c.id = i.collection_id
+         ORDER BY i.id DESC LIMIT $1"
+    ))
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// One check with its affected packages and history.
+pub async fn report(conn: &mut PgConnection, id: i32) -> DataResult<ImpactReport> {
+    let check: ImpactCheck = sqlx::query_as(&format!(
+        "SELECT {CHECK_COLUMNS} FROM impact_check i JOIN collection c ON c.id = i.collection_id
+         WHERE i.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| DataError::Invalid(format!("Impact check not found: {id}")))?;
+    let mut packages: Vec<ImpactedPackage> = sqlx::query_as(
+        "SELECT ip.package_id, p.name AS package, ip.verdict, ip.distance, ip.base_resolved,
+                ip.change_resolved, ip.base_problems, ip.change_problems, ip.changes,
+                ip.build_planned, ip.build_verdict
+         FROM impact_check_package ip JOIN package p ON p.id = ip.package_id
+         WHERE ip.check_id = $1
+         ORDER BY ip.build_verdict IS DISTINCT FROM 'regression',
+                  ip.verdict <> 'unresolvable-with-change', ip.distance NULLS LAST, p.name",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let builds: Vec<ImpactBuild> = sqlx::query_as(
+        "SELECT package_id, side, attempt, task_id, state, build_id, started, finished, note
+         FROM impact_build WHERE check_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for b in builds {
+        if let Some(p) = packages.iter_mut().find(|p| p.package_id == b.package_id) {
+            p.builds.push(b);
+        }
+    }
+    let events = sqlx::query_as(
+        r#"SELECT "time", state, note FROM impact_check_event WHERE check_id = $1 ORDER BY id"#,
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut counts = ImpactCounts {
+        affected: packages.len(),
+        ..ImpactCounts::default()
+    };
+    for p in &packages {
+        match p.verdict.as_str() {
+            "unresolvable-with-change" => counts.unresolvable_with_change += 1,
+            "resolvable-with-change" => counts.resolvable_with_change += 1,
+            "still-unresolvable" => counts.still_unresolvable += 1,
+            _ => counts.dependencies_changed += 1,
+        }
+        match p.build_verdict.as_deref() {
+            Some("regression") => counts.regressions += 1,
+            Some("fixed") => counts.fixed += 1,
+            Some("still-failing") => counts.still_failing += 1,
+            Some("passes") => counts.passes += 1,
+            Some(_) => counts.infrastructure_failures += 1,
+            None if p.build_planned => counts.builds_pending += 1,
+            None => {}
+        }
+    }
+    Ok(ImpactReport {
+        check,
+        counts,
+        packages,
+        events,
+    })
+}
+
+impl ImpactCheck {
+    /// One line: id, side tag, collection, state (and note).
+    pub fn render_line(&self) -> String {
+        let repos = match (self.base_repo_id, self.change_repo_id) {
+            (Some(b), Some(c)) => format!(" (repo {b} → {c})"),
+            _ => String::new(),
+        };
+        let note = self
+            .note
+            .as_deref()
+            .map(|n| format!(": {n}"))
+            .unwrap_or_default();
+        format!(
+            "{} {} against {}{repos}: {}{note}",
+            self.id, self.side_tag, self.collection, self.state
+        )
+    }
+}
+
+impl ImpactReport {
+    /// The report as text (`koschei-admin impact-check show`).
+    pub fn render_text(&self) -> String {
+        let c = &self.counts;
+        let mut out = format!("Impact check {}\n", self.check.render_line());
+        if matches!(self.check.state.as_str(), BUILDING | COMPLETE) {
+            out.push_str(&format!(
+                "{} affected: {} unresolvable with the change, {} resolvable with it, \
+                 {} still unresolvable, {} with other dependencies\n",
+                c.affected,
+                c.unresolvable_with_change,
+                c.resolvable_with_change,
+                c.still_unresolvable,
+                c.dependencies_changed
+            ));
+            if self.check.builds {
+                out.push_str(&format!(
+                    "Builds: {} regressions, {} fixed, {} still failing, {} pass, \
+                     {} infrastructure failures, {} pending\n",
+                    c.regressions,
+                    c.fixed,
+                    c.still_failing,
+                    c.passes,
+                    c.infrastructure_failures,
+                    c.builds_pending
+                ));
+            }
+        }
+        for p in &self.packages {
+            let distance = p
+                .distance
+                .map(|d| format!(", distance {d}"))
+                .unwrap_or_default();
+            let build = match (&p.build_verdict, p.build_planned) {
+                (Some(v), _) => format!("; builds: {v}"),
+                (None, true) => "; builds pending".to_string(),
+                (None, false) => String::new(),
+            };
+            out.push_str(&format!("{}: {}{distance}{build}\n", p.package, p.verdict));
+            for b in &p.builds {
+                let note = b
+                    .note
+                    .as_deref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default();
+                out.push_str(&format!(
+                    "    {} build, task {}: {}{note}\n",
+                    b.side, b.task_id, b.state
+                ));
+            }
+            let problems = if p.change_resolved {
+                &p.base_problems
+            } else {
+                &p.change_problems
+            };
+            for problem in problems {
+                out.push_str(&format!("    {}\n", problem.replace('\n', "\n    ")));
+            }
+            for ch in &p.changes {
+                out.push_str(&format!(
+                    "    {} {} → {}\n",
+                    ch.name,
+                    ch.prev.as_deref().unwrap_or("(none)"),
+                    ch.curr.as_deref().unwrap_or("(none)")
+                ));
+            }
+        }
+        out.push_str("History:\n");
+        for e in &self.events {
+            let note = e
+                .note
+                .as_deref()
+                .map(|n| format!(": {n}"))
+                .unwrap_or_default();
+            out.push_str(&format!("  {} {}{note}\n", e.time.format("%F %T"), e.state));
+        }
+        out
+    }
+}

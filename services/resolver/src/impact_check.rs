@@ -1,0 +1,557 @@
+//! Impact checks (`koschei_core::impact`): the resolution impact of a Koji side tag on a
+//! collection. The side tag's build repo inherits the collection's build tag, so it is
+//! the collection's content with the change applied; the check compares it with the
+//! collection's latest resolved repo (the base) the way an incremental pass compares two
+//! consecutive repos ([`crate::incremental::plan_chunk`]): a package whose stored base
+//! resolution carries over unchanged through the delta is unaffected, one whose set
+//! carries over with other versions has dependency changes, and the rest are solved
+//! against both repos. The packages whose outcome, problems or dependencies differ are
+//! recorded with their verdict; nothing else is written.
+//!
+//! A check is claimed like queued work (a lease, `FOR UPDATE SKIP LOCKED`), only once
+//! the collection's own pass of its latest repo is finished. A side tag without a repo
+//! yet keeps the check queued (for up to [`REPO_WAIT`]); an unknown side tag, a deleted
+//! repo, unreadable repodata or a Koji fault ends it in state `error` with the reason;
+//! a transport or database failure gives the claim back for a later iteration.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use koschei_core::impact::{self, ImpactChange, ResolutionVerdict};
+use koschei_depsolve::{compute_changes, Dependency};
+use koschei_koji::{KojiError, RepoState};
+
+use crate::context::{CollectionInfo, Context};
+use crate::incremental::{plan_chunk, ChunkPackage};
+use crate::package_deps;
+use crate::repo_env::{PreparedRepo, RepoRequest, RepoStatus};
+use crate::repo_resolver::{chunk_packages, eligible_package_ids};
+use crate::solver_pool::{SolveJob, SolverPool};
+use crate::step_times::StepTimes;
+
+/// How long a claimed check stays with its resolver before another may take it over.
+const LEASE: Duration = Duration::from_secs(900);
+
+/// How long a check waits for its side tag's first repo.
+const REPO_WAIT: Duration = Duration::from_secs(24 * 3600);
+
+/// A claimed check.
+#[derive(Debug, sqlx::FromRow)]
+struct Claimed {
+    id: i32,
+    collection_id: i32,
+    side_tag: String,
+    /// Seconds since it was created.
+    age: f64,
+    /// The check's note before the claim (a waiting check's reason).
+    note: Option<String>,
+    /// True when another resolver's lease on it had expired.
+    taken_over: bool,
+    /// Whether to build the affected packages, how far and how many.
+    builds: bool,
+    depth: i32,
+    max_builds: i32,
+}
+
+/// How a check ended in this iteration.
+enum Outcome {
+    /// The affected packages, and the repos compared.
+    Done {
+        base_repo: i32,
+        change_repo: i32,
+        affected: Vec<Affected>,
+    },
+    /// Not ready yet: back to the queue with this note.
+    Wait(String),
+    /// Ended in `error` with this reason.
+    Refused(String),
+}
+
+/// One affected package.
+#[derive(Debug)]
+struct Affected {
+    package_id: i32,
+    verdict: ResolutionVerdict,
+    distance: Option<i16>,
+    base: Side,
+    change: Side,
+    changes: Vec<ImpactChange>,
+}
+
+/// A package's resolution on one side.
+#[derive(Debug, Clone, Default)]
+struct Side {
+    resolved: bool,
+    problems: Vec<String>,
+    dependencies: Vec<Dependency>,
+}
+
+/// Carries out every queued check that can run now.
+pub async fn run_queued(ctx: &Context) -> anyhow::Result<()> {
+    let mut seen = Vec::new();
+    while let Some(check) = claim(ctx, &seen).await? {
+        seen.push(check.id);
+        let outcome = match run(ctx, &check).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                release(ctx, &check).await?;
+                return Err(e.context(format!("impact check {}", check.id)));
+            }
+        };
+        finish(ctx, &check, outcome).await?;
+    }
+    Ok(())
+}
+
+/// Claims the oldest runnable check not in `seen`: queued, or resolving with an expired
+/// lease, of a collection whose latest repo's pass is finished.
+async fn claim(ctx: &Context, seen: &[i32]) -> sqlx::Result<Option<Claimed>> {
+    let claimed: Option<Claimed> = sqlx::query_as(
+        "WITH target AS (
+             SELECT i.id, i.state = 'resolving' AS taken_over, i.note
+             FROM impact_check i
+             WHERE (i.state = 'queued'
+                    OR (i.state = 'resolving' AND i.claim_until < now() AT TIME ZONE 'UTC'))
+               AND i.id <> ALL($3)
+               AND NOT EXISTS (SELECT 1 FROM resolver_work w
+                               WHERE w.collection_id = i.collection_id)
+             ORDER BY i.id LIMIT 1 FOR UPDATE OF i SKIP LOCKED)
+         UPDATE impact_check i
+         SET state = 'resolving', claimed_by = $1,
+             claim_until = now() AT TIME ZONE 'UTC' + $2 * interval '1 second',
+             started = COALESCE(i.started, now() AT TIME ZONE 'UTC')
+         FROM target WHERE i.id = target.id
+         RETURNING i.id, i.collection_id, i.side_tag,
+                   extract(epoch FROM now() AT TIME ZONE 'UTC' - i.created)::float8 AS age,
+                   target.note, target.taken_over, i.builds, i.depth, i.max_builds",
+    )
+    .bind(&ctx.instance)
+    .bind(LEASE.as_secs_f64())
+    .bind(seen)
+    .fetch_optional(&ctx.pool)
+    .await?;
+    if let Some(c) = &claimed {
+        // a check that keeps waiting is not written into its history again and again
+        if c.note.is_none() || c.taken_over {
+            let note = c
+                .taken_over
+                .then_some("taken over: the previous resolver's claim expired");
+            let mut conn = ctx.pool.acquire().await?;
+            impact::record_event(&mut conn, c.id, impact::RESOLVING, note).await?;
+        }
+    }
+    Ok(claimed)
+}
+
+/// Gives a claim back after a transient failure.
+async fn release(ctx: &Context, check: &Claimed) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE impact_check SET state = 'queued', claimed_by = NULL, claim_until = NULL
+         WHERE id = $1 AND claimed_by = $2",
+    )
+    .bind(check.id)
+    .bind(&ctx.instance)
+    .execute(&ctx.pool)
+    .await?;
+    Ok(())
+}
+
+/// A Koji answer that will not change when asked again (a fault or a malformed reply)
+/// ends the check; anything else is a transient failure.
+fn refused_by_koji<T>(result: Result<T, KojiError>) -> anyhow::Result<Result<T, String>> {
+    match result {
+        Ok(v) => Ok(Ok(v)),
+        Err(e @ (KojiError::Fault { .. } | KojiError::Unexpected { .. })) => {
+            Ok(Err(format!("Koji refused: {e}")))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Compares the side tag's repo with the collection's.
+async fn run(ctx: &Context, check: &Claimed) -> anyhow::Result<Outcome> {
+    let mut steps = StepTimes::start();
+    let Some(c) = ctx.collection(check.collection_id).await? else {
+        return Ok(Outcome::Refused("the collection was deleted".into()));
+    };
+    let Some(base_repo) = c.latest_repo_id else {
+        return Ok(Outcome::Wait(format!(
+            "waiting for the first repo of {}",
+            c.name
+        )));
+    };
+    if c.latest_repo_resolved != Some(true) {
+        return Ok(Outcome::Refused(format!(
+            "the buildroot of {} does not resolve in repo {base_repo}: there is nothing to \
+             compare with",
+            c.name
+        )));
+    }
+    let koji = ctx.koji_for(&c);
+    let tag = match refused_by_koji(koji.get_tag(check.side_tag.as_str()).await)? {
+        Ok(tag) => tag,
+        Err(reason) => return Ok(Outcome::Refused(reason)),
+    };
+    if tag.is_none() {
+        return Ok(Outcome::Refused(format!(
+            "side tag {} does not exist in Koji",
+            check.side_tag
+        )));
+    }
+    let repo = koji
+        .get_repo(check.side_tag.as_str(), RepoState::Ready)
+        .await;
+    let repo = match refused_by_koji(repo)? {
+        Ok(Some(repo)) => repo,
+        Ok(None) => {
+            if check.age > REPO_WAIT.as_secs_f64() {
+                return Ok(Outcome::Refused(format!(
+                    "side tag {} has had no ready repo for {} hours",
+                    check.side_tag,
+                    REPO_WAIT.as_secs() / 3600
+                )));
+            }
+            return Ok(Outcome::Wait(format!(
+                "waiting for the first repo of side tag {}",
+                check.side_tag
+            )));
+        }
+        Err(reason) => return Ok(Outcome::Refused(reason)),
+    };
+    let change_repo = i32::try_from(repo.id).context("repo id out of range")?;
+    let request = RepoRequest {
+        koji_id: c.koji_id(),
+        build_tag: &check.side_tag,
+        build_group: &c.build_group,
+        repo_id: repo.id,
+    };
+    let change = match ctx.repos.get(koji, &request).await? {
+        RepoStatus::Ready(repo) => repo,
+        status => return Ok(Outcome::Refused(unusable(&status, &request))),
+    };
+    let base = match ctx.repos.get(koji, &c.repo(base_repo)).await? {
+        RepoStatus::Ready(repo) => repo,
+        status => return Ok(Outcome::Refused(unusable(&status, &c.repo(base_repo)))),
+    };
+    steps.mark("repos");
+    let affected = compare(ctx, &c, base_repo, &base, &change, &mut steps).await?;
+    tracing::info!(
+        "impact check {}: side tag {} (repo {change_repo}) against {} (repo {base_repo}): \
+         {} packages affected; {steps}",
+        check.id,
+        check.side_tag,
+        c.name,
+        affected.len()
+    );
+    Ok(Outcome::Done {
+        base_repo,
+        change_repo,
+        affected,
+    })
+}
+
+/// Why a repo cannot be compared.
+fn unusable(status: &RepoStatus, req: &RepoRequest<'_>) -> String {
+    let (tag, id) = (req.build_tag, req.repo_id);
+    match status {
+        RepoStatus::Ready(_) => unreachable!("a ready repo is usable"),
+        RepoStatus::Dead => format!("repo {id} of {tag} is gone (deleted, or its tag removed)"),
+        RepoStatus::NoBuildGroup => {
+            format!("{tag} has no build group {} in repo {id}", req.build_group)
+        }
+        RepoStatus::Unavailable => {
+            format!("the repodata of repo {id} of {tag} could not be downloaded or read")
+        }
+    }
+}
+
+/// The tracked packages whose resolution differs between `base` and `change`.
+async fn compare(
+    ctx: &Context,
+    c: &CollectionInfo,
+    base_repo: i32,
+    base: &Arc<PreparedRepo>,
+    change: &Arc<PreparedRepo>,
+    steps: &mut StepTimes,
+) -> anyhow::Result<Vec<Affected>> {
+    let ids = eligible_package_ids(ctx, c).await?;
+    let (packages, _) = chunk_packages(ctx, c, &ids).await?;
+    steps.mark("packages");
+    let plan = plan_chunk(ctx, c, base_repo, change, packages, steps).await?;
+    if let Some(reason) = &plan.fallback {
+        tracing::info!("{}: impact check solves every package: {reason}", c.name);
+    }
+    let mut affected = Vec::new();
+    // A reused set is the successor image of the base set: a member keeps its NEVRA
+    // unless the change updated it, and an updated member's NEVRA is new to the base
+    // repo. Only sets with such a member can differ.
+    let differing: Vec<_> = if plan.reused.is_empty() {
+        Vec::new()
+    } else {
+        let planner = ctx.deltas.get(base, change).await?;
+        plan.reused
+            .into_iter()
+            .filter(|o| {
+                o.dependencies
+                    .iter()
+                    .any(|d| !planner.in_previous(&d.nevra))
+            })
+            .collect()
+    };
+    // the analysis holds both repos; the next pass analyses its own pair anyway
+    ctx.deltas.clear().await;
+    if !differing.is_empty() {
+        let ids: Vec<i32> = differing.iter().map(|o| o.package_id).collect();
+        let mut conn = ctx.pool.acquire().await?;
+        let stored = package_deps::newest_at_or_before(&mut conn, &ids, base_repo).await?;
+        for outcome in differing {
+            let row = stored
+                .get(&outcome.package_id)
+                .context("a reused package has a stored set")?;
+            let nevras = ctx.deps.get_by_ids(&mut conn, &row.ids).await?;
+            let before = Side {
+                resolved: true,
+                problems: Vec::new(),
+                dependencies: row.dependencies(nevras),
+            };
+            let after = Side {
+                resolved: true,
+                problems: Vec::new(),
+                dependencies: outcome.dependencies,
+            };
+            affected.extend(difference(outcome.package_id, before, after));
+        }
+    }
+    steps.mark("reused compared");
+    let solved_base = solve(ctx, base, &plan.solve).await?;
+    let mut solved_change = solve(ctx, change, &plan.solve).await?;
+    steps.mark("solved");
+    for (package_id, before) in solved_base {
+        let after = solved_change
+            .remove(&package_id)
+            .context("every package is solved on both sides")?;
+        affected.extend(difference(package_id, before, after));
+    }
+    affected.sort_by_key(|a| a.package_id);
+    Ok(affected)
+}
+
+/// The package's entry when its two resolutions differ.
+fn difference(package_id: i32, base: Side, change: Side) -> Option<Affected> {
+    let changes = compute_changes(&base.dependencies, &change.dependencies);
+    if base.resolved == change.resolved && base.problems == change.problems && changes.is_empty() {
+        return None;
+    }
+    let format = |n: &koschei_depsolve::Nevra| format!("{}.{}", n.evr(), n.arch);
+    let changes: Vec<ImpactChange> = changes
+        .iter()
+        .map(|ch| ImpactChange {
+            name: ch.name().to_string(),
+            prev: ch.prev.as_ref().map(format),
+            curr: ch.curr.as_ref().map(format),
+            distance: ch.distance.map(i16::from),
+        })
+        .collect();
+    Some(Affected {
+        package_id,
+        verdict: ResolutionVerdict::of(base.resolved, change.resolved),
+        distance: changes.iter().filter_map(|c| c.distance).min(),
+        base,
+        change,
+        changes,
+    })
+}
+
+/// Solves packages against one repo on the resolver threads.
+async fn solve(
+    ctx: &Context,
+    repo: &PreparedRepo,
+    packages: &[ChunkPackage],
+) -> anyhow::Result<HashMap<i32, Side>> {
+    let mut sides = HashMap::with_capacity(packages.len());
+    if packages.is_empty() {
+        return Ok(sides);
+    }
+    let dep = &ctx.config.dependency;
+    let mut pool = SolverPool::start(
+        repo.solv.clone(),
+        repo.group.clone(),
+        ctx.resolve_options(),
+        dep.resolver_threads,
+        dep.resolver_queue_size,
+        Vec::new(),
+    );
+    for p in packages {
+        pool.submit(SolveJob {
+            tag: i64::from(p.package_id),
+            buildrequires: p.buildrequires.clone(),
+        });
+    }
+    let mut pending: HashSet<i32> = packages.iter().map(|p| p.package_id).collect();
+    while !pending.is_empty() {
+        let result = match pool.next().await {
+            Some(Ok(r)) => r,
+            Some(Err(e)) => anyhow::bail!("solver: {e}"),
+            None => anyhow::bail!("solver threads ended"),
+        };
+        let id = i32::try_from(result.tag).context("package id")?;
+        pending.remove(&id);
+        sides.insert(
+            id,
+            Side {
+                resolved: result.resolved,
+                problems: result.problems,
+                dependencies: result.dependencies,
+            },
+        );
+    }
+    Ok(sides)
+}
+
+/// Stores how the check ended (only while this instance still holds the claim).
+async fn finish(ctx: &Context, check: &Claimed, outcome: Outcome) -> anyhow::Result<()> {
+    let mut tx = ctx.pool.begin().await?;
+    let ours: Option<i32> = sqlx::query_scalar(
+        "SELECT id FROM impact_check WHERE id = $1 AND claimed_by = $2 FOR UPDATE",
+    )
+    .bind(check.id)
+    .bind(&ctx.instance)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if ours.is_none() {
+        tracing::warn!(
+            "impact check {}: the claim expired before it was stored; left to its new owner",
+            check.id
+        );
+        return Ok(());
+    }
+    let (state, note, repos) = match &outcome {
+        Outcome::Done {
+            base_repo,
+            change_repo,
+            affected,
+        } => {
+            store_packages(&mut tx, check.id, affected).await?;
+            let planned = if check.builds {
+                plan_builds(&mut tx, check).await?
+            } else {
+                0
+            };
+            let unresolvable = affected
+                .iter()
+                .filter(|a| a.verdict == ResolutionVerdict::UnresolvableWithChange)
+                .count();
+            let mut note = format!(
+                "{} packages affected, {unresolvable} unresolvable with the change",
+                affected.len()
+            );
+            let state = if planned > 0 {
+                note.push_str(&format!("; {planned} to build"));
+                impact::BUILDING
+            } else {
+                impact::COMPLETE
+            };
+            (state, note, Some((*base_repo, *change_repo)))
+        }
+        Outcome::Wait(note) => (impact::QUEUED, note.clone(), None),
+        Outcome::Refused(reason) => (impact::ERROR, reason.clone(), None),
+    };
+    sqlx::query(
+        "UPDATE impact_check
+         SET state = $2, note = CASE WHEN $2 IN ('queued', 'error') THEN $3 END,
+             claimed_by = NULL, claim_until = NULL,
+             finished = CASE WHEN $2 IN ('complete', 'error') THEN now() AT TIME ZONE 'UTC' END,
+             base_repo_id = COALESCE($4, base_repo_id),
+             change_repo_id = COALESCE($5, change_repo_id)
+         WHERE id = $1",
+    )
+    .bind(check.id)
+    .bind(state)
+    .bind(&note)
+    .bind(repos.map(|r| r.0))
+    .bind(repos.map(|r| r.1))
+    .execute(&mut *tx)
+    .await?;
+    let waiting_again = state == impact::QUEUED && check.note.as_deref() == Some(note.as_str());
+    if !waiting_again {
+        impact::record_event(&mut tx, check.id, state, Some(&note)).await?;
+    }
+    tx.commit().await?;
+    if state == impact::ERROR {
+        tracing::warn!("impact check {}: {note}", check.id);
+    }
+    Ok(())
+}
+
+/// Chooses the packages to build: those that resolve with the change and either did not
+/// resolve before or have a changed dependency within the check's depth, nearest first,
+/// at most `max_builds`. Returns how many.
+async fn plan_builds(tx: &mut sqlx::PgConnection, check: &Claimed) -> sqlx::Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE impact_check_package ip SET build_planned = true
+         FROM (SELECT package_id FROM impact_check_package
+               WHERE check_id = $1
+                 AND (verdict = 'resolvable-with-change'
+                      OR (verdict = 'dependencies-changed' AND distance <= $2))
+               ORDER BY distance NULLS LAST, package_id LIMIT $3) chosen
+         WHERE ip.check_id = $1 AND ip.package_id = chosen.package_id",
+    )
+    .bind(check.id)
+    .bind(check.depth)
+    .bind(i64::from(check.max_builds))
+    .execute(tx)
+    .await?
+    .rows_affected())
+}
+
+/// Replaces the check's affected packages.
+async fn store_packages(
+    tx: &mut sqlx::PgConnection,
+    check_id: i32,
+    affected: &[Affected],
+) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM impact_check_package WHERE check_id = $1")
+        .bind(check_id)
+        .execute(&mut *tx)
+        .await?;
+    let ids: Vec<i32> = affected.iter().map(|a| a.package_id).collect();
+    let verdicts: Vec<&str> = affected.iter().map(|a| a.verdict.as_str()).collect();
+    let distances: Vec<Option<i16>> = affected.iter().map(|a| a.distance).collect();
+    let base_resolved: Vec<bool> = affected.iter().map(|a| a.base.resolved).collect();
+    let change_resolved: Vec<bool> = affected.iter().map(|a| a.change.resolved).collect();
+    let base_problems: Vec<serde_json::Value> = affected
+        .iter()
+        .map(|a| serde_json::json!(a.base.problems))
+        .collect();
+    let change_problems: Vec<serde_json::Value> = affected
+        .iter()
+        .map(|a| serde_json::json!(a.change.problems))
+        .collect();
+    let changes: Vec<serde_json::Value> = affected
+        .iter()
+        .map(|a| serde_json::json!(a.changes))
+        .collect();
+    sqlx::query(
+        "INSERT INTO impact_check_package (check_id, package_id, verdict, distance,
+             base_resolved, change_resolved, base_problems, change_problems, changes)
+         SELECT $1, p, v, d, br, cr,
+                ARRAY(SELECT jsonb_array_elements_text(bp)),
+                ARRAY(SELECT jsonb_array_elements_text(cp)), ch
+         FROM unnest($2::int[], $3::text[], $4::int2[], $5::bool[], $6::bool[], $7::jsonb[],
+                     $8::jsonb[], $9::jsonb[]) AS u(p, v, d, br, cr, bp, cp, ch)",
+    )
+    .bind(check_id)
+    .bind(&ids)
+    .bind(&verdicts)
+    .bind(&distances)
+    .bind(&base_resolved)
+    .bind(&change_resolved)
+    .bind(&base_problems)
+    .bind(&change_problems)
+    .bind(&changes)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
