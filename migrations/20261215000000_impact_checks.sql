@@ -88,14 +88,16 @@ CREATE TABLE impact_build (
     package_id integer NOT NULL REFERENCES package(id) ON DELETE CASCADE,
     side text NOT NULL CHECK (side IN ('base', 'change')),
     attempt integer NOT NULL DEFAULT 1,
-    task_id bigint NOT NULL,
+    -- NULL when Koji refused the submission (an infrastructure failure)
+    task_id bigint,
     build_id integer REFERENCES build(id) ON DELETE SET NULL,
     state text NOT NULL CHECK (state IN ('running', 'ok', 'failed', 'infra-failure')),
     started timestamp NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'),
     finished timestamp,
     -- why an infrastructure failure is one
     note text,
-    UNIQUE (check_id, package_id, side, attempt)
+    UNIQUE (check_id, package_id, side, attempt),
+    CONSTRAINT impact_build_task CHECK (task_id IS NOT NULL OR state = 'infra-failure')
 );
 CREATE INDEX ix_impact_build_running ON impact_build (task_id) WHERE state = 'running';
 CREATE INDEX ix_impact_build_task ON impact_build (task_id);

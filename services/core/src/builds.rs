@@ -10,8 +10,9 @@
 use chrono::{Duration, NaiveDateTime, Utc};
 use koschei_koji::client::calls::{BuildOpts, ListTaggedOpts};
 use koschei_koji::error::KojiError;
-use koschei_koji::model::{BuildInfo, TaskState};
+use koschei_koji::model::{BuildInfo, RpmInfo, TaskState};
 use koschei_koji::xmlrpc::FaultKind;
+use koschei_koji::{KojiClient, KojiResult};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool, QueryBuilder};
 
@@ -47,7 +48,7 @@ fn now() -> NaiveDateTime {
 
 /// How a finished Koji task is recorded.
 #[derive(Debug, Clone, PartialEq)]
-enum Outcome {
+pub(crate) enum Outcome {
     /// Complete or failed: a verdict about the package.
     Finished(BuildState),
     /// Canceled, timed out or infrastructure failure: history only.
@@ -65,7 +66,7 @@ pub fn is_koji_fault(kind: FaultKind) -> bool {
 }
 
 /// Classifies a finished (CLOSED/FAILED) task.
-async fn classify_finished(
+pub(crate) async fn classify_finished(
     sessions: &KojiSessions,
     task_id: i64,
     state: TaskState,
@@ -449,35 +450,9 @@ pub async fn submit_build(
     req: &SubmitRequest,
 ) -> BackendResult<Submission> {
     let data = sessions.for_collection(req.secondary_mode);
-    let opts = ListTaggedOpts {
-        latest: true,
-        inherit: true,
-        package: Some(req.name.clone()),
-        ..ListTaggedOpts::default()
-    };
-    let Some(tagged) = data
-        .list_tagged(req.dest_tag.as_str(), &opts)
-        .await?
-        .into_iter()
-        .next()
-    else {
+    let Some((srpm, url)) = latest_srpm(data, config, &req.dest_tag, &req.name).await? else {
         return Ok(Submission::NoSrpm);
     };
-    let Some(srpm) = data
-        .list_rpms(tagged.id, Some("src"))
-        .await?
-        .into_iter()
-        .find(|r| r.arch == "src")
-    else {
-        return Ok(Submission::NoSrpm);
-    };
-    let url = format!(
-        "{}/packages/{n}/{v}/{r}/src/{n}-{v}-{r}.src.rpm",
-        config.koji_config.srpm_relative_path_root,
-        n = srpm.name,
-        v = srpm.version,
-        r = srpm.release
-    );
     let from_repo = config.koji_config.build_from_repo_id;
     let opts = BuildOpts {
         scratch: true,
@@ -514,8 +489,43 @@ pub async fn submit_build(
     Ok(Submission::Submitted { build_id, task_id })
 }
 
+/// The SRPM of a package's latest build tagged into `dest_tag` (with inheritance) and
+/// the URL Koji builds it from; `None` when there is none.
+pub async fn latest_srpm(
+    data: &KojiClient,
+    config: &Config,
+    dest_tag: &str,
+    name: &str,
+) -> KojiResult<Option<(RpmInfo, String)>> {
+    let opts = ListTaggedOpts {
+        latest: true,
+        inherit: true,
+        package: Some(name.to_string()),
+        ..ListTaggedOpts::default()
+    };
+    let Some(tagged) = data.list_tagged(dest_tag, &opts).await?.into_iter().next() else {
+        return Ok(None);
+    };
+    let Some(srpm) = data
+        .list_rpms(tagged.id, Some("src"))
+        .await?
+        .into_iter()
+        .find(|r| r.arch == "src")
+    else {
+        return Ok(None);
+    };
+    let url = format!(
+        "{}/packages/{n}/{v}/{r}/src/{n}-{v}-{r}.src.rpm",
+        config.koji_config.srpm_relative_path_root,
+        n = srpm.name,
+        v = srpm.version,
+        r = srpm.release
+    );
+    Ok(Some((srpm, url)))
+}
+
 /// `koji_config.build_opts` as an XML-RPC struct.
-fn build_opts_struct(opts: &toml::Table) -> koschei_koji::xmlrpc::Struct {
+pub fn build_opts_struct(opts: &toml::Table) -> koschei_koji::xmlrpc::Struct {
     opts.iter()
         .filter_map(|(k, v)| {
             let json = serde_json::to_value(v).ok()?;

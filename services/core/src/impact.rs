@@ -138,7 +138,8 @@ pub struct ImpactBuild {
     /// `change` (the side tag's repo) or `base` (the collection's repo).
     pub side: String,
     pub attempt: i32,
-    pub task_id: i64,
+    /// `None` when Koji refused the submission.
+    pub task_id: Option<i64>,
     /// `running`, `ok`, `failed` or `infra-failure`.
     pub state: String,
     /// Set when the baseline is an existing build of the package on the same repo.
@@ -467,9 +468,13 @@ impl ImpactReport {
                     .as_deref()
                     .map(|n| format!(" ({n})"))
                     .unwrap_or_default();
+                let task = b
+                    .task_id
+                    .map(|t| format!("task {t}"))
+                    .unwrap_or("no task".into());
                 out.push_str(&format!(
-                    "    {} build, task {}: {}{note}\n",
-                    b.side, b.task_id, b.state
+                    "    {} build, {task}: {}{note}\n",
+                    b.side, b.state
                 ));
             }
             let problems = if p.change_resolved {

@@ -18,6 +18,7 @@ pub mod fixtures;
 pub mod group_sync;
 pub mod groups;
 pub mod impact;
+pub mod impact_builds;
 pub mod inspect;
 pub mod installability;
 pub mod koji_sessions;

@@ -59,13 +59,16 @@ pub async fn adopt_unrecorded_builds(
         .iter()
         .filter_map(|t| i32::try_from(t.id).ok())
         .collect();
-    let known: std::collections::HashSet<i32> =
-        sqlx::query_scalar::<_, i32>("SELECT task_id FROM build WHERE task_id = ANY($1)")
-            .bind(&ids)
-            .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .collect();
+    // impact checks' builds are theirs, not builds of the package
+    let known: std::collections::HashSet<i32> = sqlx::query_scalar::<_, i32>(
+        "SELECT task_id FROM build WHERE task_id = ANY($1)
+         UNION SELECT task_id::integer FROM impact_build WHERE task_id = ANY($1)",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
     let mut result = Adoption {
         listed: tasks.len(),
         ..Adoption::default()

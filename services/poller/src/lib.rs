@@ -1,4 +1,5 @@
-//! One polling pass (the original's `koschei/backend/services/polling.py`): running builds,
+//! One polling pass (the original's `koschei/backend/services/polling.py`): running builds
+//! (impact checks' too),
 //! the package list, secondary mode's repo regeneration ([`repo_regen`]), the latest real
 //! builds and the statistics. Every step runs for every collection even when another
 //! collection's step fails, so one broken collection (say, a deleted tag) cannot stop the
@@ -9,7 +10,7 @@ use koschei_core::model::BuildState;
 use koschei_core::refresh::{
     koji_collections, refresh_latest_builds, refresh_packages, refresh_stats,
 };
-use koschei_core::Backend;
+use koschei_core::{impact_builds, Backend};
 
 pub mod repo_regen;
 
@@ -58,6 +59,32 @@ pub async fn poll_running_builds(backend: &Backend) -> anyhow::Result<usize> {
     Ok(running.len())
 }
 
+/// Asks Koji for the state of every running impact-check build (one multicall) and
+/// records the finished ones.
+pub async fn poll_running_impact_builds(backend: &Backend) -> anyhow::Result<usize> {
+    let running = impact_builds::running_tasks(&mut *backend.pool.acquire().await?).await?;
+    let task_ids: Vec<i64> = running.iter().map(|(_, t)| *t).collect();
+    let infos = backend.koji.primary.get_task_infos(&task_ids).await?;
+    for ((id, task_id), info) in running.iter().zip(infos) {
+        let result = match info {
+            Ok(Some(info)) => impact_builds::update_task_state(backend, *id, info.state)
+                .await
+                .map_err(anyhow::Error::from),
+            Ok(None) => {
+                let mut conn = backend.pool.acquire().await?;
+                impact_builds::give_up_unknown_task(&mut conn, *id)
+                    .await
+                    .map_err(anyhow::Error::from)
+            }
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = result {
+            tracing::warn!(task_id, "cannot update impact build: {e:#}");
+        }
+    }
+    Ok(running.len())
+}
+
 /// Runs one whole polling pass.
 pub async fn poll(backend: &Backend) -> anyhow::Result<PollReport> {
     let Backend {
@@ -66,7 +93,8 @@ pub async fn poll(backend: &Backend) -> anyhow::Result<PollReport> {
         ..
     } = backend;
     let mut report = PollReport {
-        running_polled: poll_running_builds(backend).await?,
+        running_polled: poll_running_builds(backend).await?
+            + poll_running_impact_builds(backend).await?,
         ..PollReport::default()
     };
     for collection in koji_collections(pool).await? {

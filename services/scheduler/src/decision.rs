@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use koschei_core::builds::{
     schedule_retry, submit_build, submit_reason, Submission, SubmitRequest,
 };
+use koschei_core::impact_builds;
 use koschei_core::koji_sessions::KojiSessions;
 use koschei_core::model::{BuildState, SkipReason};
 use koschei_core::service::Service;
@@ -60,6 +61,13 @@ pub enum Decision {
     NothingToSchedule,
     /// Koji is too busy for the best candidate's arches.
     KojiOverloaded { load: f64 },
+    /// A build of an impact check was submitted (or Koji refused it: `task_id` `None`).
+    ImpactBuild {
+        check_id: i32,
+        package: String,
+        side: &'static str,
+        task_id: Option<i64>,
+    },
 }
 
 /// The outcome of trying one package.
@@ -80,8 +88,8 @@ pub enum Attempt {
 /// Makes scheduling decisions; keeps the tag-arch cache between them.
 pub struct Scheduler {
     pool: PgPool,
-    sessions: KojiSessions,
-    config: Config,
+    pub(crate) sessions: KojiSessions,
+    pub(crate) config: Config,
     tag_arches: HashMap<String, (Instant, Vec<String>)>,
     /// When Koji's task list was last reconciled with the database
     /// ([`adopt_unrecorded_builds`]); `None` = before the next decision.
@@ -105,7 +113,7 @@ impl Scheduler {
         }
     }
 
-    async fn tag_arches(&mut self, build_tag: &str) -> Result<Vec<String>, KojiError> {
+    pub(crate) async fn tag_arches(&mut self, build_tag: &str) -> Result<Vec<String>, KojiError> {
         if let Some((at, arches)) = self.tag_arches.get(build_tag) {
             if at.elapsed() < TAG_ARCHES_TTL {
                 return Ok(arches.clone());
@@ -150,10 +158,20 @@ impl Scheduler {
             self.adopted_at = Some(Instant::now());
         }
         let mut lock = SchedulerLock::acquire(&self.pool).await?;
-        let running: i64 = sqlx::query_scalar("SELECT count(*) FROM build WHERE state = $1")
+        let ordinary: i64 = sqlx::query_scalar("SELECT count(*) FROM build WHERE state = $1")
             .bind(BuildState::Running)
             .fetch_one(&mut *lock)
             .await?;
+        let impact_running = impact_builds::running(&mut lock).await?;
+        let running = ordinary + impact_running;
+        // impact checks' builds first, within their share: ordinary rebuilds keep the rest
+        let koji = &self.config.koji_config;
+        if impact_running < koji.impact_build_limit() && running < koji.max_builds {
+            if let Some(decision) = self.submit_impact_build(&mut lock).await? {
+                lock.release().await?;
+                return Ok(decision);
+            }
+        }
         if running >= self.config.koji_config.max_builds {
             lock.release().await?;
             return Ok(Decision::AtCapacity { running });

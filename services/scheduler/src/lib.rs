@@ -3,3 +3,4 @@
 
 pub mod candidates;
 pub mod decision;
+pub mod impact;

@@ -808,3 +808,227 @@ async fn decision_with_extreme_priorities(pool: PgPool) {
     .unwrap();
     assert_eq!(reason["manual"], 2147483647);
 }
+
+/// Drives decisions and polling passes until the impact check completes (or panics).
+async fn run_impact_check(env: &Env, scheduler: &mut Scheduler, check: i32) -> Vec<Decision> {
+    let mut decisions = Vec::new();
+    for _ in 0..200 {
+        let state: String = sqlx::query_scalar("SELECT state FROM impact_check WHERE id = $1")
+            .bind(check)
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+        if state == "complete" {
+            return decisions;
+        }
+        let d = scheduler.decide().await.unwrap();
+        if let Decision::ImpactBuild {
+            task_id: Some(t), ..
+        } = &d
+        {
+            env.wait_task(*t).await;
+        }
+        decisions.push(d);
+        koschei_poller::poll_running_impact_builds(&env.backend())
+            .await
+            .unwrap();
+    }
+    panic!("impact check {check} did not complete: {decisions:?}");
+}
+
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn impact_builds_give_verdicts_within_their_share_and_touch_no_package(pool: PgPool) {
+    let mut env = env(pool).await;
+    env.config.priorities.infra_retry_base = 0;
+    // the collection's repo: a new one, on which only py-tool has a build already
+    let base_repo = match env.sim("sim.regenRepo", vec![]).await {
+        Value::Int(id) => id as i32,
+        other => panic!("{other:?}"),
+    };
+    sqlx::query("UPDATE collection SET latest_repo_id = $1")
+        .bind(base_repo)
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    let py_tool_base: i32 = sqlx::query_scalar(
+        "INSERT INTO build (package_id, state, task_id, started, finished, version, release,
+                            real, repo_id)
+         SELECT id, 3, 77001, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC', '1', '1',
+                false, $1
+         FROM package WHERE name = 'py-tool' RETURNING id",
+    )
+    .bind(base_repo)
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    // a side tag whose libfoo 2 breaks foo-app's build (an ABI break resolution cannot
+    // see) and gives needs-new-foo the libfoo-devel >= 2.0 it lacks
+    let logged_in = KojiClient::logged_in(koschei_koji::KojiConfig {
+        cert: Some(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../koji/tests/data/client.pem"),
+        ),
+        login: koschei_koji::LoginMethod::Certificate,
+        ..env.koji.config().clone()
+    })
+    .await
+    .unwrap();
+    let Value::Struct(side) = logged_in
+        .call("createSideTag", vec![Value::str("f99-build")])
+        .await
+        .unwrap()
+    else {
+        panic!("createSideTag")
+    };
+    let Some(Value::String(side_tag)) = side.get("name").cloned() else {
+        panic!("side tag name")
+    };
+    let spec = serde_json::json!({
+        "name": "libfoo", "version": "2.0", "release": "1", "tag": side_tag,
+        "breaks": ["foo-app"],
+        "binaries": [{"name": "libfoo", "provides": ["libfoo.so.2()(64bit)"]},
+                     {"name": "libfoo-devel"}]
+    });
+    env.sim("sim.importBuild", vec![Value::from_json(spec)])
+        .await;
+    let change_repo = match env.sim("sim.regenRepo", vec![Value::str(&side_tag)]).await {
+        Value::Int(id) => id as i32,
+        other => panic!("{other:?}"),
+    };
+    // the resolution stage's outcome (tested with the resolver): three packages to build
+    let check: i32 = sqlx::query_scalar(
+        "INSERT INTO impact_check (collection_id, side_tag, state, requested_by, base_repo_id,
+                                   change_repo_id, depth, max_builds)
+         VALUES ($1, $2, 'building', 'tester', $3, $4, 2, 10) RETURNING id",
+    )
+    .bind(env.collection_id)
+    .bind(&side_tag)
+    .bind(base_repo)
+    .bind(change_repo)
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO impact_check_package (check_id, package_id, distance, base_resolved,
+                                           change_resolved, verdict, build_planned)
+         SELECT $1, p.id, v.distance, v.base_resolved, true, v.verdict, true
+         FROM (VALUES ('foo-app', 1::int2, true, 'dependencies-changed'),
+                      ('needs-new-foo', NULL::int2, false, 'resolvable-with-change'),
+                      ('py-tool', 2::int2, true, 'dependencies-changed'))
+              AS v(name, distance, base_resolved, verdict)
+         JOIN package p ON p.name = v.name",
+    )
+    .bind(check)
+    .execute(&env.pool)
+    .await
+    .unwrap();
+    let states_before: Vec<(String, String)> =
+        sqlx::query_as("SELECT name, package_state(p) FROM package p ORDER BY name")
+            .fetch_all(&env.pool)
+            .await
+            .unwrap();
+    let messages_before = env.outbox().await.len();
+
+    // the first change build (foo-app, the nearest) meets an infrastructure failure
+    env.sim("sim.setInfraFailureRate", vec![Value::Double(1.0)])
+        .await;
+    env.sim("sim.setBuildTime", vec![Value::Double(3.0)]).await;
+    let mut scheduler = env.scheduler();
+    let Decision::ImpactBuild {
+        package,
+        side,
+        task_id: Some(task),
+        ..
+    } = scheduler.decide().await.unwrap()
+    else {
+        panic!("an impact build first")
+    };
+    assert_eq!((package.as_str(), side), ("foo-app", "change"));
+    // max_builds 2: impact builds get one slot, ordinary rebuilds keep the other
+    env.set("perl-thing", "manual_priority = 1000").await;
+    assert!(matches!(
+        scheduler.decide().await.unwrap(),
+        Decision::Submitted { ref package, .. } if package == "perl-thing"
+    ));
+    assert_eq!(
+        scheduler.decide().await.unwrap(),
+        Decision::AtCapacity { running: 2 }
+    );
+    env.wait_task(task).await;
+    env.sim("sim.setInfraFailureRate", vec![Value::Double(0.0)])
+        .await;
+    koschei_poller::poll_running_impact_builds(&env.backend())
+        .await
+        .unwrap();
+    let decisions = run_impact_check(&env, &mut scheduler, check).await;
+
+    let verdicts: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT p.name, ip.build_verdict FROM impact_check_package ip
+         JOIN package p ON p.id = ip.package_id WHERE ip.check_id = $1 ORDER BY p.name",
+    )
+    .bind(check)
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        verdicts,
+        [
+            ("foo-app".to_string(), Some("regression".to_string())),
+            ("needs-new-foo".to_string(), Some("fixed".to_string())),
+            ("py-tool".to_string(), Some("passes".to_string())),
+        ]
+    );
+    // (package, side, attempt, state, reused build): the infrastructure failure was
+    // retried; py-tool's baseline is its existing build; needs-new-foo needs none
+    let builds: Vec<(String, String, i32, String, Option<i32>)> = sqlx::query_as(
+        "SELECT p.name, b.side, b.attempt, b.state, b.build_id FROM impact_build b
+         JOIN package p ON p.id = b.package_id WHERE b.check_id = $1
+         ORDER BY p.name, b.side, b.attempt",
+    )
+    .bind(check)
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    let row = |n: &str, s: &str, a: i32, st: &str, b: Option<i32>| {
+        (n.to_string(), s.to_string(), a, st.to_string(), b)
+    };
+    assert_eq!(
+        builds,
+        [
+            row("foo-app", "base", 1, "ok", None),
+            row("foo-app", "change", 1, "infra-failure", None),
+            row("foo-app", "change", 2, "failed", None),
+            row("needs-new-foo", "change", 1, "ok", None),
+            row("py-tool", "base", 1, "ok", Some(py_tool_base)),
+            row("py-tool", "change", 1, "ok", None),
+        ],
+        "{decisions:?}"
+    );
+    let (note,): (Option<String>,) = sqlx::query_as(
+        "SELECT note FROM impact_check_event WHERE check_id = $1 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(check)
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(note.as_deref(), Some("3 packages built, 1 regressions"));
+    // the packages' states and messages are the ordinary builds' business only
+    let states_after: Vec<(String, String)> =
+        sqlx::query_as("SELECT name, package_state(p) FROM package p ORDER BY name")
+            .fetch_all(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(states_after, states_before);
+    let impact_tasks: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM build WHERE task_id IN (SELECT task_id FROM impact_build)
+           AND id <> $1",
+    )
+    .bind(py_tool_base)
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        impact_tasks, 0,
+        "no impact build became a build of a package"
+    );
+    assert_eq!(env.outbox().await.len(), messages_before, "no message");
+}

@@ -1,12 +1,13 @@
 //! Applying a [`KojiEvent`] to the database (the original's
 //! `koschei/plugins/fedmsg_plugin/backend/services/watcher.py`). Every operation is
 //! idempotent, so a redelivered message changes nothing twice: finished
-//! builds are left alone by `update_build_state`, and tag messages re-read
+//! builds (impact checks' too) are left alone by `update_build_state`, and tag messages re-read
 //! Koji's *current* latest build instead of trusting the message, in every
 //! collection whose tags see the message's tag ([`crate::tag_scope`]).
 
 use koschei_core::builds::{update_build_state, BackendError};
 use koschei_core::config::Config;
+use koschei_core::impact_builds;
 use koschei_core::koji_sessions::KojiSessions;
 use koschei_core::model::BuildState;
 use koschei_core::refresh::{latest_builds_changed, KojiCollection};
@@ -133,6 +134,14 @@ impl Handler {
     pub async fn apply(&self, event: &KojiEvent) -> Result<Applied, HandleError> {
         match event {
             KojiEvent::TaskState { task_id, new } => {
+                let impact_build = {
+                    let mut conn = self.backend.pool.acquire().await?;
+                    impact_builds::by_task(&mut conn, *task_id).await?
+                };
+                if let Some(id) = impact_build {
+                    impact_builds::update_task_state(&self.backend, id, *new).await?;
+                    return Ok(Applied::Builds(1));
+                }
                 let Ok(task_id) = i32::try_from(*task_id) else {
                     // Koschei stores task ids as integers: not one of ours.
                     return Ok(Applied::Builds(0));

@@ -70,6 +70,9 @@ pub struct KojiConfig {
     pub login_args: LoginArgs,
     pub session_opts: SessionOpts,
     pub max_builds: i64,
+    /// Share of `max_builds` impact checks may use (0 disables their builds): ordinary
+    /// rebuilds keep the rest.
+    pub impact_build_share: f64,
     pub build_arches: Vec<String>,
     pub build_opts: toml::Table,
     pub load_threshold: f64,
@@ -93,6 +96,7 @@ impl Default for KojiConfig {
             login_args: LoginArgs::default(),
             session_opts: SessionOpts::default(),
             max_builds: 30,
+            impact_build_share: 0.25,
             build_arches: vec!["i386".into(), "x86_64".into(), "armhfp".into()],
             build_opts: toml::Table::new(),
             load_threshold: 0.5,
@@ -106,6 +110,16 @@ impl Default for KojiConfig {
 }
 
 impl KojiConfig {
+    /// How many impact-check builds may run at once.
+    pub fn impact_build_limit(&self) -> i64 {
+        let share = self.impact_build_share.clamp(0.0, 1.0);
+        if share == 0.0 {
+            0
+        } else {
+            ((self.max_builds as f64 * share).floor() as i64).max(1)
+        }
+    }
+
     /// The login method `login_method` and `login_args` describe.
     pub fn login(&self) -> Result<koschei_koji::LoginMethod, String> {
         use koschei_koji::LoginMethod;
