@@ -35,6 +35,9 @@ CREATE TABLE impact_check (
     -- the collection's repo and the side tag's repo that were compared
     base_repo_id integer,
     change_repo_id integer,
+    -- the side tag's own builds at its repo's event, as Fedora CI's koji-build-group
+    -- artifact {type, id, builds, repository} (the messages about it carry it)
+    artifact jsonb,
     -- the resolver instance working on it, and until when its claim holds
     claimed_by text,
     claim_until timestamp,

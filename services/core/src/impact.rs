@@ -10,6 +10,7 @@ use sqlx::PgConnection;
 
 use crate::audit::Actor;
 use crate::collections::find_collection;
+use crate::config::Config;
 use crate::error::{DataError, DataResult};
 
 /// Waiting for the resolver (also while the side tag has no repo yet).
@@ -304,7 +305,27 @@ pub async fn create(
     Ok(id)
 }
 
-/// Appends a state to a check's history.
+/// Appends a state to a check's history and queues the messages announcing it
+/// ([`crate::impact_messages`]); the state before is the history's last.
+pub async fn enter_state(
+    conn: &mut PgConnection,
+    config: &Config,
+    check_id: i32,
+    state: &str,
+    note: Option<&str>,
+) -> sqlx::Result<()> {
+    let old: Option<String> = sqlx::query_scalar(
+        "SELECT state FROM impact_check_event WHERE check_id = $1 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(check_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    record_event(conn, check_id, state, note).await?;
+    crate::impact_messages::state_changed(conn, config, check_id, old.as_deref(), state, note).await
+}
+
+/// Appends a state to a check's history (a new check's `queued`: it is announced once a
+/// resolver takes it up).
 pub async fn record_event(
     conn: &mut PgConnection,
     check_id: i32,

@@ -100,7 +100,7 @@ struct Pending {
 /// back-off. Existing baselines are recorded first.
 pub async fn next(conn: &mut PgConnection, config: &Config) -> sqlx::Result<Option<PlannedBuild>> {
     reuse_existing_baselines(conn).await?;
-    settle(conn).await?;
+    settle(conn, config).await?;
     let pending: Vec<Pending> = sqlx::query_as(
         "SELECT ip.check_id, ip.package_id, p.name AS package, i.side_tag, c.target,
                 i.change_repo_id, i.base_repo_id, ip.base_resolved, c.dest_tag,
@@ -196,6 +196,7 @@ async fn reuse_existing_baselines(conn: &mut PgConnection) -> sqlx::Result<()> {
 /// the reason: an infrastructure failure, retried like one).
 pub async fn record_submitted(
     conn: &mut PgConnection,
+    config: &Config,
     build: &PlannedBuild,
     task_id: Option<i64>,
     refusal: Option<&str>,
@@ -219,7 +220,7 @@ pub async fn record_submitted(
     .bind(refusal)
     .execute(&mut *conn)
     .await?;
-    settle(conn).await
+    settle(conn, config).await
 }
 
 /// `(impact build id, task id)` of the running impact builds.
@@ -300,7 +301,7 @@ pub async fn update_task_state(
     .await?
     .rows_affected();
     if updated == 1 {
-        settle(&mut tx).await?;
+        settle(&mut tx, config).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -310,6 +311,7 @@ pub async fn update_task_state(
 /// failure, retried).
 pub async fn give_up_unknown_task(
     conn: &mut PgConnection,
+    config: &Config,
     impact_build_id: i32,
 ) -> sqlx::Result<()> {
     sqlx::query(
@@ -320,12 +322,12 @@ pub async fn give_up_unknown_task(
     .bind(impact_build_id)
     .execute(&mut *conn)
     .await?;
-    settle(conn).await
+    settle(conn, config).await
 }
 
 /// Gives each chosen package whose builds are final its verdict, and completes the
 /// checks left with nothing to build.
-pub async fn settle(conn: &mut PgConnection) -> sqlx::Result<()> {
+pub async fn settle(conn: &mut PgConnection, config: &Config) -> sqlx::Result<()> {
     sqlx::query(&format!(
         "WITH latest AS (
              SELECT DISTINCT ON (check_id, package_id, side) check_id, package_id, side, state,
@@ -375,7 +377,7 @@ pub async fn settle(conn: &mut PgConnection) -> sqlx::Result<()> {
     .await?;
     for (id, regressions, built) in done {
         let note = format!("{built} packages built, {regressions} regressions");
-        impact::record_event(conn, id, impact::COMPLETE, Some(&note)).await?;
+        impact::enter_state(conn, config, id, impact::COMPLETE, Some(&note)).await?;
     }
     Ok(())
 }

@@ -19,6 +19,7 @@ pub mod group_sync;
 pub mod groups;
 pub mod impact;
 pub mod impact_builds;
+pub mod impact_messages;
 pub mod inspect;
 pub mod installability;
 pub mod koji_sessions;

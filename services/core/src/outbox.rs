@@ -173,7 +173,18 @@ pub async fn installability_changed(
 }
 
 /// Inserts message bodies of `<modname>.<topic>` into the outbox in order.
-async fn insert_rows<T: Serialize + Sync>(
+pub(crate) async fn insert_rows<T: Serialize + Sync>(
+    conn: &mut PgConnection,
+    config: &Config,
+    topic: &str,
+    bodies: &[sqlx::types::Json<T>],
+) -> sqlx::Result<usize> {
+    let topic = format!("{}.{topic}", config.fedmsg_publisher.modname);
+    insert_rows_as(conn, config, &topic, bodies).await
+}
+
+/// Inserts message bodies of the whole topic `topic` into the outbox in order.
+pub(crate) async fn insert_rows_as<T: Serialize + Sync>(
     conn: &mut PgConnection,
     config: &Config,
     topic: &str,
@@ -186,7 +197,7 @@ async fn insert_rows<T: Serialize + Sync>(
         "INSERT INTO message_outbox (topic, body, publish)
          SELECT $1, b, $3 FROM unnest($2::jsonb[]) WITH ORDINALITY AS u(b, n) ORDER BY n",
     )
-    .bind(format!("{}.{topic}", config.fedmsg_publisher.modname))
+    .bind(topic)
     .bind(bodies)
     .bind(config.fedmsg_publisher.enabled)
     .execute(conn)

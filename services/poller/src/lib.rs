@@ -72,7 +72,7 @@ pub async fn poll_running_impact_builds(backend: &Backend) -> anyhow::Result<usi
                 .map_err(anyhow::Error::from),
             Ok(None) => {
                 let mut conn = backend.pool.acquire().await?;
-                impact_builds::give_up_unknown_task(&mut conn, *id)
+                impact_builds::give_up_unknown_task(&mut conn, &backend.config, *id)
                     .await
                     .map_err(anyhow::Error::from)
             }

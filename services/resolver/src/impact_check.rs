@@ -20,8 +20,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use koschei_core::impact::{self, ImpactChange, ResolutionVerdict};
+use koschei_core::impact_messages::{self, BuildGroupArtifact};
 use koschei_depsolve::{compute_changes, Dependency};
-use koschei_koji::{KojiError, RepoState};
+use koschei_koji::{KojiError, ListTaggedOpts, RepoState};
 
 use crate::context::{CollectionInfo, Context};
 use crate::incremental::{plan_chunk, ChunkPackage};
@@ -139,7 +140,7 @@ async fn claim(ctx: &Context, seen: &[i32]) -> sqlx::Result<Option<Claimed>> {
                 .taken_over
                 .then_some("taken over: the previous resolver's claim expired");
             let mut conn = ctx.pool.acquire().await?;
-            impact::record_event(&mut conn, c.id, impact::RESOLVING, note).await?;
+            impact::enter_state(&mut conn, &ctx.config, c.id, impact::RESOLVING, note).await?;
         }
     }
     Ok(claimed)
@@ -221,6 +222,38 @@ async fn run(ctx: &Context, check: &Claimed) -> anyhow::Result<Outcome> {
         Err(reason) => return Ok(Outcome::Refused(reason)),
     };
     let change_repo = i32::try_from(repo.id).context("repo id out of range")?;
+    let opts = ListTaggedOpts {
+        event: Some(repo.create_event),
+        latest: true,
+        ..ListTaggedOpts::default()
+    };
+    let builds = match refused_by_koji(koji.list_tagged(check.side_tag.as_str(), &opts).await)? {
+        Ok(builds) => builds,
+        Err(reason) => return Ok(Outcome::Refused(reason)),
+    };
+    let artifact = BuildGroupArtifact::new(
+        builds
+            .into_iter()
+            .map(|b| {
+                let component = b.package_name.clone().unwrap_or_else(|| b.name.clone());
+                let nvr = b
+                    .nvr
+                    .clone()
+                    .unwrap_or_else(|| format!("{}-{}-{}", b.name, b.version, b.release));
+                (b.id, b.owner_name.unwrap_or_default(), component, nvr)
+            })
+            .collect(),
+        format!(
+            "{}/repos/{}/{}/{}",
+            koji.config().topurl.trim_end_matches('/'),
+            check.side_tag,
+            repo.id,
+            ctx.config.dependency.repo_arch
+        ),
+    );
+    let mut conn = ctx.pool.acquire().await?;
+    impact_messages::artifact_known(&mut conn, &ctx.config, check.id, &artifact).await?;
+    drop(conn);
     let request = RepoRequest {
         koji_id: c.koji_id(),
         build_tag: &check.side_tag,
@@ -476,7 +509,7 @@ async fn finish(ctx: &Context, check: &Claimed, outcome: Outcome) -> anyhow::Res
     .await?;
     let waiting_again = state == impact::QUEUED && check.note.as_deref() == Some(note.as_str());
     if !waiting_again {
-        impact::record_event(&mut tx, check.id, state, Some(&note)).await?;
+        impact::enter_state(&mut tx, &ctx.config, check.id, state, Some(&note)).await?;
     }
     tx.commit().await?;
     if state == impact::ERROR {

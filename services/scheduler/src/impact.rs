@@ -51,7 +51,8 @@ impl Scheduler {
             ),
             Err(reason) => (None, Some(reason)),
         };
-        impact_builds::record_submitted(conn, &build, task_id, refusal.as_deref()).await?;
+        impact_builds::record_submitted(conn, &self.config, &build, task_id, refusal.as_deref())
+            .await?;
         match &refusal {
             Some(reason) => tracing::warn!(
                 check = build.check_id,

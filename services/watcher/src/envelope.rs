@@ -21,6 +21,8 @@ pub const SCHEMA_PACKAGE: &str = "koschei_messages";
 pub const OWN_SCHEMA_PACKAGE: &str = "koschei_rs_messages";
 /// The schema of `<modname>.package.installability.change`.
 pub const INSTALLABILITY_SCHEMA: &str = "koschei.package.installability.change";
+/// The schema of `<modname>.impact-check.state.change`.
+pub const IMPACT_CHECK_SCHEMA: &str = "koschei.impact-check.state.change";
 
 /// One row of `message_outbox`.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -40,7 +42,8 @@ pub struct Envelope {
 }
 
 /// The `fedora_messaging_schema` entry-point name for an outbox topic
-/// (`<modname>.package.state.change` …); `base.message` for anything else.
+/// (`<modname>.package.state.change` …); `base.message` for anything else (Fedora CI's
+/// `ci.*` messages too, as the original sent them).
 pub fn schema_name(topic: &str) -> &'static str {
     if topic.ends_with(".package.state.change") {
         "koschei.package.state.change"
@@ -48,17 +51,20 @@ pub fn schema_name(topic: &str) -> &'static str {
         "koschei.collection.state.change"
     } else if topic.ends_with(".package.installability.change") {
         INSTALLABILITY_SCHEMA
+    } else if topic.ends_with(".impact-check.state.change") {
+        IMPACT_CHECK_SCHEMA
     } else {
         "base.message"
     }
 }
 
-/// The distribution (as fedora-messaging names it) holding a schema's class.
-fn schema_package(schema: &str) -> Option<&'static str> {
+/// The distribution (as fedora-messaging names it) holding a schema's class: its own
+/// for the base class.
+fn schema_package(schema: &str) -> &'static str {
     match schema {
-        "base.message" => None,
-        INSTALLABILITY_SCHEMA => Some(OWN_SCHEMA_PACKAGE),
-        _ => Some(SCHEMA_PACKAGE),
+        "base.message" => "fedora_messaging",
+        INSTALLABILITY_SCHEMA | IMPACT_CHECK_SCHEMA => OWN_SCHEMA_PACKAGE,
+        _ => SCHEMA_PACKAGE,
     }
 }
 
@@ -94,12 +100,10 @@ impl Envelope {
         let mut headers = FieldTable::default();
         let text = |s: &str| AMQPValue::LongString(s.into());
         headers.insert(ShortString::from("fedora_messaging_schema"), text(schema));
-        if let Some(package) = schema_package(schema) {
-            headers.insert(
-                ShortString::from("fedora_messaging_schema_package"),
-                text(package),
-            );
-        }
+        headers.insert(
+            ShortString::from("fedora_messaging_schema_package"),
+            text(schema_package(schema)),
+        );
         headers.insert(
             ShortString::from("sent-at"),
             text(&now.format("%Y-%m-%dT%H:%M:%S+00:00").to_string()),
@@ -120,6 +124,17 @@ impl Envelope {
             for group in strings(&body, "groups") {
                 headers.insert(
                     ShortString::from(format!("fedora_messaging_group_{group}")),
+                    AMQPValue::Boolean(true),
+                );
+            }
+        }
+        if schema == IMPACT_CHECK_SCHEMA {
+            // its `packages`: the ones the side tag breaks
+            let broken =
+                strings(&body, "unresolvable_with_change").chain(strings(&body, "regressions"));
+            for name in broken {
+                headers.insert(
+                    ShortString::from(format!("fedora_messaging_rpm_{name}")),
                     AMQPValue::Boolean(true),
                 );
             }
@@ -274,7 +289,10 @@ mod tests {
             body: json!({"name": "x"}),
         };
         let e = Envelope::for_row(&row, "p", Utc::now());
-        assert_eq!(header(&e, "fedora_messaging_schema_package"), None);
+        assert_eq!(
+            header(&e, "fedora_messaging_schema_package"),
+            Some(&AMQPValue::LongString("fedora_messaging".into()))
+        );
         assert_eq!(header(&e, "fedora_messaging_rpm_x"), None);
     }
 }

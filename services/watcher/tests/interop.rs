@@ -536,19 +536,38 @@ fn the_installability_schema_takes_our_bodies_and_refuses_others() {
             b["binaries"][0].as_object_mut().unwrap().remove("problems");
         }),
     ];
-    let input: String = bodies
+    let items: Vec<(String, Json)> = bodies
         .iter()
         .map(|b| {
-            json!({"schema": "koschei.package.installability.change", "body": b}).to_string() + "\n"
+            (
+                "koschei.package.installability.change".to_string(),
+                b.clone(),
+            )
         })
         .collect();
+    let verdicts = validate("fm_validate.py", &[], &items);
+    assert_eq!(
+        verdicts,
+        ["ok", "invalid", "invalid", "invalid", "invalid", "invalid", "invalid"]
+    );
+}
+
+/// Runs a validator script (`fm_validate.py`: fedora-messaging's schema classes;
+/// `ci_validate.py DIR`: JSON schema files) over `(schema, body)` pairs; one verdict a
+/// pair: `ok` or `invalid`.
+fn validate(script: &str, args: &[String], items: &[(String, Json)]) -> Vec<String> {
+    let input: String = items
+        .iter()
+        .map(|(schema, body)| json!({"schema": schema, "body": body}).to_string() + "\n")
+        .collect();
     let mut child = Command::new(python())
-        .arg(python_script("fm_validate.py"))
+        .arg(python_script(script))
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .expect("run fm_validate.py");
+        .unwrap_or_else(|e| panic!("run {script}: {e}"));
     child
         .stdin
         .take()
@@ -556,14 +575,233 @@ fn the_installability_schema_takes_our_bodies_and_refuses_others() {
         .write_all(input.as_bytes())
         .unwrap();
     let output = child.wait_with_output().unwrap();
-    assert!(output.status.success());
-    let verdicts: Vec<String> = String::from_utf8(output.stdout)
+    assert!(output.status.success(), "{script} failed");
+    String::from_utf8(output.stdout)
         .unwrap()
         .lines()
         .map(|l| l.split(':').next().unwrap().to_owned())
-        .collect();
-    assert_eq!(
-        verdicts,
-        ["ok", "invalid", "invalid", "invalid", "invalid", "invalid", "invalid"]
+        .collect()
+}
+
+/// [`validate`] against the Fedora CI message specification's schemas
+/// (../shared/fixtures/koschei/schema).
+fn ci_validate(items: &[(String, Json)]) -> Vec<String> {
+    let schemas = koschei_core::testdata::shared_path("fixtures/koschei/schema");
+    validate("ci_validate.py", &[schemas.display().to_string()], items)
+}
+
+/// An impact check's messages: ours validate with their schema class (koschei-rs-messages)
+/// and carry fedora-messaging's headers; the Fedora CI koji-build-group messages
+/// validate against the CI specification's schemas, for all four events.
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn impact_check_messages_validate_with_their_schemas(pool: PgPool) {
+    use koschei_core::impact::{self, BUILDING, COMPLETE, ERROR, RESOLVING};
+    use koschei_core::impact_messages::{self, BuildGroupArtifact};
+
+    let url = amqp_url();
+    let sim = Sim::start().await;
+    let config = config(&sim, &url, true);
+    let prefix = config.fedmsg_publisher.topic_prefix.clone().unwrap();
+    let f25 = fixtures::collection(&pool, "f25").await;
+    fixtures::package(&pool, f25, "foo").await;
+    fixtures::package(&pool, f25, "bar").await;
+    let mut conn = pool.acquire().await.unwrap();
+    let new = |tag: &str| impact::NewImpactCheck::new("f25", tag);
+    let actor = koschei_core::audit::Actor::backend();
+    let good = impact::create(&mut conn, &actor, &new("f25-build-side-1"))
+        .await
+        .unwrap();
+    let bad = impact::create(&mut conn, &actor, &new("f25-build-side-2"))
+        .await
+        .unwrap();
+    let artifact = BuildGroupArtifact::new(
+        vec![
+            (
+                301,
+                "alice".into(),
+                "libfoo".into(),
+                "libfoo-2.0-1.fc25".into(),
+            ),
+            (300, "alice".into(), "foo".into(), "foo-1.1-1.fc25".into()),
+        ],
+        "https://kojipkgs.example.org/repos/f25-build-side-1/77/x86_64".into(),
     );
+    // "sha256:" + SHA-256 of the sorted ids, concatenated: "300301"
+    assert_eq!(artifact.id, format!("sha256:{}", sha256_hex("300301")));
+    for id in [good, bad] {
+        impact::enter_state(&mut conn, &config, id, RESOLVING, None)
+            .await
+            .unwrap();
+        impact_messages::artifact_known(&mut conn, &config, id, &artifact)
+            .await
+            .unwrap();
+    }
+    // the same artifact again sends nothing
+    impact_messages::artifact_known(&mut conn, &config, good, &artifact)
+        .await
+        .unwrap();
+    sqlx::raw_sql(&format!(
+        "UPDATE impact_check SET base_repo_id = 76, change_repo_id = 77 WHERE id = {good};
+         INSERT INTO impact_check_package (check_id, package_id, base_resolved, change_resolved,
+             change_problems, verdict, build_planned, build_verdict)
+         SELECT {good}, id, true, false, ARRAY['No package found for: libfoo-devel'],
+                'unresolvable-with-change', false, NULL FROM package WHERE name = 'bar'
+         UNION ALL
+         SELECT {good}, id, true, true, '{{}}', 'dependencies-changed', true, 'regression'
+         FROM package WHERE name = 'foo';"
+    ))
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    impact::enter_state(&mut conn, &config, good, BUILDING, Some("2 affected"))
+        .await
+        .unwrap();
+    impact::enter_state(&mut conn, &config, good, COMPLETE, Some("1 regression"))
+        .await
+        .unwrap();
+    impact::enter_state(&mut conn, &config, bad, ERROR, Some("side tag removed"))
+        .await
+        .unwrap();
+    drop(conn);
+    let rows: Vec<(String, Json)> =
+        sqlx::query_as("SELECT topic, body FROM message_outbox WHERE publish ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let topics: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(
+        topics,
+        [
+            "koschei.impact-check.state.change",
+            "ci.koschei.koji-build-group.test.queued",
+            "koschei.impact-check.state.change",
+            "ci.koschei.koji-build-group.test.queued",
+            "koschei.impact-check.state.change",
+            "ci.koschei.koji-build-group.test.running",
+            "koschei.impact-check.state.change",
+            "ci.koschei.koji-build-group.test.complete",
+            "koschei.impact-check.state.change",
+            "ci.koschei.koji-build-group.test.error",
+        ]
+    );
+    let complete = &rows[6].1;
+    assert_eq!(complete["old"], "building");
+    assert_eq!(complete["new"], "complete");
+    assert_eq!(complete["regressions"], json!(["foo"]));
+    assert_eq!(complete["unresolvable_with_change"], json!(["bar"]));
+    assert_eq!(rows[7].1["test"]["result"], "failed");
+    assert_eq!(rows[9].1["error"]["reason"], "side tag removed");
+
+    // Fedora CI's schemas take the four CI messages and refuse broken ones
+    let mut items: Vec<(String, Json)> = rows
+        .iter()
+        .filter_map(|(topic, body)| {
+            let event = topic.strip_prefix("ci.koschei.koji-build-group.test.")?;
+            Some((format!("koji-build-group.test.{event}"), body.clone()))
+        })
+        .collect();
+    assert_eq!(items.len(), 5);
+    let mut no_artifact_id = items[3].1.clone();
+    no_artifact_id["artifact"]
+        .as_object_mut()
+        .unwrap()
+        .remove("id");
+    let mut bad_result = items[3].1.clone();
+    bad_result["test"]["result"] = json!("broken");
+    let mut no_reason = items[4].1.clone();
+    no_reason["error"].as_object_mut().unwrap().remove("reason");
+    items.push(("koji-build-group.test.complete".into(), no_artifact_id));
+    items.push(("koji-build-group.test.complete".into(), bad_result));
+    items.push(("koji-build-group.test.error".into(), no_reason));
+    assert_eq!(
+        ci_validate(&items),
+        ["ok", "ok", "ok", "ok", "ok", "invalid", "invalid", "invalid"]
+    );
+    // and ours refuses what is not its body
+    let body = complete.clone();
+    let with = |edit: &dyn Fn(&mut Json)| {
+        let mut b = body.clone();
+        edit(&mut b);
+        ("koschei.impact-check.state.change".to_string(), b)
+    };
+    let ours = [
+        with(&|_| {}),
+        with(&|b| {
+            b.as_object_mut().unwrap().remove("regressions");
+        }),
+        with(&|b| b["new"] = json!("done")),
+        with(&|b| b["affected"] = json!(-1)),
+        with(&|b| b["surprise"] = json!(true)),
+    ];
+    assert_eq!(
+        validate("fm_validate.py", &[], &ours),
+        ["ok", "invalid", "invalid", "invalid", "invalid"]
+    );
+
+    // the watcher publishes them all; fedora-messaging reads ours with our class
+    let mut consumer = Command::new(python())
+        .arg(python_script("fm_consume.py"))
+        .args([&url, &unique("fm-consumer"), "10", "30"])
+        .arg(format!("{prefix}.koschei.#"))
+        .arg(format!("{prefix}.ci.#"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run fm_consume.py");
+    let mut lines = BufReader::new(consumer.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "READY");
+    let watcher = service::start(
+        config.clone(),
+        pool.clone(),
+        sim.sessions(),
+        Options::default(),
+    )
+    .unwrap();
+    let received: Vec<Json> = tokio::task::spawn_blocking(move || {
+        lines
+            .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+            .collect()
+    })
+    .await
+    .unwrap();
+    assert!(consumer.wait().unwrap().success(), "fm_consume.py failed");
+    watcher.stop().await;
+    assert_eq!(received.len(), 10);
+    for msg in &received {
+        assert_eq!(msg["headers"], msg["expected_headers"], "{msg:#}");
+        let ours = msg["topic"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{prefix}.koschei."));
+        let class = if ours {
+            "koschei_rs_messages.impact.ImpactCheckStateChange"
+        } else {
+            "fedora_messaging.message.Message"
+        };
+        assert_eq!(msg["class"], class, "{msg:#}");
+    }
+    let done = received
+        .iter()
+        .find(|m| m["body"]["new"] == "complete")
+        .unwrap();
+    assert_eq!(
+        done["summary"],
+        format!("impact check {good} of side tag f25-build-side-1 on f25: 1 regressions, 1 packages unresolvable")
+    );
+    assert_eq!(done["packages"], json!(["bar", "foo"]));
+    assert_eq!(done["headers"]["fedora_messaging_rpm_foo"], true);
+}
+
+/// Hex SHA-256 of a string, as `sha256sum` prints it.
+fn sha256_hex(s: &str) -> String {
+    let out = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(s.as_bytes())?;
+            c.wait_with_output()
+        })
+        .expect("sha256sum");
+    String::from_utf8(out.stdout).unwrap()[..64].to_string()
 }

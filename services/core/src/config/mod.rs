@@ -11,6 +11,7 @@
 
 mod backend;
 mod frontend;
+mod impact;
 mod koji;
 mod load;
 
@@ -24,6 +25,7 @@ pub use backend::{
     PublisherConfig, ServiceConfig,
 };
 pub use frontend::{AuthConfig, BugreportConfig, FrontendConfig, Link, PageCacheConfig, WebLimits};
+pub use impact::{ImpactConfig, OsciConfig};
 pub use koji::{KojiConfig, LoginArgs, SessionOpts};
 
 /// Default configuration file when neither `KOSCHEI_CONFIG` nor `--config` is given.
@@ -73,6 +75,8 @@ pub struct Config {
     pub directories: DirectoriesConfig,
     pub frontend: FrontendConfig,
     pub bugreport: BugreportConfig,
+    /// Impact checks of side tags.
+    pub impact: ImpactConfig,
     /// Dist-git (Pagure): user pages and group refreshes.
     pub pagure: crate::pagure::PagureConfig,
     /// External links shown on package pages; `{package.name}` etc. are
@@ -103,6 +107,7 @@ impl Default for Config {
             directories: DirectoriesConfig::default(),
             frontend: FrontendConfig::default(),
             bugreport: BugreportConfig::default(),
+            impact: ImpactConfig::default(),
             pagure: Default::default(),
             links: frontend::default_links(),
             bypass_login: None,

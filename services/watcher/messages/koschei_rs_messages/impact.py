@@ -1,0 +1,60 @@
+"""``koschei.impact-check.state.change``: an impact check of a Koji side tag against a
+collection entered a state; when complete, which packages the side tag would break."""
+
+import json
+from importlib import resources
+
+from fedora_messaging import message
+
+BODY_SCHEMA = json.loads(
+    resources.files(__package__)
+    .joinpath("impact-check-state-change.schema.json")
+    .read_text(encoding="utf-8")
+)
+
+
+class ImpactCheckStateChange(message.Message):
+    """A state change of an impact check."""
+
+    topic = "koschei.impact-check.state.change"
+    body_schema = BODY_SCHEMA
+
+    @property
+    def app_name(self):
+        return "Koschei"
+
+    @property
+    def app_icon(self):
+        return "https://apps.fedoraproject.org/img/icons/koschei.png"
+
+    @property
+    def packages(self):
+        body = self.body
+        return sorted(set(body["unresolvable_with_change"]) | set(body["regressions"]))
+
+    @property
+    def summary(self):
+        body = self.body
+        what = f"impact check {body['id']} of side tag {body['side_tag']} on {body['collection']}"
+        if body["new"] == "complete":
+            broken = len(body["unresolvable_with_change"]) + len(body["regressions"])
+            if broken:
+                return (
+                    f"{what}: {len(body['regressions'])} regressions, "
+                    f"{len(body['unresolvable_with_change'])} packages unresolvable"
+                )
+            return f"{what}: nothing breaks ({body['affected']} packages affected)"
+        if body["new"] == "error":
+            return f"{what} failed: {body['note']}"
+        return f"{what} is {body['new']}"
+
+    def __str__(self):
+        lines = [self.summary]
+        if self.body["note"]:
+            lines.append(self.body["note"])
+        lines.extend(f"regression: {name}" for name in self.body["regressions"])
+        lines.extend(
+            f"unresolvable with the change: {name}"
+            for name in self.body["unresolvable_with_change"]
+        )
+        return "\n".join(lines)
