@@ -4,10 +4,8 @@
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router};
-use koschei_core::audit::Actor;
 use koschei_core::error::{is_valid_name, DataError};
 use koschei_core::groups as core_groups;
-use koschei_core::model::LogEnvironment;
 use koschei_core::packages;
 use maud::html;
 
@@ -114,10 +112,7 @@ async fn submit(ctx: PageContext, Form(form): Form<FormData>) -> AppResult<Respo
             Some(id)
         }
     };
-    let actor = Actor {
-        environment: LogEnvironment::Frontend,
-        user_id: Some(user.id),
-    };
+    let actor = user.actor();
     let cref = koschei_core::collections::CollectionRef {
         id: collection.id,
         name: collection.name.clone(),

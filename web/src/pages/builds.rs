@@ -7,8 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::NaiveDateTime;
-use koschei_core::audit::Actor;
-use koschei_core::model::{BuildState, KojiTaskState, LogEnvironment};
+use koschei_core::model::{BuildState, KojiTaskState};
 use maud::{html, Markup};
 use sqlx::PgPool;
 
@@ -170,7 +169,7 @@ pub fn task_tree(ctx: &PageContext, build: &Build, tasks: &[KojiTask]) -> Markup
     html! {
         div.task-tree {
             (state_badges::build_state_badge(build.state_code)) " "
-            a href={ (weburl) "/taskinfo?taskID=" (build.task_id) } { "Task " (build.task_id) } " "
+            a href=(layout::koji_task_url(weburl, build.task_id)) { "Task " (build.task_id) } " "
             (layout::time(ctx, build.started))
             @if build.real {
                 @if let (Some(v), Some(r)) = (&build.version, &build.release) {
@@ -185,7 +184,7 @@ pub fn task_tree(ctx: &PageContext, build: &Build, tasks: &[KojiTask]) -> Markup
                         li {
                             span class={ "task-state task-" (task_state_name(t.state).to_lowercase()) } { (task_state_name(t.state)) } " "
                             (t.arch) " "
-                            a href={ (weburl) "/taskinfo?taskID=" (t.task_id) } { (t.task_id) } " "
+                            a href=(layout::koji_task_url(weburl, t.task_id)) { (t.task_id) } " "
                             a href={ (logs(t.task_id)) "/build.log" } { "build.log" } " "
                             a href={ (logs(t.task_id)) "/root.log" } { "root.log" }
                         }
@@ -384,10 +383,7 @@ async fn cancel_build(ctx: PageContext, Path(id): Path<i32>) -> AppResult<Respon
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        let actor = Actor {
-            environment: LogEnvironment::Frontend,
-            user_id: Some(user.id),
-        };
+        let actor = user.actor();
         let base_id: i32 = sqlx::query_scalar(
             "SELECT p.base_id FROM build b JOIN package p ON p.id = b.package_id WHERE b.id = $1",
         )

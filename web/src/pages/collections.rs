@@ -6,9 +6,7 @@ use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use koschei_core::audit::Actor;
 use koschei_core::installability;
-use koschei_core::model::LogEnvironment;
 use maud::{html, Markup};
 
 use crate::error::{AppError, AppResult};
@@ -164,19 +162,16 @@ async fn force_resolution(ctx: PageContext, Path(name): Path<String>) -> AppResu
     let c = find(&ctx, &name)?;
     let mut tx = ctx.pool.begin().await?;
     let n = koschei_core::resolution::request_reresolution(&mut tx, c.id, None).await?;
-    Actor {
-        environment: LogEnvironment::Frontend,
-        user_id: Some(user.id),
-    }
-    .log(
-        &mut tx,
-        &format!(
-            "Collection {}: re-resolution of all packages requested ({n} packages)",
-            c.name
-        ),
-        None,
-    )
-    .await?;
+    user.actor()
+        .log(
+            &mut tx,
+            &format!(
+                "Collection {}: re-resolution of all packages requested ({n} packages)",
+                c.name
+            ),
+            None,
+        )
+        .await?;
     tx.commit().await?;
     ctx.session.flash(
         FlashKind::Success,

@@ -11,7 +11,6 @@ use axum::{Form, Router};
 use koschei_core::audit::Actor;
 use koschei_core::error::{is_valid_name, is_valid_user_name, DataError};
 use koschei_core::groups::{self as core_groups, GroupRef};
-use koschei_core::model::LogEnvironment;
 use maud::{html, Markup};
 use sqlx::PgConnection;
 
@@ -350,13 +349,6 @@ fn validate(
 /// `GroupForm` (`koschei/frontend/forms.py`).
 const OWNERS_FIELD: &str = "owners";
 
-fn actor(user: &User) -> Actor {
-    Actor {
-        environment: LogEnvironment::Frontend,
-        user_id: Some(user.id),
-    }
-}
-
 fn submitted(form: &FormData) -> GroupForm {
     GroupForm {
         name: form.text("name"),
@@ -398,7 +390,7 @@ async fn add_group_post(ctx: PageContext, Form(form): Form<FormData>) -> AppResu
     };
     let full = format!("{}/{name}", user.name);
     let mut tx = ctx.pool.begin().await?;
-    let actor = actor(&user);
+    let actor = user.actor();
     let result = async {
         let group = core_groups::create_group(&mut tx, &actor, &full).await?;
         core_groups::set_group_content(&mut tx, &actor, &group, &packages, false).await?;
@@ -470,7 +462,7 @@ async fn edit_submit(ctx: PageContext, full: String, form: FormData) -> AppResul
         Err(message) => return fail(&ctx, message),
     };
     let mut tx = ctx.pool.begin().await?;
-    let actor = actor(&user);
+    let actor = user.actor();
     let result = async {
         let group = if global {
             group.clone()
@@ -540,7 +532,7 @@ async fn delete_confirm(ctx: PageContext, full: String) -> AppResult<Response> {
 async fn delete_submit(ctx: PageContext, full: String) -> AppResult<Response> {
     let (user, group) = editable_group(&ctx, &full, AppError::Unauthorized).await?;
     let mut tx = ctx.pool.begin().await?;
-    core_groups::delete_group(&mut tx, &actor(&user), &group).await?;
+    core_groups::delete_group(&mut tx, &user.actor(), &group).await?;
     tx.commit().await?;
     ctx.session.flash(FlashKind::Success, "Group was deleted");
     Ok(crate::http::redirect::found("/groups"))

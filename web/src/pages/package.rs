@@ -13,10 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::NaiveDateTime;
-use koschei_core::audit::Actor;
 use koschei_core::inspect::{self, PackageReport};
 use koschei_core::installability;
-use koschei_core::model::{BuildState, LogEnvironment, PackageState};
+use koschei_core::model::{BuildState, PackageState};
 use koschei_core::packages::{self, PackageAttr, PackageRef};
 use maud::{html, Markup};
 
@@ -565,13 +564,6 @@ fn package_url(name: &str, collection: &str) -> String {
     )
 }
 
-fn frontend_actor(user: &User) -> Actor {
-    Actor {
-        environment: LogEnvironment::Frontend,
-        user_id: Some(user.id),
-    }
-}
-
 /// `POST /package/<name>/edit`: attributes (a checkbox counts only with its
 /// `<name>__present` marker; absent fields stay unchanged) and group
 /// membership (`group-<id>` against `group-prev-<id>`).
@@ -613,7 +605,7 @@ async fn edit_package(
     }
 
     let mut tx = ctx.pool.begin().await?;
-    let actor = frontend_actor(&user);
+    let actor = user.actor();
     // Group membership changes; every changed group must be editable.
     let mut group_changes = Vec::new();
     for (key, prev) in form.pairs() {
@@ -677,7 +669,7 @@ async fn force_resolution(
     let mut tx = ctx.pool.begin().await?;
     koschei_core::resolution::request_reresolution(&mut tx, collection.id, Some(&[package.id]))
         .await?;
-    frontend_actor(&user)
+    user.actor()
         .log(
             &mut tx,
             &format!(

@@ -11,6 +11,7 @@ use koschei_core::installability::{
 use maud::{html, Markup};
 
 use super::charts::{self, Series};
+use super::layout::koji_task_url;
 use crate::http::query::encode;
 
 fn binary_row(b: &BinaryInstallability) -> Markup {
@@ -81,7 +82,7 @@ fn rebuild_verdict(check: &RebuildCheck, weburl: &str) -> Markup {
         div class=(class) {
             p {
                 (check.verdict()) " "
-                a href={ (weburl) "/taskinfo?taskID=" (check.task_id) } { "Task " (check.task_id) }
+                a href=(koji_task_url(weburl, check.task_id)) { "Task " (check.task_id) }
             }
             @for b in check.binaries.iter().filter(|b| !b.installable) {
                 p { (b.name) "-" (b.evr) "." (b.arch) ":" }

@@ -176,6 +176,11 @@ pub fn time_opt(ctx: &PageContext, ts: Option<NaiveDateTime>) -> Markup {
     }
 }
 
+/// The page of a Koji task in Koji's web UI at `weburl`.
+pub fn koji_task_url(weburl: &str, task_id: impl std::fmt::Display) -> String {
+    format!("{weburl}/taskinfo?taskID={task_id}")
+}
+
 /// The hidden CSRF field every form carries.
 pub fn csrf_field(ctx: &PageContext) -> Markup {
     html! { input type="hidden" name=(CSRF_FIELD) value=(ctx.session.csrf_token()); }

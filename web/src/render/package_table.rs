@@ -314,7 +314,7 @@ async fn single(
                         td data-package=(r.name) data-collection=(collection.name) { (state_badges::state_icon(&r.state)) }
                         td { @if r.running { span.running title="A build is running" { "⟳" } } }
                         td { @if let Some(t) = r.task_id {
-                            a href={ (weburl) "/taskinfo?taskID=" (t) } { (t) }
+                            a href=(layout::koji_task_url(weburl, t)) { (t) }
                         } }
                         td { (layout::time_opt(ctx, r.started)) }
                         td.num { @if let Some(pr) = r.priority { (pr.trunc() as i64) } }

@@ -17,6 +17,8 @@ use axum::http::{header, request::Parts, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use cookie::{Cookie, SameSite};
+use koschei_core::audit::Actor;
+use koschei_core::model::LogEnvironment;
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -31,6 +33,16 @@ pub struct User {
     pub id: i32,
     pub name: String,
     pub admin: bool,
+}
+
+impl User {
+    /// The user as the author of audited changes made through the web.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            environment: LogEnvironment::Frontend,
+            user_id: Some(self.id),
+        }
+    }
 }
 
 /// Name of the CSRF token field of every form.
