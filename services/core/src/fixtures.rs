@@ -101,6 +101,106 @@ pub async fn installability(pool: &PgPool, collection_id: i32) {
     .expect("insert installability fixture");
 }
 
+/// The collection's tracked package `name`, created when missing. Returns its id.
+async fn tracked_package(pool: &PgPool, collection_id: i32, name: &str) -> i32 {
+    let found: Option<i32> = sqlx::query_scalar(
+        "UPDATE package SET tracked = true WHERE collection_id = $1 AND name = $2 RETURNING id",
+    )
+    .bind(collection_id)
+    .bind(name)
+    .fetch_optional(pool)
+    .await
+    .expect("find package");
+    match found {
+        Some(id) => id,
+        None => package(pool, collection_id, name).await,
+    }
+}
+
+/// A complete impact check of side tag `f25-build-side-7` against the collection (repo
+/// 123 → 124, depth 2, at most 10 builds, requested by alice) with three affected tracked
+/// packages (created when missing): `rnv` with other dependencies whose build is a
+/// regression (change build task 9101 failed, base build task 9102 ok), `eclipse`
+/// unresolvable with the change (not built), `xmlstarlet` with other dependencies whose
+/// builds pass (tasks 9103, 9104); its history queued → resolving → building → complete.
+/// Returns the check's id.
+pub async fn impact_check(pool: &PgPool, collection_id: i32) -> i32 {
+    let rnv = tracked_package(pool, collection_id, "rnv").await;
+    let eclipse = tracked_package(pool, collection_id, "eclipse").await;
+    let xmlstarlet = tracked_package(pool, collection_id, "xmlstarlet").await;
+    let id: i32 = sqlx::query_scalar(
+        "INSERT INTO impact_check (collection_id, side_tag, depth, max_builds, builds, state,
+                                   requested_by, created, started, finished, base_repo_id,
+                                   change_repo_id)
+         VALUES ($1, 'f25-build-side-7', 2, 10, true, 'complete', 'alice',
+                 $2 - interval '3 hours', $2 - interval '170 minutes', $2 - interval '1 hour',
+                 123, 124)
+         RETURNING id",
+    )
+    .bind(collection_id)
+    .bind(now())
+    .fetch_one(pool)
+    .await
+    .expect("insert impact check");
+    sqlx::query(
+        r#"INSERT INTO impact_check_package (check_id, package_id, distance, base_resolved,
+               change_resolved, base_problems, change_problems, changes, verdict,
+               build_planned, build_verdict)
+           VALUES
+             ($1, $2, 1, true, true, '{}', '{}',
+              '[{"name": "glibc", "prev": "2.24-1.fc25.x86_64", "curr": "2.25-1.fc25.x86_64",
+                 "distance": 1}]',
+              'dependencies-changed', true, 'regression'),
+             ($1, $3, 2, true, false, '{}',
+              ARRAY['nothing provides libjvm.so.9 needed by java-devel-1:9.0.1-1.fc25.x86_64'],
+              '[{"name": "java-devel", "prev": "1:1.8.0.1-1.fc25.x86_64",
+                 "curr": "1:9.0.1-1.fc25.x86_64", "distance": 2},
+                {"name": "ant-lib", "prev": "1.9.7-1.fc25.noarch", "curr": null,
+                 "distance": null}]',
+              'unresolvable-with-change', false, NULL),
+             ($1, $4, 1, true, true, '{}', '{}',
+              '[{"name": "libxml2", "prev": "2.9.4-1.fc25.x86_64",
+                 "curr": "2.9.5-1.fc25.x86_64", "distance": 1}]',
+              'dependencies-changed', true, 'passes')"#,
+    )
+    .bind(id)
+    .bind(rnv)
+    .bind(eclipse)
+    .bind(xmlstarlet)
+    .execute(pool)
+    .await
+    .expect("insert impact check packages");
+    sqlx::query(
+        "INSERT INTO impact_build (check_id, package_id, side, task_id, state, started, finished)
+         SELECT $1, package_id, side, task_id, state, $4 - interval '150 minutes',
+                $4 - interval '70 minutes'
+         FROM (VALUES ($2, 'change', 9101, 'failed'), ($2, 'base', 9102, 'ok'),
+                      ($3, 'change', 9103, 'ok'), ($3, 'base', 9104, 'ok'))
+              AS b (package_id, side, task_id, state)",
+    )
+    .bind(id)
+    .bind(rnv)
+    .bind(xmlstarlet)
+    .bind(now())
+    .execute(pool)
+    .await
+    .expect("insert impact builds");
+    sqlx::query(
+        r#"INSERT INTO impact_check_event (check_id, "time", state, note)
+           SELECT $1, $2 - make_interval(mins => minutes), state, note
+           FROM (VALUES (180, 'queued', NULL), (170, 'resolving', NULL),
+                        (160, 'building', '2 packages to build'), (60, 'complete', NULL))
+                AS e (minutes, state, note)
+           ORDER BY minutes DESC"#,
+    )
+    .bind(id)
+    .bind(now())
+    .execute(pool)
+    .await
+    .expect("insert impact check events");
+    id
+}
+
 /// A build to insert with [`build`].
 #[derive(Debug, Clone)]
 pub struct NewBuild {
