@@ -8,7 +8,7 @@ use crate::http::{
     access_log, auth, compression, conditional, limits, security_headers, session, static_files,
 };
 use crate::pages::{
-    add_packages, affected, badges, bugreport, builds, collections, docs, groups, package,
+    add_packages, affected, badges, bugreport, builds, collections, docs, groups, impact, package,
     packages, stats, user,
 };
 use crate::state::AppState;
@@ -32,6 +32,7 @@ pub fn app(state: AppState) -> Router {
         .merge(collections::router())
         .merge(groups::router())
         .merge(add_packages::router())
+        .merge(impact::router())
         .merge(user::router())
         .merge(affected::router())
         .merge(bugreport::router())

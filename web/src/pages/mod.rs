@@ -11,6 +11,7 @@ pub mod builds;
 pub mod collections;
 pub mod docs;
 pub mod groups;
+pub mod impact;
 pub mod package;
 pub mod packages;
 pub mod stats;

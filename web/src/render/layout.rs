@@ -21,6 +21,7 @@ pub enum Tab {
     Groups,
     MyPackages,
     AddPackages,
+    ImpactChecks,
     Stats,
     Documentation,
     None,
@@ -73,6 +74,11 @@ pub fn page(ctx: &PageContext, title: &str, tab: Tab, content: Markup) -> Markup
                 "/add-packages".to_string(),
             )
         }),
+        Some((
+            Tab::ImpactChecks,
+            "Impact checks",
+            "/impact-checks".to_string(),
+        )),
         Some((Tab::Stats, "Stats", "/stats".to_string())),
     ]
     .into_iter()
