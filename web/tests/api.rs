@@ -280,6 +280,7 @@ async fn collections_and_groups(pool: PgPool) {
 #[sqlx::test(migrator = "MIGRATIONS")]
 async fn openapi_document_matches_routes(pool: PgPool) {
     let w = world(&pool).await;
+    let check = koschei_core::fixtures::impact_check(&pool, w.f25).await;
     let mut c = Client::new(&pool);
     let doc = c.get("/api/v1/openapi.json").await.json();
     assert_eq!(doc["openapi"], "3.1.0");
@@ -291,6 +292,7 @@ async fn openapi_document_matches_routes(pool: PgPool) {
             .replace("{collection}", "f25")
             .replace("{c1}", "f25")
             .replace("{c2}", "f26")
+            .replace("/impact-checks/{id}", &format!("/impact-checks/{check}"))
             .replace("{id}", &w.rnv_ok_build.to_string())
             .replace("{namespace}/{name}", "alice/mine")
             .replace("/groups/{name}", "/groups/java")
@@ -320,7 +322,7 @@ async fn every_api_route_is_documented(pool: PgPool) {
         .collect();
     let doc = document();
     let documented: BTreeSet<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
-    assert_eq!(documented.len(), 15, "{documented:?}");
+    assert_eq!(documented.len(), 17, "{documented:?}");
     assert_eq!(served, documented);
     // The pages link to the document where it is served.
     assert!(documented.contains("/api/v1/openapi.json"));
@@ -329,8 +331,8 @@ async fn every_api_route_is_documented(pool: PgPool) {
 /// The document is OpenAPI 3.1 as utoipa reads it back, with the head it
 /// always had, and holds together: every reference resolves, path
 /// templates and path parameters agree, operation ids are unique, every
-/// operation answers 200 as JSON (the event stream as `text/event-stream`),
-/// every required property exists.
+/// GET answers 200 as JSON (the event stream as `text/event-stream`), the
+/// one POST (queuing an impact check) 201, every required property exists.
 #[test]
 fn openapi_document_is_consistent() {
     let doc = document();
@@ -358,13 +360,23 @@ fn openapi_document_is_consistent() {
     }
     let template = Regex::new(r"\{([^}]*)\}").unwrap();
     let mut ids = BTreeSet::new();
-    for (path, item) in doc["paths"].as_object().unwrap() {
-        assert_eq!(
-            item.as_object().unwrap().keys().collect::<Vec<_>>(),
-            ["get"],
-            "{path}"
-        );
-        let op = &item["get"];
+    let operations = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            let methods: Vec<&String> = item.as_object().unwrap().keys().collect();
+            let expected: &[&str] = if path == "/api/v1/impact-checks" {
+                &["get", "post"]
+            } else {
+                &["get"]
+            };
+            assert_eq!(methods, expected, "{path}");
+            methods
+                .into_iter()
+                .map(move |m| (path, m.as_str(), &item[m]))
+        });
+    for (path, method, op) in operations {
         assert!(
             ids.insert(op["operationId"].as_str().unwrap().to_string()),
             "{path}"
@@ -388,12 +400,13 @@ fn openapi_document_is_consistent() {
         } else {
             "application/json"
         };
+        let success = if method == "post" { "201" } else { "200" };
         assert!(
-            op["responses"]["200"]["content"][answer]["schema"].is_object(),
+            op["responses"][success]["content"][answer]["schema"].is_object(),
             "{path}"
         );
         for (status, response) in op["responses"].as_object().unwrap() {
-            if status != "200" {
+            if status != success {
                 assert_eq!(
                     response["content"]["application/json"]["schema"]["$ref"],
                     "#/components/schemas/Error",
@@ -478,6 +491,7 @@ fn check(doc: &Value, schema: &Value, value: &Value, at: &str) {
 #[sqlx::test(migrator = "MIGRATIONS")]
 async fn answers_fit_the_document(pool: PgPool) {
     let w = world(&pool).await;
+    let impact_check = koschei_core::fixtures::impact_check(&pool, w.f25).await;
     let mut c = Client::new(&pool);
     let doc = document();
     let response = |path: &str, status: &str| {
@@ -525,6 +539,11 @@ async fn answers_fit_the_document(pool: PgPool) {
             "/api/v1/groups/{namespace}/{name}",
             "/api/v1/groups/alice/mine".into(),
         ),
+        ("/api/v1/impact-checks", "/api/v1/impact-checks".into()),
+        (
+            "/api/v1/impact-checks/{id}",
+            format!("/api/v1/impact-checks/{impact_check}"),
+        ),
     ] {
         let res = c.get(&url).await;
         res.expect(StatusCode::OK, &[]);
@@ -546,6 +565,11 @@ async fn answers_fit_the_document(pool: PgPool) {
         ),
         ("/api/v1/builds/{id}", "/api/v1/builds/999999", "404"),
         ("/api/v1/groups/{name}", "/api/v1/groups/nope", "404"),
+        (
+            "/api/v1/impact-checks/{id}",
+            "/api/v1/impact-checks/999999",
+            "404",
+        ),
     ] {
         let res = c.get(url).await;
         assert_eq!(res.status.as_str(), status, "{url}");

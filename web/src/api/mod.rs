@@ -4,7 +4,8 @@
 //! * [`types`]: the JSON objects answered, [`params`]: the parameters
 //!   read; both also make the OpenAPI document ([`openapi`]), so what is
 //!   documented is what is served.
-//! * [`packages`], [`builds`], [`collections`], [`groups`]: the handlers.
+//! * [`packages`], [`builds`], [`collections`], [`groups`], [`impact`]: the
+//!   handlers; [`impact`] also queues impact checks, the API's one write.
 //! * [`list`]: lists paged or whole, streamed from the database.
 //! * [`routes`](mod@routes): the route list and the document made from it;
 //!   [`error`]: the JSON error answer.
@@ -16,6 +17,7 @@ pub mod builds;
 pub mod collections;
 pub mod error;
 pub mod groups;
+pub mod impact;
 pub mod list;
 pub(crate) mod lookup;
 pub mod openapi;

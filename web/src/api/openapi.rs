@@ -3,6 +3,7 @@
 //! types of [`super::types`] and [`super::params`], gathered by
 //! [`super::routes`](mod@super::routes).
 
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::OpenApi;
 
@@ -13,9 +14,10 @@ use utoipa::OpenApi;
     info(
         title = "Koschei API",
         version = "1",
-        description = "Read-only data of Koschei: package states, builds and the reasons they \
-            were submitted, dependency changes, collections and groups. Times are UTC, ISO 8601 \
-            without zone."
+        description = "Data of Koschei: package states, builds and the reasons they were \
+            submitted, dependency changes, collections, groups and impact checks of side tags. \
+            Everything is read-only but queuing an impact check, which needs a logged-in \
+            session (its cookie and its CSRF token). Times are UTC, ISO 8601 without zone."
     ),
     components(schemas(super::types::Error))
 )]
@@ -24,6 +26,9 @@ pub struct ApiDoc;
 /// Properties an answer may leave out (`skip_serializing_if`), by schema.
 const OMITTED_WHEN_EMPTY: &[(&str, &str)] = &[("Build", "dependency_changes")];
 
+/// Schemas of request bodies: their properties with defaults stay optional.
+const REQUEST_BODIES: &[&str] = &["NewImpactCheck"];
+
 /// `doc`, as gathered from the routes, made to say what is served.
 pub fn finish(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     // Not taken from Cargo.toml: the API's own head only.
@@ -31,7 +36,12 @@ pub fn finish(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     doc.info.contact = None;
     // serde writes every field, `null` or not: every property is required
     // (utoipa leaves `Option` fields out of `required`).
-    for (name, schema) in doc.components.iter_mut().flat_map(|c| c.schemas.iter_mut()) {
+    for (name, schema) in doc
+        .components
+        .iter_mut()
+        .flat_map(|c| c.schemas.iter_mut())
+        .filter(|(name, _)| !REQUEST_BODIES.contains(&name.as_str()))
+    {
         if let RefOr::T(Schema::Object(object)) = schema {
             object.required = object
                 .properties
@@ -40,6 +50,23 @@ pub fn finish(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
                 .cloned()
                 .collect();
         }
+    }
+    // What the one write (`POST /api/v1/impact-checks`) needs: a logged-in session.
+    if let Some(components) = doc.components.as_mut() {
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::http::session::COOKIE_NAME,
+                "The session cookie /login sets",
+            ))),
+        );
+        components.add_security_scheme(
+            "csrf",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                crate::http::session::CSRF_HEADER,
+                "The session's CSRF token (in every form of the site)",
+            ))),
+        );
     }
     doc
 }

@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::openapi::{finish, ApiDoc};
-use super::{builds, collections, groups, packages};
+use super::{builds, collections, groups, impact, packages};
 use crate::state::AppState;
 
 /// Every API route with its documentation.
@@ -32,6 +32,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(groups::list_groups))
         .routes(routes!(groups::global_group))
         .routes(routes!(groups::namespaced_group))
+        .routes(routes!(
+            impact::list_impact_checks,
+            impact::create_impact_check
+        ))
+        .routes(routes!(impact::impact_check_report))
         .routes(routes!(crate::events::stream::events))
 }
 

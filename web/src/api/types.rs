@@ -21,6 +21,12 @@ pub struct Error {
     pub error: String,
 }
 
+/// What a request created.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Created {
+    pub id: i32,
+}
+
 /// State of a package (SQL `package_state()`; `koschei/models.py` of the
 /// original names the same states).
 #[derive(ToSchema)]

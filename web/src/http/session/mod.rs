@@ -47,6 +47,8 @@ impl User {
 
 /// Name of the CSRF token field of every form.
 pub const CSRF_FIELD: &str = "csrf_token";
+/// Header carrying the CSRF token of a JSON request (the API's POSTs).
+pub const CSRF_HEADER: &str = "X-CSRF-Token";
 /// Largest form body accepted.
 const MAX_FORM_BYTES: usize = 1 << 20;
 
@@ -224,8 +226,9 @@ async fn load(
 }
 
 /// Loads the session, rejects POST requests without the session's CSRF
-/// token (form field `csrf_token`), runs the handler and writes the cookie
-/// back when the session changed. Responses that carry the CSRF token or
+/// token (form field `csrf_token`, or header `X-CSRF-Token`; refusals of
+/// `/api/` requests are JSON: 401 without a login, 403 with one), runs the
+/// handler and writes the cookie back when the session changed. Responses that carry the CSRF token or
 /// belong to a logged-in session are marked `Cache-Control: private,
 /// no-store`.
 pub async fn session_layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -237,20 +240,38 @@ pub async fn session_layer(State(state): State<AppState>, req: Request, next: Ne
     };
     let (mut parts, body) = req.into_parts();
     let body = if parts.method == Method::POST {
+        let api = parts.uri.path().starts_with("/api/");
+        let refuse = |e: AppError| {
+            if api {
+                crate::api::ApiError(e).into_response()
+            } else {
+                e.into_response()
+            }
+        };
         let bytes = match to_bytes(body, MAX_FORM_BYTES).await {
             Ok(b) => b,
-            Err(_) => return AppError::BadRequest("Request body too large".into()).into_response(),
+            Err(_) => return refuse(AppError::BadRequest("Request body too large".into())),
         };
-        let token = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
-            .ok()
-            .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == CSRF_FIELD))
-            .map(|(_, v)| v);
+        let token = match parts.headers.get(CSRF_HEADER) {
+            Some(header) => header.to_str().ok().map(str::to_string),
+            None => serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+                .ok()
+                .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == CSRF_FIELD))
+                .map(|(_, v)| v),
+        };
         if !token.is_some_and(|t| session.csrf_matches(&t)) {
-            return AppError::BadRequest(
-                "The form has expired or its CSRF token is missing; reload the page and try again"
-                    .into(),
-            )
-            .into_response();
+            return refuse(match (api, &user) {
+                (true, None) => AppError::Unauthorized(
+                    "Log in first: send the session cookie and its CSRF token".into(),
+                ),
+                (true, Some(_)) => AppError::Forbidden(format!(
+                    "The {CSRF_HEADER} header is missing or not the session's CSRF token"
+                )),
+                (false, _) => AppError::BadRequest(
+                    "The form has expired or its CSRF token is missing; reload the page and try again"
+                        .into(),
+                ),
+            });
         }
         Body::from(bytes)
     } else {
