@@ -29,6 +29,8 @@ CREATE TABLE impact_check (
     -- the reason of an error, or what a queued check waits for
     note text,
     requested_by text NOT NULL,
+    -- the side tag's repo whose repo.done made an automatic check (NULL: asked for)
+    trigger_repo_id integer,
     created timestamp NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'),
     started timestamp,
     finished timestamp,
@@ -46,6 +48,9 @@ CREATE TABLE impact_check (
 CREATE INDEX ix_impact_check_open ON impact_check (id)
     WHERE state IN ('queued', 'resolving', 'building');
 CREATE INDEX ix_impact_check_collection ON impact_check (collection_id, id);
+-- a redelivered repo.done makes no second check
+CREATE UNIQUE INDEX ix_impact_check_trigger ON impact_check (collection_id, side_tag, trigger_repo_id)
+    WHERE trigger_repo_id IS NOT NULL;
 
 -- The tracked packages whose resolution differs between base and change.
 CREATE TABLE impact_check_package (

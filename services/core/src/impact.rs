@@ -305,6 +305,61 @@ pub async fn create(
     Ok(id)
 }
 
+/// Queues the automatic check of a side tag's new repo against a collection (a Koji
+/// `repo.done` of a side tag matching `impact.auto_side_tags`), unless that repo was
+/// checked already; the older open checks of the side tag end in `error` (superseded:
+/// Fedora CI's "aborted"). Returns the new check's id.
+pub async fn create_automatic(
+    conn: &mut PgConnection,
+    config: &Config,
+    collection_id: i32,
+    side_tag: &str,
+    repo_id: i32,
+) -> sqlx::Result<Option<i32>> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    let id: Option<i32> = sqlx::query_scalar(
+        "INSERT INTO impact_check (collection_id, side_tag, requested_by, trigger_repo_id)
+         VALUES ($1, $2, 'koschei', $3)
+         ON CONFLICT (collection_id, side_tag, trigger_repo_id)
+             WHERE trigger_repo_id IS NOT NULL DO NOTHING
+         RETURNING id",
+    )
+    .bind(collection_id)
+    .bind(side_tag)
+    .bind(repo_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    record_event(
+        &mut tx,
+        id,
+        QUEUED,
+        Some(&format!("repo {repo_id} of the side tag")),
+    )
+    .await?;
+    let superseded: Vec<i32> = sqlx::query_scalar(
+        "UPDATE impact_check SET state = 'error', claimed_by = NULL, claim_until = NULL,
+             finished = now() AT TIME ZONE 'UTC', note = $4
+         WHERE collection_id = $1 AND side_tag = $2 AND id < $3
+           AND state IN ('queued', 'resolving', 'building')
+         RETURNING id",
+    )
+    .bind(collection_id)
+    .bind(side_tag)
+    .bind(id)
+    .bind(format!("superseded by check {id} of repo {repo_id}"))
+    .fetch_all(&mut *tx)
+    .await?;
+    for old in superseded {
+        let note = format!("superseded by check {id} of repo {repo_id}");
+        enter_state(&mut tx, config, old, ERROR, Some(&note)).await?;
+    }
+    tx.commit().await?;
+    Ok(Some(id))
+}
+
 /// Appends a state to a check's history and queues the messages announcing it
 /// ([`crate::impact_messages`]); the state before is the history's last.
 pub async fn enter_state(

@@ -7,11 +7,11 @@
 
 use koschei_core::builds::{update_build_state, BackendError};
 use koschei_core::config::Config;
-use koschei_core::impact_builds;
 use koschei_core::koji_sessions::KojiSessions;
 use koschei_core::model::BuildState;
 use koschei_core::refresh::{latest_builds_changed, KojiCollection};
 use koschei_core::Backend;
+use koschei_core::{impact, impact_builds};
 use koschei_koji::client::calls::ListTaggedOpts;
 use koschei_koji::KojiError;
 use sqlx::PgPool;
@@ -202,6 +202,9 @@ impl Handler {
                 Ok(Applied::Collections(collections.len()))
             }
             KojiEvent::RepoDone { tag, repo_id } => {
+                if self.backend.config.impact.auto_checks(tag) {
+                    self.check_side_tag(tag, *repo_id).await?;
+                }
                 sqlx::query("SELECT pg_notify($1, $2)")
                     .bind(REPO_DONE_CHANNEL)
                     .bind(format!("{tag}:{repo_id}"))
@@ -210,6 +213,39 @@ impl Handler {
                 Ok(Applied::RepoAnnounced)
             }
         }
+    }
+}
+
+impl Handler {
+    /// Queues the automatic impact checks of a side tag's new repo: one per collection
+    /// whose build tag the side tag inherits (none twice for one repo).
+    async fn check_side_tag(&self, tag: &str, repo_id: i64) -> Result<(), HandleError> {
+        let Ok(repo_id) = i32::try_from(repo_id) else {
+            return Ok(());
+        };
+        let candidates: Vec<KojiCollection> = sqlx::query_as(
+            "SELECT id, name, dest_tag, build_tag, target, secondary_mode, poll_untracked
+             FROM collection ORDER BY id",
+        )
+        .fetch_all(&self.backend.pool)
+        .await?;
+        let collections = self
+            .tag_scope
+            .collections_under(&self.backend.koji, candidates, tag)
+            .await
+            .map_err(BackendError::from)?;
+        let mut conn = self.backend.pool.acquire().await?;
+        for c in collections {
+            let id = impact::create_automatic(&mut conn, &self.backend.config, c.id, tag, repo_id)
+                .await?;
+            if let Some(id) = id {
+                tracing::info!(
+                    "impact check {id}: side tag {tag} (repo {repo_id}) against {}",
+                    c.name
+                );
+            }
+        }
+        Ok(())
     }
 }
 

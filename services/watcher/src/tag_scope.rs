@@ -67,6 +67,21 @@ impl TagScope {
         Ok(seeing)
     }
 
+    /// The collections among `candidates` (of the primary Koji) whose build tag `tag`
+    /// inherits from: those a side tag of theirs changes.
+    pub async fn collections_under(
+        &self,
+        sessions: &KojiSessions,
+        candidates: Vec<KojiCollection>,
+        tag: &str,
+    ) -> Result<Vec<KojiCollection>, KojiError> {
+        let ancestors = self.ancestors(&sessions.primary, false, tag).await?;
+        Ok(candidates
+            .into_iter()
+            .filter(|c| !c.secondary_mode && ancestors.contains(&c.build_tag))
+            .collect())
+    }
+
     /// The names of `tag`'s ancestors (not `tag` itself), from the cache when fresh.
     async fn ancestors(
         &self,
@@ -90,7 +105,7 @@ impl TagScope {
         let names: HashSet<String> = match answer {
             Ok(entries) => entries.into_iter().map(|e| e.name).collect(),
             Err(e) if e.fault().is_some() => {
-                tracing::warn!(tag, "no inheritance for a collection tag: {e}");
+                tracing::warn!(tag, "no inheritance for a tag: {e}");
                 HashSet::new()
             }
             Err(e) => return Err(e),

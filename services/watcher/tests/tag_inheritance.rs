@@ -161,3 +161,96 @@ async fn tag_messages_reach_the_collections_inheriting_the_tag(pool: PgPool) {
     expected.sort();
     assert_eq!(foo_app_builds(&pool).await, expected);
 }
+
+/// A repo.done of a side tag matching `impact.auto_side_tags` queues one impact check
+/// per collection whose build tag the side tag inherits; a redelivered message adds
+/// none; the side tag's next repo supersedes the open check; other tags queue nothing.
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn side_tag_repos_queue_impact_checks(pool: PgPool) {
+    let sim = Sim::start().await;
+    {
+        // f98-build is unrelated to the side tag
+        let mut st = sim.running.sim.lock();
+        let f98 = st.add_tag("f98", None, Vec::new());
+        st.add_tag("f98-build", Some("x86_64".into()), vec![f98]);
+    }
+    let koji = KojiClient::anonymous(KojiConfig {
+        max_retries: 1,
+        ..KojiConfig::new(&sim.running.hub_url, &sim.running.topurl)
+    })
+    .unwrap();
+    let mut config = Config::default();
+    config.impact.auto_side_tags = vec!["f99-build-side-*".into()];
+    let handler = Handler::new(
+        pool.clone(),
+        KojiSessions::new(koji.clone(), None),
+        config.clone(),
+    );
+    let f99 = collection(&pool, "f99", "f99", "f99-build").await;
+    collection(&pool, "f98", "f98", "f98-build").await;
+    let logged_in = KojiClient::logged_in(KojiConfig {
+        cert: Some(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../koji/tests/data/client.pem"),
+        ),
+        login: koschei_koji::LoginMethod::Certificate,
+        ..KojiConfig::new(&sim.running.hub_url, &sim.running.topurl)
+    })
+    .await
+    .unwrap();
+    let Value::Struct(side) = logged_in
+        .call("createSideTag", vec![Value::str("f99-build")])
+        .await
+        .unwrap()
+    else {
+        panic!("createSideTag")
+    };
+    let Some(Value::String(side_tag)) = side.get("name").cloned() else {
+        panic!("no name")
+    };
+    let checks = || async {
+        sqlx::query_as::<_, (i32, i32, String, String, Option<i32>)>(
+            "SELECT id, collection_id, side_tag, state, trigger_repo_id FROM impact_check
+             ORDER BY id",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+    };
+    // createSideTag made the first repo and published its repo.done
+    assert_eq!(
+        apply_last_message(&sim, &config, &handler).await,
+        Applied::RepoAnnounced
+    );
+    let first = checks().await;
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!((first[0].1, first[0].2.as_str()), (f99, side_tag.as_str()));
+    assert_eq!(first[0].3, "queued");
+    // redelivered: nothing new
+    apply_last_message(&sim, &config, &handler).await;
+    assert_eq!(checks().await.len(), 1);
+    // the side tag's next repo: a new check, the open one superseded
+    script(&koji, "sim.regenRepo", vec![Value::str(&side_tag)]).await;
+    apply_last_message(&sim, &config, &handler).await;
+    let both = checks().await;
+    assert_eq!(both.len(), 2);
+    assert_eq!(both[0].3, "error");
+    assert_eq!(both[1].3, "queued");
+    assert_eq!(both[1].4, Some(both[0].4.unwrap() + 1));
+    let note: Option<String> = sqlx::query_scalar("SELECT note FROM impact_check WHERE id = $1")
+        .bind(both[0].0)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        note,
+        Some(format!(
+            "superseded by check {} of repo {}",
+            both[1].0,
+            both[1].4.unwrap()
+        ))
+    );
+    // a repo of the collection's own build tag queues nothing
+    script(&koji, "sim.regenRepo", vec![Value::str("f99-build")]).await;
+    apply_last_message(&sim, &config, &handler).await;
+    assert_eq!(checks().await.len(), 2);
+}

@@ -261,5 +261,6 @@ mod tests {
             c.koji_config.max_builds,
             Config::default().koji_config.max_builds
         );
+        assert_eq!(c.impact, Config::default().impact);
     }
 }
