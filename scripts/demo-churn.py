@@ -11,6 +11,12 @@ packages the demo tracks (picked from the seed, so any sample works):
         provides: the tracked packages that build-require it turn unresolved;
   ~2:00 once Koji has failed P's build, the fixed library: P is rebuilt, ok;
   2:30  the provide is back: its dependents are ok again;
+  3:00  a side tag of the collection's build tag gets a change that is not
+        merged: the provide of 1:00 dropped again and another library rebuilt
+        with an API break. Koschei checks the side tag automatically (its
+        impact.auto_side_tags): the provide's dependents are unresolvable with
+        the change, the library's user is a regression (its build fails in the
+        side tag, its baseline passes); nothing of the collection changes;
   3:30  the distribution's real next repo (debian-bookworm-next, a round of
         security updates: ~170 new builds) is tagged: many rebuilds, and what
         it really breaks shows.
@@ -246,9 +252,10 @@ class Koji:
         self.collection = collection
         self.bumps = {}
 
-    def rebuild(self, source, binaries, srpm, drop=(), breaks=()):
-        """A new build of `source` (release bumped), without the provides `drop`;
-        its binaries make the scratch builds of `breaks` fail. Returns the NVR."""
+    def rebuild(self, source, binaries, srpm, drop=(), breaks=(), tag=None):
+        """A new build of `source` (release bumped), without the provides `drop`,
+        tagged into `tag` (default: the collection's); its binaries make the scratch
+        builds of `breaks` fail. Returns the NVR."""
         n = self.bumps[source] = self.bumps.get(source, 0) + 1
         epoch, version, release, brs = srpm
         bumped = {b.name: (b.evr(), b.evr(f"{b.release}.{n}")) for b in binaries}
@@ -263,7 +270,7 @@ class Koji:
 
         spec = {
             "name": source, "epoch": epoch, "version": version, "release": f"{release}.{n}",
-            "buildrequires": brs, "tag": self.collection, "breaks": list(breaks),
+            "buildrequires": brs, "tag": tag or self.collection, "breaks": list(breaks),
             "binaries": [b.spec(f"{b.release}.{n}", rewrite, drop) for b in binaries],
         }
         self.session.callMethod("sim.importBuild", spec)
@@ -288,8 +295,14 @@ class Koji:
                 say(f"  {result.get('faultString')}")
         return len(sources), sum(len(b) for b in binaries.values())
 
-    def repo(self):
-        return self.session.callMethod("sim.regenRepo")
+    def repo(self, tag=None):
+        return self.session.callMethod("sim.regenRepo", *([tag] if tag else []))
+
+    def side_tag(self, base):
+        """A new side tag of `base` (Koji's sidetag plugin wants a login; koji-sim takes
+        any certificate, and the client's own ssl_login insists on HTTPS)."""
+        self.session.setSession(self.session._callMethod("sslLogin", [], {}))
+        return self.session.createSideTag(base)["name"]
 
     def failed_build(self, package, nvr, since):
         """Whether Koji failed a scratch build of `package` created after `since`."""
@@ -368,6 +381,29 @@ def story(world, k):
         say(f"update: {builds} new builds ({binaries} binaries) from the next repo: repo "
             f"{k.repo()}; Koschei rebuilds what they change")
 
+    # the side tag's library: another one, used by another tracked package
+    avoid_users = set(picked_provide[2]) if picked_provide else set()
+    if picked_lib:
+        avoid_users.add(picked_lib[0])
+    side_lib = world.pick_library(sources, avoid_users)
+    side_blocks = world.blocks({side_lib[2]}, world.corpus) if side_lib else {}
+    side_srpms = world.build_requires({side_lib[2]}, world.corpus) if side_lib else {}
+    if side_lib and side_lib[2] not in side_srpms:
+        side_lib = None
+
+    def side_tag_change():
+        tag = k.side_tag(f"{k.collection}-build")
+        parts = []
+        if picked_provide:
+            k.rebuild(src, blocks[src], srpms[src], drop={provide}, tag=tag)
+            parts.append(f"{src} without '{provide}' ({', '.join(deps)} cannot resolve with it)")
+        if side_lib:
+            user, _, lib2 = side_lib
+            k.rebuild(lib2, side_blocks[lib2], side_srpms[lib2], breaks=[user], tag=tag)
+            parts.append(f"{lib2} with an API break ({user}'s build fails with it)")
+        say(f"update: side tag {tag} gets {' and '.join(parts)}: repo {k.repo(tag)}; "
+            "Koschei checks its impact automatically (see Impact checks on the dashboard)")
+
     if picked_lib:
         step(0.5, break_library)
     if picked_provide:
@@ -376,6 +412,8 @@ def story(world, k):
         step(1.5, fix_library)
     if picked_provide:
         step(2.5, restore_provide)
+    if picked_provide or side_lib:
+        step(3, side_tag_change)
     step(3.5, next_repo)
 
 
