@@ -746,3 +746,84 @@ async fn installability_of_a_package_and_of_a_collection(pool: PgPool) {
         "Collection not found: f99",
     );
 }
+
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn impact_checks_are_created_listed_and_shown(pool: PgPool) {
+    fixtures::collection(&pool, "f25").await;
+    let admin = Admin::new(&pool);
+    let id = admin.ok(&[
+        "impact-check",
+        "create",
+        "-c",
+        "f25",
+        "--side-tag",
+        "f25-build-side-42",
+        "--depth",
+        "2",
+        "--max-builds",
+        "5",
+    ]);
+    // the audit line, then the id alone
+    let lines: Vec<&str> = id.lines().collect();
+    assert_eq!(
+        lines[0],
+        "Impact check 1 of side tag f25-build-side-42 against f25 queued"
+    );
+    let id: i32 = lines[1].parse().unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&admin.ok(&["impact-check", "show", &id.to_string(), "--json"]))
+            .unwrap();
+    assert_eq!(json["check"]["state"], "queued");
+    assert_eq!(json["check"]["side_tag"], "f25-build-side-42");
+    assert_eq!(json["check"]["depth"], 2);
+    assert_eq!(json["check"]["max_builds"], 5);
+    assert_eq!(json["check"]["builds"], true);
+    assert_eq!(json["events"][0]["state"], "queued");
+    let text = admin.ok(&["impact-check", "show", &id.to_string()]);
+    assert!(
+        text.starts_with(&format!(
+            "Impact check {id} f25-build-side-42 against f25: queued\n"
+        )),
+        "{text}"
+    );
+    admin.ok(&[
+        "impact-check",
+        "create",
+        "-c",
+        "f25",
+        "--side-tag",
+        "f25-build-side-43",
+        "--no-builds",
+    ]);
+    let list = admin.ok(&["impact-check", "list"]);
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 2, "{list}");
+    assert!(lines[0].contains("f25-build-side-43"), "{list}");
+    // refused with a one-line error, nothing created
+    admin.fails(
+        &["impact-check", "create", "-c", "f99", "--side-tag", "x"],
+        "Collection not found: f99",
+    );
+    admin.fails(
+        &["impact-check", "create", "-c", "f25", "--side-tag", "a b"],
+        "Invalid side tag name",
+    );
+    admin.fails(
+        &[
+            "impact-check",
+            "create",
+            "-c",
+            "f25",
+            "--side-tag",
+            "t",
+            "--depth",
+            "0",
+        ],
+        "Invalid depth 0",
+    );
+    admin.fails(
+        &["impact-check", "show", "999"],
+        "Impact check not found: 999",
+    );
+    assert_eq!(admin.ok(&["impact-check", "list"]).lines().count(), 2);
+}
