@@ -22,7 +22,7 @@ CREATE TABLE impact_check (
     -- packages to build: a changed dependency at most this far from their
     -- BuildRequires (1 = direct), at most max_builds of them; none when not builds
     depth integer NOT NULL DEFAULT 1 CHECK (depth BETWEEN 1 AND 20),
-    max_builds integer NOT NULL DEFAULT 20 CHECK (max_builds BETWEEN 0 AND 10000),
+    max_builds integer NOT NULL DEFAULT 20 CHECK (max_builds BETWEEN 0 AND 1000),
     builds boolean NOT NULL DEFAULT true,
     state text NOT NULL DEFAULT 'queued'
         CHECK (state IN ('queued', 'resolving', 'building', 'complete', 'error')),

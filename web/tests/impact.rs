@@ -341,7 +341,7 @@ async fn api_refuses_invalid_checks(pool: PgPool) {
         ),
         (
             r#"{"collection": "f25", "side_tag": "t", "max_builds": -1}"#,
-            "Invalid build cap -1: expected 0 to 10000",
+            "Invalid build cap -1: expected 0 to 1000",
         ),
         (
             r#"{"collection": "nope", "side_tag": "t"}"#,

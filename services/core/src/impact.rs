@@ -247,7 +247,7 @@ impl NewImpactCheck {
 /// Deepest `depth` accepted.
 pub const MAX_DEPTH: i32 = 20;
 /// Largest `max_builds` accepted.
-pub const MAX_BUILDS: i32 = 10_000;
+pub const MAX_BUILDS: i32 = 1_000;
 
 /// Queues a check; returns its id.
 pub async fn create(
@@ -480,6 +480,18 @@ pub async fn report(conn: &mut PgConnection, id: i32) -> DataResult<ImpactReport
     })
 }
 
+impl ImpactedPackage {
+    /// The problems worth showing: with the change, or of the base when the change
+    /// fixes them.
+    pub fn problems(&self) -> &[String] {
+        if self.change_resolved {
+            &self.base_problems
+        } else {
+            &self.change_problems
+        }
+    }
+}
+
 impl ImpactCheck {
     /// One line: id, side tag, collection, state (and note).
     pub fn render_line(&self) -> String {
@@ -553,12 +565,7 @@ impl ImpactReport {
                     b.side, b.state
                 ));
             }
-            let problems = if p.change_resolved {
-                &p.base_problems
-            } else {
-                &p.change_problems
-            };
-            for problem in problems {
+            for problem in p.problems() {
                 out.push_str(&format!("    {}\n", problem.replace('\n', "\n    ")));
             }
             for ch in &p.changes {

@@ -221,8 +221,10 @@ async fn a_side_tag_dropping_a_provide_makes_exactly_its_users_unresolvable(pool
     assert_eq!(package_states(&env).await, before);
     let topics: Vec<String> = env.outbox().await.into_iter().map(|m| m.0).collect();
     assert!(
-        topics.iter().all(|t| t == "koschei.impact-check.state.change"
-            || t.starts_with("ci.koschei.koji-build-group.test.")),
+        topics
+            .iter()
+            .all(|t| t == "koschei.impact-check.state.change"
+                || t.starts_with("ci.koschei.koji-build-group.test.")),
         "{topics:?}"
     );
     assert!(topics.contains(&"ci.koschei.koji-build-group.test.complete".to_string()));

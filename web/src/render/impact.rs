@@ -218,17 +218,8 @@ fn builds_of(ctx: &PageContext, builds: &[ImpactBuild], side: &str) -> Markup {
     }
 }
 
-/// The problems worth showing: with the change, or of the base when the change fixes it.
-fn problems(p: &ImpactedPackage) -> &[String] {
-    if p.change_resolved {
-        &p.base_problems
-    } else {
-        &p.change_problems
-    }
-}
-
 fn package_rows(ctx: &PageContext, collection: &str, p: &ImpactedPackage) -> Markup {
-    let problems = problems(p);
+    let problems = p.problems();
     let broken = look(&p.verdict) == "failing"
         || p.build_verdict
             .as_deref()
