@@ -254,3 +254,113 @@ async fn side_tag_repos_queue_impact_checks(pool: PgPool) {
     apply_last_message(&sim, &config, &handler).await;
     assert_eq!(checks().await.len(), 2);
 }
+
+/// A task message of an impact check's build finishes that build (and gives the verdict)
+/// without touching any build of the package.
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn task_messages_finish_impact_builds(pool: PgPool) {
+    use koschei_koji::model::TaskState;
+    use koschei_watcher::koji_message::KojiEvent;
+
+    let sim = Sim::start().await;
+    let koji = KojiClient::anonymous(KojiConfig {
+        max_retries: 1,
+        ..KojiConfig::new(&sim.running.hub_url, &sim.running.topurl)
+    })
+    .unwrap();
+    let handler = Handler::new(
+        pool.clone(),
+        KojiSessions::new(koji.clone(), None),
+        Config::default(),
+    );
+    let f99 = collection(&pool, "f99", "f99", "f99-build").await;
+    // a scratch build of foo-app in Koji, as the scheduler would submit for a check
+    let srpm = "../packages/foo-app/1.0/1/src/foo-app-1.0-1.src.rpm";
+    let task = koji
+        .build(
+            srpm,
+            Some("f99"),
+            &koschei_koji::BuildOpts {
+                scratch: true,
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    let check: i32 = sqlx::query_scalar(
+        "INSERT INTO impact_check (collection_id, side_tag, state, requested_by, base_repo_id,
+                                   change_repo_id)
+         VALUES ($1, 'f99-build-side-1', 'building', 'tester', 1, 2) RETURNING id",
+    )
+    .bind(f99)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO impact_check_package (check_id, package_id, base_resolved, change_resolved,
+                                           verdict, build_planned)
+         SELECT $1, id, false, true, 'resolvable-with-change', true FROM package
+         WHERE name = 'foo-app'",
+    )
+    .bind(check)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO impact_build (check_id, package_id, side, task_id, state)
+         SELECT $1, id, 'change', $2, 'running' FROM package WHERE name = 'foo-app'",
+    )
+    .bind(check)
+    .bind(task)
+    .execute(&pool)
+    .await
+    .unwrap();
+    loop {
+        let info = koji.get_task_info(task, false).await.unwrap().unwrap();
+        if info.state.is_finished() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let builds_before: i64 = sqlx::query_scalar("SELECT count(*) FROM build")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let applied = handler
+        .apply(&KojiEvent::TaskState {
+            task_id: task,
+            new: TaskState::Closed,
+        })
+        .await
+        .unwrap();
+    assert_eq!(applied, Applied::Builds(1));
+    let (state, verdict, check_state): (String, Option<String>, String) = sqlx::query_as(
+        "SELECT b.state, ip.build_verdict, i.state FROM impact_build b
+         JOIN impact_check_package ip USING (check_id, package_id)
+         JOIN impact_check i ON i.id = b.check_id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (state.as_str(), verdict.as_deref(), check_state.as_str()),
+        ("ok", Some("fixed"), "complete")
+    );
+    let builds_after: i64 = sqlx::query_scalar("SELECT count(*) FROM build")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(builds_after, builds_before, "no build of the package");
+    // a redelivered message changes nothing
+    assert_eq!(
+        handler
+            .apply(&KojiEvent::TaskState {
+                task_id: task,
+                new: TaskState::Closed,
+            })
+            .await
+            .unwrap(),
+        Applied::Builds(0)
+    );
+}
