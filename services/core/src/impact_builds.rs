@@ -56,7 +56,8 @@ pub struct PlannedBuild {
     pub target: String,
     /// The repo compared, for `build_from_repo_id`.
     pub repo_id: i32,
-    /// Where the package's SRPM is tagged.
+    /// Where the package's SRPM is looked up (with inheritance): the side tag, or the
+    /// collection's destination tag.
     pub dest_tag: String,
     /// The collection's build tag (its arches decide Koji's load).
     pub build_tag: String,
@@ -145,9 +146,10 @@ pub async fn next(conn: &mut PgConnection, config: &Config) -> sqlx::Result<Opti
             .flatten()
             .map(|a| (Side::Base, a));
         if let Some((side, attempt)) = change.or(base) {
-            let (target, repo_id) = match side {
-                Side::Change => (p.side_tag, p.change_repo_id),
-                Side::Base => (p.target, p.base_repo_id),
+            // with the change, the side tag's own build of the package when it has one
+            let (target, repo_id, dest_tag) = match side {
+                Side::Change => (p.side_tag.clone(), p.change_repo_id, p.side_tag),
+                Side::Base => (p.target, p.base_repo_id, p.dest_tag),
             };
             return Ok(Some(PlannedBuild {
                 check_id: p.check_id,
@@ -157,7 +159,7 @@ pub async fn next(conn: &mut PgConnection, config: &Config) -> sqlx::Result<Opti
                 attempt,
                 target,
                 repo_id,
-                dest_tag: p.dest_tag,
+                dest_tag,
                 build_tag: p.build_tag,
                 secondary_mode: p.secondary_mode,
                 arch_override: p.arch_override,

@@ -41,6 +41,9 @@ pub struct DeltaPlanner {
     requests: std::sync::mpsc::Sender<(Vec<PlanJob>, oneshot::Sender<Answer>)>,
     /// NEVRA → index in the previous repo (`None` when two packages share it).
     old_index: HashMap<Nevra, Option<PackageIndex>>,
+    /// (name, arch) → the previous repo's package of that name and arch (`None` when
+    /// several share them).
+    old_by_name: HashMap<(String, String), Option<Nevra>>,
     /// Dependency id → index in the previous repo, for the ids of the stored sets planned
     /// so far (`None`: not in that repo, or two packages share the NEVRA). Most ids recur
     /// in every chunk, so each is looked up as a package once per pass.
@@ -125,16 +128,22 @@ impl DeltaPlanner {
             .context("spawning the delta thread")?;
         let (stats, old_table, new_table) = ready_rx.await.context("delta thread died")??;
         let mut old_index: HashMap<Nevra, Option<PackageIndex>> = HashMap::new();
+        let mut old_by_name: HashMap<(String, String), Option<Nevra>> = HashMap::new();
         for (i, n) in old_table.iter() {
             old_index
                 .entry(n.clone())
                 .and_modify(|e| *e = None)
                 .or_insert(Some(i));
+            old_by_name
+                .entry((n.name.clone(), n.arch.clone()))
+                .and_modify(|e| *e = None)
+                .or_insert_with(|| Some(n.clone()));
         }
         Ok(DeltaPlanner {
             key,
             requests: tx,
             old_index,
+            old_by_name,
             old_by_id: Default::default(),
             new_table,
             stats,
@@ -218,6 +227,15 @@ impl DeltaPlanner {
     /// Whether the previous repo holds a package of this NEVRA.
     pub(crate) fn in_previous(&self, nevra: &Nevra) -> bool {
         self.old_index.contains_key(nevra)
+    }
+
+    /// The previous repo's package of the same name and arch as `nevra`: what a carried
+    /// over set held where it now holds `nevra` (the delta pairs packages by name and
+    /// arch). `None` when there is none, or several.
+    pub(crate) fn predecessor(&self, nevra: &Nevra) -> Option<&Nevra> {
+        self.old_by_name
+            .get(&(nevra.name.clone(), nevra.arch.clone()))?
+            .as_ref()
     }
 
     /// The installs of a resolution in the new repo as dependency records.

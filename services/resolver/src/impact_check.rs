@@ -24,6 +24,7 @@ use koschei_core::impact_messages::{self, BuildGroupArtifact};
 use koschei_depsolve::{compute_changes, Dependency};
 use koschei_koji::{KojiError, ListTaggedOpts, RepoState};
 
+use crate::build_requires::srpm;
 use crate::context::{CollectionInfo, Context};
 use crate::incremental::{plan_chunk, ChunkPackage};
 use crate::package_deps;
@@ -81,12 +82,49 @@ struct Affected {
     changes: Vec<ImpactChange>,
 }
 
-/// A package's resolution on one side.
+impl Affected {
+    fn new(package_id: i32, base: Side, change: Side, changes: Vec<ImpactChange>) -> Self {
+        Affected {
+            package_id,
+            verdict: ResolutionVerdict::of(base.resolved, change.resolved),
+            distance: changes.iter().filter_map(|c| c.distance).min(),
+            base,
+            change,
+            changes,
+        }
+    }
+}
+
+/// A package's outcome on one side.
 #[derive(Debug, Clone, Default)]
 struct Side {
     resolved: bool,
     problems: Vec<String>,
+}
+
+impl Side {
+    fn resolved() -> Side {
+        Side {
+            resolved: true,
+            problems: Vec::new(),
+        }
+    }
+}
+
+/// A package solved on one side, with its dependencies.
+#[derive(Debug)]
+struct Solved {
+    side: Side,
     dependencies: Vec<Dependency>,
+}
+
+impl Solved {
+    fn resolved(dependencies: Vec<Dependency>) -> Solved {
+        Solved {
+            side: Side::resolved(),
+            dependencies,
+        }
+    }
 }
 
 /// Carries out every queued check that can run now.
@@ -231,6 +269,14 @@ async fn run(ctx: &Context, check: &Claimed) -> anyhow::Result<Outcome> {
         Ok(builds) => builds,
         Err(reason) => return Ok(Outcome::Refused(reason)),
     };
+    // the side tag's own builds: a tracked package among them is resolved as rebuilt
+    let rebuilt: HashMap<String, (String, String)> = builds
+        .iter()
+        .map(|b| {
+            let name = b.package_name.clone().unwrap_or_else(|| b.name.clone());
+            (name, (b.version.clone(), b.release.clone()))
+        })
+        .collect();
     let artifact = BuildGroupArtifact::new(
         builds
             .into_iter()
@@ -269,7 +315,7 @@ async fn run(ctx: &Context, check: &Claimed) -> anyhow::Result<Outcome> {
         status => return Ok(Outcome::Refused(unusable(&status, &c.repo(base_repo)))),
     };
     steps.mark("repos");
-    let affected = compare(ctx, &c, base_repo, &base, &change, &mut steps).await?;
+    let affected = compare(ctx, &c, base_repo, &base, &change, &rebuilt, &mut steps).await?;
     tracing::info!(
         "impact check {}: side tag {} (repo {change_repo}) against {} (repo {base_repo}): \
          {} packages affected; {steps}",
@@ -300,66 +346,123 @@ fn unusable(status: &RepoStatus, req: &RepoRequest<'_>) -> String {
     }
 }
 
-/// The tracked packages whose resolution differs between `base` and `change`.
+/// Packages planned at once: bounds the carried-over sets held in memory.
+const PLAN_CHUNK: usize = 2_000;
+
+/// The tracked packages whose resolution differs between `base` and `change`. A package
+/// the side tag has a build of its own (`rebuilt`: name → (version, release)) is
+/// resolved with that build's BuildRequires on the change side.
 async fn compare(
     ctx: &Context,
     c: &CollectionInfo,
     base_repo: i32,
     base: &Arc<PreparedRepo>,
     change: &Arc<PreparedRepo>,
+    rebuilt: &HashMap<String, (String, String)>,
     steps: &mut StepTimes,
 ) -> anyhow::Result<Vec<Affected>> {
     let ids = eligible_package_ids(ctx, c).await?;
     let (packages, _) = chunk_packages(ctx, c, &ids).await?;
-    steps.mark("packages");
-    let plan = plan_chunk(ctx, c, base_repo, change, packages, steps).await?;
-    if let Some(reason) = &plan.fallback {
-        tracing::info!("{}: impact check solves every package: {reason}", c.name);
-    }
-    let mut affected = Vec::new();
-    // A reused set is the successor image of the base set: a member keeps its NEVRA
-    // unless the change updated it, and an updated member's NEVRA is new to the base
-    // repo. Only sets with such a member can differ.
-    let differing: Vec<_> = if plan.reused.is_empty() {
-        Vec::new()
-    } else {
-        let planner = ctx.deltas.get(base, change).await?;
-        plan.reused
+    let names: HashMap<i32, String> =
+        sqlx::query_as("SELECT id, name FROM package WHERE id = ANY($1)")
+            .bind(&ids)
+            .fetch_all(&ctx.pool)
+            .await?
             .into_iter()
-            .filter(|o| {
-                o.dependencies
-                    .iter()
-                    .any(|d| !planner.in_previous(&d.nevra))
-            })
-            .collect()
-    };
+            .collect();
+    let (own_builds, packages): (Vec<ChunkPackage>, Vec<ChunkPackage>) =
+        packages.into_iter().partition(|p| {
+            names
+                .get(&p.package_id)
+                .is_some_and(|n| rebuilt.contains_key(n))
+        });
+    steps.mark("packages");
+    let mut affected = Vec::new();
+    let mut to_solve = Vec::new();
+    let mut compared_in_full = Vec::new();
+    for chunk in chunked(packages, PLAN_CHUNK) {
+        let plan = plan_chunk(ctx, c, base_repo, change, chunk, steps).await?;
+        if let Some(reason) = &plan.fallback {
+            tracing::info!("{}: impact check solves every package: {reason}", c.name);
+        }
+        to_solve.extend(plan.solve);
+        if plan.reused.is_empty() {
+            continue;
+        }
+        // A carried-over set is the image of the base set through the delta, which pairs
+        // packages by name and arch: a member keeps its NEVRA unless the change updated
+        // it, and then the base set held the base repo's package of that name and arch.
+        let planner = ctx.deltas.get(base, change).await?;
+        for outcome in plan.reused {
+            let mut changes = Vec::new();
+            let mut exact = true;
+            for d in outcome
+                .dependencies
+                .iter()
+                .filter(|d| !planner.in_previous(&d.nevra))
+            {
+                match planner.predecessor(&d.nevra) {
+                    Some(prev) => changes.push(ImpactChange {
+                        name: d.nevra.name.clone(),
+                        prev: Some(evr_arch(prev)),
+                        curr: Some(evr_arch(&d.nevra)),
+                        distance: d.distance.map(i16::from),
+                    }),
+                    None => exact = false,
+                }
+            }
+            if !exact {
+                compared_in_full.push(outcome);
+            } else if !changes.is_empty() {
+                changes.sort_by(|a, b| a.name.cmp(&b.name));
+                affected.push(Affected::new(
+                    outcome.package_id,
+                    Side::resolved(),
+                    Side::resolved(),
+                    changes,
+                ));
+            }
+        }
+    }
+    steps.mark("reused compared");
     // the analysis holds both repos; the next pass analyses its own pair anyway
     ctx.deltas.clear().await;
-    if !differing.is_empty() {
-        let ids: Vec<i32> = differing.iter().map(|o| o.package_id).collect();
+    if !compared_in_full.is_empty() {
+        let ids: Vec<i32> = compared_in_full.iter().map(|o| o.package_id).collect();
         let mut conn = ctx.pool.acquire().await?;
         let stored = package_deps::newest_at_or_before(&mut conn, &ids, base_repo).await?;
-        for outcome in differing {
+        for outcome in compared_in_full {
             let row = stored
                 .get(&outcome.package_id)
                 .context("a reused package has a stored set")?;
             let nevras = ctx.deps.get_by_ids(&mut conn, &row.ids).await?;
-            let before = Side {
-                resolved: true,
-                problems: Vec::new(),
-                dependencies: row.dependencies(nevras),
-            };
-            let after = Side {
-                resolved: true,
-                problems: Vec::new(),
-                dependencies: outcome.dependencies,
-            };
-            affected.extend(difference(outcome.package_id, before, after));
+            affected.extend(difference(
+                outcome.package_id,
+                Solved::resolved(row.dependencies(nevras)),
+                Solved::resolved(outcome.dependencies),
+            ));
         }
     }
-    steps.mark("reused compared");
-    let solved_base = solve(ctx, base, &plan.solve).await?;
-    let mut solved_change = solve(ctx, change, &plan.solve).await?;
+    // the side tag's own builds of tracked packages: their BuildRequires with the change
+    let srpms: Vec<_> = own_builds
+        .iter()
+        .map(|p| {
+            let name = &names[&p.package_id];
+            let (version, release) = &rebuilt[name];
+            srpm(name, version, release)
+        })
+        .collect();
+    let new_brs = ctx.brs.get(ctx.koji_for(c), c.koji_id(), &srpms).await?;
+    let mut change_side = to_solve.clone();
+    for (p, brs) in own_builds.iter().zip(new_brs) {
+        change_side.push(ChunkPackage {
+            buildrequires: brs.unwrap_or_else(|| p.buildrequires.clone()),
+            ..p.clone()
+        });
+    }
+    to_solve.extend(own_builds);
+    let solved_base = solve(ctx, base, &to_solve).await?;
+    let mut solved_change = solve(ctx, change, &change_side).await?;
     steps.mark("solved");
     for (package_id, before) in solved_base {
         let after = solved_change
@@ -371,30 +474,40 @@ async fn compare(
     Ok(affected)
 }
 
+/// `items` in chunks of at most `size`.
+fn chunked<T>(items: Vec<T>, size: usize) -> Vec<Vec<T>> {
+    let mut chunks = Vec::new();
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        chunks.push(items.by_ref().take(size).collect());
+    }
+    chunks
+}
+
+/// `[E:]V-R.arch`, as changes are shown.
+fn evr_arch(n: &koschei_depsolve::Nevra) -> String {
+    format!("{}.{}", n.evr(), n.arch)
+}
+
 /// The package's entry when its two resolutions differ.
-fn difference(package_id: i32, base: Side, change: Side) -> Option<Affected> {
+fn difference(package_id: i32, base: Solved, change: Solved) -> Option<Affected> {
     let changes = compute_changes(&base.dependencies, &change.dependencies);
-    if base.resolved == change.resolved && base.problems == change.problems && changes.is_empty() {
+    if base.side.resolved == change.side.resolved
+        && base.side.problems == change.side.problems
+        && changes.is_empty()
+    {
         return None;
     }
-    let format = |n: &koschei_depsolve::Nevra| format!("{}.{}", n.evr(), n.arch);
     let changes: Vec<ImpactChange> = changes
         .iter()
         .map(|ch| ImpactChange {
             name: ch.name().to_string(),
-            prev: ch.prev.as_ref().map(format),
-            curr: ch.curr.as_ref().map(format),
+            prev: ch.prev.as_ref().map(evr_arch),
+            curr: ch.curr.as_ref().map(evr_arch),
             distance: ch.distance.map(i16::from),
         })
         .collect();
-    Some(Affected {
-        package_id,
-        verdict: ResolutionVerdict::of(base.resolved, change.resolved),
-        distance: changes.iter().filter_map(|c| c.distance).min(),
-        base,
-        change,
-        changes,
-    })
+    Some(Affected::new(package_id, base.side, change.side, changes))
 }
 
 /// Solves packages against one repo on the resolver threads.
@@ -402,7 +515,7 @@ async fn solve(
     ctx: &Context,
     repo: &PreparedRepo,
     packages: &[ChunkPackage],
-) -> anyhow::Result<HashMap<i32, Side>> {
+) -> anyhow::Result<HashMap<i32, Solved>> {
     let mut sides = HashMap::with_capacity(packages.len());
     if packages.is_empty() {
         return Ok(sides);
@@ -433,9 +546,11 @@ async fn solve(
         pending.remove(&id);
         sides.insert(
             id,
-            Side {
-                resolved: result.resolved,
-                problems: result.problems,
+            Solved {
+                side: Side {
+                    resolved: result.resolved,
+                    problems: result.problems,
+                },
                 dependencies: result.dependencies,
             },
         );

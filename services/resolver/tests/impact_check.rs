@@ -133,6 +133,16 @@ async fn a_side_tag_dropping_a_provide_makes_exactly_its_users_unresolvable(pool
         &[("gadget", &["libgadget.so.1"], &[])],
     )
     .await;
+    // and a new build of the tracked widget-b, which build-requires libwidget itself now:
+    // with the change it is resolved with the side tag's build
+    let spec = serde_json::json!({
+        "name": "widget-b", "version": "2", "release": "1", "tag": tag,
+        "buildrequires": ["libwidget"], "binaries": [{"name": "widget-b"}]
+    });
+    env.koji
+        .call("sim.importBuild", vec![Value::from_json(spec)])
+        .await
+        .unwrap();
     let change_repo = regen(&env, &tag).await;
     let id = check(&env, &tag).await;
     assert_eq!(report(&env, id).await.check.state, "queued");
@@ -151,16 +161,33 @@ async fn a_side_tag_dropping_a_provide_makes_exactly_its_users_unresolvable(pool
         listed,
         [
             ("widget-a", "unresolvable-with-change"),
-            ("widget-b", "unresolvable-with-change"),
             ("gadget-user", "dependencies-changed"),
+            ("widget-b", "dependencies-changed"),
             ("widget-tool-user", "dependencies-changed"),
+        ]
+    );
+    assert_eq!(
+        r.packages[2].changes,
+        [
+            ImpactChange {
+                name: "libwidget".into(),
+                prev: Some("1-1.x86_64".into()),
+                curr: Some("2-1.x86_64".into()),
+                distance: Some(1),
+            },
+            ImpactChange {
+                name: "libwidget-devel".into(),
+                prev: Some("1-1.x86_64".into()),
+                curr: None,
+                distance: None,
+            },
         ]
     );
     let a = &r.packages[0];
     assert!(a.base_resolved && !a.change_resolved);
     assert_eq!(a.change_problems, ["No package found for: libwidget-devel"]);
     assert_eq!(
-        r.packages[2].changes,
+        r.packages[1].changes,
         [ImpactChange {
             name: "gadget".into(),
             prev: Some("1-1.x86_64".into()),
@@ -181,7 +208,7 @@ async fn a_side_tag_dropping_a_provide_makes_exactly_its_users_unresolvable(pool
     assert_eq!(tool_user.distance, Some(2));
     assert_eq!(
         (r.counts.affected, r.counts.unresolvable_with_change),
-        (4, 2)
+        (4, 1)
     );
     let states: Vec<&str> = r.events.iter().map(|e| e.state.as_str()).collect();
     assert_eq!(states, ["queued", "resolving", "complete"]);
@@ -210,11 +237,11 @@ async fn a_side_tag_dropping_a_provide_makes_exactly_its_users_unresolvable(pool
         .filter(|p| p.build_planned)
         .map(|p| p.package.as_str())
         .collect();
-    assert_eq!(planned, ["gadget-user"]);
-    assert_eq!(r.counts.builds_pending, 1);
+    assert_eq!(planned, ["gadget-user", "widget-b"]);
+    assert_eq!(r.counts.builds_pending, 2);
     assert_eq!(
         r.events.last().unwrap().note.as_deref(),
-        Some("4 packages affected, 2 unresolvable with the change; 1 to build")
+        Some("4 packages affected, 1 unresolvable with the change; 2 to build")
     );
 
     // nothing public changed: package states; the only messages are the checks'
