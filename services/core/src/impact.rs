@@ -24,6 +24,20 @@ pub const COMPLETE: &str = "complete";
 /// Failed; `note` says why.
 pub const ERROR: &str = "error";
 
+/// The channel a new check is announced on at commit (payload: its id), which wakes the
+/// resolvers.
+pub const QUEUED_CHANNEL: &str = "koschei_impact_check";
+
+/// Announces a new check to the resolvers (delivered when the transaction commits).
+async fn notify_queued(conn: &mut PgConnection, id: i32) -> sqlx::Result<()> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(QUEUED_CHANNEL)
+        .bind(id.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// One impact check.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -291,6 +305,7 @@ pub async fn create(
     .fetch_one(&mut *tx)
     .await?;
     record_event(&mut tx, id, QUEUED, None).await?;
+    notify_queued(&mut tx, id).await?;
     actor
         .log(
             &mut tx,
@@ -339,6 +354,7 @@ pub async fn create_automatic(
         Some(&format!("repo {repo_id} of the side tag")),
     )
     .await?;
+    notify_queued(&mut tx, id).await?;
     let superseded: Vec<i32> = sqlx::query_scalar(
         "UPDATE impact_check SET state = 'error', claimed_by = NULL, claim_until = NULL,
              finished = now() AT TIME ZONE 'UTC', note = $4

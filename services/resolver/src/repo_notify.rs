@@ -1,5 +1,6 @@
 //! Waking the resolver as soon as Koji announces a new repo (or a re-resolution is
-//! requested, `koschei_core::resolution::RESOLVE_REQUESTED_CHANNEL`).
+//! requested, `koschei_core::resolution::RESOLVE_REQUESTED_CHANNEL`, or an impact check
+//! queued, `koschei_core::impact::QUEUED_CHANNEL`).
 //!
 //! Channel: **`koschei_repo_done`**. The watcher, on Koji's `buildsys.repo.done` message,
 //! runs `NOTIFY koschei_repo_done, '<build_tag>:<repo_id>'` (e.g. `f40-build:12345`); any
@@ -32,11 +33,16 @@ pub async fn listen(pool: &PgPool, wake: Arc<Notify>) -> sqlx::Result<tokio::tas
         .listen_all([
             REPO_DONE_CHANNEL,
             koschei_core::resolution::RESOLVE_REQUESTED_CHANNEL,
+            koschei_core::impact::QUEUED_CHANNEL,
         ])
         .await?;
     Ok(tokio::spawn(async move {
         loop {
             match listener.recv().await {
+                Ok(n) if n.channel() == koschei_core::impact::QUEUED_CHANNEL => {
+                    tracing::info!("impact check {} queued", n.payload());
+                    wake.notify_one();
+                }
                 Ok(n) if n.channel() != REPO_DONE_CHANNEL => {
                     tracing::info!("re-resolution requested in collection {}", n.payload());
                     wake.notify_one();

@@ -256,6 +256,24 @@ async fn a_reresolution_request_wakes_the_service(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "MIGRATIONS")]
+async fn a_queued_impact_check_wakes_the_service(pool: PgPool) {
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let task = repo_notify::listen(&pool, wake.clone()).await.unwrap();
+    koschei_core::fixtures::collection(&pool, "f99").await;
+    koschei_core::impact::create(
+        &mut pool.acquire().await.unwrap(),
+        &koschei_core::audit::Actor::backend(),
+        &koschei_core::impact::NewImpactCheck::new("f99", "f99-build-side-1"),
+    )
+    .await
+    .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), wake.notified())
+        .await
+        .expect("woken");
+    task.abort();
+}
+
+#[sqlx::test(migrator = "MIGRATIONS")]
 async fn a_chunk_that_keeps_failing_does_not_hold_up_the_others(pool: PgPool) {
     let c = koschei_core::fixtures::collection(&pool, "f99").await;
     for _ in 0..2 {
