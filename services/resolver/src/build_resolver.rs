@@ -123,14 +123,7 @@ async fn resolve_repo_builds(
         .collect();
     let brs = ctx.brs.get(ctx.koji_for(c), c.koji_id(), &srpms).await?;
     let dep = &ctx.config.dependency;
-    let mut solver = SolverPool::start(
-        repo.solv.clone(),
-        repo.group.clone(),
-        ctx.resolve_options(),
-        dep.resolver_threads,
-        dep.resolver_queue_size,
-        Vec::new(),
-    );
+    let mut solver = ctx.solver_pool(&repo, Vec::new());
     let chunk_size = dep.persist_chunk_size.max(1);
     let indexed: Vec<(usize, &PendingBuild)> = builds.iter().enumerate().collect();
     let chunks: Vec<&[(usize, &PendingBuild)]> = indexed.chunks(chunk_size).collect();

@@ -14,7 +14,8 @@ use crate::build_requires::BuildRequiresCache;
 use crate::delta_planner::DeltaCache;
 use crate::dependency_cache::DependencyCache;
 use crate::previous_pass::PassCache;
-use crate::repo_env::{RepoEnvironments, RepoRequest};
+use crate::repo_env::{PreparedRepo, RepoEnvironments, RepoRequest};
+use crate::solver_pool::SolverPool;
 
 /// Default lease of a claimed work chunk.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(120);
@@ -125,6 +126,20 @@ impl Context {
             ignore_weak_deps: self.config.dependency.ignore_weak_deps,
             distances: true,
         }
+    }
+
+    /// Solver threads for `repo` with the configured options, threads and queue;
+    /// `requests`: the BuildRequires expected, whose reach they solve in.
+    pub fn solver_pool(&self, repo: &PreparedRepo, requests: Vec<String>) -> SolverPool {
+        let dep = &self.config.dependency;
+        SolverPool::start(
+            repo.solv.clone(),
+            repo.group.clone(),
+            self.resolve_options(),
+            dep.resolver_threads,
+            dep.resolver_queue_size,
+            requests,
+        )
     }
 
     /// All collections.

@@ -30,7 +30,7 @@ use crate::incremental::{plan_chunk, ChunkPackage};
 use crate::package_deps;
 use crate::repo_env::{PreparedRepo, RepoRequest, RepoStatus};
 use crate::repo_resolver::{chunk_packages, eligible_package_ids};
-use crate::solver_pool::{SolveJob, SolverPool};
+use crate::solver_pool::SolveJob;
 use crate::step_times::StepTimes;
 
 /// How long a claimed check stays with its resolver before another may take it over.
@@ -520,15 +520,7 @@ async fn solve(
     if packages.is_empty() {
         return Ok(sides);
     }
-    let dep = &ctx.config.dependency;
-    let mut pool = SolverPool::start(
-        repo.solv.clone(),
-        repo.group.clone(),
-        ctx.resolve_options(),
-        dep.resolver_threads,
-        dep.resolver_queue_size,
-        Vec::new(),
-    );
+    let mut pool = ctx.solver_pool(repo, Vec::new());
     for p in packages {
         pool.submit(SolveJob {
             tag: i64::from(p.package_id),

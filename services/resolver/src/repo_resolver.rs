@@ -590,7 +590,6 @@ async fn solve_chunks(
     // job tag -> (item id, package)
     let mut jobs: HashMap<i64, (i64, ChunkPackage)> = HashMap::new();
     let mut next_tag: i64 = 0;
-    let dep = &ctx.config.dependency;
     loop {
         // keep two chunks in flight
         while flights.len() < 2 {
@@ -631,16 +630,9 @@ async fn solve_chunks(
                 pool = Some((
                     key,
                     known,
-                    SolverPool::start(
-                        chunk.repo.solv.clone(),
-                        chunk.repo.group.clone(),
-                        ctx.resolve_options(),
-                        dep.resolver_threads,
-                        dep.resolver_queue_size,
-                        // every BuildRequire seen so far: the whole collection's once
-                        // its packages have been resolved since the service started
-                        ctx.brs.requests(chunk.koji_id),
-                    ),
+                    // every BuildRequire seen so far: the whole collection's once its
+                    // packages have been resolved since the service started
+                    ctx.solver_pool(&chunk.repo, ctx.brs.requests(chunk.koji_id)),
                 ));
             }
             let (_, _, solver) = pool.as_ref().expect("pool started");

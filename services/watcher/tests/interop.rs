@@ -22,6 +22,45 @@ use serde_json::{json, Value as Json};
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 
+/// Runs the watcher until a fedora-messaging consumer bound with `bindings` received
+/// `count` messages; returns what `fm_consume.py` printed of each.
+async fn publish_and_consume(
+    config: &koschei_core::Config,
+    pool: &PgPool,
+    sim: &Sim,
+    count: usize,
+    bindings: &[String],
+) -> Vec<Json> {
+    let url = config.fedmsg.amqp_url.clone().unwrap();
+    let mut consumer = Command::new(python())
+        .arg(python_script("fm_consume.py"))
+        .args([&url, &unique("fm-consumer"), &count.to_string(), "30"])
+        .args(bindings)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run fm_consume.py");
+    let mut lines = BufReader::new(consumer.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "READY");
+    let watcher = service::start(
+        config.clone(),
+        pool.clone(),
+        sim.sessions(),
+        Options::default(),
+    )
+    .unwrap();
+    let received: Vec<Json> = tokio::task::spawn_blocking(move || {
+        lines
+            .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+            .collect()
+    })
+    .await
+    .unwrap();
+    assert!(consumer.wait().unwrap().success(), "fm_consume.py failed");
+    watcher.stop().await;
+    received
+}
+
 /// Publishes `(full topic, schema, body)` with fedora-messaging; returns
 /// the message ids it assigned.
 fn fedora_messaging_publish(url: &str, messages: &[(String, String, Json)]) -> Vec<String> {
@@ -388,33 +427,8 @@ async fn our_messages_validate_with_fedora_messaging_and_koschei_messages(pool: 
             .await
             .unwrap();
 
-    let mut consumer = Command::new(python())
-        .arg(python_script("fm_consume.py"))
-        .args([&url, &unique("fm-consumer"), "5", "30"])
-        .arg(format!("{prefix}.koschei.#"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("run fm_consume.py");
-    let mut lines = BufReader::new(consumer.stdout.take().unwrap()).lines();
-    assert_eq!(lines.next().unwrap().unwrap(), "READY");
-
-    let watcher = service::start(
-        config.clone(),
-        pool.clone(),
-        sim.sessions(),
-        Options::default(),
-    )
-    .unwrap();
-    let received: Vec<Json> = tokio::task::spawn_blocking(move || {
-        lines
-            .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
-            .collect()
-    })
-    .await
-    .unwrap();
-    assert!(consumer.wait().unwrap().success(), "fm_consume.py failed");
-    watcher.stop().await;
+    let received =
+        publish_and_consume(&config, &pool, &sim, 5, &[format!("{prefix}.koschei.#")]).await;
     assert_eq!(received.len(), 5);
 
     for (msg, (id, topic)) in received.iter().zip(&rows) {
@@ -739,33 +753,8 @@ async fn impact_check_messages_validate_with_their_schemas(pool: PgPool) {
     );
 
     // the watcher publishes them all; fedora-messaging reads ours with our class
-    let mut consumer = Command::new(python())
-        .arg(python_script("fm_consume.py"))
-        .args([&url, &unique("fm-consumer"), "10", "30"])
-        .arg(format!("{prefix}.koschei.#"))
-        .arg(format!("{prefix}.ci.#"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("run fm_consume.py");
-    let mut lines = BufReader::new(consumer.stdout.take().unwrap()).lines();
-    assert_eq!(lines.next().unwrap().unwrap(), "READY");
-    let watcher = service::start(
-        config.clone(),
-        pool.clone(),
-        sim.sessions(),
-        Options::default(),
-    )
-    .unwrap();
-    let received: Vec<Json> = tokio::task::spawn_blocking(move || {
-        lines
-            .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
-            .collect()
-    })
-    .await
-    .unwrap();
-    assert!(consumer.wait().unwrap().success(), "fm_consume.py failed");
-    watcher.stop().await;
+    let bindings = [format!("{prefix}.koschei.#"), format!("{prefix}.ci.#")];
+    let received = publish_and_consume(&config, &pool, &sim, 10, &bindings).await;
     assert_eq!(received.len(), 10);
     for msg in &received {
         assert_eq!(msg["headers"], msg["expected_headers"], "{msg:#}");

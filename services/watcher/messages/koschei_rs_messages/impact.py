@@ -1,31 +1,16 @@
 """``koschei.impact-check.state.change``: an impact check of a Koji side tag against a
 collection entered a state; when complete, which packages the side tag would break."""
 
-import json
-from importlib import resources
+from . import KoscheiMessage, body_schema
 
-from fedora_messaging import message
-
-BODY_SCHEMA = json.loads(
-    resources.files(__package__)
-    .joinpath("impact-check-state-change.schema.json")
-    .read_text(encoding="utf-8")
-)
+BODY_SCHEMA = body_schema("impact-check-state-change.schema.json")
 
 
-class ImpactCheckStateChange(message.Message):
+class ImpactCheckStateChange(KoscheiMessage):
     """A state change of an impact check."""
 
     topic = "koschei.impact-check.state.change"
     body_schema = BODY_SCHEMA
-
-    @property
-    def app_name(self):
-        return "Koschei"
-
-    @property
-    def app_icon(self):
-        return "https://apps.fedoraproject.org/img/icons/koschei.png"
 
     @property
     def packages(self):

@@ -2,31 +2,16 @@
 installable or uninstallable in a collection's latest repo, or a scratch build showed
 that a rebuild would make them installable again."""
 
-import json
-from importlib import resources
+from . import KoscheiMessage, body_schema
 
-from fedora_messaging import message
-
-BODY_SCHEMA = json.loads(
-    resources.files(__package__)
-    .joinpath("installability-change.schema.json")
-    .read_text(encoding="utf-8")
-)
+BODY_SCHEMA = body_schema("installability-change.schema.json")
 
 
-class PackageInstallabilityChange(message.Message):
+class PackageInstallabilityChange(KoscheiMessage):
     """A change of the installability of a source package's binaries."""
 
     topic = "koschei.package.installability.change"
     body_schema = BODY_SCHEMA
-
-    @property
-    def app_name(self):
-        return "Koschei"
-
-    @property
-    def app_icon(self):
-        return "https://apps.fedoraproject.org/img/icons/koschei.png"
 
     @property
     def packages(self):
