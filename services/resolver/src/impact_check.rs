@@ -229,6 +229,18 @@ async fn run(ctx: &Context, check: &Claimed) -> anyhow::Result<Outcome> {
         )));
     }
     let koji = ctx.koji_for(&c);
+    // the side tag's repo holds the build tag's current content: so must the base
+    if !c.secondary_mode {
+        let latest = refused_by_koji(koji.get_repo(c.build_tag.as_str(), RepoState::Ready).await)?;
+        if let Ok(Some(latest)) = latest {
+            if latest.id > i64::from(base_repo) {
+                return Ok(Outcome::Wait(format!(
+                    "waiting for repo {} of {} to be resolved",
+                    latest.id, c.build_tag
+                )));
+            }
+        }
+    }
     let tag = match refused_by_koji(koji.get_tag(check.side_tag.as_str()).await)? {
         Ok(tag) => tag,
         Err(reason) => return Ok(Outcome::Refused(reason)),

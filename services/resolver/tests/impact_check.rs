@@ -373,4 +373,24 @@ async fn a_check_waits_for_the_collections_pass_and_is_taken_over_after_a_crash(
         notes[1],
         Some("taken over: the previous resolver's claim expired")
     );
+
+    // Koji has a newer repo of the build tag than the collection's resolved one: a check
+    // waits for it (the side tag's repo has that content)
+    let newer = env.regen_repo().await;
+    let waiting = check(&env, &tag).await;
+    koschei_resolver::impact_check::run_queued(&env.ctx)
+        .await
+        .unwrap();
+    let r = report(&env, waiting).await;
+    assert_eq!(r.check.state, "queued");
+    assert_eq!(
+        r.check.note,
+        Some(format!(
+            "waiting for repo {newer} of f99-build to be resolved"
+        ))
+    );
+    env.iterate().await;
+    let r = report(&env, waiting).await;
+    assert_eq!(r.check.state, "complete", "{:?}", r.check.note);
+    assert_eq!(r.check.base_repo_id, Some(newer));
 }
