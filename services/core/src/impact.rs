@@ -13,16 +13,7 @@ use crate::collections::find_collection;
 use crate::config::Config;
 use crate::error::{DataError, DataResult};
 
-/// Waiting for the resolver (also while the side tag has no repo yet).
-pub const QUEUED: &str = "queued";
-/// A resolver is comparing the repos.
-pub const RESOLVING: &str = "resolving";
-/// The affected packages are being built (the scheduler submits, results come in).
-pub const BUILDING: &str = "building";
-/// Done: the affected packages are recorded.
-pub const COMPLETE: &str = "complete";
-/// Failed; `note` says why.
-pub const ERROR: &str = "error";
+pub use crate::impact_state::{BUILDING, COMPLETE, ERROR, QUEUED, RESOLVING};
 
 /// The channel a new check is announced on at commit (payload: its id), which wakes the
 /// resolvers.

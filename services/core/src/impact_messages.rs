@@ -109,9 +109,9 @@ pub async fn state_changed(
     )
     .await?;
     let ci_event = match state {
-        crate::impact::BUILDING => Some(CiEvent::Running),
-        crate::impact::COMPLETE => Some(CiEvent::Complete { failed }),
-        crate::impact::ERROR => Some(CiEvent::Error(note.unwrap_or("").to_string())),
+        crate::impact_state::BUILDING => Some(CiEvent::Running),
+        crate::impact_state::COMPLETE => Some(CiEvent::Complete { failed }),
+        crate::impact_state::ERROR => Some(CiEvent::Error(note.unwrap_or("").to_string())),
         _ => None,
     };
     if let Some(event) = ci_event {

@@ -20,6 +20,7 @@ pub mod groups;
 pub mod impact;
 pub mod impact_builds;
 pub mod impact_messages;
+pub mod impact_state;
 pub mod inspect;
 pub mod installability;
 pub mod koji_sessions;
