@@ -133,7 +133,8 @@ pub async fn impact_check(pool: &PgPool, collection_id: i32) -> i32 {
                                    requested_by, created, started, finished, base_repo_id,
                                    change_repo_id)
          VALUES ($1, 'f25-build-side-7', 2, 10, true, 'complete', 'alice',
-                 $2 - interval '3 hours', $2 - interval '170 minutes', $2 - interval '1 hour',
+                 $2::timestamp - interval '3 hours', $2::timestamp - interval '170 minutes',
+                 $2::timestamp - interval '1 hour',
                  123, 124)
          RETURNING id",
     )
@@ -172,8 +173,8 @@ pub async fn impact_check(pool: &PgPool, collection_id: i32) -> i32 {
     .expect("insert impact check packages");
     sqlx::query(
         "INSERT INTO impact_build (check_id, package_id, side, task_id, state, started, finished)
-         SELECT $1, package_id, side, task_id, state, $4 - interval '150 minutes',
-                $4 - interval '70 minutes'
+         SELECT $1, package_id, side, task_id, state, $4::timestamp - interval '150 minutes',
+                $4::timestamp - interval '70 minutes'
          FROM (VALUES ($2, 'change', 9101, 'failed'), ($2, 'base', 9102, 'ok'),
                       ($3, 'change', 9103, 'ok'), ($3, 'base', 9104, 'ok'))
               AS b (package_id, side, task_id, state)",
@@ -187,7 +188,7 @@ pub async fn impact_check(pool: &PgPool, collection_id: i32) -> i32 {
     .expect("insert impact builds");
     sqlx::query(
         r#"INSERT INTO impact_check_event (check_id, "time", state, note)
-           SELECT $1, $2 - make_interval(mins => minutes), state, note
+           SELECT $1, $2::timestamp - make_interval(mins => minutes), state, note
            FROM (VALUES (180, 'queued', NULL), (170, 'resolving', NULL),
                         (160, 'building', '2 packages to build'), (60, 'complete', NULL))
                 AS e (minutes, state, note)
