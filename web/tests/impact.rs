@@ -51,7 +51,7 @@ async fn list_page(pool: PgPool) {
         StatusCode::OK,
         &[
             &format!(r#"<a href="/impact-checks/{id}">{id}</a>"#),
-            &format!(r#"<a href="/impact-checks/{id}">f25-build-side-7</a>"#),
+            &format!(r#"<a href="/impact-checks/{id}">side tag f25-build-side-7</a>"#),
             r#"<a href="/collection/f25">f25</a>"#,
             r#"<span class="state state-ok">complete</span>"#,
             // affected / unresolvable with the change / regressions
@@ -77,7 +77,7 @@ async fn report_page(pool: PgPool) {
     page.expect(
         StatusCode::OK,
         &[
-            &format!("Impact check {id}: f25-build-side-7"),
+            &format!("Impact check {id}: side tag f25-build-side-7"),
             r#"<span class="state state-ok">complete</span>"#,
             "base 123 → change 124",
             "depth 2, at most 10 packages",
@@ -183,6 +183,7 @@ async fn api_list_and_report(pool: PgPool) {
             "id",
             "max_builds",
             "note",
+            "repo_url",
             "requested_by",
             "side_tag",
             "started",
@@ -286,6 +287,25 @@ async fn api_queues_a_check(pool: PgPool) {
         checks(&pool).await[1],
         ("f26-build-side-1".into(), 1, 20, true, "alice".into())
     );
+    // A Copr project's repository: resolution only.
+    let copr = "https://download.copr.fedorainfracloud.org/results/@kde/kde/fedora-25-x86_64/";
+    let res = post_json(
+        &mut c,
+        format!(r#"{{"collection": "f25", "repo_url": "{copr}"}}"#),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let report = c.get(res.location()).await.json();
+    assert_eq!(report["check"]["repo_url"], copr);
+    assert_eq!(report["check"]["side_tag"], Value::Null);
+    assert_eq!(report["check"]["builds"], false);
+    let page = c.get("/impact-checks").await;
+    assert!(
+        page.body.contains(&format!("repository {copr}")),
+        "{}",
+        page.body
+    );
 }
 
 #[sqlx::test(migrator = "MIGRATIONS")]
@@ -349,7 +369,7 @@ async fn api_refuses_invalid_checks(pool: PgPool) {
         ),
         (
             r#"{"collection": "f25", "side_tag": "t", "colour": "red"}"#,
-            r#"Unknown field "colour": expected builds, collection, depth, max_builds, side_tag"#,
+            r#"Unknown field "colour": expected builds, collection, depth, max_builds, repo_url, side_tag"#,
         ),
         (
             r#"{"collection": "f25", "side_tag": "t""#,
@@ -366,7 +386,15 @@ async fn api_refuses_invalid_checks(pool: PgPool) {
         ),
         (
             r#"{"collection": "f25"}"#,
-            "Invalid impact check: missing field `side_tag`",
+            "An impact check needs either a side tag or a repository URL",
+        ),
+        (
+            r#"{"collection": "f25", "repo_url": "https://elsewhere.test/r/"}"#,
+            "Repository URL \"https://elsewhere.test/r/\" is not under an allowed prefix",
+        ),
+        (
+            r#"{"collection": "f25", "side_tag": "t", "repo_url": "https://download.copr.fedorainfracloud.org/results/a/b/"}"#,
+            "An impact check needs either a side tag or a repository URL",
         ),
         (r#"["f25", "t"]"#, "Expected a JSON object"),
         ("null", "Expected a JSON object"),
@@ -413,6 +441,7 @@ async fn form_queues_a_check(pool: PgPool) {
             r#"name="depth" value="1""#,
             r#"name="max_builds" value="20""#,
             r#"name="builds" value="1" checked"#,
+            r#"name="repo_url""#,
         ],
     );
     let res = c
@@ -533,7 +562,7 @@ fn the_document_describes_queuing() {
     assert_eq!(post["security"], json!([{"session": [], "csrf": []}]));
     assert_eq!(
         doc["components"]["schemas"]["NewImpactCheck"]["required"],
-        json!(["collection", "side_tag"])
+        json!(["collection"])
     );
     assert_eq!(
         doc["components"]["securitySchemes"]["csrf"],

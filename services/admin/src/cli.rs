@@ -253,7 +253,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Impact checks: what a side tag would change for a collection's packages.
+    /// Impact checks: what a side tag or an extra repository would change for a
+    /// collection's packages.
     #[command(subcommand)]
     ImpactCheck(ImpactCheckCommand),
 }
@@ -261,13 +262,18 @@ pub enum Command {
 /// `koschei-admin impact-check …`.
 #[derive(Debug, Subcommand)]
 pub enum ImpactCheckCommand {
-    /// Queue a check of a Koji side tag against a collection; prints its id.
+    /// Queue a check of a Koji side tag or an rpm-md repository against a collection;
+    /// prints its id.
     Create {
         #[arg(long, short)]
         collection: String,
         /// The side tag (its build repo is compared with the collection's).
-        #[arg(long)]
-        side_tag: String,
+        #[arg(long, required_unless_present = "repo", conflicts_with = "repo")]
+        side_tag: Option<String>,
+        /// An rpm-md repository (e.g. a Copr project's) layered over the collection's
+        /// repo; under one of `[impact] repo_url_prefixes`. Resolution only.
+        #[arg(long, value_name = "URL")]
+        repo: Option<String>,
         /// Build the packages with a changed dependency at most this far from their
         /// BuildRequires (1 = direct).
         #[arg(long, default_value_t = 1)]

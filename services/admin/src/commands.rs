@@ -359,7 +359,7 @@ async fn execute(
                 installability::CollectionInstallability::render_text,
             )?
         }
-        Command::ImpactCheck(command) => impact_check(conn, actor, command).await?,
+        Command::ImpactCheck(command) => impact_check(conn, actor, config, command).await?,
     })
 }
 
@@ -367,23 +367,27 @@ async fn execute(
 async fn impact_check(
     conn: &mut PgConnection,
     actor: &Actor,
+    config: &Config,
     command: ImpactCheckCommand,
 ) -> Result<String> {
     Ok(match command {
         ImpactCheckCommand::Create {
             collection,
             side_tag,
+            repo,
             depth,
             max_builds,
             no_builds,
         } => {
             let new = impact::NewImpactCheck {
+                collection,
+                side_tag,
+                repo_url: repo,
                 depth,
                 max_builds,
-                builds: !no_builds,
-                ..impact::NewImpactCheck::new(&collection, &side_tag)
+                builds: no_builds.then_some(false),
             };
-            let id = impact::create(conn, actor, &new).await?;
+            let id = impact::create(conn, &config.impact, actor, &new).await?;
             format!("{id}")
         }
         ImpactCheckCommand::Show { id, json } => {

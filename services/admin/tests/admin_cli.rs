@@ -782,7 +782,7 @@ async fn impact_checks_are_created_listed_and_shown(pool: PgPool) {
     let text = admin.ok(&["impact-check", "show", &id.to_string()]);
     assert!(
         text.starts_with(&format!(
-            "Impact check {id} f25-build-side-42 against f25: queued\n"
+            "Impact check {id} side tag f25-build-side-42 against f25: queued\n"
         )),
         "{text}"
     );
@@ -826,4 +826,40 @@ async fn impact_checks_are_created_listed_and_shown(pool: PgPool) {
         "Impact check not found: 999",
     );
     assert_eq!(admin.ok(&["impact-check", "list"]).lines().count(), 2);
+
+    // a Copr project's repository (under the default prefix): resolution only
+    let copr = "https://download.copr.fedorainfracloud.org/results/@python/python3.14/fedora-rawhide-x86_64/";
+    let out = admin.ok(&["impact-check", "create", "-c", "f25", "--repo", copr]);
+    let id = out.lines().last().unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&admin.ok(&["impact-check", "show", id, "--json"])).unwrap();
+    assert_eq!(json["check"]["repo_url"], copr);
+    assert_eq!(json["check"]["side_tag"], serde_json::Value::Null);
+    assert_eq!(json["check"]["builds"], false);
+    admin.fails(
+        &[
+            "impact-check",
+            "create",
+            "-c",
+            "f25",
+            "--repo",
+            "https://copr.evil.test/x/",
+        ],
+        "is not under an allowed prefix (https://download.copr.fedorainfracloud.org/results/)",
+    );
+    admin.fails(
+        &[
+            "impact-check",
+            "create",
+            "-c",
+            "f25",
+            "--repo",
+            copr,
+            "--side-tag",
+            "t",
+        ],
+        "cannot be used with",
+    );
+    admin.fails(&["impact-check", "create", "-c", "f25"], "--side-tag");
+    assert_eq!(admin.ok(&["impact-check", "list"]).lines().count(), 3);
 }

@@ -144,25 +144,28 @@ pub async fn impact_check(pool: &PgPool, collection_id: i32) -> i32 {
     .await
     .expect("insert impact check");
     sqlx::query(
-        r#"INSERT INTO impact_check_package (check_id, package_id, distance, base_resolved,
-               change_resolved, base_problems, change_problems, changes, verdict,
-               build_planned, build_verdict)
-           VALUES
-             ($1, $2, 1, true, true, '{}', '{}',
-              '[{"name": "glibc", "prev": "2.24-1.fc25.x86_64", "curr": "2.25-1.fc25.x86_64",
-                 "distance": 1}]',
-              'dependencies-changed', true, 'regression'),
-             ($1, $3, 2, true, false, '{}',
-              ARRAY['nothing provides libjvm.so.9 needed by java-devel-1:9.0.1-1.fc25.x86_64'],
-              '[{"name": "java-devel", "prev": "1:1.8.0.1-1.fc25.x86_64",
-                 "curr": "1:9.0.1-1.fc25.x86_64", "distance": 2},
-                {"name": "ant-lib", "prev": "1.9.7-1.fc25.noarch", "curr": null,
-                 "distance": null}]',
-              'unresolvable-with-change', false, NULL),
-             ($1, $4, 1, true, true, '{}', '{}',
-              '[{"name": "libxml2", "prev": "2.9.4-1.fc25.x86_64",
-                 "curr": "2.9.5-1.fc25.x86_64", "distance": 1}]',
-              'dependencies-changed', true, 'passes')"#,
+        "INSERT INTO impact_check_change (check_id, id, name, prev, curr)
+         VALUES ($1, 0, 'glibc', '2.24-1.fc25.x86_64', '2.25-1.fc25.x86_64'),
+                ($1, 1, 'java-devel', '1:1.8.0.1-1.fc25.x86_64', '1:9.0.1-1.fc25.x86_64'),
+                ($1, 2, 'ant-lib', '1.9.7-1.fc25.noarch', NULL),
+                ($1, 3, 'libxml2', '2.9.4-1.fc25.x86_64', '2.9.5-1.fc25.x86_64')",
+    )
+    .bind(id)
+    .execute(pool)
+    .await
+    .expect("insert impact check changes");
+    sqlx::query(
+        "INSERT INTO impact_check_package (check_id, package_id, distance, base_resolved,
+             change_resolved, base_problems, change_problems, change_ids, change_distances,
+             verdict, build_planned, build_verdict)
+         VALUES
+           ($1, $2, 1, true, true, '{}', '{}', '{0}', '{1}',
+            'dependencies-changed', true, 'regression'),
+           ($1, $3, 2, true, false, '{}',
+            ARRAY['nothing provides libjvm.so.9 needed by java-devel-1:9.0.1-1.fc25.x86_64'],
+            '{1,2}', '{2,NULL}', 'unresolvable-with-change', false, NULL),
+           ($1, $4, 1, true, true, '{}', '{}', '{3}', '{1}',
+            'dependencies-changed', true, 'passes')",
     )
     .bind(id)
     .bind(rnv)

@@ -1,7 +1,8 @@
-//! Impact checks: "what would this change break?" for a Koji side tag layered over a
-//! collection (`impact_check`, `impact_check_package`, `impact_check_event`). They are
-//! created here (admin CLI) and carried out by the resolver, which records the tracked
-//! packages whose resolution differs between the collection's repo and the side tag's.
+//! Impact checks: "what would this change break?" for a Koji side tag, or an extra rpm-md
+//! repository (Copr-style), layered over a collection (`impact_check`,
+//! `impact_check_package`, `impact_check_change`, `impact_check_event`). They are created
+//! here (admin CLI, web) and carried out by the resolver, which records the tracked
+//! packages whose resolution differs between the collection's repo and the change.
 //! Nothing here touches a package's public state.
 
 use chrono::NaiveDateTime;
@@ -10,7 +11,7 @@ use sqlx::PgConnection;
 
 use crate::audit::Actor;
 use crate::collections::find_collection;
-use crate::config::Config;
+use crate::config::{Config, ImpactConfig};
 use crate::error::{DataError, DataResult};
 
 pub use crate::impact_state::{BUILDING, COMPLETE, ERROR, QUEUED, RESOLVING};
@@ -35,8 +36,10 @@ async fn notify_queued(conn: &mut PgConnection, id: i32) -> sqlx::Result<()> {
 pub struct ImpactCheck {
     pub id: i32,
     pub collection: String,
-    /// The Koji side tag whose build repo is the change.
-    pub side_tag: String,
+    /// The Koji side tag whose build repo is the change (or `None`).
+    pub side_tag: Option<String>,
+    /// The extra rpm-md repository layered over the collection's repo (or `None`).
+    pub repo_url: Option<String>,
     /// Packages with a changed dependency at most this far are built (1 = direct).
     pub depth: i32,
     /// At most this many packages are built.
@@ -56,7 +59,7 @@ pub struct ImpactCheck {
     pub finished: Option<NaiveDateTime>,
     /// The collection's repo compared (the base).
     pub base_repo_id: Option<i32>,
-    /// The side tag's repo compared (base + change).
+    /// The side tag's repo compared (base + change; `None` for a repository).
     pub change_repo_id: Option<i32>,
 }
 
@@ -123,6 +126,7 @@ pub struct ImpactedPackage {
     pub change_resolved: bool,
     pub base_problems: Vec<String>,
     pub change_problems: Vec<String>,
+    /// Its dependency changes, nearest first.
     #[sqlx(json)]
     pub changes: Vec<ImpactChange>,
     /// Chosen for builds (within the depth and the cap).
@@ -206,22 +210,29 @@ pub fn is_valid_tag_name(tag: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'))
 }
 
-/// What to check.
+/// What to check: a side tag or a repository URL.
 #[derive(Debug, Clone, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewImpactCheck {
     /// Collection name.
     pub collection: String,
-    pub side_tag: String,
+    /// A Koji side tag (its latest build repo is the change).
+    #[serde(default)]
+    pub side_tag: Option<String>,
+    /// An rpm-md repository layered over the collection's repo (under one of the
+    /// configured `impact.repo_url_prefixes`); resolution only.
+    #[serde(default)]
+    pub repo_url: Option<String>,
     /// Depth of reverse build dependencies to build (1 = direct; default 1).
     #[serde(default = "default_depth")]
     pub depth: i32,
     /// At most this many packages are built (default 20).
     #[serde(default = "default_max_builds")]
     pub max_builds: i32,
-    /// Build the affected packages (default true).
-    #[serde(default = "default_builds")]
-    pub builds: bool,
+    /// Build the affected packages (default: yes for a side tag; a repository cannot be
+    /// built against, Koji knows nothing of it).
+    #[serde(default)]
+    pub builds: Option<bool>,
 }
 
 fn default_depth() -> i32 {
@@ -232,19 +243,61 @@ fn default_max_builds() -> i32 {
     20
 }
 
-fn default_builds() -> bool {
-    true
-}
-
 impl NewImpactCheck {
-    /// A check with the default options.
+    /// A check of a side tag with the default options.
     pub fn new(collection: &str, side_tag: &str) -> Self {
         NewImpactCheck {
             collection: collection.into(),
-            side_tag: side_tag.into(),
+            side_tag: Some(side_tag.into()),
+            repo_url: None,
             depth: default_depth(),
             max_builds: default_max_builds(),
-            builds: default_builds(),
+            builds: None,
+        }
+    }
+
+    /// A check of a repository with the default options.
+    pub fn of_repository(collection: &str, repo_url: &str) -> Self {
+        NewImpactCheck {
+            side_tag: None,
+            repo_url: Some(repo_url.into()),
+            ..NewImpactCheck::new(collection, "")
+        }
+    }
+
+    /// The change, validated: a side tag name Koji accepts, or a repository URL the
+    /// configuration allows.
+    fn change(&self, config: &ImpactConfig) -> DataResult<ChangeSource<'_>> {
+        match (self.side_tag.as_deref(), self.repo_url.as_deref()) {
+            (Some(tag), None) if is_valid_tag_name(tag) => Ok(ChangeSource::SideTag(tag)),
+            (Some(tag), None) => Err(DataError::Invalid(format!(
+                "Invalid side tag name: {tag:?}"
+            ))),
+            (None, Some(url)) => match config.refuse_repo_url(url) {
+                None => Ok(ChangeSource::Repository(url)),
+                Some(reason) => Err(DataError::Invalid(reason)),
+            },
+            _ => Err(DataError::Invalid(
+                "An impact check needs either a side tag or a repository URL".into(),
+            )),
+        }
+    }
+}
+
+/// What an impact check layers over its collection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeSource<'a> {
+    /// A Koji side tag: its latest build repo.
+    SideTag(&'a str),
+    /// An extra rpm-md repository.
+    Repository(&'a str),
+}
+
+impl std::fmt::Display for ChangeSource<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChangeSource::SideTag(tag) => write!(f, "side tag {tag}"),
+            ChangeSource::Repository(url) => write!(f, "repository {url}"),
         }
     }
 }
@@ -257,15 +310,20 @@ pub const MAX_BUILDS: i32 = 1_000;
 /// Queues a check; returns its id.
 pub async fn create(
     conn: &mut PgConnection,
+    config: &ImpactConfig,
     actor: &Actor,
     new: &NewImpactCheck,
 ) -> DataResult<i32> {
-    let side_tag = new.side_tag.as_str();
-    if !is_valid_tag_name(side_tag) {
-        return Err(DataError::Invalid(format!(
-            "Invalid side tag name: {side_tag:?}"
-        )));
-    }
+    let change = new.change(config)?;
+    let builds = match (change, new.builds) {
+        (ChangeSource::Repository(_), Some(true)) => {
+            return Err(DataError::Invalid(
+                "Builds need a Koji side tag: a check of a repository resolves only".into(),
+            ))
+        }
+        (ChangeSource::Repository(_), _) => false,
+        (ChangeSource::SideTag(_), builds) => builds.unwrap_or(true),
+    };
     if !(1..=MAX_DEPTH).contains(&new.depth) {
         return Err(DataError::Invalid(format!(
             "Invalid depth {}: expected 1 to {MAX_DEPTH}",
@@ -281,17 +339,18 @@ pub async fn create(
     let collection = find_collection(conn, &new.collection).await?;
     let mut tx = sqlx::Connection::begin(conn).await?;
     let id: i32 = sqlx::query_scalar(
-        r#"INSERT INTO impact_check (collection_id, side_tag, depth, max_builds, builds,
-                                     requested_by)
-           VALUES ($1, $2, $3, $4, $5,
-                   COALESCE((SELECT name FROM "user" WHERE id = $6), 'koschei'))
+        r#"INSERT INTO impact_check (collection_id, side_tag, repo_url, depth, max_builds,
+                                     builds, requested_by)
+           VALUES ($1, $2, $3, $4, $5, $6,
+                   COALESCE((SELECT name FROM "user" WHERE id = $7), 'koschei'))
            RETURNING id"#,
     )
     .bind(collection.id)
-    .bind(side_tag)
+    .bind(new.side_tag.as_deref())
+    .bind(new.repo_url.as_deref())
     .bind(new.depth)
     .bind(new.max_builds)
-    .bind(new.builds)
+    .bind(builds)
     .bind(actor.user_id)
     .fetch_one(&mut *tx)
     .await?;
@@ -301,7 +360,7 @@ pub async fn create(
         .log(
             &mut tx,
             &format!(
-                "Impact check {id} of side tag {side_tag} against {} queued",
+                "Impact check {id} of {change} against {} queued",
                 collection.name
             ),
             None,
@@ -403,7 +462,8 @@ pub async fn record_event(
     Ok(())
 }
 
-const CHECK_COLUMNS: &str = "i.id, c.name AS collection, i.side_tag, i.depth, i.max_builds,
+const CHECK_COLUMNS: &str = "i.id, c.name AS collection, i.side_tag, i.repo_url, i.depth,
+     i.max_builds,
      i.builds, i.state, i.note,
      i.requested_by, i.created, i.started, i.finished, i.base_repo_id, i.change_repo_id";
 
@@ -430,7 +490,13 @@ pub async fn report(conn: &mut PgConnection, id: i32) -> DataResult<ImpactReport
     .ok_or_else(|| DataError::Invalid(format!("Impact check not found: {id}")))?;
     let mut packages: Vec<ImpactedPackage> = sqlx::query_as(
         "SELECT ip.package_id, p.name AS package, ip.verdict, ip.distance, ip.base_resolved,
-                ip.change_resolved, ip.base_problems, ip.change_problems, ip.changes,
+                ip.change_resolved, ip.base_problems, ip.change_problems,
+                (SELECT COALESCE(jsonb_agg(jsonb_build_object('name', ch.name, 'prev', ch.prev,
+                                                               'curr', ch.curr, 'distance', u.d)
+                                           ORDER BY u.d NULLS LAST, ch.name), '[]')
+                 FROM unnest(ip.change_ids, ip.change_distances) AS u(id, d)
+                 JOIN impact_check_change ch ON ch.check_id = ip.check_id AND ch.id = u.id)
+                    AS changes,
                 ip.build_planned, ip.build_verdict
          FROM impact_check_package ip JOIN package p ON p.id = ip.package_id
          WHERE ip.check_id = $1
@@ -500,10 +566,19 @@ impl ImpactedPackage {
 }
 
 impl ImpactCheck {
-    /// One line: id, side tag, collection, state (and note).
+    /// What the check layers over its collection.
+    pub fn change(&self) -> ChangeSource<'_> {
+        match (&self.side_tag, &self.repo_url) {
+            (Some(tag), _) => ChangeSource::SideTag(tag),
+            (None, url) => ChangeSource::Repository(url.as_deref().unwrap_or_default()),
+        }
+    }
+
+    /// One line: id, change, collection, state (and note).
     pub fn render_line(&self) -> String {
         let repos = match (self.base_repo_id, self.change_repo_id) {
             (Some(b), Some(c)) => format!(" (repo {b} → {c})"),
+            (Some(b), None) => format!(" (repo {b})"),
             _ => String::new(),
         };
         let note = self
@@ -513,7 +588,10 @@ impl ImpactCheck {
             .unwrap_or_default();
         format!(
             "{} {} against {}{repos}: {}{note}",
-            self.id, self.side_tag, self.collection, self.state
+            self.id,
+            self.change(),
+            self.collection,
+            self.state
         )
     }
 }

@@ -121,6 +121,7 @@ pub async fn next(conn: &mut PgConnection, config: &Config) -> sqlx::Result<Opti
                             WHERE b.check_id = ip.check_id AND b.package_id = ip.package_id
                               AND b.side = 'base' ORDER BY attempt DESC LIMIT 1) bs ON true
          WHERE i.state = 'building' AND ip.build_planned AND ip.build_verdict IS NULL
+           AND i.side_tag IS NOT NULL
          ORDER BY i.id, ip.distance NULLS LAST, p.name
          LIMIT 200",
     )

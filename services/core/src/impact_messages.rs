@@ -26,7 +26,10 @@ pub struct ImpactCheckStateChange {
     pub id: i32,
     pub collection: String,
     pub collection_name: String,
-    pub side_tag: String,
+    /// The Koji side tag checked, or `None` for a repository.
+    pub side_tag: Option<String>,
+    /// The extra rpm-md repository checked, or `None` for a side tag.
+    pub repo_url: Option<String>,
     /// The state before (`None` for a new check).
     pub old: Option<String>,
     pub new: String,
@@ -57,7 +60,8 @@ pub async fn state_changed(
     type Row = (
         String,
         String,
-        String,
+        Option<String>,
+        Option<String>,
         Option<i32>,
         Option<i32>,
         String,
@@ -66,7 +70,7 @@ pub async fn state_changed(
         Vec<String>,
     );
     let row: Row = sqlx::query_as(
-        "SELECT c.name, c.display_name, i.side_tag, i.base_repo_id, i.change_repo_id,
+        "SELECT c.name, c.display_name, i.side_tag, i.repo_url, i.base_repo_id, i.change_repo_id,
                 i.requested_by,
                 (SELECT count(*) FROM impact_check_package WHERE check_id = i.id),
                 ARRAY(SELECT p.name FROM impact_check_package ip
@@ -82,24 +86,25 @@ pub async fn state_changed(
     .bind(id)
     .fetch_one(&mut *conn)
     .await?;
-    let (collection, collection_name, side_tag, base_repo_id, change_repo_id) =
-        (row.0, row.1, row.2, row.3, row.4);
-    let failed = !row.7.is_empty() || !row.8.is_empty();
+    let (collection, collection_name, side_tag, repo_url, base_repo_id, change_repo_id) =
+        (row.0, row.1, row.2, row.3, row.4, row.5);
+    let failed = !row.8.is_empty() || !row.9.is_empty();
     let body = ImpactCheckStateChange {
         id,
         collection,
         collection_name,
         side_tag,
+        repo_url,
         old: old.map(str::to_string),
         new: state.to_string(),
         note: note.map(str::to_string),
         base_repo_id,
         change_repo_id,
-        requested_by: row.5,
+        requested_by: row.6,
         koji_instance: config.fedmsg.instance.clone(),
-        affected: row.6,
-        unresolvable_with_change: row.7,
-        regressions: row.8,
+        affected: row.7,
+        unresolvable_with_change: row.8,
+        regressions: row.9,
     };
     insert_rows(
         conn,

@@ -140,7 +140,32 @@ impl RepoCache {
         topurl: &str,
         arch: &str,
     ) -> Result<Option<CachedRepo>, DepsolveError> {
-        let key = descriptor.key();
+        self.get_keyed(descriptor.key(), &descriptor.url(topurl, arch), None)
+            .await
+    }
+
+    /// Get the repository at `url` (any rpm-md repository, e.g. a Copr project's) as it
+    /// is now: its repomd.xml is fetched every time and the entry is keyed by the URL and
+    /// that repomd.xml, so a changed repository is downloaded again and an unchanged one
+    /// comes from the cache. `Ok(None)` when there is no repomd.xml (HTTP 404).
+    pub async fn get_url(&self, url: &str) -> Result<Option<CachedRepo>, DepsolveError> {
+        let url = url.trim_end_matches('/');
+        let Some(repomd) = self.fetch(&format!("{url}/repodata/repomd.xml")).await? else {
+            return Ok(None);
+        };
+        let short = |data: &[u8]| hex::encode(&sha2::Sha256::digest(data)[..10]);
+        let key = format!("url-{}-{}", short(url.as_bytes()), short(&repomd));
+        self.get_keyed(key, url, Some(repomd)).await
+    }
+
+    /// [`RepoCache::get`] of the entry `key`, downloaded from `url` (with `repomd`, the
+    /// repomd.xml fetched already, when given).
+    async fn get_keyed(
+        &self,
+        key: String,
+        url: &str,
+        repomd: Option<Vec<u8>>,
+    ) -> Result<Option<CachedRepo>, DepsolveError> {
         let lock_path = self.dir.join(format!(".{key}.lock"));
         let item = blocking(move || {
             let f = open_lock(&lock_path)?;
@@ -154,7 +179,7 @@ impl RepoCache {
             blocking(move || this.reserve(&key)).await?
         };
         if !ready {
-            let outcome = self.download(&root, &descriptor.url(topurl, arch)).await;
+            let outcome = self.download(&root, url, repomd).await;
             let (this, key2) = (self.clone(), key.clone());
             let ok = matches!(outcome, Ok(true));
             blocking(move || this.finish(&key2, ok)).await?;
@@ -292,17 +317,25 @@ impl RepoCache {
         })
     }
 
-    /// Download repomd.xml and the wanted files into `root`, verifying checksums and sizes.
-    /// `Ok(false)` when repomd.xml does not exist.
-    async fn download(&self, root: &Path, url: &str) -> Result<bool, DepsolveError> {
+    /// Download repomd.xml (unless given) and the wanted files into `root`, verifying
+    /// checksums and sizes. `Ok(false)` when repomd.xml does not exist.
+    async fn download(
+        &self,
+        root: &Path,
+        url: &str,
+        repomd: Option<Vec<u8>>,
+    ) -> Result<bool, DepsolveError> {
         if root.exists() {
             std::fs::remove_dir_all(root).map_err(|e| DepsolveError::io(root, e))?;
         }
         let repodata = root.join("repodata");
         std::fs::create_dir_all(&repodata).map_err(|e| DepsolveError::io(&repodata, e))?;
-        let repomd_url = format!("{url}/repodata/repomd.xml");
-        let Some(repomd_raw) = self.fetch(&repomd_url).await? else {
-            return Ok(false);
+        let repomd_raw = match repomd {
+            Some(raw) => raw,
+            None => match self.fetch(&format!("{url}/repodata/repomd.xml")).await? {
+                Some(raw) => raw,
+                None => return Ok(false),
+            },
         };
         let repomd = Repomd::parse(&repomd_raw)?;
         for entry in repomd

@@ -65,12 +65,37 @@ impl SolvFile {
         cache_dir: &Path,
         options: &LoadOptions,
     ) -> Result<Self, DepsolveError> {
+        Self::ensure_of(&[repo], repo.fingerprint()?, cache_dir, options)
+    }
+
+    /// The `.solv` file of several rpm-md repositories as one (every package of each: a
+    /// repository layered over another, as dnf sees them both enabled), written like
+    /// [`SolvFile::ensure`]'s.
+    pub fn ensure_layered(
+        repos: &[&RepoDir],
+        cache_dir: &Path,
+        options: &LoadOptions,
+    ) -> Result<Self, DepsolveError> {
+        use sha2::Digest;
+        let mut hasher = sha2::Sha256::new();
+        for repo in repos {
+            hasher.update(repo.fingerprint()?.as_bytes());
+        }
+        let fingerprint = format!("layered-{}", hex::encode(&hasher.finalize()[..12]));
+        Self::ensure_of(repos, fingerprint, cache_dir, options)
+    }
+
+    fn ensure_of(
+        repos: &[&RepoDir],
+        fingerprint: String,
+        cache_dir: &Path,
+        options: &LoadOptions,
+    ) -> Result<Self, DepsolveError> {
         let arch = options.arch.as_str();
-        let fingerprint = repo.fingerprint()?;
         let path = cache_dir.join(format!("{fingerprint}.solv"));
         if !path.is_file() || !checksum_path(&path).is_file() {
             std::fs::create_dir_all(cache_dir).map_err(|e| DepsolveError::io(cache_dir, e))?;
-            let (pool, handle) = load_xml(repo, arch)?;
+            let (pool, handle) = load_xml(repos, arch)?;
             let tmp = cache_dir.join(format!(".{fingerprint}.{}.tmp", std::process::id()));
             pool.write_solv(handle, &tmp)?;
             let crc = checksum(&tmp)?;
@@ -137,12 +162,16 @@ fn checksum(path: &Path) -> Result<u32, DepsolveError> {
     Ok(crc32fast::hash(&data))
 }
 
-fn load_xml(repo: &RepoDir, arch: &str) -> Result<(Pool, RepoHandle), DepsolveError> {
+/// The packages of `repos` in one libsolv repository (each repository's filelists
+/// extend its own packages: libsolv matches them by package checksum).
+fn load_xml(repos: &[&RepoDir], arch: &str) -> Result<(Pool, RepoHandle), DepsolveError> {
     let mut pool = Pool::new(arch);
     let handle = pool.add_repo("repo");
-    pool.add_rpmmd(handle, &repo.primary()?, false)?;
-    if let Some(filelists) = repo.filelists() {
-        pool.add_rpmmd(handle, &filelists, true)?;
+    for repo in repos {
+        pool.add_rpmmd(handle, &repo.primary()?, false)?;
+        if let Some(filelists) = repo.filelists() {
+            pool.add_rpmmd(handle, &filelists, true)?;
+        }
     }
     pool.internalize(handle);
     Ok((pool, handle))
@@ -203,7 +232,7 @@ impl Sack {
         match &options.solv_cache_dir {
             Some(dir) => SolvFile::ensure(repo, dir, options)?.load(),
             None => {
-                let (pool, handle) = load_xml(repo, &options.arch)?;
+                let (pool, handle) = load_xml(&[repo], &options.arch)?;
                 Ok(Sack::from_pool(pool, handle))
             }
         }

@@ -1,6 +1,8 @@
-//! Impact checks (`koschei_core::impact`): the resolution impact of a Koji side tag on a
-//! collection. The side tag's build repo inherits the collection's build tag, so it is
-//! the collection's content with the change applied; the check compares it with the
+//! Impact checks (`koschei_core::impact`): the resolution impact of a Koji side tag, or
+//! of an extra rpm-md repository, on a collection. The side tag's build repo inherits the
+//! collection's build tag, so it is the collection's content with the change applied;
+//! a repository is layered over the collection's repo (every package of both in one
+//! pool, as dnf sees two enabled repositories). The check compares that with the
 //! collection's latest resolved repo (the base) the way an incremental pass compares two
 //! consecutive repos ([`crate::incremental::plan_chunk`]): a package whose stored base
 //! resolution carries over unchanged through the delta is unaffected, one whose set
@@ -11,7 +13,8 @@
 //! A check is claimed like queued work (a lease, `FOR UPDATE SKIP LOCKED`), only once
 //! the collection's own pass of its latest repo is finished. A side tag without a repo
 //! yet keeps the check queued (for up to [`REPO_WAIT`]); an unknown side tag, a deleted
-//! repo, unreadable repodata or a Koji fault ends it in state `error` with the reason;
+//! repo, a repository URL that is not allowed, does not answer or serves broken
+//! repodata, unreadable repodata or a Koji fault ends it in state `error` with the reason;
 //! a transport or database failure gives the claim back for a later iteration.
 
 use std::collections::{HashMap, HashSet};
@@ -44,7 +47,9 @@ const REPO_WAIT: Duration = Duration::from_secs(24 * 3600);
 struct Claimed {
     id: i32,
     collection_id: i32,
-    side_tag: String,
+    /// The change: a side tag or a repository.
+    side_tag: Option<String>,
+    repo_url: Option<String>,
     /// Seconds since it was created.
     age: f64,
     /// The check's note before the claim (a waiting check's reason).
@@ -62,7 +67,7 @@ enum Outcome {
     /// The affected packages, and the repos compared.
     Done {
         base_repo: i32,
-        change_repo: i32,
+        change_repo: Option<i32>,
         affected: Vec<Affected>,
     },
     /// Not ready yet: back to the queue with this note.
@@ -162,7 +167,7 @@ async fn claim(ctx: &Context, seen: &[i32]) -> sqlx::Result<Option<Claimed>> {
              claim_until = now() AT TIME ZONE 'UTC' + $2 * interval '1 second',
              started = COALESCE(i.started, now() AT TIME ZONE 'UTC')
          FROM target WHERE i.id = target.id
-         RETURNING i.id, i.collection_id, i.side_tag,
+         RETURNING i.id, i.collection_id, i.side_tag, i.repo_url,
                    extract(epoch FROM now() AT TIME ZONE 'UTC' - i.created)::float8 AS age,
                    target.note, target.taken_over, i.builds, i.depth, i.max_builds",
     )
@@ -209,7 +214,7 @@ fn refused_by_koji<T>(result: Result<T, KojiError>) -> anyhow::Result<Result<T, 
     }
 }
 
-/// Compares the side tag's repo with the collection's.
+/// Compares the change's repo with the collection's.
 async fn run(ctx: &Context, check: &Claimed) -> anyhow::Result<Outcome> {
     let mut steps = StepTimes::start();
     let Some(c) = ctx.collection(check.collection_id).await? else {
@@ -229,7 +234,7 @@ async fn run(ctx: &Context, check: &Claimed) -> anyhow::Result<Outcome> {
         )));
     }
     let koji = ctx.koji_for(&c);
-    // the side tag's repo holds the build tag's current content: so must the base
+    // the change holds the build tag's current content: so must the base
     if !c.secondary_mode {
         let latest = refused_by_koji(koji.get_repo(c.build_tag.as_str(), RepoState::Ready).await)?;
         if let Ok(Some(latest)) = latest {
@@ -241,35 +246,88 @@ async fn run(ctx: &Context, check: &Claimed) -> anyhow::Result<Outcome> {
             }
         }
     }
-    let tag = match refused_by_koji(koji.get_tag(check.side_tag.as_str()).await)? {
-        Ok(tag) => tag,
-        Err(reason) => return Ok(Outcome::Refused(reason)),
+    let base = match ctx.repos.get(koji, &c.repo(base_repo)).await? {
+        RepoStatus::Ready(repo) => repo,
+        status => return Ok(Outcome::Refused(unusable(&status, &c.repo(base_repo)))),
     };
-    if tag.is_none() {
-        return Ok(Outcome::Refused(format!(
-            "side tag {} does not exist in Koji",
-            check.side_tag
-        )));
-    }
-    let repo = koji
-        .get_repo(check.side_tag.as_str(), RepoState::Ready)
-        .await;
-    let repo = match refused_by_koji(repo)? {
-        Ok(Some(repo)) => repo,
+    let change = match (&check.side_tag, &check.repo_url) {
+        (Some(tag), _) => side_tag_change(ctx, check, &c, tag).await?,
+        (None, Some(url)) => repository_change(ctx, &c, &base, url).await?,
+        (None, None) => Err(Outcome::Refused("the check names no change".into())),
+    };
+    let change = match change {
+        Ok(change) => change,
+        Err(outcome) => return Ok(outcome),
+    };
+    steps.mark("repos");
+    let affected = compare(
+        ctx,
+        &c,
+        base_repo,
+        &base,
+        &change.repo,
+        &change.rebuilt,
+        &mut steps,
+    )
+    .await?;
+    tracing::info!(
+        "impact check {}: {} against {} (repo {base_repo}): {} packages affected; {steps}",
+        check.id,
+        change.label,
+        c.name,
+        affected.len()
+    );
+    Ok(Outcome::Done {
+        base_repo,
+        change_repo: change.koji_repo,
+        affected,
+    })
+}
+
+/// What a check layers over its collection's repo, ready for comparing.
+struct Change {
+    /// The collection's content with the change applied.
+    repo: Arc<PreparedRepo>,
+    /// The side tag's Koji repo (`None` for a repository).
+    koji_repo: Option<i32>,
+    /// Packages the change has builds of: name → (version, release).
+    rebuilt: HashMap<String, (String, String)>,
+    /// For the log.
+    label: String,
+}
+
+/// The latest repo of side tag `tag` (which inherits the collection's build tag), its
+/// own builds recorded as the check's artifact; `Err` when the check cannot go on now.
+async fn side_tag_change(
+    ctx: &Context,
+    check: &Claimed,
+    c: &CollectionInfo,
+    tag: &str,
+) -> anyhow::Result<Result<Change, Outcome>> {
+    let koji = ctx.koji_for(c);
+    match refused_by_koji(koji.get_tag(tag).await)? {
+        Ok(Some(_)) => {}
         Ok(None) => {
-            if check.age > REPO_WAIT.as_secs_f64() {
-                return Ok(Outcome::Refused(format!(
-                    "side tag {} has had no ready repo for {} hours",
-                    check.side_tag,
-                    REPO_WAIT.as_secs() / 3600
-                )));
-            }
-            return Ok(Outcome::Wait(format!(
-                "waiting for the first repo of side tag {}",
-                check.side_tag
-            )));
+            return Ok(Err(Outcome::Refused(format!(
+                "side tag {tag} does not exist in Koji"
+            ))))
         }
-        Err(reason) => return Ok(Outcome::Refused(reason)),
+        Err(reason) => return Ok(Err(Outcome::Refused(reason))),
+    }
+    let repo = match refused_by_koji(koji.get_repo(tag, RepoState::Ready).await)? {
+        Ok(Some(repo)) => repo,
+        Ok(None) if check.age > REPO_WAIT.as_secs_f64() => {
+            return Ok(Err(Outcome::Refused(format!(
+                "side tag {tag} has had no ready repo for {} hours",
+                REPO_WAIT.as_secs() / 3600
+            ))));
+        }
+        Ok(None) => {
+            return Ok(Err(Outcome::Wait(format!(
+                "waiting for the first repo of side tag {tag}"
+            ))))
+        }
+        Err(reason) => return Ok(Err(Outcome::Refused(reason))),
     };
     let change_repo = i32::try_from(repo.id).context("repo id out of range")?;
     let opts = ListTaggedOpts {
@@ -277,9 +335,9 @@ async fn run(ctx: &Context, check: &Claimed) -> anyhow::Result<Outcome> {
         latest: true,
         ..ListTaggedOpts::default()
     };
-    let builds = match refused_by_koji(koji.list_tagged(check.side_tag.as_str(), &opts).await)? {
+    let builds = match refused_by_koji(koji.list_tagged(tag, &opts).await)? {
         Ok(builds) => builds,
-        Err(reason) => return Ok(Outcome::Refused(reason)),
+        Err(reason) => return Ok(Err(Outcome::Refused(reason))),
     };
     // the side tag's own builds: a tracked package among them is resolved as rebuilt
     let rebuilt: HashMap<String, (String, String)> = builds
@@ -302,9 +360,8 @@ async fn run(ctx: &Context, check: &Claimed) -> anyhow::Result<Outcome> {
             })
             .collect(),
         format!(
-            "{}/repos/{}/{}/{}",
+            "{}/repos/{tag}/{}/{}",
             koji.config().topurl.trim_end_matches('/'),
-            check.side_tag,
             repo.id,
             ctx.config.dependency.repo_arch
         ),
@@ -314,32 +371,41 @@ async fn run(ctx: &Context, check: &Claimed) -> anyhow::Result<Outcome> {
     drop(conn);
     let request = RepoRequest {
         koji_id: c.koji_id(),
-        build_tag: &check.side_tag,
+        build_tag: tag,
         build_group: &c.build_group,
         repo_id: repo.id,
     };
-    let change = match ctx.repos.get(koji, &request).await? {
-        RepoStatus::Ready(repo) => repo,
-        status => return Ok(Outcome::Refused(unusable(&status, &request))),
-    };
-    let base = match ctx.repos.get(koji, &c.repo(base_repo)).await? {
-        RepoStatus::Ready(repo) => repo,
-        status => return Ok(Outcome::Refused(unusable(&status, &c.repo(base_repo)))),
-    };
-    steps.mark("repos");
-    let affected = compare(ctx, &c, base_repo, &base, &change, &rebuilt, &mut steps).await?;
-    tracing::info!(
-        "impact check {}: side tag {} (repo {change_repo}) against {} (repo {base_repo}): \
-         {} packages affected; {steps}",
-        check.id,
-        check.side_tag,
-        c.name,
-        affected.len()
-    );
-    Ok(Outcome::Done {
-        base_repo,
-        change_repo,
-        affected,
+    Ok(match ctx.repos.get(koji, &request).await? {
+        RepoStatus::Ready(repo) => Ok(Change {
+            repo,
+            koji_repo: Some(change_repo),
+            rebuilt,
+            label: format!("side tag {tag} (repo {change_repo})"),
+        }),
+        status => Err(Outcome::Refused(unusable(&status, &request))),
+    })
+}
+
+/// The rpm-md repository at `url` layered over the collection's repo `base`; `Err` when
+/// it may not or cannot be used (the configuration may have changed since the check
+/// was queued).
+async fn repository_change(
+    ctx: &Context,
+    c: &CollectionInfo,
+    base: &PreparedRepo,
+    url: &str,
+) -> anyhow::Result<Result<Change, Outcome>> {
+    if let Some(reason) = ctx.config.impact.refuse_repo_url(url) {
+        return Ok(Err(Outcome::Refused(reason)));
+    }
+    Ok(match ctx.repos.layered(ctx.koji_for(c), base, url).await? {
+        Ok(repo) => Ok(Change {
+            repo,
+            koji_repo: None,
+            rebuilt: HashMap::new(),
+            label: format!("repository {url}"),
+        }),
+        Err(reason) => Err(Outcome::Refused(reason)),
     })
 }
 
@@ -623,7 +689,7 @@ async fn finish(ctx: &Context, check: &Claimed, outcome: Outcome) -> anyhow::Res
     .bind(state)
     .bind(&note)
     .bind(repos.map(|r| r.0))
-    .bind(repos.map(|r| r.1))
+    .bind(repos.and_then(|r| r.1))
     .execute(&mut *tx)
     .await?;
     let waiting_again = state == impact::QUEUED && check.note.as_deref() == Some(note.as_str());
@@ -658,7 +724,8 @@ async fn plan_builds(tx: &mut sqlx::PgConnection, check: &Claimed) -> sqlx::Resu
     .rows_affected())
 }
 
-/// Replaces the check's affected packages.
+/// Replaces the check's affected packages and their changes (each distinct change
+/// stored once, the packages referring to it with their distances).
 async fn store_packages(
     tx: &mut sqlx::PgConnection,
     check_id: i32,
@@ -668,9 +735,47 @@ async fn store_packages(
         .bind(check_id)
         .execute(&mut *tx)
         .await?;
-    let ids: Vec<i32> = affected.iter().map(|a| a.package_id).collect();
+    sqlx::query("DELETE FROM impact_check_change WHERE check_id = $1")
+        .bind(check_id)
+        .execute(&mut *tx)
+        .await?;
+    type Key<'a> = (&'a str, Option<&'a str>, Option<&'a str>);
+    let mut change_ids: HashMap<Key<'_>, i32> = HashMap::new();
+    // per package, its changes' ids and distances as array literals
+    let mut refs = Vec::with_capacity(affected.len());
+    let mut distances = Vec::with_capacity(affected.len());
+    for a in affected {
+        let (mut ids, mut ds) = (Vec::new(), Vec::new());
+        for ch in &a.changes {
+            let key = (ch.name.as_str(), ch.prev.as_deref(), ch.curr.as_deref());
+            let next = i32::try_from(change_ids.len()).context("too many changes")?;
+            ids.push(change_ids.entry(key).or_insert(next).to_string());
+            ds.push(ch.distance.map_or("NULL".into(), |d| d.to_string()));
+        }
+        refs.push(format!("{{{}}}", ids.join(",")));
+        distances.push(format!("{{{}}}", ds.join(",")));
+    }
+    let mut distinct: Vec<(Key<'_>, i32)> = change_ids.into_iter().collect();
+    distinct.sort_by_key(|(_, id)| *id);
+    let ids: Vec<i32> = distinct.iter().map(|(_, id)| *id).collect();
+    let names: Vec<&str> = distinct.iter().map(|(k, _)| k.0).collect();
+    let prevs: Vec<Option<&str>> = distinct.iter().map(|(k, _)| k.1).collect();
+    let currs: Vec<Option<&str>> = distinct.iter().map(|(k, _)| k.2).collect();
+    sqlx::query(
+        "INSERT INTO impact_check_change (check_id, id, name, prev, curr)
+         SELECT $1, i, n, p, c FROM unnest($2::int[], $3::text[], $4::text[], $5::text[])
+             AS u(i, n, p, c)",
+    )
+    .bind(check_id)
+    .bind(&ids)
+    .bind(&names)
+    .bind(&prevs)
+    .bind(&currs)
+    .execute(&mut *tx)
+    .await?;
+    let package_ids: Vec<i32> = affected.iter().map(|a| a.package_id).collect();
     let verdicts: Vec<&str> = affected.iter().map(|a| a.verdict.as_str()).collect();
-    let distances: Vec<Option<i16>> = affected.iter().map(|a| a.distance).collect();
+    let nearest: Vec<Option<i16>> = affected.iter().map(|a| a.distance).collect();
     let base_resolved: Vec<bool> = affected.iter().map(|a| a.base.resolved).collect();
     let change_resolved: Vec<bool> = affected.iter().map(|a| a.change.resolved).collect();
     let base_problems: Vec<serde_json::Value> = affected
@@ -681,28 +786,27 @@ async fn store_packages(
         .iter()
         .map(|a| serde_json::json!(a.change.problems))
         .collect();
-    let changes: Vec<serde_json::Value> = affected
-        .iter()
-        .map(|a| serde_json::json!(a.changes))
-        .collect();
     sqlx::query(
         "INSERT INTO impact_check_package (check_id, package_id, verdict, distance,
-             base_resolved, change_resolved, base_problems, change_problems, changes)
+             base_resolved, change_resolved, base_problems, change_problems, change_ids,
+             change_distances)
          SELECT $1, p, v, d, br, cr,
                 ARRAY(SELECT jsonb_array_elements_text(bp)),
-                ARRAY(SELECT jsonb_array_elements_text(cp)), ch
+                ARRAY(SELECT jsonb_array_elements_text(cp)), ci::int[], cd::int2[]
          FROM unnest($2::int[], $3::text[], $4::int2[], $5::bool[], $6::bool[], $7::jsonb[],
-                     $8::jsonb[], $9::jsonb[]) AS u(p, v, d, br, cr, bp, cp, ch)",
+                     $8::jsonb[], $9::text[], $10::text[])
+             AS u(p, v, d, br, cr, bp, cp, ci, cd)",
     )
     .bind(check_id)
-    .bind(&ids)
+    .bind(&package_ids)
     .bind(&verdicts)
-    .bind(&distances)
+    .bind(&nearest)
     .bind(&base_resolved)
     .bind(&change_resolved)
     .bind(&base_problems)
     .bind(&change_problems)
-    .bind(&changes)
+    .bind(&refs)
+    .bind(&distances)
     .execute(&mut *tx)
     .await?;
     Ok(())

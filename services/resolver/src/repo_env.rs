@@ -176,6 +176,53 @@ impl RepoEnvironments {
         Ok(RepoStatus::Ready(prepared))
     }
 
+    /// `base` with the rpm-md repository at `url` layered over it (every package of
+    /// both, as dnf sees two enabled repositories): the change of an impact check of a
+    /// repository. `Ok(Err(reason))` when the repository cannot be used: no answer, no
+    /// repodata, or repodata that cannot be read. Not kept in memory: a check uses it
+    /// once (its repodata stays in the cache, keyed by its repomd.xml).
+    pub async fn layered(
+        &self,
+        koji: &KojiClient,
+        base: &PreparedRepo,
+        url: &str,
+    ) -> anyhow::Result<Result<Arc<PreparedRepo>, String>> {
+        let topurl = koji.config().topurl.clone();
+        let Some(base_data) = self
+            .cache
+            .get(&base.descriptor, &topurl, &self.repo_arch)
+            .await?
+        else {
+            anyhow::bail!("the repodata of {} is gone", base.descriptor.key());
+        };
+        let extra = match self.cache.get_url(url).await {
+            Ok(Some(extra)) => extra,
+            Ok(None) => {
+                return Ok(Err(format!(
+                    "no rpm-md repository at {url} (repodata/repomd.xml not found)"
+                )))
+            }
+            Err(e) => return Ok(Err(format!("repository {url} unusable: {e}"))),
+        };
+        let (solv_dir, load, keep) = (self.solv_dir.clone(), self.load.clone(), self.keep_solv);
+        let solv = tokio::task::spawn_blocking(move || {
+            let repos = [base_data.repo_dir()?, extra.repo_dir()?];
+            let solv = SolvFile::ensure_layered(&[&repos[0], &repos[1]], &solv_dir, &load);
+            prune_solv_files(&solv_dir, keep);
+            solv
+        })
+        .await?;
+        let solv = match solv {
+            Ok(solv) => solv,
+            Err(e) => return Ok(Err(format!("repository {url}: unreadable repodata: {e}"))),
+        };
+        Ok(Ok(Arc::new(PreparedRepo {
+            descriptor: base.descriptor.clone(),
+            solv,
+            group: base.group.clone(),
+        })))
+    }
+
     fn lookup(&self, key: &str) -> Option<Arc<PreparedRepo>> {
         self.prepared_lock()
             .iter()

@@ -1,10 +1,12 @@
 //! Impact checks through koji-sim: a side tag of the collection's build tag, its repo
-//! compared with the collection's by the resolver service.
+//! compared with the collection's by the resolver service; an extra repository (a plain
+//! koji-sim tag's repo standing for a Copr project) layered over the collection's.
 
 mod common;
 
 use common::{env, Env, MIGRATIONS};
 use koschei_core::audit::Actor;
+use koschei_core::config::ImpactConfig;
 use koschei_core::impact::{self, ImpactChange, ImpactReport, NewImpactCheck};
 use koschei_koji::Value;
 use sqlx::PgPool;
@@ -47,13 +49,18 @@ async fn regen(env: &Env, tag: &str) -> i32 {
 /// Queues a check of `tag` that builds nothing.
 async fn check(env: &Env, tag: &str) -> i32 {
     let new = NewImpactCheck {
-        builds: false,
+        builds: Some(false),
         ..NewImpactCheck::new("f99", tag)
     };
+    create(env, &new).await.unwrap()
+}
+
+/// Queues a check with the resolver's configuration.
+async fn create(env: &Env, new: &NewImpactCheck) -> Result<i32, String> {
     let mut conn = env.pool.acquire().await.unwrap();
-    impact::create(&mut conn, &Actor::backend(), &new)
+    impact::create(&mut conn, &env.ctx.config.impact, &Actor::backend(), new)
         .await
-        .unwrap()
+        .map_err(|e| e.to_string())
 }
 
 async fn report(env: &Env, id: i32) -> ImpactReport {
@@ -222,6 +229,7 @@ async fn a_side_tag_dropping_a_provide_makes_exactly_its_users_unresolvable(pool
     let mut conn = env.pool.acquire().await.unwrap();
     let building = impact::create(
         &mut conn,
+        &ImpactConfig::default(),
         &Actor::backend(),
         &NewImpactCheck::new("f99", &tag),
     )
@@ -293,7 +301,7 @@ async fn unknown_or_removed_side_tags_end_in_error_and_leave_the_others_alone(po
         let pool = env.pool.clone();
         async move {
             let mut conn = pool.acquire().await.unwrap();
-            impact::create(&mut conn, &Actor::backend(), &new)
+            impact::create(&mut conn, &ImpactConfig::default(), &Actor::backend(), &new)
                 .await
                 .unwrap_err()
                 .to_string()
@@ -393,4 +401,206 @@ async fn a_check_waits_for_the_collections_pass_and_is_taken_over_after_a_crash(
     let r = report(&env, waiting).await;
     assert_eq!(r.check.state, "complete", "{:?}", r.check.note);
     assert_eq!(r.check.base_repo_id, Some(newer));
+}
+
+/// An extra repository layered over the collection's repo (Copr-style): the package it
+/// makes resolvable and the users of the library it updates are listed, nothing else, and
+/// nothing is built; a URL outside the allowed prefixes is refused at once; one without
+/// repodata, one that does not answer and broken repodata each end their check in
+/// `error` with the reason, the other checks unharmed.
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn a_repository_layered_over_the_collection(pool: PgPool) {
+    let mut env = env(pool).await;
+    collection_with_widgets(&env).await;
+    let before = package_states(&env).await;
+    let topurl = env.sim.topurl.clone();
+    std::sync::Arc::make_mut(&mut env.ctx.config)
+        .impact
+        .repo_url_prefixes = vec![format!("{topurl}/"), "http://127.0.0.1:1/".into()];
+    // a plain tag (no inheritance) stands for a Copr project: its repo holds its builds only
+    env.koji
+        .call("createTag", vec![Value::str("copr-widgets")])
+        .await
+        .unwrap();
+    env.import_into("copr-widgets", "mylib", "1", &[("mylib", &[], &[])])
+        .await;
+    env.import_into(
+        "copr-widgets",
+        "libwidget",
+        "2",
+        &[
+            ("libwidget", &["libwidget.so.2"], &[]),
+            ("libwidget-devel", &[], &["libwidget"]),
+        ],
+    )
+    .await;
+    let copr_repo = regen(&env, "copr-widgets").await;
+    let url = format!("{topurl}/repos/copr-widgets/{copr_repo}/x86_64/");
+    let id = create(&env, &NewImpactCheck::of_repository("f99", &url))
+        .await
+        .unwrap();
+
+    // the other repositories: none there, no answer, and two kinds of broken repodata
+    let none = format!("{topurl}/repos/copr-widgets/9999/x86_64");
+    let dead = "http://127.0.0.1:1/results/x/".to_string();
+    let files = env.dir.path().join("sim/files/repos/copr-widgets");
+    let copy = |to: &str| {
+        let dst = files.join(to).join("x86_64/repodata");
+        std::fs::create_dir_all(&dst).unwrap();
+        let src = files.join(copr_repo.to_string()).join("x86_64/repodata");
+        for f in std::fs::read_dir(&src).unwrap() {
+            let f = f.unwrap();
+            std::fs::copy(f.path(), dst.join(f.file_name())).unwrap();
+        }
+        dst
+    };
+    std::fs::write(copy("7001").join("primary.xml.gz"), b"not gzip").unwrap();
+    std::fs::write(copy("7002").join("repomd.xml"), b"<repomd><data").unwrap();
+    let mismatch = format!("{topurl}/repos/copr-widgets/7001/x86_64");
+    let unparsable = format!("{topurl}/repos/copr-widgets/7002/x86_64");
+    let mut failing = Vec::new();
+    for u in [&none, &dead, &mismatch, &unparsable] {
+        failing.push(
+            create(&env, &NewImpactCheck::of_repository("f99", u))
+                .await
+                .unwrap(),
+        );
+    }
+    env.iterate().await;
+
+    let r = report(&env, id).await;
+    assert_eq!(r.check.state, "complete", "{:?}", r.check.note);
+    assert_eq!(r.check.repo_url.as_deref(), Some(url.as_str()));
+    assert_eq!(r.check.side_tag, None);
+    assert!(!r.check.builds);
+    assert_eq!(
+        (r.check.base_repo_id, r.check.change_repo_id),
+        (Some(1001), None)
+    );
+    let mut listed: Vec<(&str, &str, Vec<String>)> = r
+        .packages
+        .iter()
+        .map(|p| {
+            let changes = p
+                .changes
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} {}→{} @{:?}",
+                        c.name,
+                        c.prev.as_deref().unwrap_or("-"),
+                        c.curr.as_deref().unwrap_or("-"),
+                        c.distance
+                    )
+                })
+                .collect();
+            (p.package.as_str(), p.verdict.as_str(), changes)
+        })
+        .collect();
+    listed.sort();
+    let expected = |name, verdict, changes: &[&str]| {
+        (
+            name,
+            verdict,
+            changes.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+        )
+    };
+    // nearest first
+    let widget_change = [
+        "libwidget-devel 1-1.x86_64→2-1.x86_64 @Some(1)",
+        "libwidget 1-1.x86_64→2-1.x86_64 @Some(2)",
+    ];
+    assert_eq!(
+        listed,
+        [
+            // what it lacked is its problem against the base
+            expected("mylib-user", "resolvable-with-change", &[]),
+            expected("widget-a", "dependencies-changed", &widget_change),
+            expected("widget-b", "dependencies-changed", &widget_change),
+            expected(
+                "widget-tool-user",
+                "dependencies-changed",
+                &["libwidget 1-1.x86_64→2-1.x86_64 @Some(2)"]
+            ),
+        ]
+    );
+    assert!(r.packages.iter().all(|p| !p.build_planned));
+    let mylib_user = r
+        .packages
+        .iter()
+        .find(|p| p.package == "mylib-user")
+        .unwrap();
+    assert_eq!(mylib_user.problems(), ["No package found for: mylib"]);
+    let stored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM impact_check_change WHERE check_id = $1")
+            .bind(id)
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(stored, 2, "each distinct change stored once");
+    assert!(r.render_text().contains(&format!("repository {url}")));
+
+    let notes: Vec<(String, String)> = {
+        let mut notes = Vec::new();
+        for id in &failing {
+            let r = report(&env, *id).await;
+            notes.push((r.check.state, r.check.note.unwrap_or_default()));
+        }
+        notes
+    };
+    assert!(notes.iter().all(|(state, _)| state == "error"), "{notes:?}");
+    assert_eq!(
+        notes[0].1,
+        format!("no rpm-md repository at {none} (repodata/repomd.xml not found)")
+    );
+    assert!(
+        notes[1]
+            .1
+            .starts_with(&format!("repository {dead} unusable: ")),
+        "{notes:?}"
+    );
+    assert!(notes[2].1.contains("checksum"), "{notes:?}");
+    assert!(
+        notes[3]
+            .1
+            .starts_with(&format!("repository {unparsable} unusable: ")),
+        "{notes:?}"
+    );
+
+    // refused at once: a URL outside the prefixes, builds of a repository, both changes
+    let refused = create(
+        &env,
+        &NewImpactCheck::of_repository("f99", "https://elsewhere.test/repo/"),
+    )
+    .await
+    .unwrap_err();
+    assert!(refused.contains("not under an allowed prefix"), "{refused}");
+    let refused = create(
+        &env,
+        &NewImpactCheck {
+            builds: Some(true),
+            ..NewImpactCheck::of_repository("f99", &url)
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        refused,
+        "Builds need a Koji side tag: a check of a repository resolves only"
+    );
+    let refused = create(
+        &env,
+        &NewImpactCheck {
+            side_tag: Some("f99-build-side-1".into()),
+            ..NewImpactCheck::of_repository("f99", &url)
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        refused,
+        "An impact check needs either a side tag or a repository URL"
+    );
+    // nothing public changed
+    assert_eq!(package_states(&env).await, before);
 }

@@ -262,6 +262,7 @@ async fn a_queued_impact_check_wakes_the_service(pool: PgPool) {
     koschei_core::fixtures::collection(&pool, "f99").await;
     koschei_core::impact::create(
         &mut pool.acquire().await.unwrap(),
+        &koschei_core::config::ImpactConfig::default(),
         &koschei_core::audit::Actor::backend(),
         &koschei_core::impact::NewImpactCheck::new("f99", "f99-build-side-1"),
     )

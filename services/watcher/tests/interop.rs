@@ -622,10 +622,10 @@ async fn impact_check_messages_validate_with_their_schemas(pool: PgPool) {
     let mut conn = pool.acquire().await.unwrap();
     let new = |tag: &str| impact::NewImpactCheck::new("f25", tag);
     let actor = koschei_core::audit::Actor::backend();
-    let good = impact::create(&mut conn, &actor, &new("f25-build-side-1"))
+    let good = impact::create(&mut conn, &config.impact, &actor, &new("f25-build-side-1"))
         .await
         .unwrap();
-    let bad = impact::create(&mut conn, &actor, &new("f25-build-side-2"))
+    let bad = impact::create(&mut conn, &config.impact, &actor, &new("f25-build-side-2"))
         .await
         .unwrap();
     let artifact = BuildGroupArtifact::new(
@@ -746,10 +746,18 @@ async fn impact_check_messages_validate_with_their_schemas(pool: PgPool) {
         with(&|b| b["new"] = json!("done")),
         with(&|b| b["affected"] = json!(-1)),
         with(&|b| b["surprise"] = json!(true)),
+        // a check of a repository instead of a side tag
+        with(&|b| {
+            b["side_tag"] = Json::Null;
+            b["repo_url"] = json!("https://download.copr.fedorainfracloud.org/results/a/b/");
+        }),
+        with(&|b| {
+            b.as_object_mut().unwrap().remove("repo_url");
+        }),
     ];
     assert_eq!(
         validate("fm_validate.py", &[], &ours),
-        ["ok", "invalid", "invalid", "invalid", "invalid"]
+        ["ok", "invalid", "invalid", "invalid", "invalid", "ok", "invalid"]
     );
 
     // the watcher publishes them all; fedora-messaging reads ours with our class

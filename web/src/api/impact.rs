@@ -82,7 +82,7 @@ pub async fn create_impact_check(
         return Err(AppError::Unauthorized("Log in first".into()).into());
     };
     let new = parse_new_check(&headers, &body)?;
-    let id = queue(&state.pool, &user, &new)
+    let id = queue(&state.pool, &state.config, &user, &new)
         .await?
         .map_err(AppError::BadRequest)?;
     let location = format!("/api/v1/impact-checks/{id}");
@@ -144,7 +144,14 @@ mod tests {
         known.sort();
         assert_eq!(
             known,
-            ["builds", "collection", "depth", "max_builds", "side_tag"]
+            [
+                "builds",
+                "collection",
+                "depth",
+                "max_builds",
+                "repo_url",
+                "side_tag"
+            ]
         );
     }
 }

@@ -7,6 +7,7 @@ use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router};
+use koschei_core::config::Config;
 use koschei_core::error::DataError;
 use koschei_core::impact::{self, ImpactCheck, ImpactReport, NewImpactCheck};
 use sqlx::PgPool;
@@ -45,11 +46,12 @@ pub async fn load_report(pool: &PgPool, id: &str) -> AppResult<ImpactReport> {
 /// collection) as `Err(message)`.
 pub async fn queue(
     pool: &PgPool,
+    config: &Config,
     user: &User,
     new: &NewImpactCheck,
 ) -> AppResult<Result<i32, String>> {
     let mut conn = pool.acquire().await?;
-    match impact::create(&mut conn, &user.actor(), new).await {
+    match impact::create(&mut conn, &config.impact, &user.actor(), new).await {
         Ok(id) => Ok(Ok(id)),
         Err(DataError::Db(e)) => Err(e.into()),
         Err(refused) => Ok(Err(refused.to_string())),
@@ -92,8 +94,9 @@ async fn list_page(ctx: &PageContext, form: &NewCheckForm) -> AppResult<Response
     let content = maud::html! {
         h1 { "Impact checks" }
         p {
-            "What would a Koji side tag break? A check compares the resolution of the collection's "
-            "tracked packages with and without the side tag's builds, and builds the affected ones."
+            "What would a Koji side tag or an extra repository (a Copr project's, say) break? "
+            "A check compares the resolution of the collection's tracked packages with and "
+            "without the change, and, for a side tag, builds the affected ones in it."
         }
         @if ctx.user.is_some() { (render::new_check_form(ctx, form)) }
         section.card.wide #checks {
@@ -123,6 +126,7 @@ async fn create(ctx: PageContext, Form(form): Form<FormData>) -> AppResult<Respo
     let values = NewCheckForm {
         collection: form.text("collection"),
         side_tag: form.text("side_tag"),
+        repo_url: form.text("repo_url"),
         depth: form.text("depth"),
         max_builds: form.text("max_builds"),
         builds: form.checked("builds"),
@@ -136,13 +140,18 @@ async fn create(ctx: PageContext, Form(form): Form<FormData>) -> AppResult<Respo
         number("build cap", &values.max_builds),
     ) {
         (Ok(depth), Ok(max_builds)) => {
+            let given = |text: &str| Some(text.trim().to_string()).filter(|t| !t.is_empty());
+            let repo_url = given(&values.repo_url);
             let new = NewImpactCheck {
+                collection: values.collection.clone(),
+                side_tag: given(&values.side_tag),
+                // a repository resolves only: the box's default does not ask for builds
+                builds: Some(values.builds).filter(|_| repo_url.is_none()),
+                repo_url,
                 depth,
                 max_builds,
-                builds: values.builds,
-                ..NewImpactCheck::new(&values.collection, &values.side_tag)
             };
-            queue(&ctx.pool, &user, &new).await?
+            queue(&ctx.pool, &ctx.config, &user, &new).await?
         }
         (Err(message), _) | (_, Err(message)) => Err(message),
     };

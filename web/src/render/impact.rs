@@ -64,14 +64,14 @@ pub fn list_table(ctx: &PageContext, checks: &[(ImpactCheck, CountsSummary)]) ->
     html! {
         table.impact-checks {
             thead { tr {
-                th.num { "Check" } th { "Side tag" } th { "Collection" } th { "State" }
+                th.num { "Check" } th { "Change" } th { "Collection" } th { "State" }
                 th { "Affected / unresolvable / regressions" } th { "Created" } th { "Requested by" }
             } }
             tbody {
                 @for (c, counts) in checks {
                     tr {
                         td.num { a href={ "/impact-checks/" (c.id) } { (c.id) } }
-                        td { a href={ "/impact-checks/" (c.id) } { (c.side_tag) } }
+                        td.change { a href={ "/impact-checks/" (c.id) } { (c.change()) } }
                         td { (collection_link(&c.collection)) }
                         td { (badge(&c.state)) }
                         td { (counts_line(*counts)) }
@@ -90,6 +90,7 @@ pub fn list_table(ctx: &PageContext, checks: &[(ImpactCheck, CountsSummary)]) ->
 pub struct NewCheckForm {
     pub collection: String,
     pub side_tag: String,
+    pub repo_url: String,
     pub depth: String,
     pub max_builds: String,
     pub builds: bool,
@@ -102,9 +103,10 @@ impl Default for NewCheckForm {
         NewCheckForm {
             collection: String::new(),
             side_tag: String::new(),
+            repo_url: String::new(),
             depth: defaults.depth.to_string(),
             max_builds: defaults.max_builds.to_string(),
-            builds: defaults.builds,
+            builds: true,
         }
     }
 }
@@ -113,7 +115,7 @@ impl Default for NewCheckForm {
 pub fn new_check_form(ctx: &PageContext, form: &NewCheckForm) -> Markup {
     html! {
         section.card #new-impact-check {
-            h2 { "Check a side tag" }
+            h2 { "Check a side tag or a repository" }
             form.impact-form method="post" action="/impact-checks" {
                 (layout::csrf_field(ctx))
                 label { "Collection"
@@ -124,8 +126,12 @@ pub fn new_check_form(ctx: &PageContext, form: &NewCheckForm) -> Markup {
                     }
                 }
                 label { "Side tag"
-                    input type="text" name="side_tag" value=(form.side_tag) required
+                    input type="text" name="side_tag" value=(form.side_tag)
                         pattern="[A-Za-z0-9._+\\-]+" placeholder="f25-build-side-1234";
+                }
+                label { "or an rpm-md repository layered over the collection's (resolution only)"
+                    input type="url" name="repo_url" value=(form.repo_url) maxlength="2048"
+                        placeholder="https://download.copr.fedorainfracloud.org/results/…/fedora-rawhide-x86_64/";
                 }
                 label { "Depth of reverse build dependencies to build (1 = direct)"
                     input type="number" name="depth" value=(form.depth) min="1" max=(MAX_DEPTH) required;
@@ -151,7 +157,10 @@ fn summary(ctx: &PageContext, c: &ImpactCheck) -> Markup {
                 @if let Some(note) = &c.note {
                     tr { th { @if c.state == impact::ERROR { "Error" } @else { "Note" } } td.note { (note) } }
                 }
-                tr { th { "Side tag" } td { (c.side_tag) } }
+                @match (&c.side_tag, &c.repo_url) {
+                    (Some(tag), _) => tr { th { "Side tag" } td { (tag) } },
+                    (None, url) => tr { th { "Repository" } td.change { (url.as_deref().unwrap_or("")) } },
+                }
                 tr { th { "Collection" } td { (collection_link(&c.collection)) } }
                 tr { th { "Repos" } td { "base " (repo(c.base_repo_id)) " → change " (repo(c.change_repo_id)) } }
                 tr { th { "Builds" } td {
@@ -305,7 +314,7 @@ fn history(ctx: &PageContext, report: &ImpactReport) -> Markup {
 pub fn report(ctx: &PageContext, report: &ImpactReport) -> Markup {
     let c = &report.check;
     html! {
-        h1 { "Impact check " (c.id) ": " (c.side_tag) }
+        h1 { "Impact check " (c.id) ": " (c.change()) }
         p { a href="/impact-checks" { "All impact checks" } }
         div.cards { (summary(ctx, c)) (counts(report)) }
         (packages(ctx, report))

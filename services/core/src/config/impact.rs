@@ -1,18 +1,33 @@
-//! Impact checks (`impact`): which side tags are checked automatically, and the Fedora
-//! CI (`koji-build-group`) messages about them (the original's `osci.*` settings).
+//! Impact checks (`impact`): which side tags are checked automatically, which extra
+//! repositories may be checked, and the Fedora CI (`koji-build-group`) messages about
+//! them (the original's `osci.*` settings).
 
 use serde::{Deserialize, Serialize};
 
 /// `[impact]`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct ImpactConfig {
     /// Side tags checked automatically when Koji announces a new repo of theirs: shell
     /// patterns (`*`, `?`) over the tag name, e.g. `"f42-build-side-*"`. The check is
     /// made against every collection whose build tag the side tag inherits from.
     pub auto_side_tags: Vec<String>,
+    /// The only places extra rpm-md repositories are fetched from (the resolver
+    /// downloads what a user names): URL prefixes, each ending with `/`. Empty: checks
+    /// of repositories are refused.
+    pub repo_url_prefixes: Vec<String>,
     /// Fedora CI messages.
     pub osci: OsciConfig,
+}
+
+impl Default for ImpactConfig {
+    fn default() -> Self {
+        ImpactConfig {
+            auto_side_tags: Vec::new(),
+            repo_url_prefixes: vec!["https://download.copr.fedorainfracloud.org/results/".into()],
+            osci: OsciConfig::default(),
+        }
+    }
 }
 
 /// `[impact.osci]`: what the Fedora CI messages say about the system sending them.
@@ -58,6 +73,53 @@ impl ImpactConfig {
             .any(|p| glob::Pattern::new(p).is_ok_and(|p| p.matches(name)))
     }
 
+    /// Why repository `url` may not be checked, if it may not: it must be an absolute
+    /// `http`/`https` URL without credentials, query or fragment, under one of
+    /// `repo_url_prefixes` (compared after normalisation, so `..` cannot leave a prefix).
+    pub fn refuse_repo_url(&self, url: &str) -> Option<String> {
+        const MAX_LEN: usize = 2048;
+        if url.len() > MAX_LEN {
+            return Some(format!("Repository URL longer than {MAX_LEN} characters"));
+        }
+        let parsed = match reqwest::Url::parse(url) {
+            Ok(u) => u,
+            Err(e) => return Some(format!("Invalid repository URL {url:?}: {e}")),
+        };
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Some(format!(
+                "Repository URL {url:?}: only http and https are fetched"
+            ));
+        }
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Some(format!(
+                "Repository URL {url:?}: credentials are not accepted"
+            ));
+        }
+        if parsed.query().is_some() || parsed.fragment().is_some() {
+            return Some(format!(
+                "Repository URL {url:?}: a query or fragment is not accepted"
+            ));
+        }
+        let normalised = parsed.as_str();
+        let allowed = self.repo_url_prefixes.iter().any(|prefix| {
+            prefix.ends_with('/')
+                && reqwest::Url::parse(prefix).is_ok_and(|p| normalised.starts_with(p.as_str()))
+        });
+        if !allowed {
+            return Some(if self.repo_url_prefixes.is_empty() {
+                "Impact checks of repositories are disabled here ([impact] \
+                 repo_url_prefixes is empty)"
+                    .to_string()
+            } else {
+                format!(
+                    "Repository URL {url:?} is not under an allowed prefix ({})",
+                    self.repo_url_prefixes.join(", ")
+                )
+            });
+        }
+        None
+    }
+
     /// The patterns of `auto_side_tags` that are not valid shell patterns.
     pub fn invalid_patterns(&self) -> Vec<&str> {
         self.auto_side_tags
@@ -84,5 +146,36 @@ mod tests {
         assert!(!c.auto_checks("f42-build"));
         assert_eq!(c.invalid_patterns(), ["["]);
         assert!(!ImpactConfig::default().auto_checks("f42-build-side-1"));
+    }
+
+    #[test]
+    fn repository_urls_only_under_a_prefix() {
+        let c = ImpactConfig {
+            repo_url_prefixes: vec!["https://copr.test/results/".into(), "http://x.test".into()],
+            ..ImpactConfig::default()
+        };
+        assert_eq!(
+            c.refuse_repo_url("https://copr.test/results/a/b/fedora-42-x86_64/"),
+            None
+        );
+        for bad in [
+            "https://copr.test/results/../admin/",
+            "https://copr.test/resultsx/",
+            "https://copr.test.evil/results/",
+            "https://user:pw@copr.test/results/a/",
+            "https://copr.test/results/a/?x=1",
+            "file:///etc/",
+            "http://x.test/a/",
+            "not a url",
+        ] {
+            assert!(c.refuse_repo_url(bad).is_some(), "{bad}");
+        }
+        let none = ImpactConfig {
+            repo_url_prefixes: Vec::new(),
+            ..ImpactConfig::default()
+        };
+        assert!(none
+            .refuse_repo_url("https://copr.test/results/a/")
+            .is_some_and(|e| e.contains("disabled")));
     }
 }

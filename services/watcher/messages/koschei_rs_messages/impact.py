@@ -1,5 +1,6 @@
-"""``koschei.impact-check.state.change``: an impact check of a Koji side tag against a
-collection entered a state; when complete, which packages the side tag would break."""
+"""``koschei.impact-check.state.change``: an impact check of a Koji side tag or of an extra
+repository against a collection entered a state; when complete, which packages the change
+would break."""
 
 from . import KoscheiMessage, body_schema
 
@@ -20,7 +21,12 @@ class ImpactCheckStateChange(KoscheiMessage):
     @property
     def summary(self):
         body = self.body
-        what = f"impact check {body['id']} of side tag {body['side_tag']} on {body['collection']}"
+        change = (
+            f"side tag {body['side_tag']}"
+            if body["side_tag"] is not None
+            else f"repository {body['repo_url']}"
+        )
+        what = f"impact check {body['id']} of {change} on {body['collection']}"
         if body["new"] == "complete":
             broken = len(body["unresolvable_with_change"]) + len(body["regressions"])
             if broken:
