@@ -449,27 +449,18 @@ pub async fn submit_build(
     config: &Config,
     req: &SubmitRequest,
 ) -> BackendResult<Submission> {
-    let data = sessions.for_collection(req.secondary_mode);
-    let Some((srpm, url)) = latest_srpm(data, config, &req.dest_tag, &req.name).await? else {
+    let build = ScratchBuild {
+        name: &req.name,
+        dest_tag: &req.dest_tag,
+        target: &req.target,
+        repo_id: req.latest_repo_id,
+        secondary_mode: req.secondary_mode,
+        arch_override: req.arch_override.as_deref(),
+    };
+    let Some((srpm, task_id)) = scratch_build(sessions, config, &build).await? else {
         return Ok(Submission::NoSrpm);
     };
     let from_repo = config.koji_config.build_from_repo_id;
-    let opts = BuildOpts {
-        scratch: true,
-        arch_override: req.arch_override.clone(),
-        repo_id: from_repo.then_some(i64::from(req.latest_repo_id)),
-        extra: build_opts_struct(&config.koji_config.build_opts),
-    };
-    let target = (!from_repo).then_some(req.target.as_str());
-    let task_id = sessions
-        .primary
-        .build(
-            &url,
-            target,
-            &opts,
-            Some(i64::from(config.koji_config.task_priority)),
-        )
-        .await?;
     let build_id: i32 = sqlx::query_scalar(
         "INSERT INTO build (package_id, state, task_id, started, epoch, version, release, repo_id, submit_reason)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
@@ -485,13 +476,58 @@ pub async fn submit_build(
     .bind(&req.reason)
     .fetch_one(&mut *conn)
     .await?;
-    tracing::info!(package = %req.name, task_id, build_id, "submitted scratch build {url}");
+    tracing::info!(package = %req.name, task_id, build_id, "submitted scratch build");
     Ok(Submission::Submitted { build_id, task_id })
+}
+
+/// A scratch build to ask Koji for.
+#[derive(Debug, Clone)]
+pub struct ScratchBuild<'a> {
+    /// Package name.
+    pub name: &'a str,
+    /// The tag its latest SRPM is taken from (with inheritance).
+    pub dest_tag: &'a str,
+    /// The build target, unless `koji_config.build_from_repo_id`.
+    pub target: &'a str,
+    /// The repo to build from with `koji_config.build_from_repo_id`.
+    pub repo_id: i32,
+    /// Whether the SRPM comes from the secondary Koji.
+    pub secondary_mode: bool,
+    /// Space-separated arch override (`None` for all arches).
+    pub arch_override: Option<&'a str>,
+}
+
+/// Asks Koji for a scratch build of the package's latest tagged SRPM with the configured
+/// options and priority; the SRPM and the task id, or `None` when no SRPM is tagged.
+pub async fn scratch_build(
+    sessions: &KojiSessions,
+    config: &Config,
+    build: &ScratchBuild<'_>,
+) -> KojiResult<Option<(RpmInfo, i64)>> {
+    let data = sessions.for_collection(build.secondary_mode);
+    let Some((srpm, url)) = latest_srpm(data, config, build.dest_tag, build.name).await? else {
+        return Ok(None);
+    };
+    let koji = &config.koji_config;
+    let from_repo = koji.build_from_repo_id;
+    let opts = BuildOpts {
+        scratch: true,
+        arch_override: build.arch_override.map(str::to_string),
+        repo_id: from_repo.then_some(i64::from(build.repo_id)),
+        extra: build_opts_struct(&koji.build_opts),
+    };
+    let target = (!from_repo).then_some(build.target);
+    let task_id = sessions
+        .primary
+        .build(&url, target, &opts, Some(i64::from(koji.task_priority)))
+        .await?;
+    tracing::debug!(package = build.name, task_id, "scratch build of {url}");
+    Ok(Some((srpm, task_id)))
 }
 
 /// The SRPM of a package's latest build tagged into `dest_tag` (with inheritance) and
 /// the URL Koji builds it from; `None` when there is none.
-pub async fn latest_srpm(
+async fn latest_srpm(
     data: &KojiClient,
     config: &Config,
     dest_tag: &str,
@@ -525,7 +561,7 @@ pub async fn latest_srpm(
 }
 
 /// `koji_config.build_opts` as an XML-RPC struct.
-pub fn build_opts_struct(opts: &toml::Table) -> koschei_koji::xmlrpc::Struct {
+fn build_opts_struct(opts: &toml::Table) -> koschei_koji::xmlrpc::Struct {
     opts.iter()
         .filter_map(|(k, v)| {
             let json = serde_json::to_value(v).ok()?;

@@ -49,6 +49,8 @@ pub struct DeltaPlanner {
     /// in every chunk, so each is looked up as a package once per pass.
     old_by_id: std::sync::Mutex<FxHashMap<i32, Option<PackageIndex>>>,
     new_table: PackageTable,
+    /// Per package of the new repo: whether the previous repo lacks its NEVRA.
+    new_in_delta: Vec<bool>,
     /// Figures about the delta.
     pub stats: DeltaStats,
 }
@@ -139,6 +141,10 @@ impl DeltaPlanner {
                 .and_modify(|e| *e = None)
                 .or_insert_with(|| Some(n.clone()));
         }
+        let new_in_delta = new_table
+            .iter()
+            .map(|(_, n)| !old_index.contains_key(n))
+            .collect();
         Ok(DeltaPlanner {
             key,
             requests: tx,
@@ -146,6 +152,7 @@ impl DeltaPlanner {
             old_by_name,
             old_by_id: Default::default(),
             new_table,
+            new_in_delta,
             stats,
         })
     }
@@ -224,11 +231,6 @@ impl DeltaPlanner {
         Ok(rx.await?)
     }
 
-    /// Whether the previous repo holds a package of this NEVRA.
-    pub(crate) fn in_previous(&self, nevra: &Nevra) -> bool {
-        self.old_index.contains_key(nevra)
-    }
-
     /// The previous repo's package of the same name and arch as `nevra`: what a carried
     /// over set held where it now holds `nevra` (the delta pairs packages by name and
     /// arch). `None` when there is none, or several.
@@ -236,6 +238,19 @@ impl DeltaPlanner {
         self.old_by_name
             .get(&(nevra.name.clone(), nevra.arch.clone()))?
             .as_ref()
+    }
+
+    /// The members of a resolution in the new repo that the previous repo does not hold
+    /// (where a carried-over set differs from its previous one), as dependency records.
+    pub(crate) fn new_members(&self, r: &Resolution) -> Vec<Dependency> {
+        r.installs
+            .iter()
+            .filter(|i| self.new_in_delta[i.package.0 as usize])
+            .map(|i| Dependency {
+                nevra: self.new_table.get(i.package).clone(),
+                distance: i.distance,
+            })
+            .collect()
     }
 
     /// The installs of a resolution in the new repo as dependency records.

@@ -24,16 +24,17 @@ use std::time::Duration;
 use anyhow::Context as _;
 use koschei_core::impact::{self, ImpactChange, ResolutionVerdict};
 use koschei_core::impact_messages::{self, BuildGroupArtifact};
-use koschei_depsolve::{compute_changes, Dependency};
+use koschei_depsolve::{compute_changes, Dependency, Resolution};
 use koschei_koji::{KojiError, ListTaggedOpts, RepoState};
 
 use crate::build_requires::srpm;
 use crate::context::{CollectionInfo, Context};
+use crate::delta_planner::DeltaPlanner;
 use crate::incremental::{plan_chunk, ChunkPackage};
 use crate::package_deps;
 use crate::repo_env::{PreparedRepo, RepoRequest, RepoStatus};
 use crate::repo_resolver::{chunk_packages, eligible_package_ids};
-use crate::solver_pool::SolveJob;
+use crate::solver_pool::{SolveJob, SolverPool};
 use crate::step_times::StepTimes;
 
 /// How long a claimed check stays with its resolver before another may take it over.
@@ -427,9 +428,40 @@ fn unusable(status: &RepoStatus, req: &RepoRequest<'_>) -> String {
 /// Packages planned at once: bounds the carried-over sets held in memory.
 const PLAN_CHUNK: usize = 2_000;
 
+/// What a carried-over set says about a package.
+enum CarriedOver {
+    /// Its changes, read from the delta (none: unaffected).
+    Changes(Vec<ImpactChange>),
+    /// The whole set, to compare with the stored one (a changed member whose previous
+    /// version the delta does not name).
+    Whole(Vec<Dependency>),
+}
+
+/// A carried-over set is the image of the base set through the delta, which pairs
+/// packages by name and arch: a member keeps its NEVRA unless the change updated it, and
+/// then the base set held the base repo's package of that name and arch.
+fn carried_over_changes(r: &Resolution, planner: &DeltaPlanner) -> CarriedOver {
+    let mut changes = Vec::new();
+    for d in planner.new_members(r) {
+        let Some(prev) = planner.predecessor(&d.nevra) else {
+            return CarriedOver::Whole(planner.dependencies(r));
+        };
+        changes.push(ImpactChange {
+            name: d.nevra.name.clone(),
+            prev: Some(evr_arch(prev)),
+            curr: Some(evr_arch(&d.nevra)),
+            distance: d.distance.map(i16::from),
+        });
+    }
+    changes.sort_by(|a, b| a.name.cmp(&b.name));
+    CarriedOver::Changes(changes)
+}
+
 /// The tracked packages whose resolution differs between `base` and `change`. A package
-/// the side tag has a build of its own (`rebuilt`: name → (version, release)) is
-/// resolved with that build's BuildRequires on the change side.
+/// the change has a build of its own (`rebuilt`: name → (version, release)) is resolved
+/// with that build's BuildRequires on the change side. The base side of a package is
+/// its stored outcome at `base_repo` (the collection's pass of it is done) when that is
+/// a resolved set of the same SRPM, and solved otherwise.
 async fn compare(
     ctx: &Context,
     c: &CollectionInfo,
@@ -455,71 +487,61 @@ async fn compare(
                 .is_some_and(|n| rebuilt.contains_key(n))
         });
     steps.mark("packages");
+    // the change side is solved while the next chunks are planned
+    let mut change_pool = ctx.solver_pool(change, Vec::new());
+    let mut change_side: Vec<i32> = Vec::new();
     let mut affected = Vec::new();
     let mut to_solve = Vec::new();
+    // packages whose base side is their stored set
+    let mut from_stored: HashSet<i32> = HashSet::new();
     let mut compared_in_full = Vec::new();
     for chunk in chunked(packages, PLAN_CHUNK) {
-        let plan = plan_chunk(ctx, c, base_repo, change, chunk, steps).await?;
+        let plan = plan_chunk(
+            ctx,
+            c,
+            base_repo,
+            change,
+            chunk,
+            steps,
+            |p, r, _, planner| (p.package_id, carried_over_changes(r, planner)),
+        )
+        .await?;
         if let Some(reason) = &plan.fallback {
             tracing::info!("{}: impact check solves every package: {reason}", c.name);
         }
+        submit(&change_pool, &plan.solve, &mut change_side);
         to_solve.extend(plan.solve);
-        if plan.reused.is_empty() {
-            continue;
-        }
-        // A carried-over set is the image of the base set through the delta, which pairs
-        // packages by name and arch: a member keeps its NEVRA unless the change updated
-        // it, and then the base set held the base repo's package of that name and arch.
-        let planner = ctx.deltas.get(base, change).await?;
-        for outcome in plan.reused {
-            let mut changes = Vec::new();
-            let mut exact = true;
-            for d in outcome
-                .dependencies
-                .iter()
-                .filter(|d| !planner.in_previous(&d.nevra))
-            {
-                match planner.predecessor(&d.nevra) {
-                    Some(prev) => changes.push(ImpactChange {
-                        name: d.nevra.name.clone(),
-                        prev: Some(evr_arch(prev)),
-                        curr: Some(evr_arch(&d.nevra)),
-                        distance: d.distance.map(i16::from),
-                    }),
-                    None => exact = false,
-                }
-            }
-            if !exact {
-                compared_in_full.push(outcome);
-            } else if !changes.is_empty() {
-                changes.sort_by(|a, b| a.name.cmp(&b.name));
-                affected.push(Affected::new(
-                    outcome.package_id,
+        from_stored.extend(plan.tainted);
+        for (package_id, carried) in plan.reused {
+            match carried {
+                CarriedOver::Changes(changes) if changes.is_empty() => {}
+                CarriedOver::Changes(changes) => affected.push(Affected::new(
+                    package_id,
                     Side::resolved(),
                     Side::resolved(),
                     changes,
-                ));
+                )),
+                CarriedOver::Whole(dependencies) => {
+                    from_stored.insert(package_id);
+                    compared_in_full.push((package_id, dependencies));
+                }
             }
         }
+        steps.mark("reused compared");
     }
-    steps.mark("reused compared");
     // the analysis holds both repos; the next pass analyses its own pair anyway
     ctx.deltas.clear().await;
-    if !compared_in_full.is_empty() {
-        let ids: Vec<i32> = compared_in_full.iter().map(|o| o.package_id).collect();
-        let mut conn = ctx.pool.acquire().await?;
-        let stored = package_deps::newest_at_or_before(&mut conn, &ids, base_repo).await?;
-        for outcome in compared_in_full {
-            let row = stored
-                .get(&outcome.package_id)
-                .context("a reused package has a stored set")?;
-            let nevras = ctx.deps.get_by_ids(&mut conn, &row.ids).await?;
-            affected.extend(difference(
-                outcome.package_id,
-                Solved::resolved(row.dependencies(nevras)),
-                Solved::resolved(outcome.dependencies),
-            ));
-        }
+    let mut stored = stored_sets(ctx, &from_stored, base_repo).await?;
+    steps.mark("stored sets");
+    for (package_id, dependencies) in compared_in_full {
+        let before = stored
+            .remove(&package_id)
+            .context("a reused package has a stored set")?;
+        affected.extend(difference(
+            package_id,
+            Solved::resolved(before),
+            Solved::resolved(dependencies),
+        ));
     }
     // the side tag's own builds of tracked packages: their BuildRequires with the change
     let srpms: Vec<_> = own_builds
@@ -531,17 +553,30 @@ async fn compare(
         })
         .collect();
     let new_brs = ctx.brs.get(ctx.koji_for(c), c.koji_id(), &srpms).await?;
-    let mut change_side = to_solve.clone();
-    for (p, brs) in own_builds.iter().zip(new_brs) {
-        change_side.push(ChunkPackage {
+    let rebuilt_side: Vec<ChunkPackage> = own_builds
+        .iter()
+        .zip(new_brs)
+        .map(|(p, brs)| ChunkPackage {
             buildrequires: brs.unwrap_or_else(|| p.buildrequires.clone()),
             ..p.clone()
-        });
-    }
+        })
+        .collect();
+    submit(&change_pool, &rebuilt_side, &mut change_side);
     to_solve.extend(own_builds);
-    let solved_base = solve(ctx, base, &to_solve).await?;
-    let mut solved_change = solve(ctx, change, &change_side).await?;
-    steps.mark("solved");
+    let base_side: Vec<ChunkPackage> = to_solve
+        .into_iter()
+        .filter(|p| !stored.contains_key(&p.package_id))
+        .collect();
+    let mut solved_change = collect(&mut change_pool, change_side).await?;
+    drop(change_pool);
+    steps.mark("solved with the change");
+    let mut solved_base = solve(ctx, base, &base_side).await?;
+    solved_base.extend(
+        stored
+            .into_iter()
+            .map(|(id, dependencies)| (id, Solved::resolved(dependencies))),
+    );
+    steps.mark("solved in the base");
     for (package_id, before) in solved_base {
         let after = solved_change
             .remove(&package_id)
@@ -550,6 +585,27 @@ async fn compare(
     }
     affected.sort_by_key(|a| a.package_id);
     Ok(affected)
+}
+
+/// The stored resolved sets at or before `base_repo` of `ids` (a package without one is
+/// left out).
+async fn stored_sets(
+    ctx: &Context,
+    ids: &HashSet<i32>,
+    base_repo: i32,
+) -> anyhow::Result<HashMap<i32, Vec<Dependency>>> {
+    let ids: Vec<i32> = ids.iter().copied().collect();
+    let mut conn = ctx.pool.acquire().await?;
+    let rows = package_deps::newest_at_or_before(&mut conn, &ids, base_repo).await?;
+    let mut sets = HashMap::with_capacity(rows.len());
+    for (id, row) in rows
+        .into_iter()
+        .filter(|(_, row)| row.resolved == Some(true))
+    {
+        let nevras = ctx.deps.get_by_ids(&mut conn, &row.ids).await?;
+        sets.insert(id, row.dependencies(nevras));
+    }
+    Ok(sets)
 }
 
 /// `items` in chunks of at most `size`.
@@ -594,18 +650,30 @@ async fn solve(
     repo: &PreparedRepo,
     packages: &[ChunkPackage],
 ) -> anyhow::Result<HashMap<i32, Solved>> {
-    let mut sides = HashMap::with_capacity(packages.len());
     if packages.is_empty() {
-        return Ok(sides);
+        return Ok(HashMap::new());
     }
     let mut pool = ctx.solver_pool(repo, Vec::new());
+    let mut pending = Vec::new();
+    submit(&pool, packages, &mut pending);
+    collect(&mut pool, pending).await
+}
+
+/// Queues packages on `pool`, noting their ids in `pending`.
+fn submit(pool: &SolverPool, packages: &[ChunkPackage], pending: &mut Vec<i32>) {
     for p in packages {
         pool.submit(SolveJob {
             tag: i64::from(p.package_id),
             buildrequires: p.buildrequires.clone(),
         });
+        pending.push(p.package_id);
     }
-    let mut pending: HashSet<i32> = packages.iter().map(|p| p.package_id).collect();
+}
+
+/// The results of the `pending` packages queued on `pool`.
+async fn collect(pool: &mut SolverPool, pending: Vec<i32>) -> anyhow::Result<HashMap<i32, Solved>> {
+    let mut pending: HashSet<i32> = pending.into_iter().collect();
+    let mut sides = HashMap::with_capacity(pending.len());
     while !pending.is_empty() {
         let result = match pool.next().await {
             Some(Ok(r)) => r,

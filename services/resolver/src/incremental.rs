@@ -30,7 +30,7 @@ use std::sync::Arc;
 use koschei_depsolve::{Dependency, InstallTrace, Resolution};
 
 use crate::context::{CollectionInfo, Context};
-use crate::delta_planner::PlanJob;
+use crate::delta_planner::{DeltaPlanner, PlanJob};
 use crate::package_deps::{self, StoredDeps};
 use crate::package_persist::PackageOutcome;
 use crate::repo_env::{PreparedRepo, RepoStatus};
@@ -72,29 +72,55 @@ impl ChunkPackage {
 }
 
 /// How a chunk was planned.
-#[derive(Debug, Default)]
-pub struct ChunkPlan {
-    /// Results carried over from the previous repo.
-    pub reused: Vec<PackageOutcome>,
+#[derive(Debug)]
+pub struct ChunkPlan<T = PackageOutcome> {
+    /// Results carried over from the previous repo (as the caller's `reuse` made them).
+    pub reused: Vec<T>,
     /// Packages to solve.
     pub solve: Vec<ChunkPackage>,
+    /// The packages among `solve` whose stored outcome at the previous repo is a
+    /// resolved set of theirs that the delta may change (the others had none usable).
+    pub tainted: Vec<i32>,
     /// Why the whole chunk falls back to solving (`None`: planned incrementally).
     pub fallback: Option<String>,
 }
 
-/// Plans a chunk queued against `base_repo` (the collection's previous repo).
-pub async fn plan_chunk(
+impl<T> Default for ChunkPlan<T> {
+    fn default() -> Self {
+        ChunkPlan {
+            reused: Vec::new(),
+            solve: Vec::new(),
+            tainted: Vec::new(),
+            fallback: None,
+        }
+    }
+}
+
+/// A package's outcome carried over: its result with the new repo's packages.
+pub fn carried_over(
+    p: &ChunkPackage,
+    resolution: &Resolution,
+    trace: Option<InstallTrace>,
+    planner: &DeltaPlanner,
+) -> PackageOutcome {
+    p.outcome(resolution, planner.dependencies(resolution), trace)
+}
+
+/// Plans a chunk queued against `base_repo` (the collection's previous repo); a package
+/// whose result carries over is passed to `reuse` (e.g. [`carried_over`]).
+pub async fn plan_chunk<T>(
     ctx: &Context,
     c: &CollectionInfo,
     base_repo: i32,
     new: &Arc<PreparedRepo>,
     packages: Vec<ChunkPackage>,
     steps: &mut StepTimes,
-) -> anyhow::Result<ChunkPlan> {
+    reuse: impl Fn(&ChunkPackage, &Resolution, Option<InstallTrace>, &DeltaPlanner) -> T,
+) -> anyhow::Result<ChunkPlan<T>> {
     let fallback = |reason: String, solve: Vec<ChunkPackage>| ChunkPlan {
-        reused: Vec::new(),
         solve,
         fallback: Some(reason),
+        ..ChunkPlan::default()
     };
     let old = match ctx.repos.get(ctx.koji_for(c), &c.repo(base_repo)).await? {
         RepoStatus::Ready(old) => old,
@@ -164,11 +190,11 @@ pub async fn plan_chunk(
     steps.mark("planned");
     for (p, answer) in pkgs.into_iter().zip(answers) {
         match answer {
-            Some((r, trace)) => {
-                let deps = planner.dependencies(&r);
-                plan.reused.push(p.outcome(&r, deps, trace));
+            Some((r, trace)) => plan.reused.push(reuse(&p, &r, trace, &planner)),
+            None => {
+                plan.tainted.push(p.package_id);
+                plan.solve.push(p);
             }
-            None => plan.solve.push(p),
         }
     }
     steps.mark("reused");

@@ -7,11 +7,11 @@
 //! attempt (retried with back-off); a transport failure fails the decision, which is
 //! made again.
 
-use koschei_core::builds::{build_opts_struct, latest_srpm};
+use koschei_core::builds::{scratch_build, ScratchBuild};
 use koschei_core::impact_builds::{self, PlannedBuild};
 use koschei_koji::load::koji_load;
 use koschei_koji::xmlrpc::FaultKind;
-use koschei_koji::{BuildOpts, KojiError};
+use koschei_koji::KojiError;
 use sqlx::PgConnection;
 
 use crate::decision::{Decision, Scheduler};
@@ -78,26 +78,15 @@ impl Scheduler {
 
     /// Asks Koji for the scratch build; `None` when the package has no SRPM to build.
     async fn submit(&self, build: &PlannedBuild) -> Result<Option<i64>, KojiError> {
-        let data = self.sessions.for_collection(build.secondary_mode);
-        let Some((_, url)) =
-            latest_srpm(data, &self.config, &build.dest_tag, &build.package).await?
-        else {
-            return Ok(None);
+        let scratch = ScratchBuild {
+            name: &build.package,
+            dest_tag: &build.dest_tag,
+            target: &build.target,
+            repo_id: build.repo_id,
+            secondary_mode: build.secondary_mode,
+            arch_override: build.arch_override.as_deref(),
         };
-        let koji = &self.config.koji_config;
-        let from_repo = koji.build_from_repo_id;
-        let opts = BuildOpts {
-            scratch: true,
-            arch_override: build.arch_override.clone(),
-            repo_id: from_repo.then_some(i64::from(build.repo_id)),
-            extra: build_opts_struct(&koji.build_opts),
-        };
-        let target = (!from_repo).then_some(build.target.as_str());
-        let task_id = self
-            .sessions
-            .primary
-            .build(&url, target, &opts, Some(i64::from(koji.task_priority)))
-            .await?;
-        Ok(Some(task_id))
+        let submitted = scratch_build(&self.sessions, &self.config, &scratch).await?;
+        Ok(submitted.map(|(_, task_id)| task_id))
     }
 }
