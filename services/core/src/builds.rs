@@ -65,6 +65,57 @@ pub fn is_koji_fault(kind: FaultKind) -> bool {
     )
 }
 
+/// A build's Koji task in state RUNNING (or queued) when last seen.
+pub(crate) struct RunningTask {
+    pub task_id: i64,
+    pub started: NaiveDateTime,
+    /// A user asked for the build to be canceled.
+    pub cancel_requested: bool,
+}
+
+/// How a build's task ended now that it is in `task_state`, or `None` while it runs on:
+/// canceled in Koji, finished ([`classify_finished`], with the task's `tree`), or
+/// canceled here after running longer than `task_timeout` or on request.
+pub(crate) async fn task_outcome(
+    backend: &Backend,
+    task: &RunningTask,
+    task_state: TaskState,
+    tree: Option<&TaskTree>,
+) -> BackendResult<Option<Outcome>> {
+    let (sessions, config) = (&backend.koji, &backend.config);
+    let task_id = task.task_id;
+    let (state, reason) = match task_state {
+        TaskState::Canceled => {
+            return Ok(Some(Outcome::Infra(
+                BuildState::Canceled,
+                "canceled in Koji".into(),
+            )))
+        }
+        TaskState::Closed | TaskState::Failed => {
+            return classify_finished(sessions, task_id, task_state, tree)
+                .await
+                .map(Some)
+        }
+        _ if task.started + Duration::seconds(config.koji_config.task_timeout as i64) < now() => (
+            BuildState::TimedOut,
+            format!(
+                "canceled after running {} hours",
+                config.koji_config.task_timeout / 3600
+            ),
+        ),
+        _ if task.cancel_requested => (BuildState::Canceled, "canceled on request".to_string()),
+        _ => return Ok(None),
+    };
+    if let Err(e) = sessions.primary.cancel_task(task_id).await {
+        // Koji refuses to cancel a task that already ended.
+        if e.fault().is_none() {
+            return Err(e.into());
+        }
+        tracing::warn!(task_id, "cancelTask: {e}");
+    }
+    Ok(Some(Outcome::Infra(state, reason)))
+}
+
 /// Classifies a finished (CLOSED/FAILED) task.
 pub(crate) async fn classify_finished(
     sessions: &KojiSessions,
@@ -164,43 +215,14 @@ pub async fn update_build_state(
     let trees = fetch_task_trees(&sessions.primary, &[task_id]).await?;
     let tree = trees.into_iter().next().flatten();
 
-    let outcome = match task_state {
-        TaskState::Canceled => Outcome::Infra(BuildState::Canceled, "canceled in Koji".into()),
-        TaskState::Closed | TaskState::Failed => {
-            classify_finished(sessions, task_id, task_state, tree.as_ref()).await?
-        }
-        _ => {
-            let timeout = Duration::seconds(config.koji_config.task_timeout as i64);
-            let reason = if build.started + timeout < now() {
-                Some((
-                    BuildState::TimedOut,
-                    format!(
-                        "canceled after running {} hours",
-                        config.koji_config.task_timeout / 3600
-                    ),
-                ))
-            } else if build.cancel_requested {
-                Some((BuildState::Canceled, "canceled on request".to_string()))
-            } else {
-                None
-            };
-            match reason {
-                Some((state, reason)) => {
-                    if let Err(e) = sessions.primary.cancel_task(task_id).await {
-                        // Koji refuses to cancel a task that already ended.
-                        if e.fault().is_none() {
-                            return Err(e.into());
-                        }
-                        tracing::warn!(task_id, "cancelTask: {e}");
-                    }
-                    Outcome::Infra(state, reason)
-                }
-                None => {
-                    sync_running(pool, &build, tree.as_ref()).await?;
-                    return Ok(());
-                }
-            }
-        }
+    let task = RunningTask {
+        task_id,
+        started: build.started,
+        cancel_requested: build.cancel_requested,
+    };
+    let Some(outcome) = task_outcome(backend, &task, task_state, tree.as_ref()).await? else {
+        sync_running(pool, &build, tree.as_ref()).await?;
+        return Ok(());
     };
 
     let mut tx = pool.begin().await?;

@@ -12,11 +12,12 @@
 //! a verdict is complete. These builds are never rows of `build`, so they change no
 //! package's state and send no package message.
 
+use chrono::NaiveDateTime;
 use koschei_koji::model::TaskState;
 use sqlx::PgConnection;
 
 use crate::backend::Backend;
-use crate::builds::{classify_finished, BackendResult, Outcome};
+use crate::builds::{task_outcome, BackendResult, Outcome, RunningTask};
 use crate::config::Config;
 use crate::impact;
 use crate::model::BuildState;
@@ -100,6 +101,14 @@ struct Pending {
 /// a build, or whose latest attempt failed for infrastructure reasons and waited its
 /// back-off. Existing baselines are recorded first.
 pub async fn next(conn: &mut PgConnection, config: &Config) -> sqlx::Result<Option<PlannedBuild>> {
+    // the common case, at every decision: no check is building
+    let building: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM impact_check WHERE state = 'building')")
+            .fetch_one(&mut *conn)
+            .await?;
+    if !building {
+        return Ok(None);
+    }
     reuse_existing_baselines(conn).await?;
     settle(conn, config).await?;
     let pending: Vec<Pending> = sqlx::query_as(
@@ -252,45 +261,34 @@ pub async fn update_task_state(
     impact_build_id: i32,
     task_state: TaskState,
 ) -> BackendResult<()> {
-    let Backend {
-        pool,
-        koji: sessions,
-        config,
-    } = backend;
-    let row: Option<(i64, f64)> = sqlx::query_as(
-        "SELECT task_id, extract(epoch FROM now() AT TIME ZONE 'UTC' - started)::float8
-         FROM impact_build WHERE id = $1 AND state = 'running'",
+    let (pool, config) = (&backend.pool, &backend.config);
+    let row: Option<(i64, NaiveDateTime)> = sqlx::query_as(
+        "SELECT task_id, started FROM impact_build WHERE id = $1 AND state = 'running'",
     )
     .bind(impact_build_id)
     .fetch_optional(pool)
     .await?;
-    let Some((task_id, running_for)) = row else {
+    let Some((task_id, started)) = row else {
         return Ok(());
     };
-    let (state, note) = match task_state {
-        TaskState::Canceled => ("infra-failure", Some("canceled in Koji".to_string())),
+    let task = RunningTask {
+        task_id,
+        started,
+        cancel_requested: false,
+    };
+    // the tree tells a finished task's outcome only
+    let tree = match task_state {
         TaskState::Closed | TaskState::Failed => {
-            let trees = fetch_task_trees(&sessions.primary, &[task_id]).await?;
-            let tree = trees.into_iter().next().flatten();
-            match classify_finished(sessions, task_id, task_state, tree.as_ref()).await? {
-                Outcome::Finished(BuildState::Complete) => ("ok", None),
-                Outcome::Finished(_) => ("failed", None),
-                Outcome::Infra(_, reason) => ("infra-failure", Some(reason)),
-            }
+            let trees = fetch_task_trees(&backend.koji.primary, &[task_id]).await?;
+            trees.into_iter().next().flatten()
         }
-        _ if running_for > config.koji_config.task_timeout as f64 => {
-            if let Err(e) = sessions.primary.cancel_task(task_id).await {
-                if e.fault().is_none() {
-                    return Err(e.into());
-                }
-            }
-            let hours = config.koji_config.task_timeout / 3600;
-            (
-                "infra-failure",
-                Some(format!("canceled after running {hours} hours")),
-            )
-        }
-        _ => return Ok(()),
+        _ => None,
+    };
+    let (state, note) = match task_outcome(backend, &task, task_state, tree.as_ref()).await? {
+        None => return Ok(()),
+        Some(Outcome::Finished(BuildState::Complete)) => ("ok", None),
+        Some(Outcome::Finished(_)) => ("failed", None),
+        Some(Outcome::Infra(_, reason)) => ("infra-failure", Some(reason)),
     };
     let mut tx = pool.begin().await?;
     let updated = sqlx::query(

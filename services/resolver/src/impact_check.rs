@@ -24,7 +24,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use koschei_core::impact::{self, ImpactChange, ResolutionVerdict};
 use koschei_core::impact_messages::{self, BuildGroupArtifact};
-use koschei_depsolve::{compute_changes, Dependency, Resolution};
+use koschei_depsolve::{compute_changes, Dependency, Nevra, Resolution};
 use koschei_koji::{KojiError, ListTaggedOpts, RepoState};
 
 use crate::build_requires::srpm;
@@ -531,11 +531,11 @@ async fn compare(
     }
     // the analysis holds both repos; the next pass analyses its own pair anyway
     ctx.deltas.clear().await;
-    let mut stored = stored_sets(ctx, &from_stored, base_repo).await?;
+    let stored = StoredSets::load(ctx, &from_stored, base_repo).await?;
     steps.mark("stored sets");
     for (package_id, dependencies) in compared_in_full {
         let before = stored
-            .remove(&package_id)
+            .dependencies(package_id)
             .context("a reused package has a stored set")?;
         affected.extend(difference(
             package_id,
@@ -565,20 +565,30 @@ async fn compare(
     to_solve.extend(own_builds);
     let base_side: Vec<ChunkPackage> = to_solve
         .into_iter()
-        .filter(|p| !stored.contains_key(&p.package_id))
+        .filter(|p| !stored.contains(p.package_id))
         .collect();
-    let mut solved_change = collect(&mut change_pool, change_side).await?;
+    // a package with a stored base is compared as its result comes in (the sets of a
+    // whole distribution do not fit in memory at once); the others wait for their base
+    let mut waiting = HashMap::new();
+    collect(
+        &mut change_pool,
+        change_side,
+        |package_id, after| match stored.dependencies(package_id) {
+            Some(before) => {
+                affected.extend(difference(package_id, Solved::resolved(before), after))
+            }
+            None => {
+                waiting.insert(package_id, after);
+            }
+        },
+    )
+    .await?;
     drop(change_pool);
     steps.mark("solved with the change");
     let mut solved_base = solve(ctx, base, &base_side).await?;
-    solved_base.extend(
-        stored
-            .into_iter()
-            .map(|(id, dependencies)| (id, Solved::resolved(dependencies))),
-    );
     steps.mark("solved in the base");
-    for (package_id, before) in solved_base {
-        let after = solved_change
+    for (package_id, after) in waiting {
+        let before = solved_base
             .remove(&package_id)
             .context("every package is solved on both sides")?;
         affected.extend(difference(package_id, before, after));
@@ -587,25 +597,40 @@ async fn compare(
     Ok(affected)
 }
 
-/// The stored resolved sets at or before `base_repo` of `ids` (a package without one is
-/// left out).
-async fn stored_sets(
-    ctx: &Context,
-    ids: &HashSet<i32>,
-    base_repo: i32,
-) -> anyhow::Result<HashMap<i32, Vec<Dependency>>> {
-    let ids: Vec<i32> = ids.iter().copied().collect();
-    let mut conn = ctx.pool.acquire().await?;
-    let rows = package_deps::newest_at_or_before(&mut conn, &ids, base_repo).await?;
-    let mut sets = HashMap::with_capacity(rows.len());
-    for (id, row) in rows
-        .into_iter()
-        .filter(|(_, row)| row.resolved == Some(true))
-    {
-        let nevras = ctx.deps.get_by_ids(&mut conn, &row.ids).await?;
-        sets.insert(id, row.dependencies(nevras));
+/// The stored resolved sets at or before the base repo of some packages, compact (ids)
+/// until asked for.
+struct StoredSets {
+    rows: HashMap<i32, package_deps::StoredDeps>,
+    nevra_of: HashMap<i32, Nevra>,
+}
+
+impl StoredSets {
+    /// The sets of `ids` (a package without a resolved one is left out), every distinct
+    /// dependency looked up once.
+    async fn load(ctx: &Context, ids: &HashSet<i32>, base_repo: i32) -> anyhow::Result<Self> {
+        let ids: Vec<i32> = ids.iter().copied().collect();
+        let mut conn = ctx.pool.acquire().await?;
+        let mut rows = package_deps::newest_at_or_before(&mut conn, &ids, base_repo).await?;
+        rows.retain(|_, row| row.resolved == Some(true));
+        let mut dependency_ids: Vec<i32> =
+            rows.values().flat_map(|r| r.ids.iter().copied()).collect();
+        dependency_ids.sort_unstable();
+        dependency_ids.dedup();
+        let nevras = ctx.deps.get_by_ids(&mut conn, &dependency_ids).await?;
+        let nevra_of = dependency_ids.into_iter().zip(nevras).collect();
+        Ok(StoredSets { rows, nevra_of })
     }
-    Ok(sets)
+
+    fn contains(&self, package_id: i32) -> bool {
+        self.rows.contains_key(&package_id)
+    }
+
+    /// A package's set.
+    fn dependencies(&self, package_id: i32) -> Option<Vec<Dependency>> {
+        let row = self.rows.get(&package_id)?;
+        let nevras = row.ids.iter().map(|d| self.nevra_of[d].clone()).collect();
+        Some(row.dependencies(nevras))
+    }
 }
 
 /// `items` in chunks of at most `size`.
@@ -650,13 +675,18 @@ async fn solve(
     repo: &PreparedRepo,
     packages: &[ChunkPackage],
 ) -> anyhow::Result<HashMap<i32, Solved>> {
+    let mut solved = HashMap::with_capacity(packages.len());
     if packages.is_empty() {
-        return Ok(HashMap::new());
+        return Ok(solved);
     }
     let mut pool = ctx.solver_pool(repo, Vec::new());
     let mut pending = Vec::new();
     submit(&pool, packages, &mut pending);
-    collect(&mut pool, pending).await
+    collect(&mut pool, pending, |id, s| {
+        solved.insert(id, s);
+    })
+    .await?;
+    Ok(solved)
 }
 
 /// Queues packages on `pool`, noting their ids in `pending`.
@@ -670,10 +700,13 @@ fn submit(pool: &SolverPool, packages: &[ChunkPackage], pending: &mut Vec<i32>) 
     }
 }
 
-/// The results of the `pending` packages queued on `pool`.
-async fn collect(pool: &mut SolverPool, pending: Vec<i32>) -> anyhow::Result<HashMap<i32, Solved>> {
+/// Hands the result of each of the `pending` packages queued on `pool` to `solved`.
+async fn collect(
+    pool: &mut SolverPool,
+    pending: Vec<i32>,
+    mut solved: impl FnMut(i32, Solved),
+) -> anyhow::Result<()> {
     let mut pending: HashSet<i32> = pending.into_iter().collect();
-    let mut sides = HashMap::with_capacity(pending.len());
     while !pending.is_empty() {
         let result = match pool.next().await {
             Some(Ok(r)) => r,
@@ -682,7 +715,7 @@ async fn collect(pool: &mut SolverPool, pending: Vec<i32>) -> anyhow::Result<Has
         };
         let id = i32::try_from(result.tag).context("package id")?;
         pending.remove(&id);
-        sides.insert(
+        solved(
             id,
             Solved {
                 side: Side {
@@ -693,7 +726,7 @@ async fn collect(pool: &mut SolverPool, pending: Vec<i32>) -> anyhow::Result<Has
             },
         );
     }
-    Ok(sides)
+    Ok(())
 }
 
 /// Stores how the check ended (only while this instance still holds the claim).
