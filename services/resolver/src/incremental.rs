@@ -96,19 +96,30 @@ impl<T> Default for ChunkPlan<T> {
     }
 }
 
-/// A package's outcome carried over: its result with the new repo's packages.
-pub fn carried_over(
-    p: &ChunkPackage,
-    resolution: &Resolution,
-    trace: Option<InstallTrace>,
-    planner: &DeltaPlanner,
-) -> PackageOutcome {
-    p.outcome(resolution, planner.dependencies(resolution), trace)
+/// Plans a chunk queued against `base_repo` (the collection's previous repo): the
+/// outcomes carried over, with the new repo's packages.
+pub async fn plan_chunk(
+    ctx: &Context,
+    c: &CollectionInfo,
+    base_repo: i32,
+    new: &Arc<PreparedRepo>,
+    packages: Vec<ChunkPackage>,
+    steps: &mut StepTimes,
+) -> anyhow::Result<ChunkPlan> {
+    plan_chunk_with(
+        ctx,
+        c,
+        base_repo,
+        new,
+        packages,
+        steps,
+        |p, r, trace, planner| p.outcome(r, planner.dependencies(r), trace),
+    )
+    .await
 }
 
-/// Plans a chunk queued against `base_repo` (the collection's previous repo); a package
-/// whose result carries over is passed to `reuse` (e.g. [`carried_over`]).
-pub async fn plan_chunk<T>(
+/// [`plan_chunk`], a package whose result carries over passed to `reuse`.
+pub async fn plan_chunk_with<T>(
     ctx: &Context,
     c: &CollectionInfo,
     base_repo: i32,

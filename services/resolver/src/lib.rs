@@ -11,6 +11,7 @@ pub mod delta_planner;
 pub mod dependency_cache;
 pub mod dependency_keys;
 pub mod impact_check;
+pub mod impact_compare;
 pub mod incremental;
 pub mod installability;
 pub mod package_deps;

@@ -367,16 +367,7 @@ async fn load_chunk(ctx: &Context, item: WorkItem) -> anyhow::Result<Option<Load
     }
     let (packages, reused) = match item.base_repo_id {
         Some(base) => {
-            let plan = incremental::plan_chunk(
-                ctx,
-                &c,
-                base,
-                &repo,
-                packages,
-                &mut steps,
-                incremental::carried_over,
-            )
-            .await?;
+            let plan = incremental::plan_chunk(ctx, &c, base, &repo, packages, &mut steps).await?;
             if let Some(reason) = &plan.fallback {
                 let note = format!("{}: repo {}: {reason}", c.name, item.repo_id);
                 if ctx.deltas.first_fallback(&note) {
