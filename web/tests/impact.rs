@@ -68,6 +68,34 @@ async fn list_page(pool: PgPool) {
     );
 }
 
+/// A check with more affected packages than `max_impact_packages` lists the most serious
+/// ones and says where the rest are; the counts and the API cover them all.
+#[sqlx::test(migrator = "MIGRATIONS")]
+async fn report_page_lists_the_most_serious_packages_first(pool: PgPool) {
+    let w = world(&pool).await;
+    let id = fixtures::impact_check(&pool, w.f25).await;
+    let mut config = common::config();
+    config.frontend.limits.max_impact_packages = 2;
+    let mut c = Client::with_config(&pool, config);
+    let page = c.get(&format!("/impact-checks/{id}")).await;
+    page.expect(
+        StatusCode::OK,
+        &[
+            "The first 2 of 3 affected packages, the most serious first",
+            &format!(r#"<a href="/api/v1/impact-checks/{id}">the API</a>"#),
+            r#"<a href="/package/rnv?collection=f25">rnv</a>"#,
+            r#"<a href="/package/eclipse?collection=f25">eclipse</a>"#,
+            // counts of them all
+            r#"<tr><th>Affected</th><td class="num">3</td></tr>"#,
+        ],
+    );
+    assert!(!page.body.contains("xmlstarlet"), "{}", page.body);
+    let api = c.get(&format!("/api/v1/impact-checks/{id}")).await.json();
+    assert_eq!(api["packages"].as_array().unwrap().len(), 3);
+    assert_eq!(api["counts"]["affected"], 3);
+    assert_eq!(api["counts"]["passes"], 1);
+}
+
 #[sqlx::test(migrator = "MIGRATIONS")]
 async fn report_page(pool: PgPool) {
     let w = world(&pool).await;

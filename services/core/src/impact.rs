@@ -173,22 +173,22 @@ pub struct ImpactEvent {
 }
 
 /// Counts of a check's affected packages by verdict.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, sqlx::FromRow)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImpactCounts {
-    pub affected: usize,
-    pub unresolvable_with_change: usize,
-    pub resolvable_with_change: usize,
-    pub still_unresolvable: usize,
-    pub dependencies_changed: usize,
+    pub affected: i64,
+    pub unresolvable_with_change: i64,
+    pub resolvable_with_change: i64,
+    pub still_unresolvable: i64,
+    pub dependencies_changed: i64,
     /// Build verdicts.
-    pub regressions: usize,
-    pub fixed: usize,
-    pub still_failing: usize,
-    pub passes: usize,
-    pub infrastructure_failures: usize,
+    pub regressions: i64,
+    pub fixed: i64,
+    pub still_failing: i64,
+    pub passes: i64,
+    pub infrastructure_failures: i64,
     /// Planned builds without a verdict yet.
-    pub builds_pending: usize,
+    pub builds_pending: i64,
 }
 
 /// A check with its affected packages (newly unresolvable first) and its history.
@@ -480,6 +480,17 @@ pub async fn list(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<Impac
 
 /// One check with its affected packages and history.
 pub async fn report(conn: &mut PgConnection, id: i32) -> DataResult<ImpactReport> {
+    report_listing(conn, id, None).await
+}
+
+/// One check with its history and at most `limit` of its affected packages (the
+/// report's order: regressions, then the packages the change makes unresolvable, then
+/// the nearest); the counts are of them all.
+pub async fn report_listing(
+    conn: &mut PgConnection,
+    id: i32,
+    limit: Option<i64>,
+) -> DataResult<ImpactReport> {
     let check: ImpactCheck = sqlx::query_as(&format!(
         "SELECT {CHECK_COLUMNS} FROM impact_check i JOIN collection c ON c.id = i.collection_id
          WHERE i.id = $1"
@@ -501,22 +512,26 @@ pub async fn report(conn: &mut PgConnection, id: i32) -> DataResult<ImpactReport
          FROM impact_check_package ip JOIN package p ON p.id = ip.package_id
          WHERE ip.check_id = $1
          ORDER BY ip.build_verdict IS DISTINCT FROM 'regression',
-                  ip.verdict <> 'unresolvable-with-change', ip.distance NULLS LAST, p.name",
+                  ip.verdict <> 'unresolvable-with-change', ip.distance NULLS LAST, p.name
+         LIMIT $2",
     )
     .bind(id)
+    .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
+    let listed: Vec<i32> = packages.iter().map(|p| p.package_id).collect();
     let builds: Vec<ImpactBuild> = sqlx::query_as(
         "SELECT package_id, side, attempt, task_id, state, build_id, started, finished, note
-         FROM impact_build WHERE check_id = $1 ORDER BY id",
+         FROM impact_build WHERE check_id = $1 AND package_id = ANY($2) ORDER BY id",
     )
     .bind(id)
+    .bind(&listed)
     .fetch_all(&mut *conn)
     .await?;
+    let position: std::collections::HashMap<i32, usize> =
+        listed.iter().enumerate().map(|(i, &p)| (p, i)).collect();
     for b in builds {
-        if let Some(p) = packages.iter_mut().find(|p| p.package_id == b.package_id) {
-            p.builds.push(b);
-        }
+        packages[position[&b.package_id]].builds.push(b);
     }
     let events = sqlx::query_as(
         r#"SELECT "time", state, note FROM impact_check_event WHERE check_id = $1 ORDER BY id"#,
@@ -524,33 +539,36 @@ pub async fn report(conn: &mut PgConnection, id: i32) -> DataResult<ImpactReport
     .bind(id)
     .fetch_all(&mut *conn)
     .await?;
-    let mut counts = ImpactCounts {
-        affected: packages.len(),
-        ..ImpactCounts::default()
-    };
-    for p in &packages {
-        match p.verdict.as_str() {
-            "unresolvable-with-change" => counts.unresolvable_with_change += 1,
-            "resolvable-with-change" => counts.resolvable_with_change += 1,
-            "still-unresolvable" => counts.still_unresolvable += 1,
-            _ => counts.dependencies_changed += 1,
-        }
-        match p.build_verdict.as_deref() {
-            Some("regression") => counts.regressions += 1,
-            Some("fixed") => counts.fixed += 1,
-            Some("still-failing") => counts.still_failing += 1,
-            Some("passes") => counts.passes += 1,
-            Some(_) => counts.infrastructure_failures += 1,
-            None if p.build_planned => counts.builds_pending += 1,
-            None => {}
-        }
-    }
+    let counts = counts(conn, id).await?;
     Ok(ImpactReport {
         check,
         counts,
         packages,
         events,
     })
+}
+
+/// A check's affected packages counted by verdict.
+async fn counts(conn: &mut PgConnection, id: i32) -> sqlx::Result<ImpactCounts> {
+    sqlx::query_as(
+        "SELECT count(*) AS affected,
+             count(*) FILTER (WHERE verdict = 'unresolvable-with-change')
+                 AS unresolvable_with_change,
+             count(*) FILTER (WHERE verdict = 'resolvable-with-change') AS resolvable_with_change,
+             count(*) FILTER (WHERE verdict = 'still-unresolvable') AS still_unresolvable,
+             count(*) FILTER (WHERE verdict = 'dependencies-changed') AS dependencies_changed,
+             count(*) FILTER (WHERE build_verdict = 'regression') AS regressions,
+             count(*) FILTER (WHERE build_verdict = 'fixed') AS fixed,
+             count(*) FILTER (WHERE build_verdict = 'still-failing') AS still_failing,
+             count(*) FILTER (WHERE build_verdict = 'passes') AS passes,
+             count(*) FILTER (WHERE build_verdict = 'infrastructure-failure')
+                 AS infrastructure_failures,
+             count(*) FILTER (WHERE build_verdict IS NULL AND build_planned) AS builds_pending
+         FROM impact_check_package WHERE check_id = $1",
+    )
+    .bind(id)
+    .fetch_one(conn)
+    .await
 }
 
 impl ImpactedPackage {

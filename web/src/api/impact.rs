@@ -49,7 +49,7 @@ pub async fn impact_check_report(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ImpactReport>> {
-    Ok(Json(load_report(&state.pool, &id).await?))
+    Ok(Json(load_report(&state.pool, &id, None).await?))
 }
 
 /// Queues an impact check of a side tag against a collection.

@@ -29,12 +29,13 @@ pub fn router() -> Router<AppState> {
 /// Checks listed (pages and API).
 pub const LISTED: i64 = 100;
 
-/// A check's report; 404 for an id that is not a check's.
-pub async fn load_report(pool: &PgPool, id: &str) -> AppResult<ImpactReport> {
+/// A check's report (at most `limit` affected packages); 404 for an id that is not a
+/// check's.
+pub async fn load_report(pool: &PgPool, id: &str, limit: Option<i64>) -> AppResult<ImpactReport> {
     let not_found = || AppError::NotFound(format!("Impact check not found: {id}"));
     let id: i32 = id.parse().map_err(|_| not_found())?;
     let mut conn = pool.acquire().await?;
-    match impact::report(&mut conn, id).await {
+    match impact::report_listing(&mut conn, id, limit).await {
         Ok(report) => Ok(report),
         Err(DataError::Db(e)) => Err(e.into()),
         // the only refusal of `report`: no such check
@@ -172,7 +173,8 @@ async fn create(ctx: PageContext, Form(form): Form<FormData>) -> AppResult<Respo
 
 /// `/impact-checks/<id>`: the check's report.
 async fn detail(ctx: PageContext, Path(id): Path<String>) -> AppResult<Response> {
-    let report = load_report(&ctx.pool, &id).await?;
+    let limit = ctx.config.frontend.limits.max_impact_packages;
+    let report = load_report(&ctx.pool, &id, Some(limit)).await?;
     let title = format!("Impact check {}", report.check.id);
     let content = render::report(&ctx, &report);
     Ok(layout::page(&ctx, &title, Tab::ImpactChecks, content).into_response())

@@ -180,7 +180,7 @@ fn summary(ctx: &PageContext, c: &ImpactCheck) -> Markup {
 /// The counts card.
 fn counts(report: &ImpactReport) -> Markup {
     let c = &report.counts;
-    let row = |label: &str, n: usize, look_as: &str| {
+    let row = |label: &str, n: i64, look_as: &str| {
         html! { tr { th { (label) } td.num { @if n > 0 { (badge_count(n, look_as)) } @else { "0" } } } }
     };
     html! {
@@ -205,7 +205,7 @@ fn counts(report: &ImpactReport) -> Markup {
     }
 }
 
-fn badge_count(n: usize, look_as: &str) -> Markup {
+fn badge_count(n: i64, look_as: &str) -> Markup {
     html! { span class={ "state state-" (look(look_as)) } { (n) } }
 }
 
@@ -282,6 +282,14 @@ fn packages(ctx: &PageContext, report: &ImpactReport) -> Markup {
             @if report.packages.is_empty() {
                 p.muted { "No tracked package is affected." }
             } @else {
+                @if (report.packages.len() as i64) < report.counts.affected {
+                    p.muted.listed {
+                        "The first " (report.packages.len()) " of " (report.counts.affected)
+                        " affected packages, the most serious first; all of them: "
+                        a href={ "/api/v1/impact-checks/" (report.check.id) } { "the API" }
+                        " or " code { "koschei-admin impact-check show " (report.check.id) } "."
+                    }
+                }
                 table.impact {
                     thead { tr {
                         th { "Package" } th { "Resolution" } th.num { "Distance" } th { "Builds" }

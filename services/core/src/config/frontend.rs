@@ -68,6 +68,10 @@ pub struct WebLimits {
     /// answered 503 with Retry-After. Open streams do not count against
     /// `max_concurrent_requests` (their response has started).
     pub max_event_streams: usize,
+    /// Most affected packages an impact check's page lists (regressions and
+    /// packages the change makes unresolvable first); the API and the CLI
+    /// give them all.
+    pub max_impact_packages: i64,
 }
 
 impl Default for WebLimits {
@@ -80,6 +84,7 @@ impl Default for WebLimits {
             max_unpaginated: 100_000,
             max_per_page: 1000,
             max_event_streams: 1000,
+            max_impact_packages: 500,
         }
     }
 }
