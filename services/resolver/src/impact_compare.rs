@@ -147,8 +147,9 @@ pub(crate) async fn compare(
     let mut change_side: Vec<i32> = Vec::new();
     let mut affected = Vec::new();
     let mut to_solve = Vec::new();
-    // packages whose base side is their stored set
-    let mut from_stored: HashSet<i32> = HashSet::new();
+    // packages whose base side is their stored set: the tainted ones with the set the
+    // planning read, the ones compared in full by id
+    let mut from_stored = HashMap::new();
     let mut compared_in_full = Vec::new();
     for chunk in chunked(packages, PLAN_CHUNK) {
         let plan = plan_chunk_with(
@@ -177,8 +178,7 @@ pub(crate) async fn compare(
                     changes,
                 )),
                 CarriedOver::Whole(dependencies) => {
-                    from_stored.insert(package_id);
-                    compared_in_full.push((package_id, dependencies));
+                    compared_in_full.push((package_id, dependencies))
                 }
             }
         }
@@ -186,7 +186,8 @@ pub(crate) async fn compare(
     }
     // the analysis holds both repos; the next pass analyses its own pair anyway
     ctx.deltas.clear().await;
-    let stored = StoredSets::load(ctx, &from_stored, base_repo).await?;
+    let whole: Vec<i32> = compared_in_full.iter().map(|(id, _)| *id).collect();
+    let stored = StoredSets::load(ctx, from_stored, &whole, base_repo).await?;
     steps.mark("stored sets");
     for (package_id, dependencies) in compared_in_full {
         let before = stored
@@ -260,13 +261,18 @@ struct StoredSets {
 }
 
 impl StoredSets {
-    /// The sets of `ids` (a package without a resolved one is left out), every distinct
-    /// dependency looked up once.
-    async fn load(ctx: &Context, ids: &HashSet<i32>, base_repo: i32) -> anyhow::Result<Self> {
-        let ids: Vec<i32> = ids.iter().copied().collect();
+    /// `rows` (resolved sets read already) and the sets of `ids` read now (a package
+    /// without a resolved one is left out), every distinct dependency looked up once.
+    async fn load(
+        ctx: &Context,
+        mut rows: HashMap<i32, package_deps::StoredDeps>,
+        ids: &[i32],
+        base_repo: i32,
+    ) -> anyhow::Result<Self> {
         let mut conn = ctx.pool.acquire().await?;
-        let mut rows = package_deps::newest_at_or_before(&mut conn, &ids, base_repo).await?;
-        rows.retain(|_, row| row.resolved == Some(true));
+        let mut read = package_deps::newest_at_or_before(&mut conn, ids, base_repo).await?;
+        read.retain(|_, row| row.resolved == Some(true));
+        rows.extend(read);
         let mut dependency_ids: Vec<i32> =
             rows.values().flat_map(|r| r.ids.iter().copied()).collect();
         dependency_ids.sort_unstable();

@@ -25,6 +25,7 @@
 //!
 //! The delta analysis itself runs in [`crate::delta_planner`].
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use koschei_depsolve::{Dependency, InstallTrace, Resolution};
@@ -79,8 +80,9 @@ pub struct ChunkPlan<T = PackageOutcome> {
     /// Packages to solve.
     pub solve: Vec<ChunkPackage>,
     /// The packages among `solve` whose stored outcome at the previous repo is a
-    /// resolved set of theirs that the delta may change (the others had none usable).
-    pub tainted: Vec<i32>,
+    /// resolved set of theirs that the delta may change (the others had none usable),
+    /// with that outcome.
+    pub tainted: HashMap<i32, StoredDeps>,
     /// Why the whole chunk falls back to solving (`None`: planned incrementally).
     pub fallback: Option<String>,
 }
@@ -90,7 +92,7 @@ impl<T> Default for ChunkPlan<T> {
         ChunkPlan {
             reused: Vec::new(),
             solve: Vec::new(),
-            tainted: Vec::new(),
+            tainted: HashMap::new(),
             fallback: None,
         }
     }
@@ -156,7 +158,7 @@ pub async fn plan_chunk_with<T>(
     steps.mark("delta");
     let ids: Vec<i32> = packages.iter().map(|p| p.package_id).collect();
     let mut conn = ctx.pool.acquire().await?;
-    let stored = package_deps::newest_at_or_before(&mut conn, &ids, base_repo).await?;
+    let mut stored = package_deps::newest_at_or_before(&mut conn, &ids, base_repo).await?;
     steps.mark("stored outcomes");
     let usable = |p: &ChunkPackage| -> Option<&StoredDeps> {
         let row = stored.get(&p.package_id)?;
@@ -203,7 +205,9 @@ pub async fn plan_chunk_with<T>(
         match answer {
             Some((r, trace)) => plan.reused.push(reuse(&p, &r, trace, &planner)),
             None => {
-                plan.tainted.push(p.package_id);
+                if let Some(row) = stored.remove(&p.package_id) {
+                    plan.tainted.insert(p.package_id, row);
+                }
                 plan.solve.push(p);
             }
         }
