@@ -18,10 +18,24 @@ use koschei_depsolve::{
     RepoDelta, Resolution, SolveTrace,
 };
 use rustc_hash::FxHashMap;
+use sqlx::PgConnection;
 use tokio::sync::{oneshot, Mutex};
 
+use crate::dependency_cache::DependencyCache;
 use crate::package_deps::StoredDeps;
 use crate::repo_env::PreparedRepo;
+
+/// Dependency ids (`dependency` rows) of the two repos' packages, as far as known.
+#[derive(Default)]
+struct IdMaps {
+    /// Dependency id → index in the previous repo, for the ids of the stored sets planned
+    /// so far (`None`: not in that repo, or two packages share the NEVRA). Most ids recur
+    /// in every chunk, so each is looked up as a package once per pass.
+    old_by_id: FxHashMap<i32, Option<PackageIndex>>,
+    /// Per package of the new repo, its dependency id: mapped with the previous repo's
+    /// package of the same NEVRA, or looked up for the packages of the delta.
+    new_ids: Vec<Option<i32>>,
+}
 
 /// One package to plan: its previous resolution (in the previous repo) with the trace of
 /// that solve (positions into its installs), and its BuildRequires (the same as then).
@@ -44,13 +58,16 @@ pub struct DeltaPlanner {
     /// (name, arch) → the previous repo's package of that name and arch (`None` when
     /// several share them).
     old_by_name: HashMap<(String, String), Option<Nevra>>,
-    /// Dependency id → index in the previous repo, for the ids of the stored sets planned
-    /// so far (`None`: not in that repo, or two packages share the NEVRA). Most ids recur
-    /// in every chunk, so each is looked up as a package once per pass.
-    old_by_id: std::sync::Mutex<FxHashMap<i32, Option<PackageIndex>>>,
+    /// The dependency ids known so far on both sides (see [`IdMaps`]).
+    ids: std::sync::Mutex<IdMaps>,
     new_table: PackageTable,
     /// Per package of the new repo: whether the previous repo lacks its NEVRA.
     new_in_delta: Vec<bool>,
+    /// Per package of the previous repo: the new repo's package of the same NEVRA.
+    old_to_new: Vec<Option<PackageIndex>>,
+    /// Whether the ids of the new repo's packages the previous one lacks are known
+    /// ([`DeltaPlanner::map_delta_ids`]).
+    delta_ids: tokio::sync::OnceCell<()>,
     /// Figures about the delta.
     pub stats: DeltaStats,
 }
@@ -86,6 +103,15 @@ fn plan_one(
         .as_ref()
         .and_then(|t| delta.successor_trace(&job.previous, t));
     Some((resolution, trace))
+}
+
+impl std::fmt::Debug for DeltaPlanner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeltaPlanner")
+            .field("key", &self.key)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
 }
 
 impl DeltaPlanner {
@@ -141,24 +167,39 @@ impl DeltaPlanner {
                 .and_modify(|e| *e = None)
                 .or_insert_with(|| Some(n.clone()));
         }
+        let mut old_to_new = vec![None; old_table.len()];
         let new_in_delta = new_table
             .iter()
-            .map(|(_, n)| !old_index.contains_key(n))
+            .map(|(i, n)| match old_index.get(n) {
+                Some(old) => {
+                    if let Some(old) = old {
+                        old_to_new[old.0 as usize] = Some(i);
+                    }
+                    false
+                }
+                None => true,
+            })
             .collect();
+        let ids = IdMaps {
+            old_by_id: FxHashMap::default(),
+            new_ids: vec![None; new_table.len()],
+        };
         Ok(DeltaPlanner {
             key,
             requests: tx,
             old_index,
             old_by_name,
-            old_by_id: Default::default(),
+            ids: std::sync::Mutex::new(ids),
             new_table,
             new_in_delta,
+            old_to_new,
+            delta_ids: tokio::sync::OnceCell::new(),
             stats,
         })
     }
 
-    fn ids_lock(&self) -> std::sync::MutexGuard<'_, FxHashMap<i32, Option<PackageIndex>>> {
-        self.old_by_id.lock().unwrap_or_else(|e| e.into_inner())
+    fn ids_lock(&self) -> std::sync::MutexGuard<'_, IdMaps> {
+        self.ids.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The dependency ids among `ids` not yet mapped to the previous repo (see
@@ -167,16 +208,59 @@ impl DeltaPlanner {
         let known = self.ids_lock();
         ids.iter()
             .copied()
-            .filter(|id| !known.contains_key(id))
+            .filter(|id| !known.old_by_id.contains_key(id))
             .collect()
     }
 
-    /// Maps dependency ids, given their NEVRAs, to the previous repo's packages.
+    /// Maps dependency ids, given their NEVRAs, to the previous repo's packages (and to
+    /// the new repo's packages of the same NEVRAs).
     pub(crate) fn map_ids(&self, ids: &[i32], nevras: &[Nevra]) {
         let mut known = self.ids_lock();
         for (&id, nevra) in ids.iter().zip(nevras) {
-            known.insert(id, self.old_index.get(nevra).copied().flatten());
+            let old = self.old_index.get(nevra).copied().flatten();
+            known.old_by_id.insert(id, old);
+            if let Some(new) = old.and_then(|o| self.old_to_new[o.0 as usize]) {
+                known.new_ids[new.0 as usize] = Some(id);
+            }
         }
+    }
+
+    /// Looks up (creating them where needed) the dependency ids of the new repo's
+    /// packages the previous repo lacks, once per planner: with them and the ids of the
+    /// stored sets ([`DeltaPlanner::map_ids`]), a carried-over set is known by ids
+    /// ([`DeltaPlanner::dependency_ids`]).
+    pub(crate) async fn map_delta_ids(
+        &self,
+        cache: &DependencyCache,
+        conn: &mut PgConnection,
+    ) -> sqlx::Result<()> {
+        self.delta_ids
+            .get_or_try_init(|| async {
+                let (indexes, nevras): (Vec<usize>, Vec<&Nevra>) = self
+                    .new_table
+                    .iter()
+                    .filter(|(i, _)| self.new_in_delta[i.0 as usize])
+                    .map(|(i, n)| (i.0 as usize, n))
+                    .unzip();
+                let ids = cache.get_or_create(conn, &nevras).await?;
+                let mut known = self.ids_lock();
+                for (i, id) in indexes.into_iter().zip(ids) {
+                    known.new_ids[i] = Some(id);
+                }
+                Ok(())
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// Installs in the new repo as dependency ids with distances (in the same order);
+    /// `None` when a member's id is not known.
+    pub(crate) fn dependency_ids(&self, installs: &[Install]) -> Option<Vec<(i32, Option<u8>)>> {
+        let known = self.ids_lock();
+        installs
+            .iter()
+            .map(|i| Some(((*known.new_ids.get(i.package.0 as usize)?)?, i.distance)))
+            .collect()
     }
 
     /// A stored resolved set as a resolution in the previous repo, with its trace as
@@ -187,6 +271,7 @@ impl DeltaPlanner {
         row: &StoredDeps,
     ) -> Option<(Resolution, Option<InstallTrace>)> {
         let known = self.ids_lock();
+        let known = &known.old_by_id;
         let installs = row
             .ids
             .iter()
@@ -253,9 +338,9 @@ impl DeltaPlanner {
             .collect()
     }
 
-    /// The installs of a resolution in the new repo as dependency records.
-    pub(crate) fn dependencies(&self, r: &Resolution) -> Vec<Dependency> {
-        r.installs
+    /// Installs in the new repo as dependency records.
+    pub(crate) fn dependencies(&self, installs: &[Install]) -> Vec<Dependency> {
+        installs
             .iter()
             .map(|i| Dependency {
                 nevra: self.new_table.get(i.package).clone(),

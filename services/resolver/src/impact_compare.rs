@@ -99,7 +99,7 @@ fn carried_over_changes(r: &Resolution, planner: &DeltaPlanner) -> CarriedOver {
     let mut changes = Vec::new();
     for d in planner.new_members(r) {
         let Some(prev) = planner.predecessor(&d.nevra) else {
-            return CarriedOver::Whole(planner.dependencies(r));
+            return CarriedOver::Whole(planner.dependencies(&r.installs));
         };
         changes.push(ImpactChange {
             name: d.nevra.name.clone(),

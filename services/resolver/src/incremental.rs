@@ -28,12 +28,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use koschei_depsolve::{Dependency, InstallTrace, Resolution};
+use koschei_depsolve::{InstallTrace, Resolution};
 
 use crate::context::{CollectionInfo, Context};
 use crate::delta_planner::{DeltaPlanner, PlanJob};
 use crate::package_deps::{self, StoredDeps};
-use crate::package_persist::PackageOutcome;
+use crate::package_persist::{DependencySet, PackageOutcome};
 use crate::repo_env::{PreparedRepo, RepoStatus};
 use crate::step_times::StepTimes;
 
@@ -57,7 +57,7 @@ impl ChunkPackage {
     pub fn outcome(
         &self,
         resolution: &Resolution,
-        dependencies: Vec<Dependency>,
+        dependencies: DependencySet,
         trace: Option<InstallTrace>,
     ) -> PackageOutcome {
         PackageOutcome {
@@ -85,6 +85,8 @@ pub struct ChunkPlan<T = PackageOutcome> {
     pub tainted: HashMap<i32, StoredDeps>,
     /// Why the whole chunk falls back to solving (`None`: planned incrementally).
     pub fallback: Option<String>,
+    /// The delta analysis the chunk was planned with (`None` on a fallback).
+    pub planner: Option<Arc<DeltaPlanner>>,
 }
 
 impl<T> Default for ChunkPlan<T> {
@@ -94,12 +96,14 @@ impl<T> Default for ChunkPlan<T> {
             solve: Vec::new(),
             tainted: HashMap::new(),
             fallback: None,
+            planner: None,
         }
     }
 }
 
 /// Plans a chunk queued against `base_repo` (the collection's previous repo): the
-/// outcomes carried over, with the new repo's packages.
+/// outcomes carried over, with the new repo's packages, their sets as dependency ids
+/// where every member's id is known ([`DeltaPlanner::dependency_ids`]).
 pub async fn plan_chunk(
     ctx: &Context,
     c: &CollectionInfo,
@@ -108,16 +112,45 @@ pub async fn plan_chunk(
     packages: Vec<ChunkPackage>,
     steps: &mut StepTimes,
 ) -> anyhow::Result<ChunkPlan> {
-    plan_chunk_with(
-        ctx,
-        c,
-        base_repo,
-        new,
-        packages,
-        steps,
-        |p, r, trace, planner| p.outcome(r, planner.dependencies(r), trace),
-    )
-    .await
+    let plan = plan_chunk_with(ctx, c, base_repo, new, packages, steps, |p, r, trace, _| {
+        (
+            p.outcome(r, DependencySet::default(), trace),
+            r.installs.clone(),
+        )
+    })
+    .await?;
+    let Some(planner) = plan.planner.clone() else {
+        return Ok(ChunkPlan {
+            reused: Vec::new(),
+            solve: plan.solve,
+            tainted: plan.tainted,
+            fallback: plan.fallback,
+            planner: None,
+        });
+    };
+    if !plan.reused.is_empty() {
+        let mut conn = ctx.pool.acquire().await?;
+        planner.map_delta_ids(&ctx.deps, &mut conn).await?;
+    }
+    let reused = plan
+        .reused
+        .into_iter()
+        .map(|(mut outcome, installs)| {
+            outcome.dependencies = match planner.dependency_ids(&installs) {
+                Some(ids) => DependencySet::Ids(ids),
+                None => DependencySet::Nevras(planner.dependencies(&installs)),
+            };
+            outcome
+        })
+        .collect();
+    steps.mark("carried-over ids");
+    Ok(ChunkPlan {
+        reused,
+        solve: plan.solve,
+        tainted: plan.tainted,
+        fallback: None,
+        planner: Some(planner),
+    })
 }
 
 /// [`plan_chunk`], a package whose result carries over passed to `reuse`.
@@ -181,7 +214,10 @@ pub async fn plan_chunk_with<T>(
     }
     drop(conn);
     steps.mark("ids mapped");
-    let mut plan = ChunkPlan::default();
+    let mut plan = ChunkPlan {
+        planner: Some(planner.clone()),
+        ..ChunkPlan::default()
+    };
     let mut requests: Vec<(ChunkPackage, PlanJob)> = Vec::new();
     for p in packages {
         let previous = usable(&p).and_then(|row| planner.previous_resolution(row));

@@ -28,3 +28,4 @@ pub mod solver_pool;
 pub mod step_times;
 pub mod stored_trace;
 pub mod work_queue;
+pub mod work_stats;

@@ -50,12 +50,48 @@ pub struct PackageOutcome {
     /// Problems (empty when resolved).
     pub problems: Vec<String>,
     /// Installed packages with distances (empty when unresolved).
-    pub dependencies: Vec<Dependency>,
+    pub dependencies: DependencySet,
     /// `version-release` of the SRPM whose BuildRequires were resolved.
     pub srpm: Option<String>,
     /// The solve's trace as positions into `dependencies`, stored with the set for the
     /// next incremental pass (`None`: unresolved, or no usable trace).
     pub trace: Option<koschei_depsolve::InstallTrace>,
+}
+
+/// An outcome's dependency set: as solved, or carried over from the previous repo as
+/// `dependency` ids (a carried-over set is never turned into NEVRAs: an incremental pass
+/// carries over tens of thousands of them, a few hundred members each).
+#[derive(Debug, Clone)]
+pub enum DependencySet {
+    /// Installed packages with distances.
+    Nevras(Vec<Dependency>),
+    /// `dependency` ids with distances.
+    Ids(Vec<(i32, Option<u8>)>),
+}
+
+impl Default for DependencySet {
+    fn default() -> Self {
+        DependencySet::Nevras(Vec::new())
+    }
+}
+
+impl DependencySet {
+    /// The distances, in the set's order.
+    fn distances(&self) -> Vec<Option<u8>> {
+        match self {
+            DependencySet::Nevras(deps) => deps.iter().map(|d| d.distance).collect(),
+            DependencySet::Ids(ids) => ids.iter().map(|&(_, d)| d).collect(),
+        }
+    }
+
+    /// The NEVRAs of a solved set (none for a carried-over one).
+    fn nevras(&self) -> impl Iterator<Item = &Nevra> {
+        let deps = match self {
+            DependencySet::Nevras(deps) => deps.as_slice(),
+            DependencySet::Ids(_) => &[],
+        };
+        deps.iter().map(|d| &d.nevra)
+    }
 }
 
 /// What a persisted chunk did.
@@ -182,53 +218,69 @@ pub async fn persist_chunk(
 
     // Ids of every current dependency: the stored sets hold them, and the changes are
     // found on them (an outcome shares most of its set with its comparison build, so only
-    // the packages that differ are looked up). Rows of the flyweight table are committed
-    // at once (outside this transaction), so the cache never holds ids of rows a rollback
-    // removed.
+    // the packages that differ are looked up). A solved set's NEVRAs are looked up (each
+    // distinct one once: a chunk's sets share most of their members); a carried-over set
+    // comes as ids. Rows of the flyweight table are committed at once (outside this
+    // transaction), so the cache never holds ids of rows a rollback removed.
     let resolved: Vec<&PackageOutcome> = kept.iter().copied().filter(|o| o.resolved).collect();
     let mut distinct = IdHashSet::default();
-    // each distinct NEVRA once: a chunk's sets share most of their members
     let wanted: Vec<&Nevra> = resolved
         .iter()
-        .flat_map(|o| o.dependencies.iter().map(|d| &d.nevra))
+        .flat_map(|o| o.dependencies.nevras())
         .filter(|n| distinct.insert(*n))
         .collect();
-    let wanted_ids = {
+    let wanted_ids = if wanted.is_empty() {
+        Vec::new()
+    } else {
         let mut conn = pool.acquire().await?;
         cache.get_or_create(&mut conn, &wanted).await?
     };
     let id_of: IdHashMap<&Nevra, i32> = wanted.iter().copied().zip(wanted_ids).collect();
-    // per resolved package, its dependencies' ids in `dependencies` order
+    // per resolved package, its dependencies' ids in the set's order
     let dep_ids: IdHashMap<i32, Vec<i32>> = resolved
         .iter()
         .map(|o| {
-            let ids = o.dependencies.iter().map(|d| id_of[&d.nevra]).collect();
+            let ids = match &o.dependencies {
+                DependencySet::Nevras(deps) => deps.iter().map(|d| id_of[&d.nevra]).collect(),
+                DependencySet::Ids(ids) => ids.iter().map(|&(id, _)| id).collect(),
+            };
             (o.package_id, ids)
         })
         .collect();
     steps.mark("dependency ids");
 
-    // dependency changes against the comparison builds
+    // dependency changes against the comparison builds, on the members that differ
     let resolved_ids: Vec<i32> = resolved.iter().map(|o| o.package_id).collect();
     let prev_ids = comparison::package_comparison_deps(&mut tx, &resolved_ids).await?;
     let diffs: Vec<SetDiff> = resolved
         .iter()
         .filter_map(|o| SetDiff::of(o, prev_ids.get(&o.package_id)?, &dep_ids[&o.package_id]))
         .collect();
-    let lost_ids: Vec<i32> = diffs
+    let differing: Vec<i32> = diffs
         .iter()
-        .flat_map(|d| d.lost.iter().copied())
+        .flat_map(|d| {
+            d.lost
+                .iter()
+                .chain(d.gained.iter().map(|(id, _)| id))
+                .copied()
+        })
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let lost_nevras = cache.get_by_ids(&mut tx, &lost_ids).await?;
+    let differing_nevras = cache.get_by_ids(&mut tx, &differing).await?;
     steps.mark("comparison");
-    let nevra_of: IdHashMap<i32, &Nevra> = lost_ids.iter().copied().zip(&lost_nevras).collect();
-    let lost_id_of: IdHashMap<&Nevra, i32> = nevra_of.iter().map(|(&id, &n)| (n, id)).collect();
+    let nevra_of: IdHashMap<i32, &Nevra> =
+        differing.iter().copied().zip(&differing_nevras).collect();
+    let id_of: IdHashMap<&Nevra, i32> = nevra_of.iter().map(|(&id, &n)| (n, id)).collect();
     let mut changes_of: Vec<(i32, Vec<DependencyChange>)> = Vec::new();
     for d in &diffs {
         let removed: Vec<&Nevra> = d.lost.iter().map(|id| nevra_of[id]).collect();
-        let changes = changes_between(&removed, &d.gained);
+        let gained: Vec<(&Nevra, Option<u8>)> = d
+            .gained
+            .iter()
+            .map(|(id, dist)| (nevra_of[id], *dist))
+            .collect();
+        let changes = changes_between(&removed, &gained);
         if !changes.is_empty() {
             changes_of.push((d.package_id, changes));
         }
@@ -245,7 +297,7 @@ pub async fn persist_chunk(
             .iter()
             .map(|c| {
                 (
-                    c.prev.as_ref().map(|n| lost_id_of[n]),
+                    c.prev.as_ref().map(|n| id_of[n]),
                     c.curr.as_ref().map(|n| id_of[n]),
                     c.distance.map(i32::from),
                 )
@@ -392,19 +444,19 @@ async fn current_unapplied(
 
 /// What an outcome's dependency set lost and gained against its comparison build's,
 /// compared by dependency id.
-struct SetDiff<'o> {
+struct SetDiff {
     package_id: i32,
     /// Ids of the comparison build's dependencies the outcome lacks.
     lost: Vec<i32>,
-    /// The outcome's dependencies (with distances) the comparison build lacks.
-    gained: Vec<(&'o Nevra, Option<u8>)>,
+    /// Ids (with distances) of the outcome's dependencies the comparison build lacks.
+    gained: Vec<(i32, Option<u8>)>,
 }
 
-impl<'o> SetDiff<'o> {
-    /// `prev`: the comparison build's ids; `curr`: the outcome's, in `dependencies` order.
+impl SetDiff {
+    /// `prev`: the comparison build's ids; `curr`: the outcome's, in the set's order.
     /// `None` when either set is empty, which has no changes
     /// ([`koschei_depsolve::compute_changes_by_ref`]).
-    fn of(o: &'o PackageOutcome, prev: &[i32], curr: &[i32]) -> Option<Self> {
+    fn of(o: &PackageOutcome, prev: &[i32], curr: &[i32]) -> Option<Self> {
         if prev.is_empty() || curr.is_empty() {
             return None;
         }
@@ -417,12 +469,11 @@ impl<'o> SetDiff<'o> {
                 .copied()
                 .filter(|id| !curr_set.contains(id))
                 .collect(),
-            gained: o
-                .dependencies
+            gained: curr
                 .iter()
-                .zip(curr)
-                .filter(|(_, id)| !prev_set.contains(id))
-                .map(|(d, _)| (&d.nevra, d.distance))
+                .copied()
+                .zip(o.dependencies.distances())
+                .filter(|(id, _)| !prev_set.contains(id))
                 .collect(),
         })
     }
@@ -435,8 +486,8 @@ fn stored_deps_of(o: &PackageOutcome, ids: Option<&Vec<i32>>) -> StoredDeps {
     };
     let pairs = ids
         .iter()
-        .zip(&o.dependencies)
-        .map(|(&id, d)| (id, d.distance))
+        .copied()
+        .zip(o.dependencies.distances())
         .collect();
     StoredDeps::resolved(pairs, o.srpm.clone(), o.trace.as_ref())
 }

@@ -36,13 +36,16 @@ use crate::context::{CollectionInfo, Context};
 use crate::dependency_cache::DependencyCache;
 use crate::incremental::{self, ChunkPackage};
 use crate::package_deps;
-use crate::package_persist::{persist_chunk, PackageOutcome, PersistStats, WorkClaim};
+use crate::package_persist::{
+    persist_chunk, DependencySet, PackageOutcome, PersistStats, WorkClaim,
+};
 use crate::repo_env::{PreparedRepo, RepoStatus};
 use crate::secondary_repos::regenerated_on_primary;
 use crate::session_lock::with_session_lock;
 use crate::solver_pool::{SolveJob, SolverPool};
 use crate::step_times::StepTimes;
 use crate::work_queue::{self, Heartbeat, WorkItem};
+pub use crate::work_stats::WorkStats;
 
 /// Advisory-lock namespace of the repo resolver (Koschei's `LOCK_REPO_RESOLVER`).
 pub const LOCK_REPO_RESOLVER: i32 = 1;
@@ -394,28 +397,6 @@ struct InFlight {
     outcomes: Vec<PackageOutcome>,
 }
 
-/// Totals of one [`process_work`] call.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct WorkStats {
-    /// Chunks persisted.
-    pub chunks: usize,
-    /// Packages resolved (solved or reused).
-    pub resolved: usize,
-    /// Of those, solved in chunks of an incremental pass.
-    pub resolved_again: usize,
-    /// Of those, reused from the previous repo without solving.
-    pub reused: usize,
-    /// What persisting did (`persist.unchanged`: packages left without any write).
-    pub persist: PersistStats,
-    /// Time spent waiting for chunks to be claimed and loaded (BuildRequires,
-    /// incremental planning).
-    pub loading: Duration,
-    /// Time spent waiting for the solver threads.
-    pub waiting: Duration,
-    /// Time spent writing chunks (summed over the writes under way at once).
-    pub persisting: Duration,
-}
-
 /// Claims and processes queued chunks until none is free. With `max_chunks`, stops
 /// claiming after that many (tests).
 pub async fn process_work(ctx: &Context, max_chunks: Option<usize>) -> anyhow::Result<WorkStats> {
@@ -457,34 +438,7 @@ async fn work_loop(
         return Err(e);
     }
     if stats.chunks > 0 {
-        let secs = started.elapsed().as_secs_f64();
-        let p = &stats.persist;
-        tracing::info!(
-            "resolved {} packages in {} chunks, {:.1}s ({:.0} pkgs/min): \
-             re-solved {} in incremental passes and {} in full ones, reused {} without solving; \
-             {} unchanged (no writes), {} written, {} discarded, {} resolution changes, \
-             {} messages, {} unapplied changes; loading {:.1}s, waiting for solvers {:.1}s, \
-             writing {:.1}s (up to {MAX_WRITES} chunks at once); dependency cache {:?}",
-            stats.resolved,
-            stats.chunks,
-            secs,
-            stats.resolved as f64 * 60.0 / secs.max(1e-9),
-            stats.resolved_again,
-            stats
-                .resolved
-                .saturating_sub(stats.reused + stats.resolved_again),
-            stats.reused,
-            p.unchanged,
-            p.persisted - p.unchanged,
-            p.discarded,
-            p.resolution_changes,
-            p.messages,
-            p.changes,
-            stats.loading.as_secs_f64(),
-            stats.waiting.as_secs_f64(),
-            stats.persisting.as_secs_f64(),
-            ctx.deps.stats()
-        );
+        stats.log_summary(started.elapsed(), MAX_WRITES, ctx.deps.stats());
     }
     Ok(stats)
 }
@@ -606,7 +560,7 @@ async fn solve_chunks(
                 }
             };
             let item_id = chunk.item.id;
-            stats.reused += chunk.reused.len();
+            stats.count_reused(&chunk.reused);
             if chunk.item.base_repo_id.is_some() {
                 stats.resolved_again += chunk.packages.len();
             }
@@ -686,7 +640,7 @@ async fn solve_chunks(
             last_build_id: package.last_build_id,
             resolved: result.resolved,
             problems: result.problems,
-            dependencies: result.dependencies,
+            dependencies: DependencySet::Nevras(result.dependencies),
             srpm: Some(package.srpm),
             trace: result.trace,
         });

@@ -157,6 +157,8 @@ async fn a_small_delta_is_resolved_incrementally_and_exactly(pool: PgPool) {
     // foo and broken are solved, the others reused
     let (reused, again) = (a.reused + b.reused, a.resolved_again + b.resolved_again);
     assert_eq!((reused, again), (5, 2), "{a:?} {b:?}");
+    // every reused set is carried over as dependency ids, no NEVRA looked up
+    assert_eq!(a.reused_by_id + b.reused_by_id, 5, "{a:?} {b:?}");
     let unchanged = a.persist.unchanged + b.persist.unchanged;
     assert_eq!(unchanged, 4, "{a:?} {b:?}");
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{context, env, MIGRATIONS};
-use koschei_resolver::package_persist::{persist_chunk, PackageOutcome, WorkClaim};
+use koschei_resolver::package_persist::{persist_chunk, DependencySet, PackageOutcome, WorkClaim};
 use koschei_resolver::repo_resolver::{plan_collection, process_work, Planned};
 use koschei_resolver::{repo_notify, work_queue};
 use sqlx::PgPool;
@@ -105,7 +105,7 @@ async fn a_killed_instance_s_chunk_is_taken_over(pool: PgPool) {
         last_build_id: None,
         resolved: false,
         problems: vec!["late".into()],
-        dependencies: vec![],
+        dependencies: DependencySet::default(),
         srpm: None,
         trace: None,
     };
@@ -169,7 +169,7 @@ async fn results_are_discarded_when_the_last_build_changed(pool: PgPool) {
         last_build_id: Some(build),
         resolved: false,
         problems: vec!["x".into()],
-        dependencies: vec![],
+        dependencies: DependencySet::default(),
         srpm: None,
         trace: None,
     };

@@ -16,7 +16,9 @@ use koschei_core::{db, Config};
 use koschei_depsolve::{Dependency, Nevra, PackageTable, Resolution, SourcePackage};
 use koschei_resolver::dependency_cache::DependencyCache;
 use koschei_resolver::dependency_keys;
-use koschei_resolver::package_persist::{persist_chunk, PackageOutcome, PersistStats};
+use koschei_resolver::package_persist::{
+    persist_chunk, DependencySet, PackageOutcome, PersistStats,
+};
 use serde_json::json;
 
 /// One resolved pass: the repository's packages, the source packages and their results.
@@ -191,7 +193,7 @@ async fn measure(
                     last_build_id: build_of.get(&package_id).copied(),
                     resolved: r.resolved,
                     problems: r.problems.clone(),
-                    dependencies: dependencies(current.table, r),
+                    dependencies: DependencySet::Nevras(dependencies(current.table, r)),
                     srpm: None,
                     trace: None,
                 }
