@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::dependency_cache::CacheStats;
 use crate::package_persist::{DependencySet, PackageOutcome, PersistStats};
 
-/// Totals of one [`process_work`] call.
+/// Totals of one [`process_work`](crate::repo_resolver::process_work) call.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct WorkStats {
     /// Chunks persisted.
